@@ -1,0 +1,20 @@
+# briefbot: one process running the scheduler and the configured chat adapters.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    BRIEFBOT_DATABASE_URL=sqlite:////data/briefbot.db
+
+WORKDIR /app
+COPY pyproject.toml README.md config.toml ./
+COPY briefings ./briefings
+COPY adapters ./adapters
+COPY bot ./bot
+RUN pip install ".[postgres]" \
+    && useradd --create-home --uid 10001 briefbot \
+    && mkdir /data && chown briefbot /data
+
+USER briefbot
+VOLUME ["/data"]
+# Tokens and keys come from the environment at `docker run -e ...`, never from the image.
+ENTRYPOINT ["briefbot", "--config", "/app/config.toml"]
+CMD ["run"]

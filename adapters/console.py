@@ -1,0 +1,133 @@
+"""Terminal rendering of engine models: readable text for people, JSON for scripts.
+
+Post text is sanitised again here (control and escape sequences removed) so nothing stored can drive
+the terminal, whatever wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import textwrap
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from briefings.models import Digest, DigestItem, IngestReport, Post
+
+_UNSAFE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def safe(text: str) -> str:
+    return _UNSAFE.sub("", text)
+
+
+def _width() -> int:
+    return max(40, min(100, shutil.get_terminal_size((88, 24)).columns))
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else "undated"
+
+
+def _wrap(text: str, indent: str, width: int) -> str:
+    return textwrap.fill(
+        safe(text),
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+    )
+
+
+def render_item(item: DigestItem, number: int, width: int) -> str:
+    lines = [safe(f"{number}. {item.title}"), f"   {_date(item.published)} · {safe(item.url)}"]
+    if item.summary:
+        lines.append(_wrap(item.summary, "   ", width))
+    if item.take:
+        lines.append(
+            _wrap(f"{item.take_label or 'Take'} (the post's view): {item.take}", "   ", width)
+        )
+    if item.sources:
+        lines.append(f"   Sources: {safe(', '.join(item.sources))}")
+    return "\n".join(lines)
+
+
+def render_digest(digest: Digest, width: int | None = None) -> str:
+    width = width or _width()
+    if digest.empty:
+        text = "No new posts since your last briefing."
+    else:
+        header = f"{digest.title} · {digest.generated_at:%Y-%m-%d %H:%M} UTC · {len(digest.items)} post(s)"
+        body = "\n\n".join(render_item(item, i, width) for i, item in enumerate(digest.items, 1))
+        text = f"{header}\n{'=' * min(width, len(header))}\n\n{body}"
+    if digest.notes:
+        text += "\n\n" + "\n".join(f"({safe(note)})" for note in digest.notes)
+    return text
+
+
+def digest_to_json(digest: Digest) -> dict[str, Any]:
+    return {
+        "items": [
+            {
+                "url": item.url,
+                "title": item.title,
+                "published": item.published.isoformat() if item.published else None,
+                "summary": item.summary,
+                "take": item.take,
+                "take_label": item.take_label,
+                "sources": list(item.sources),
+            }
+            for item in digest.items
+        ],
+        "notes": list(digest.notes),
+    }
+
+
+def render_posts(posts: Sequence[Post]) -> str:
+    if not posts:
+        return "No posts stored yet. Run `briefbot ingest`."
+    rows = []
+    for post in posts:
+        flag = " (edited)" if post.edited else ""
+        rows.append(
+            f"{post.id:>6}  {_date(post.published)}  {safe(post.title)}{flag}\n        {safe(post.url)}"
+        )
+    return "\n".join(rows)
+
+
+def posts_to_json(posts: Sequence[Post]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": p.id,
+            "url": p.url,
+            "title": p.title,
+            "published": p.published.isoformat() if p.published else None,
+            "category": p.category,
+            "take_label": p.take_label,
+            "sources": list(p.attributions),
+            "edited": p.edited,
+        }
+        for p in posts
+    ]
+
+
+def render_reports(reports: Sequence[IngestReport]) -> str:
+    lines = []
+    for r in reports:
+        if r.error:
+            lines.append(f"{r.source}: FAILED: {safe(r.error)}")
+        elif r.not_modified:
+            lines.append(f"{r.source}: not modified since last poll")
+        else:
+            lines.append(
+                f"{r.source}: {r.entries} item(s): {r.new} new, {r.updated} updated, "
+                f"{r.unchanged} unchanged" + (f", {r.skipped} skipped" if r.skipped else "")
+            )
+        lines.extend(f"  warning: {safe(w)}" for w in r.warnings)
+    return "\n".join(lines)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)

@@ -1,0 +1,190 @@
+"""`briefbot` command line. Errors become one plain message and a non-zero exit, here and nowhere else."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from adapters import console
+from bot.app import engine_for, open_store
+from bot.config import ConfigError, Settings, config_path, load_settings
+from briefings.models import IngestReport, SourceConfig
+from briefings.sources import FeedError, fetch, make_client, parse_feed
+from briefings.store import LATEST_VERSION, StoreError, redact_db_url
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+TERMINAL_READER = "terminal"
+# Environment variables `doctor` reports as present or absent; values are never printed.
+SECRET_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="briefbot",
+        description="Briefings of IR in Five posts for the terminal, Slack and Discord.",
+    )
+    parser.add_argument(
+        "--config", metavar="PATH", help="config file (default: $BRIEFBOT_CONFIG or ./config.toml)"
+    )
+    parser.add_argument(
+        "--db", metavar="URL", help="database URL, overriding config and environment"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="fetch the configured feeds (or --feed) into the store")
+    _feed_option(ingest)
+
+    digest = sub.add_parser("digest", help="ingest, then print a digest of posts not shown before")
+    _feed_option(digest)
+    digest.add_argument("--json", action="store_true", help="print JSON instead of text")
+    digest.add_argument(
+        "--no-refresh", action="store_true", help="skip fetching; use stored posts only"
+    )
+    digest.add_argument(
+        "--reader", default=TERMINAL_READER, help="whose 'already seen' cursor to use"
+    )
+
+    posts = sub.add_parser("posts", help="list stored posts, newest first")
+    posts.add_argument("--limit", type=_positive_int, default=20)
+    posts.add_argument("--json", action="store_true")
+
+    sub.add_parser("doctor", help="check config, database, feeds and which platform tokens are set")
+    return parser
+
+
+def _feed_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--feed",
+        action="append",
+        metavar="URL|PATH",
+        help="a feed URL or local file to use instead of the configured sources (repeatable)",
+    )
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
+
+
+def feed_sources(feeds: Sequence[str]) -> list[SourceConfig]:
+    """--feed values as sources, named after their host (or 'local' for files)."""
+    out = []
+    for location in feeds:
+        host = urlsplit(location).hostname if "://" in location else None
+        name = (host or "local").removeprefix("www.")
+        if location.startswith("file://") or "://" not in location:
+            location = str(Path(location.removeprefix("file://")).expanduser().resolve())
+        out.append(SourceConfig(name=name, url=location))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(config_path(args.config))
+        return asyncio.run(_dispatch(args, settings))
+    except ConfigError as exc:
+        print(f"briefbot: configuration error:\n{exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"briefbot: database error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("briefbot: interrupted", file=sys.stderr)
+        return 130
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "doctor":
+        return await _doctor(args, settings)
+    store = open_store(settings, args.db)
+    try:
+        if args.command == "posts":
+            posts = store.latest_posts(args.limit)
+            print(
+                console.dumps(console.posts_to_json(posts))
+                if args.json
+                else console.render_posts(posts)
+            )
+            return EXIT_OK
+        sources = feed_sources(args.feed) if args.feed else None
+        async with engine_for(settings, store, sources=sources) as engine:
+            reports: list[IngestReport] = []
+            if args.command == "ingest" or not getattr(args, "no_refresh", False):
+                reports = await engine.refresh(progress=ProgressLine(sys.stderr.isatty()))
+            failed = any(not r.ok for r in reports)
+            if args.command == "ingest":
+                print(console.render_reports(reports))
+                return EXIT_FAILED if failed else EXIT_OK
+            for report in reports:
+                if report.error:
+                    print(f"briefbot: {report.source}: {report.error}", file=sys.stderr)
+            digest = engine.digest_unseen(args.reader)
+            if args.json:
+                print(console.dumps(console.digest_to_json(digest)))
+            else:
+                print(console.render_digest(digest))
+            return EXIT_FAILED if failed else EXIT_OK
+    finally:
+        store.close()
+
+
+class ProgressLine:
+    """Writes 'fetching article pages 3/12' to stderr: in place on a terminal, once at the end otherwise."""
+
+    def __init__(self, interactive: bool) -> None:
+        self.interactive = interactive
+
+    def __call__(self, done: int, total: int, url: str) -> None:
+        if self.interactive:
+            end = "\n" if done == total else ""
+            print(f"\rfetching article pages {done}/{total}", end=end, file=sys.stderr, flush=True)
+        elif done == total:
+            print(f"fetched {total} article page(s)", file=sys.stderr)
+
+
+async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    ok = True
+    where = config_path(args.config)
+    print(f"config: ok ({where if where else 'embedded defaults'})")
+    url = settings.database_url(args.db)
+    try:
+        store = open_store(settings, args.db)
+        version = store.schema_version()
+        print(
+            f"database: ok ({redact_db_url(url)}, schema v{version}/{LATEST_VERSION}, {store.count_posts()} posts)"
+        )
+        store.close()
+    except StoreError as exc:
+        ok = False
+        print(f"database: FAILED: {exc}")
+    fetch_settings = settings.fetch_settings()
+    async with make_client(fetch_settings) as client:
+        for source in settings.source_configs():
+            try:
+                fetched = await fetch(client, source.url, fetch_settings)
+                entries, _ = parse_feed(fetched)
+                print(f"feed {source.name}: ok ({source.url}, {len(entries)} items)")
+            except FeedError as exc:
+                ok = False
+                print(f"feed {source.name}: FAILED: {exc}")
+    for name in SECRET_ENV_VARS:
+        print(f"env {name}: {'set' if os.environ.get(name) else 'not set'}")
+    return EXIT_OK if ok else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,190 @@
+"""config.toml -> validated, typed settings. Unknown keys, wrong types and bad URLs are errors that
+name the key and its line. Secrets never live here: the file names environment variables instead."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from briefings.models import SourceConfig
+from briefings.sources import DEFAULT_USER_AGENT, FetchSettings
+
+CONFIG_ENV = "BRIEFBOT_CONFIG"
+DEFAULT_CONFIG_NAME = "config.toml"
+IRINFIVE_FEED = "https://irinfive.com/feed/"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. The message names the file, key and line where it can."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///briefbot.db"
+    url_env: EnvName = "BRIEFBOT_DATABASE_URL"
+
+    @field_validator("url")
+    @classmethod
+    def _no_password(cls, value: str) -> str:
+        if re.match(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", value):
+            raise ValueError("contains a password; put the URL in the environment variable url_env")
+        return value
+
+
+class SourceSettings(_Section):
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class HttpSettings(_Section):
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
+    max_body_bytes: Annotated[int, Field(ge=10_000, le=500_000_000)] = 10_000_000
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    user_agent: Annotated[str, Field(min_length=3, max_length=300)] = DEFAULT_USER_AGENT
+    fetch_article_pages: bool = True
+    page_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+
+
+class DigestSettings(_Section):
+    max_items: Annotated[int, Field(ge=1, le=50)] = 10
+    summary_sentences: Annotated[int, Field(ge=1, le=10)] = 3
+
+
+class Settings(_Section):
+    database: DatabaseSettings = DatabaseSettings()
+    sources: Annotated[list[SourceSettings], Field(min_length=1)] = [
+        SourceSettings(name="irinfive", url=IRINFIVE_FEED)
+    ]
+    http: HttpSettings = HttpSettings()
+    digest: DigestSettings = DigestSettings()
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> Settings:
+        names = [s.name for s in self.sources]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    def source_configs(self) -> list[SourceConfig]:
+        return [SourceConfig(name=s.name, url=s.url) for s in self.sources]
+
+    def fetch_settings(self) -> FetchSettings:
+        h = self.http
+        return FetchSettings(
+            timeout_seconds=h.timeout_seconds,
+            max_body_bytes=h.max_body_bytes,
+            max_redirects=h.max_redirects,
+            user_agent=h.user_agent,
+            fetch_article_pages=h.fetch_article_pages,
+            page_concurrency=h.page_concurrency,
+        )
+
+    def database_url(
+        self, override: str | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
+        """--db beats the environment variable, which beats config.toml."""
+        env = os.environ if env is None else env
+        return override or env.get(self.database.url_env) or self.database.url
+
+
+def config_path(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """--config, then $BRIEFBOT_CONFIG, then ./config.toml; None means the embedded defaults."""
+    env = os.environ if env is None else env
+    chosen = explicit or env.get(CONFIG_ENV)
+    if chosen:
+        return Path(chosen)
+    local = Path(DEFAULT_CONFIG_NAME)
+    return local if local.is_file() else None
+
+
+def load_settings(path: Path | None) -> Settings:
+    if path is None:
+        return Settings()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_settings(data, source=str(path), text=text)
+
+
+def parse_settings(
+    data: Mapping[str, Any], *, source: str = "<config>", text: str = ""
+) -> Settings:
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = [_describe(error, source, text) for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def _describe(error: Any, source: str, text: str) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    line = _line_of(loc, text)
+    where = f"{source}:{line}" if line else source
+    if error["type"] == "extra_forbidden":
+        hint = ""
+        if re.search(r"token|secret|key|password", str(loc[-1]), re.I):
+            hint = " (secrets come from environment variables, never from config.toml)"
+        return f"{where}: unknown key '{key}'{hint}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {key}: {message}"
+
+
+def _line_of(loc: tuple[Any, ...], text: str) -> int | None:
+    """Best-effort line number of a key: find its table header, then the key after it."""
+    if not text or not loc:
+        return None
+    lines = text.splitlines()
+    start = 0
+    keys = [p for p in loc if isinstance(p, str)]
+    if len(loc) >= 2 and isinstance(loc[1], int):
+        headers = [i for i, ln in enumerate(lines) if re.match(rf"^\s*\[\[\s*{loc[0]}\s*\]\]", ln)]
+        if loc[1] < len(headers):
+            start = headers[loc[1]]
+        keys = [str(p) for p in loc[2:]]
+    elif len(keys) >= 2:
+        for i, ln in enumerate(lines):
+            if re.match(rf"^\s*\[\s*{re.escape(keys[0])}\s*\]", ln):
+                start = i
+                keys = keys[1:]
+                break
+    if not keys:
+        return start + 1 if start else None
+    pattern = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=")
+    for i in range(start, len(lines)):
+        if pattern.match(lines[i]):
+            return i + 1
+    return start + 1 if start else None

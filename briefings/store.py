@@ -1,0 +1,473 @@
+"""The store: SQLAlchemy Core over a SQLite file (default) or PostgreSQL (by URL), one code path for both.
+
+The schema is created and changed only by the numbered migrations below, applied in order at open and
+recorded in `schema_version`, so a database made by any earlier release upgrades in place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from briefings.models import Post, PostParts, SourceState
+from briefings.urls import post_keys
+
+
+class StoreError(Exception):
+    """The database cannot be opened, migrated or written."""
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones of its own)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("last_attempt_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+)
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("guid", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("published", UTCDateTime),
+    sa.Column("category", sa.Text, nullable=False, default=""),
+    sa.Column("date_line", sa.Text, nullable=False, default=""),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("take_label", sa.String(40), nullable=False, default=""),
+    sa.Column("take", sa.Text, nullable=False, default=""),
+    sa.Column("attributions", sa.Text, nullable=False, default="[]"),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("edited", sa.Boolean, nullable=False, default=False),
+    sa.Index("ix_posts_published", "published"),
+)
+
+post_aliases = sa.Table(
+    "post_aliases",
+    metadata,
+    sa.Column("alias", sa.Text, primary_key=True),
+    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id", ondelete="CASCADE"), nullable=False),
+)
+
+cursors = sa.Table(
+    "cursors",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("last_post_id", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+def _create(*tables: sa.Table) -> Callable[[Connection], None]:
+    def migrate(conn: Connection) -> None:
+        for table in tables:
+            table.create(conn, checkfirst=True)
+
+    return migrate
+
+
+# Append only: never edit a released step. Each runs once, in its own transaction.
+MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
+    (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
+)
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    """A post ready to store: feed metadata plus its split text."""
+
+    source: str
+    guid: str
+    url: str
+    published: datetime | None
+    parts: PostParts
+
+    @property
+    def content_hash(self) -> str:
+        parts = self.parts
+        text = "\x1f".join((parts.title, parts.date_line, parts.body, parts.take_label, parts.take))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept plain `postgresql://` URLs and use the psycopg 3 driver for them."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def redact_db_url(url: str) -> str:
+    """The URL with any password hidden, for logs and `doctor`."""
+    try:
+        return sa.engine.make_url(normalize_db_url(url)).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unparseable database URL>"
+
+
+class Store:
+    """All reads and writes of briefbot state. Methods are short transactions; safe to share."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        try:
+            engine = sa.create_engine(normalize_db_url(url), future=True)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use database {redact_db_url(url)}: {exc}") from exc
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+        store = cls(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -----------------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        try:
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("schema_version"):
+                    return 0
+                value = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot read database {self.describe()}: {_short(exc)}") from exc
+        return int(value or 0)
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied."""
+        applied: list[int] = []
+        try:
+            with self.engine.begin() as conn:
+                schema_version.create(conn, checkfirst=True)
+            current = self.schema_version()
+            for version, _name, step in MIGRATIONS:
+                if version <= current:
+                    continue
+                with self.engine.begin() as conn:
+                    step(conn)
+                    conn.execute(schema_version.insert().values(version=version, applied_at=_now()))
+                applied.append(version)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot migrate database {self.describe()}: {_short(exc)}") from exc
+        return applied
+
+    def describe(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    # -- sources ----------------------------------------------------------------------------------
+
+    def source_state(self, name: str) -> SourceState | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(sources).where(sources.c.name == name)).mappings().first()
+        return None if row is None else SourceState(**dict(row))
+
+    def source_states(self) -> list[SourceState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(sources).order_by(sources.c.name)).mappings().all()
+        return [SourceState(**dict(row)) for row in rows]
+
+    def record_fetch(
+        self,
+        name: str,
+        url: str,
+        *,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Remember a poll. Validators change only on success, so a failed poll is retried in full."""
+        at = at or _now()
+        values: dict[str, Any] = {"url": url, "last_attempt_at": at, "last_error": error}
+        if error is None:
+            values.update(last_success_at=at, etag=etag, last_modified=last_modified)
+        with self.engine.begin() as conn:
+            old_url = conn.execute(sa.select(sources.c.url).where(sources.c.name == name)).scalar()
+            if old_url is None:
+                conn.execute(sources.insert().values(name=name, **values))
+                return
+            if old_url != url and error is not None:
+                # Validators belong to the URL they came from; a new URL starts afresh.
+                values.update(etag=None, last_modified=None)
+            conn.execute(sources.update().where(sources.c.name == name).values(**values))
+
+    # -- posts ------------------------------------------------------------------------------------
+
+    def save_posts(self, items: Iterable[NewPost], *, at: datetime | None = None) -> SaveResult:
+        """Insert new posts and update edited ones, in one transaction.
+
+        A post is known by every alias it has been seen under (normalised link and guid), so a
+        re-published or re-addressed post updates its row instead of becoming a second post. Lookups
+        and inserts are batched: a 10,000-item feed costs a handful of round trips, not 40,000.
+        """
+        at = at or _now()
+        batch = [(item, post_keys(item.guid, item.url)) for item in items]
+        updated = unchanged = duplicates = 0
+        with self.engine.begin() as conn:
+            known = _aliases_of(conn, [key for _, keys in batch for key in keys])
+            hashes = _hashes_of(conn, set(known.values()))
+            # Resolve every item to an existing post id, a pending new post (negative index), or a
+            # repeat of something already handled in this batch.
+            fresh: list[NewPost] = []
+            handled: set[int] = set()
+            new_aliases: list[tuple[str, int]] = []
+            for item, keys in batch:
+                target = next((known[k] for k in keys if k in known), None)
+                if target is not None and target in handled:
+                    duplicates += 1
+                    continue
+                if target is None:
+                    target = -(len(fresh) + 1)
+                    fresh.append(item)
+                elif hashes.get(target) == item.content_hash:
+                    unchanged += 1
+                else:
+                    conn.execute(
+                        posts.update()
+                        .where(posts.c.id == target)
+                        .values(**_post_values(item), updated_at=at, edited=True)
+                    )
+                    updated += 1
+                handled.add(target)
+                for key in keys:
+                    if key not in known:
+                        known[key] = target
+                        new_aliases.append((key, target))
+            pending: dict[int, int] = {}
+            if fresh:
+                rows = [
+                    {**_post_values(item), "first_seen": at, "updated_at": at, "edited": False}
+                    for item in fresh
+                ]
+                ids = conn.execute(
+                    posts.insert().returning(posts.c.id, sort_by_parameter_order=True), rows
+                ).scalars()
+                pending = {-(i + 1): int(post_id) for i, post_id in enumerate(ids)}
+            if new_aliases:
+                conn.execute(
+                    post_aliases.insert(),
+                    [{"alias": k, "post_id": pending.get(t, t)} for k, t in new_aliases],
+                )
+        return SaveResult(
+            new=len(fresh), updated=updated, unchanged=unchanged, duplicates=duplicates
+        )
+
+    def post(self, post_id: int) -> Post | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(posts).where(posts.c.id == post_id)).mappings().first()
+        return None if row is None else _to_post(row)
+
+    def post_by_url(self, url: str) -> Post | None:
+        with self.engine.connect() as conn:
+            post_id = _find_alias(conn, post_keys("", url))
+        return None if post_id is None else self.post(post_id)
+
+    def count_posts(self, *, after_id: int = 0, up_to_id: int | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(posts).where(_id_range(after_id, up_to_id))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def max_post_id(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.max(posts.c.id))).scalar() or 0)
+
+    def latest_posts(
+        self, limit: int = 10, *, after_id: int = 0, up_to_id: int | None = None
+    ) -> list[Post]:
+        """Newest first by publication date (first sight when a feed gave none)."""
+        newest = sa.func.coalesce(posts.c.published, posts.c.first_seen)
+        query = (
+            sa.select(posts)
+            .where(_id_range(after_id, up_to_id))
+            .order_by(newest.desc(), posts.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_to_post(row) for row in conn.execute(query).mappings()]
+
+    def iter_posts(self, batch: int = 500) -> Iterator[Post]:
+        """Every post in id order, streamed in batches (for index builds)."""
+        last = 0
+        while True:
+            query = sa.select(posts).where(posts.c.id > last).order_by(posts.c.id).limit(batch)
+            with self.engine.connect() as conn:
+                rows = [_to_post(row) for row in conn.execute(query).mappings()]
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].id
+
+    # -- cursors ----------------------------------------------------------------------------------
+
+    def cursor(self, name: str) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(cursors.c.last_post_id).where(cursors.c.name == name)
+            ).scalar()
+        return int(value or 0)
+
+    def advance_cursor(self, name: str, post_ids: Sequence[int]) -> None:
+        """Mark posts as shown to `name`. Never moves backwards."""
+        if not post_ids:
+            return
+        target = max(post_ids)
+        with self.engine.begin() as conn:
+            current = conn.execute(
+                sa.select(cursors.c.last_post_id).where(cursors.c.name == name)
+            ).scalar()
+            if current is None:
+                conn.execute(
+                    cursors.insert().values(name=name, last_post_id=target, updated_at=_now())
+                )
+            elif target > current:
+                conn.execute(
+                    cursors.update()
+                    .where(cursors.c.name == name)
+                    .values(last_post_id=target, updated_at=_now())
+                )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _short(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:300]
+
+
+def _id_range(after_id: int, up_to_id: int | None) -> sa.ColumnElement[bool]:
+    condition = posts.c.id > after_id
+    return condition if up_to_id is None else sa.and_(condition, posts.c.id <= up_to_id)
+
+
+def _find_alias(conn: Connection, keys: list[str]) -> int | None:
+    if not keys:
+        return None
+    query = sa.select(post_aliases.c.post_id).where(post_aliases.c.alias.in_(keys))
+    found = conn.execute(query).scalars().first()
+    return None if found is None else int(found)
+
+
+def _aliases_of(conn: Connection, keys: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    unique = list(dict.fromkeys(keys))
+    for i in range(0, len(unique), 500):
+        chunk = unique[i : i + 500]
+        query = sa.select(post_aliases.c.alias, post_aliases.c.post_id).where(
+            post_aliases.c.alias.in_(chunk)
+        )
+        found.update({alias: int(pid) for alias, pid in conn.execute(query)})
+    return found
+
+
+def _hashes_of(conn: Connection, post_ids: set[int]) -> dict[int, str]:
+    found: dict[int, str] = {}
+    ids = sorted(post_ids)
+    for i in range(0, len(ids), 500):
+        query = sa.select(posts.c.id, posts.c.content_hash).where(posts.c.id.in_(ids[i : i + 500]))
+        found.update({int(pid): str(h) for pid, h in conn.execute(query)})
+    return found
+
+
+def _post_values(item: NewPost) -> dict[str, Any]:
+    parts = item.parts
+    return {
+        "source": item.source,
+        "url": item.url,
+        "guid": item.guid,
+        "title": parts.title,
+        "published": item.published,
+        "category": parts.category,
+        "date_line": parts.date_line,
+        "body": parts.body,
+        "take_label": parts.take_label,
+        "take": parts.take,
+        "attributions": json.dumps(list(parts.attributions)),
+        "content_hash": item.content_hash,
+    }
+
+
+def _to_post(row: sa.RowMapping) -> Post:
+    return Post(
+        id=row["id"],
+        source=row["source"],
+        url=row["url"],
+        guid=row["guid"],
+        title=row["title"],
+        published=row["published"],
+        category=row["category"],
+        date_line=row["date_line"],
+        body=row["body"],
+        take_label=row["take_label"],
+        take=row["take"],
+        attributions=tuple(json.loads(row["attributions"])),
+        content_hash=row["content_hash"],
+        first_seen=row["first_seen"],
+        updated_at=row["updated_at"],
+        edited=bool(row["edited"]),
+    )

@@ -1,0 +1,266 @@
+"""HTML to clean text, and an IR in Five post split into its parts.
+
+An IR in Five post, as the site publishes it, reads: site name, title, a "MM/DD – category" line, body
+paragraphs with sub-headings and bracketed source attributions ("[AP News]"), then an "Analysis:" or
+"Opinion:" section with the post's own take, then site chrome ("Comments", "Leave a comment", share
+links). Posts from other feeds have none of these markers and come out as title plus paragraphs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import lxml.html
+from lxml import etree
+
+from briefings.models import PostParts
+
+_DROP_TAGS = frozenset(
+    [
+        "script",
+        "style",
+        "noscript",
+        "iframe",
+        "img",
+        "svg",
+        "form",
+        "button",
+        "nav",
+        "template",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "picture",
+        "source",
+        "figure",
+        "canvas",
+        "input",
+        "select",
+        "textarea",
+        "head",
+    ]
+)
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "li",
+        "blockquote",
+        "pre",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "tr",
+        "ul",
+        "ol",
+        "table",
+        "hr",
+        "br",
+        "dl",
+        "dt",
+        "dd",
+        "main",
+        "aside",
+        "figcaption",
+    ]
+)
+_LOOKS_LIKE_HTML = re.compile(r"<\s*(?:[a-zA-Z][a-zA-Z0-9]*|!--|/[a-zA-Z])")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+# Chat mention syntax (<!channel>, <@U123>, <#C1>) would be eaten by an HTML parser as markup;
+# escape it first so it survives as visible text, to be rendered inert by each adapter.
+_CHAT_MARKUP = re.compile(r"<(?=[!@#][A-Za-z0-9^|&])(?!!--)(?!!\[CDATA\[)(?!!doctype)", re.I)
+
+SITE_NAMES = frozenset({"irinfive", "ir in five", "ir in 5", "irin5"})
+_DATE_LINE = re.compile(
+    r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})(?:/\d{2,4})?\s*[\u2013\u2014\-|:]\s*(?P<category>.+)$"
+)
+_TAKE = re.compile(r"^(?P<label>Analysis|Opinion)\s*[:\uff1a]\s*(?P<rest>.*)$", re.I | re.S)
+# Everything from one of these to the end is comments, sharing and subscription chrome.
+_TRAILING_CHROME = re.compile(
+    r"^(?:comments?|\d+\s+comments?|leave a (?:comment|reply)|share this|like this|"
+    r"post navigation|discover more from\b.*|subscribe to\b.*|no comments yet\.?|"
+    r"related posts?|you may also like)\s*:?$",
+    re.I,
+)
+# Lines of chrome that can sit anywhere: share buttons, "Posted in ...", tag lists.
+_LINE_CHROME = re.compile(
+    r"^(?:share(?: on)? (?:x|twitter|facebook|linkedin|reddit|email|whatsapp|telegram)|"
+    r"click to (?:share|email|print)\b.*|tweet|share|email|print|facebook|linkedin|reddit|"
+    r"posted in\b.*|tags?:.*|filed under\b.*|like loading\W*|loading\W*|"
+    r"(?:continue|read) reading\b.*|the post .* appeared first on .*)$",
+    re.I,
+)
+_ATTRIBUTION = re.compile(r"\[\s*(?:source:\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\]", re.I)
+_HEADING_END = re.compile(r"[.!?:;,\"'\u201d\u2019)\]\u2026]$")
+
+
+def clean_inline(text: str) -> str:
+    """Normalise one run of text: NFC, no control or ANSI sequences, single spaces."""
+    text = unicodedata.normalize("NFC", text)
+    text = _ANSI.sub("", text)
+    text = _CONTROL.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def html_to_paragraphs(markup: str) -> list[str]:
+    """Paragraphs of visible text. Scripts, styles, images and tracking pixels are dropped.
+
+    Plain text (no tags) is accepted too: paragraphs are then separated by blank lines or line breaks.
+    """
+    if not markup or not markup.strip():
+        return []
+    if not _LOOKS_LIKE_HTML.search(markup):
+        return _text_paragraphs(markup)
+    markup = _CHAT_MARKUP.sub("&lt;", markup)
+    try:
+        root = lxml.html.fragment_fromstring(
+            markup.encode("utf-8", "replace"),
+            create_parent="div",
+            parser=lxml.html.HTMLParser(encoding="utf-8", remove_comments=True),
+        )
+    except (etree.ParserError, ValueError):
+        return _text_paragraphs(_strip_tags(markup))
+    chunks: list[str] = []
+    _walk(root, chunks)
+    return _text_paragraphs("".join(chunks))
+
+
+def html_to_text(markup: str) -> str:
+    return "\n\n".join(html_to_paragraphs(markup))
+
+
+def _walk(element: etree._Element, out: list[str]) -> None:
+    tag = element.tag if isinstance(element.tag, str) else ""
+    tag = tag.lower()
+    if tag in _DROP_TAGS or not isinstance(element.tag, str):
+        if element.tail:
+            out.append(element.tail)
+        return
+    block = tag in _BLOCK_TAGS
+    if block:
+        out.append("\n\n")
+    if element.text:
+        out.append(element.text)
+    for child in element:
+        _walk(child, out)
+    if block:
+        out.append("\n\n")
+    if element.tail:
+        out.append(element.tail)
+
+
+def _strip_tags(markup: str) -> str:
+    return re.sub(r"<[^>]*>", " ", markup)
+
+
+def _text_paragraphs(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    blocks = re.split(r"\n\s*\n", text) if "\n\n" in text else text.split("\n")
+    paragraphs = []
+    for block in blocks:
+        # Single newlines inside a blank-line-separated block are soft wraps.
+        cleaned = clean_inline(block.replace("\n", " "))
+        if cleaned:
+            paragraphs.append(cleaned)
+    return paragraphs
+
+
+def is_heading(paragraph: str) -> bool:
+    """A short line without closing punctuation: a sub-heading, not a sentence."""
+    words = paragraph.split()
+    return 0 < len(words) <= 12 and len(paragraph) <= 90 and not _HEADING_END.search(paragraph)
+
+
+def find_attributions(text: str) -> list[str]:
+    """Source names in brackets ("[AP News]", "[Reuters, BBC]"), in order of first appearance."""
+    seen: dict[str, None] = {}
+    for match in _ATTRIBUTION.finditer(text):
+        for name in re.split(r"\s*[;,/|]\s*|\s+and\s+", match.group(1)):
+            name = name.strip(" .")
+            if name and not name.isdigit() and len(name) > 1:
+                seen.setdefault(name, None)
+    return list(seen)
+
+
+def strip_attributions(text: str) -> str:
+    """The sentence without its bracketed source credits, for display where sources are listed apart."""
+    stripped = _ATTRIBUTION.sub("", text)
+    return re.sub(r"\s+([.,;:!?])", r"\1", _SPACES.sub(" ", stripped)).strip()
+
+
+def split_post(paragraphs: list[str] | str, title_hint: str = "") -> PostParts:
+    """Split an article into title, date line, category, body paragraphs, take and attributions."""
+    if isinstance(paragraphs, str):
+        paragraphs = html_to_paragraphs(paragraphs)
+    paras = [p for p in (clean_inline(p) for p in paragraphs) if p]
+    hint = clean_inline(title_hint)
+
+    while paras and paras[0].lower().replace("\u2019", "'") in SITE_NAMES:
+        paras.pop(0)
+    title = hint
+    if paras and hint and _same_title(paras[0], hint):
+        paras.pop(0)
+    elif not hint and len(paras) > 1 and is_heading(paras[0]):
+        title = paras.pop(0)
+
+    date_line, category = "", ""
+    for index, para in enumerate(paras[:3]):
+        match = _DATE_LINE.match(para)
+        if match:
+            date_line, category = para, match.group("category").strip()
+            del paras[: index + 1]
+            break
+
+    paras = _drop_chrome(paras)
+
+    take_label, take_paras = "", []
+    for index, para in enumerate(paras):
+        match = _TAKE.match(para)
+        if match and index > 0:
+            take_label = match.group("label").capitalize()
+            rest = match.group("rest").strip()
+            take_paras = ([rest] if rest else []) + paras[index + 1 :]
+            paras = paras[:index]
+            break
+
+    attributions = find_attributions("\n".join(paras + take_paras))
+    return PostParts(
+        title=title,
+        date_line=date_line,
+        category=category,
+        paragraphs=tuple(paras),
+        take_label=take_label,
+        take="\n\n".join(take_paras),
+        attributions=tuple(attributions),
+    )
+
+
+def _same_title(line: str, title: str) -> bool:
+    def norm(s: str) -> str:
+        return re.sub(r"\W+", " ", s.lower()).strip()
+
+    return norm(line) == norm(title)
+
+
+def _drop_chrome(paras: list[str]) -> list[str]:
+    kept: list[str] = []
+    for para in paras:
+        if kept and _TRAILING_CHROME.match(para):
+            break
+        if _LINE_CHROME.match(para):
+            continue
+        kept.append(para)
+    return kept

@@ -1,0 +1,40 @@
+"""URL normalisation, so one post reached by two addresses is stored once."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+_TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "share", "amp")
+
+
+def normalize_url(url: str) -> str:
+    """Canonical form: https, lower-case host without www, no default port, fragment, tracking
+    parameters or trailing slash. Anything that is not an http(s) URL is returned stripped."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return url
+    host = parts.hostname.lower().removeprefix("www.")
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if not key.lower().startswith(_TRACKING_PARAMS)
+    ]
+    path = parts.path.rstrip("/") or ""
+    return urlunsplit(("https", netloc, path, urlencode(sorted(query)), ""))
+
+
+def post_keys(guid: str, url: str) -> list[str]:
+    """The aliases a feed entry is known by: its normalised link and its guid (normalised when a URL)."""
+    keys: list[str] = []
+    for value in (url, guid):
+        if not value:
+            continue
+        key = normalize_url(value)
+        if key.startswith("https://"):
+            keys.append(key)
+        else:
+            keys.append(f"guid:{key}")
+    return list(dict.fromkeys(keys))

@@ -1,0 +1,133 @@
+"""The `briefbot` command as a person runs it: against a loopback feed and a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.posts import ALL_POSTS, SUDAN_AID, rss_feed
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
+    monkeypatch.delenv("BRIEFBOT_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+def config_for(cwd: Path, server: FeedServer) -> None:
+    (cwd / "config.toml").write_text(
+        f'[[sources]]\nname = "irinfive"\nurl = "{server.url("/feed/")}"\n[http]\ntimeout_seconds = 2\n'
+    )
+
+
+def test_digest_prints_new_posts_once(
+    cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    config_for(cwd, feed_server)
+
+    assert main(["digest"]) == 0
+    out = capsys.readouterr().out
+    assert "1. EU and Japan Open Tariff Talks" in out
+    assert "Opinion (the post's view): Mediators keep treating access" in out
+    assert "Sources: BBC, UN News" in out
+    assert "Negotiators for Sudan's army" in out
+    assert (cwd / "briefbot.db").is_file()
+
+    assert main(["digest"]) == 0
+    assert "No new posts since your last briefing." in capsys.readouterr().out
+
+
+def test_digest_json_shape(
+    cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, [SUDAN_AID]))
+    config_for(cwd, feed_server)
+    assert main(["digest", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    assert len(items) == 1
+    item = items[0]
+    assert {"url", "title", "published", "summary", "take", "sources"} <= item.keys()
+    assert item["url"] == SUDAN_AID.link(feed_server.base)
+    assert item["published"] == "2025-04-02T09:30:00+00:00"
+    assert item["summary"].startswith(
+        "Negotiators for Sudan's army and the Rapid Support Forces left Jeddah"
+    )
+    assert "[BBC]" not in item["summary"]
+    assert item["sources"] == ["BBC", "UN News"]
+    assert item["take"].startswith("Mediators keep treating access")
+
+
+def test_failing_feed_exits_non_zero_and_keeps_posts(
+    cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    config_for(cwd, feed_server)
+    assert main(["ingest"]) == 0
+    feed_server.routes["/feed/"] = Route(b"<rss><chan", content_type="application/rss+xml")
+
+    assert main(["ingest"]) == 1
+    assert "not well-formed XML" in capsys.readouterr().out
+    assert main(["posts", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+
+
+def test_feed_option_accepts_a_local_file(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    feed = cwd / "feed.xml"
+    feed.write_bytes(rss_feed("https://irinfive.com", ALL_POSTS))
+    assert main(["--db", f"sqlite:///{cwd / 'other.db'}", "digest", "--feed", str(feed)]) == 0
+    assert "Baltic States Weigh Ceasefire Terms" in capsys.readouterr().out
+    assert (cwd / "other.db").is_file() and not (cwd / "briefbot.db").exists()
+
+
+def test_config_errors_exit_2_with_the_key(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (cwd / "config.toml").write_text("[digest]\nmax_itemz = 3\n")
+    assert main(["posts"]) == 2
+    assert "config.toml:2: unknown key 'digest.max_itemz'" in capsys.readouterr().err
+
+
+def test_doctor_reports_each_part(
+    cwd: Path,
+    feed_server: FeedServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    config_for(cwd, feed_server)
+    monkeypatch.setenv("DISCORD_TOKEN", "very-secret-token")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "database: ok" in out and "schema v1/1" in out
+    assert "feed irinfive: ok" in out and "3 items" in out
+    assert "env DISCORD_TOKEN: set" in out and "env SLACK_BOT_TOKEN: not set" in out
+    assert "very-secret-token" not in out
+
+    feed_server.routes["/feed/"] = Route(b"", status=503)
+    assert main(["doctor"]) == 1
+    assert "feed irinfive: FAILED" in capsys.readouterr().out
+
+
+def test_console_script_runs(cwd: Path) -> None:
+    feed = cwd / "feed.xml"
+    feed.write_bytes(rss_feed("https://irinfive.com", [SUDAN_AID]))
+    exe = Path(sys.executable).with_name("briefbot")
+    result = subprocess.run(
+        [str(exe), "digest", "--feed", str(feed)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Sudan Aid Corridor Talks Stall in Jeddah" in result.stdout

@@ -1,0 +1,123 @@
+"""The store on a real SQLite file and, when BRIEFBOT_TEST_PG_URL is set, on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from briefings.digest import lead_sentences, unseen_digest
+from briefings.models import PostParts
+from briefings.store import LATEST_VERSION, NewPost, Store, StoreError, redact_db_url
+
+
+def new_post(n: int, body: str = "", url: str = "") -> NewPost:
+    return NewPost(
+        source="irinfive",
+        guid=f"urn:post:{n}",
+        url=url or f"https://irinfive.com/post-{n}/",
+        published=datetime(2025, 3, n % 28 + 1, tzinfo=UTC),
+        parts=PostParts(
+            title=f"Post {n}",
+            date_line=f"3/{n % 28 + 1} – World",
+            category="World",
+            paragraphs=(body or f"Body of post {n}. It has two sentences.",),
+            take_label="Analysis",
+            take=f"Take {n}.",
+            attributions=("AP News",),
+        ),
+    )
+
+
+def test_migrations_run_once_and_reopen_cleanly(db_url: str) -> None:
+    first = Store.open(db_url)
+    assert first.schema_version() == LATEST_VERSION
+    first.save_posts([new_post(1)])
+    first.close()
+
+    again = Store.open(db_url)
+    assert again.migrate() == []
+    assert again.count_posts() == 1
+    again.close()
+
+
+def test_round_trip_keeps_every_field(store: Store) -> None:
+    store.save_posts([new_post(3)])
+    post = store.latest_posts(1)[0]
+    assert (post.title, post.category, post.take_label, post.take) == (
+        "Post 3",
+        "World",
+        "Analysis",
+        "Take 3.",
+    )
+    assert post.attributions == ("AP News",)
+    assert post.published == datetime(2025, 3, 4, tzinfo=UTC)
+    assert post.first_seen.tzinfo is not None and not post.edited
+
+
+def test_edit_updates_and_marks_without_a_new_row(store: Store) -> None:
+    store.save_posts([new_post(1)])
+    result = store.save_posts([new_post(1, body="Corrected body. Now longer.")])
+    assert (result.new, result.updated) == (0, 1)
+    post = store.latest_posts(1)[0]
+    assert post.edited and post.body == "Corrected body. Now longer."
+    assert store.save_posts([new_post(1, body="Corrected body. Now longer.")]).unchanged == 1
+
+
+def test_same_post_by_http_www_and_tracking_url_is_one_post(store: Store) -> None:
+    store.save_posts([new_post(1)])
+    other = new_post(1, url="http://www.irinfive.com/post-1?utm_medium=social#comments")
+    assert store.save_posts([other]).new == 0
+    assert store.count_posts() == 1
+    assert store.post_by_url("https://irinfive.com/post-1/") is not None
+
+
+def test_cursor_shows_each_post_once(store: Store) -> None:
+    store.save_posts([new_post(n) for n in range(1, 4)])
+    first = unseen_digest(store, "terminal", lead_sentences, max_items=10)
+    assert [i.title for i in first.items] == ["Post 3", "Post 2", "Post 1"]
+    assert unseen_digest(store, "terminal", lead_sentences, max_items=10).empty
+
+    store.save_posts([new_post(4)])
+    assert [
+        i.title for i in unseen_digest(store, "terminal", lead_sentences, max_items=10).items
+    ] == ["Post 4"]
+    # Another reader has its own cursor.
+    assert len(unseen_digest(store, "someone-else", lead_sentences, max_items=10).items) == 4
+
+
+def test_more_unseen_than_fit_are_counted_in_a_note(store: Store) -> None:
+    store.save_posts([new_post(n) for n in range(1, 8)])
+    digest = unseen_digest(store, "terminal", lead_sentences, max_items=5)
+    assert len(digest.items) == 5
+    assert digest.notes == ("2 older unseen post(s) not shown",)
+
+
+def test_cursor_never_moves_backwards(store: Store) -> None:
+    store.advance_cursor("r", [10])
+    store.advance_cursor("r", [3])
+    assert store.cursor("r") == 10
+
+
+def test_source_validators_change_only_on_success(store: Store) -> None:
+    store.record_fetch("irinfive", "https://irinfive.com/feed/", etag='"v1"', last_modified="Mon")
+    store.record_fetch("irinfive", "https://irinfive.com/feed/", error="HTTP 500")
+    state = store.source_state("irinfive")
+    assert state is not None
+    assert (state.etag, state.last_error) == ('"v1"', "HTTP 500")
+    assert state.last_success_at is not None and state.last_attempt_at is not None
+
+
+def test_unreachable_database_is_a_store_error() -> None:
+    with pytest.raises(StoreError, match="cannot"):
+        Store.open("sqlite:////nonexistent-dir/x/briefbot.db")
+
+
+def test_passwords_are_hidden() -> None:
+    assert "s3cret" not in redact_db_url("postgresql://bot:s3cret@db.example:5432/briefbot")
+
+
+def test_naive_datetimes_are_refused(store: Store) -> None:
+    with pytest.raises(sa.exc.StatementError):
+        store.record_fetch("x", "https://x.test/", at=datetime(2025, 1, 1))

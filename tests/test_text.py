@@ -1,0 +1,162 @@
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from briefings.sentences import split_sentences
+from briefings.text import (
+    find_attributions,
+    html_to_paragraphs,
+    is_heading,
+    split_post,
+    strip_attributions,
+)
+from tests.fixtures.posts import CEASEFIRE_REACTION, SEED_DIR, SUDAN_AID
+
+SEED = SEED_DIR / "irinfive-post-putin-ceasefire.txt"
+
+
+@pytest.fixture
+def seed_text() -> str:
+    if not SEED.is_file():
+        pytest.skip(f"the seed post is read from {SEED}, which is not present")
+    return SEED.read_text(encoding="utf-8")
+
+
+def test_seed_post_splits_into_its_parts(seed_text: str) -> None:
+    parts = split_post(seed_text)
+
+    assert parts.title == "Putin Delays Ceasefire Acceptance In Call With Trump"
+    assert parts.date_line == "3/21 – International News & Diplomacy Analysis"
+    assert parts.category == "International News & Diplomacy Analysis"
+    assert parts.paragraphs[0].startswith("In a high-stakes phone call")
+    assert parts.take_label == "Analysis"
+    assert parts.take.startswith("As negotiations unfold")
+    assert parts.take.endswith("a genuine step toward peace.")
+    # The take is not in the body, and the site chrome is in neither.
+    assert "As negotiations unfold" not in parts.body
+    for chrome in ("Comments", "Leave a comment", "IRinFive"):
+        assert chrome not in parts.paragraphs
+        assert chrome not in parts.take
+
+
+def test_article_page_drops_scripts_pixels_and_chrome() -> None:
+    paragraphs = html_to_paragraphs(CEASEFIRE_REACTION.page_html())
+    joined = "\n".join(paragraphs)
+    assert "tracker" not in joined and "color:red" not in joined
+
+    parts = split_post(paragraphs, title_hint=CEASEFIRE_REACTION.title)
+    assert parts.title == CEASEFIRE_REACTION.title
+    assert parts.date_line == CEASEFIRE_REACTION.date_line
+    assert parts.category == "International News & Diplomacy Analysis"
+    assert parts.take_label == "Analysis"
+    assert parts.take.startswith("The Baltic position")
+    assert "Share this:" not in parts.body and "Leave a comment" not in parts.take
+    assert parts.attributions == ("Reuters", "AP News", "Politico Europe")
+
+
+def test_opinion_take_and_attributions_from_feed_html() -> None:
+    parts = split_post(SUDAN_AID.content_html(), title_hint=SUDAN_AID.title)
+    assert parts.take_label == "Opinion"
+    assert parts.take.startswith("Mediators keep treating access")
+    assert parts.attributions == ("BBC", "UN News")
+    assert all("Opinion" not in p for p in parts.paragraphs)
+
+
+def test_post_without_ir_in_five_markers_comes_out_clean() -> None:
+    html = "<div><h2>Weekly notes</h2><p>First point &amp; detail.</p><p>Second point.</p></div>"
+    parts = split_post(html, title_hint="Weekly notes")
+    assert parts.paragraphs == ("First point & detail.", "Second point.")
+    assert parts.date_line == "" and parts.take == "" and parts.attributions == ()
+
+
+def test_mentions_and_markup_stay_plain_text() -> None:
+    html = "<p>@everyone look <!channel> &lt;b&gt;bold&lt;/b&gt; <a href='x'>link</a></p>"
+    assert html_to_paragraphs(html) == ["@everyone look <!channel> <b>bold</b> link"]
+
+
+def test_control_and_escape_sequences_are_removed() -> None:
+    assert html_to_paragraphs("<p>safe\x1b[2Jtext\x07 here\u202e</p>") == ["safetext here"]
+
+
+def test_attributions_split_and_strip() -> None:
+    text = "Troops moved [AP News]. Talks stalled [Reuters, BBC]. See note [1]."
+    assert find_attributions(text) == ["AP News", "Reuters", "BBC"]
+    assert strip_attributions("Troops moved [AP News].") == "Troops moved."
+
+
+def test_headings_are_short_unpunctuated_lines() -> None:
+    assert is_heading("Russia’s Strategic Delays")
+    assert not is_heading("Russia delayed the ceasefire.")
+    assert not is_heading("A very long line " * 10)
+
+
+def test_sentences_survive_abbreviations_and_quotes() -> None:
+    text = (
+        "The U.S. Army said so. Mr. Smith disagreed [AP News]. He left at 3 p.m. on Friday. "
+        '"It is over," he said. Then George W. Bush spoke.'
+    )
+    assert split_sentences(text) == [
+        "The U.S. Army said so.",
+        "Mr. Smith disagreed [AP News].",
+        "He left at 3 p.m. on Friday.",
+        '"It is over," he said.',
+        "Then George W. Bush spoke.",
+    ]
+
+
+def test_sentences_of_tokenized_benchmark_text() -> None:
+    text = (
+        "' it 's their day off . when i think , ' she told wowt . ' they surprised us . ' the end ."
+    )
+    assert split_sentences(text) == [
+        "' it 's their day off .",
+        "when i think , ' she told wowt .",
+        "' they surprised us . '",
+        "the end .",
+    ]
+
+
+_words = st.text(
+    alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Zs")), min_size=1, max_size=60
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_words, min_size=1, max_size=8))
+def test_sentence_split_loses_no_text(chunks: list[str]) -> None:
+    text = " ".join(chunks)
+    sentences = split_sentences(text)
+    squash = re.compile(r"\s+")
+    assert squash.sub("", "".join(sentences)) == squash.sub("", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_words, min_size=1, max_size=10), st.sampled_from(["Analysis", "Opinion", ""]))
+def test_split_post_keeps_every_body_and_take_paragraph(paragraphs: list[str], label: str) -> None:
+    # The splitter normalises to NFC and single spaces; compare like with like.
+    paragraphs = [unicodedata.normalize("NFC", re.sub(r"\s+", " ", p).strip()) for p in paragraphs]
+    paragraphs = [p for p in paragraphs if p]
+    take = ["The post's own view."] if label else []
+    lines = ["Title Line", "3/21 – World", "Opening sentence here.", *paragraphs]
+    if label:
+        lines += [f"{label}:", *take]
+    lines += ["Comments", "Leave a comment"]
+    parts = split_post("\n\n".join(lines))
+
+    assert parts.title == "Title Line" and parts.category == "World"
+    kept = set(parts.paragraphs) | set(parts.take.split("\n\n"))
+    chrome_like = re.compile(
+        r"^(comments?|share|tweet|email|print|facebook|linkedin|reddit|loading\W*|tags?:.*)$", re.I
+    )
+    for paragraph in paragraphs:
+        if not chrome_like.match(paragraph) and not re.match(
+            r"^(analysis|opinion)\s*:", paragraph, re.I
+        ):
+            assert paragraph in kept or any(paragraph in k for k in kept), paragraph
+    assert parts.take == "\n\n".join(take)
+    assert "Leave a comment" not in kept
