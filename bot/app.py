@@ -1,19 +1,62 @@
-"""Wiring: settings -> store, HTTP client and engine. Built once per process, in `main()`, never at import."""
+"""Wiring: settings -> store, HTTP client, summarizer and engine. Built once per process, never at import."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+
+import httpx
 
 from bot.config import Settings
 from briefings.engine import BriefingEngine
+from briefings.llm import ChatClient, LLMConfig
 from briefings.models import SourceConfig
 from briefings.sources import make_client
 from briefings.store import Store
+from briefings.summarize.base import Summarizer
+from briefings.summarize.cache import SummaryService
+from briefings.summarize.extractive import ExtractiveSettings, ExtractiveSummarizer
+from briefings.summarize.llm import LLMSummarizer
 
 
 def open_store(settings: Settings, db_override: str | None = None) -> Store:
     return Store.open(settings.database_url(db_override))
+
+
+def extractive_summarizer(settings: Settings) -> ExtractiveSummarizer:
+    s = settings.summarizer
+    return ExtractiveSummarizer(
+        ExtractiveSettings(
+            position_weight=s.position_weight,
+            centrality_weight=s.centrality_weight,
+            redundancy=s.redundancy,
+            min_words=s.min_words,
+        )
+    )
+
+
+def llm_config(settings: Settings, env: Mapping[str, str] | None = None) -> LLMConfig:
+    env = os.environ if env is None else env
+    llm = settings.llm
+    return LLMConfig(
+        base_url=llm.base_url,
+        model=llm.model,
+        api_key=env.get(llm.api_key_env) or None,
+        timeout_seconds=llm.timeout_seconds,
+        max_retries=llm.max_retries,
+        max_concurrency=llm.max_concurrency,
+        max_prompt_tokens=llm.max_prompt_tokens,
+        max_output_tokens=llm.max_output_tokens,
+    )
+
+
+def make_summarizer(settings: Settings, client: httpx.AsyncClient) -> Summarizer:
+    extractive = extractive_summarizer(settings)
+    if settings.summarizer.backend != "llm":
+        return extractive
+    chat = ChatClient(llm_config(settings), client)
+    return LLMSummarizer(chat, extractive, max_tokens=settings.digest.max_summary_tokens)
 
 
 @asynccontextmanager
@@ -25,11 +68,16 @@ async def engine_for(
 ) -> AsyncIterator[BriefingEngine]:
     fetch_settings = settings.fetch_settings()
     async with make_client(fetch_settings) as client:
+        summaries = SummaryService(
+            store, make_summarizer(settings, client), max_tokens=settings.digest.max_summary_tokens
+        )
         yield BriefingEngine(
             store,
             client,
             sources if sources is not None else settings.source_configs(),
             fetch_settings,
+            summaries,
             max_items=settings.digest.max_items,
             summary_sentences=settings.digest.summary_sentences,
+            take_sentences=settings.digest.take_sentences,
         )

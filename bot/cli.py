@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -12,16 +13,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from adapters import console
-from bot.app import engine_for, open_store
+from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
 from briefings.models import IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed
 from briefings.store import LATEST_VERSION, StoreError, redact_db_url
+from briefings.summarize.extractive import ExtractiveSummarizer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TERMINAL_READER = "terminal"
 # Environment variables `doctor` reports as present or absent; values are never printed.
-SECRET_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+PLATFORM_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     posts.add_argument("--json", action="store_true")
 
     sub.add_parser("doctor", help="check config, database, feeds and which platform tokens are set")
+
+    summarize = sub.add_parser(
+        "summarize",
+        help='summarize {"id", "text"} JSON lines offline; writes {"id", "summary"} lines',
+    )
+    summarize.add_argument("file", metavar="FILE.jsonl", help="input file, or - for standard input")
+    summarize.add_argument("--sentences", type=_positive_int, default=3)
     return parser
 
 
@@ -110,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "doctor":
         return await _doctor(args, settings)
+    if args.command == "summarize":
+        return summarize_jsonl(args.file, args.sentences, extractive_summarizer(settings))
     store = open_store(settings, args.db)
     try:
         if args.command == "posts":
@@ -132,7 +143,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             for report in reports:
                 if report.error:
                     print(f"briefbot: {report.source}: {report.error}", file=sys.stderr)
-            digest = engine.digest_unseen(args.reader)
+            digest = await engine.digest_unseen(args.reader)
             if args.json:
                 print(console.dumps(console.digest_to_json(digest)))
             else:
@@ -140,6 +151,32 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_FAILED if failed else EXIT_OK
     finally:
         store.close()
+
+
+def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer) -> int:
+    """One output line per good input line; a bad line is reported with its number and skipped."""
+    failures = 0
+    try:
+        stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        print(f"briefbot: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
+    with stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                text = row.get("text", row.get("article"))
+                if not isinstance(text, str) or "id" not in row:
+                    raise ValueError('needs "id" and a string "text" (or "article")')
+            except (ValueError, AttributeError) as exc:
+                failures += 1
+                print(f"briefbot: {path}:{number}: skipped: {exc}", file=sys.stderr)
+                continue
+            summary = "\n".join(summarizer.summarize_text(text, sentences))
+            print(json.dumps({"id": row["id"], "summary": summary}, ensure_ascii=False))
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 class ProgressLine:
@@ -181,7 +218,9 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
             except FeedError as exc:
                 ok = False
                 print(f"feed {source.name}: FAILED: {exc}")
-    for name in SECRET_ENV_VARS:
+    if settings.summarizer.backend == "llm":
+        print(f"llm: {settings.llm.model} at {settings.llm.base_url}")
+    for name in (*PLATFORM_ENV_VARS, settings.llm.api_key_env):
         print(f"env {name}: {'set' if os.environ.get(name) else 'not set'}")
     return EXIT_OK if ok else EXIT_FAILED
 

@@ -8,7 +8,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -73,6 +73,32 @@ class HttpSettings(_Section):
 class DigestSettings(_Section):
     max_items: Annotated[int, Field(ge=1, le=50)] = 10
     summary_sentences: Annotated[int, Field(ge=1, le=10)] = 3
+    max_summary_tokens: Annotated[int, Field(ge=20, le=2000)] = 150
+    take_sentences: Annotated[int, Field(ge=0, le=10)] = 2
+
+
+class SummarizerSettings(_Section):
+    backend: Literal["extractive", "llm"] = "extractive"
+    position_weight: Annotated[float, Field(ge=0, le=5)] = 1.0
+    centrality_weight: Annotated[float, Field(ge=0, le=20)] = 1.5
+    redundancy: Annotated[float, Field(gt=0, le=1)] = 0.7
+    min_words: Annotated[int, Field(ge=0, le=50)] = 5
+
+
+class LLMSettings(_Section):
+    base_url: str = ""
+    model: str = ""
+    api_key_env: EnvName = "BRIEFBOT_LLM_API_KEY"
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    max_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    max_prompt_tokens: Annotated[int, Field(ge=200, le=100_000)] = 3000
+    max_output_tokens: Annotated[int, Field(ge=20, le=4000)] = 300
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        return _http_url(value) if value else value
 
 
 class Settings(_Section):
@@ -82,6 +108,8 @@ class Settings(_Section):
     ]
     http: HttpSettings = HttpSettings()
     digest: DigestSettings = DigestSettings()
+    summarizer: SummarizerSettings = SummarizerSettings()
+    llm: LLMSettings = LLMSettings()
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> Settings:
@@ -89,6 +117,12 @@ class Settings(_Section):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        return self
+
+    @model_validator(mode="after")
+    def _llm_needs_an_endpoint(self) -> Settings:
+        if self.summarizer.backend == "llm" and not (self.llm.base_url and self.llm.model):
+            raise ValueError('summarizer.backend = "llm" needs llm.base_url and llm.model')
         return self
 
     def source_configs(self) -> list[SourceConfig]:

@@ -1,25 +1,24 @@
 """What a reader has not seen yet, as a `Digest` of short items.
 
-The summary here is the lead of the post's body (its first sentences, sub-headings skipped), which is
-faithful by construction; the post's own take is carried apart from it, never mixed into the facts.
+Each item carries the summarizer's sentences of the post's body and, apart from them, the opening of the
+post's own Analysis/Opinion take, so a reader never mistakes the blog's view for reported fact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from briefings.models import Digest, DigestItem, Post
 from briefings.sentences import split_sentences
 from briefings.store import Store
+from briefings.summarize.base import Summary
 from briefings.text import is_heading, strip_attributions
-
-# Turns a post into its summary sentences; the summarizer issue plugs its own in here.
-SummarizeFn = Callable[[Post], list[str]]
 
 
 def lead_sentences(post: Post, count: int = 3) -> list[str]:
-    """The first `count` sentences of the body, bracketed source credits removed."""
+    """The first `count` body sentences, bracketed source credits removed (the Lead baseline)."""
     out: list[str] = []
     for paragraph in post.paragraphs:
         if is_heading(paragraph):
@@ -34,61 +33,53 @@ def lead_sentences(post: Post, count: int = 3) -> list[str]:
 
 
 def take_excerpt(post: Post, count: int = 2) -> str:
-    """The opening of the post's own Analysis/Opinion section."""
-    if not post.take:
-        return ""
+    """The opening sentences of the post's own Analysis/Opinion section."""
     sentences: list[str] = []
     for paragraph in post.take.split("\n\n"):
-        sentences.extend(strip_attributions(s) for s in split_sentences(paragraph))
+        sentences.extend(
+            s for s in (strip_attributions(x) for x in split_sentences(paragraph)) if s
+        )
         if len(sentences) >= count:
             break
     return " ".join(sentences[:count])
 
 
-def digest_item(post: Post, summarize: SummarizeFn) -> DigestItem:
+def digest_item(post: Post, summary: Summary, *, take_sentences: int = 2) -> DigestItem:
     return DigestItem(
         post_id=post.id,
         url=post.url,
         title=post.title,
         published=post.published,
-        summary=" ".join(summarize(post)),
+        summary=summary.text,
         take_label=post.take_label,
-        take=take_excerpt(post),
+        take=take_excerpt(post, take_sentences),
         sources=post.attributions,
         category=post.category,
     )
 
 
 def build_digest(
-    posts: Sequence[Post],
-    summarize: SummarizeFn,
-    *,
-    now: datetime | None = None,
-    notes: Sequence[str] = (),
+    items: Sequence[DigestItem], *, now: datetime | None = None, notes: Sequence[str] = ()
 ) -> Digest:
-    return Digest(
-        items=tuple(digest_item(post, summarize) for post in posts),
-        generated_at=now or datetime.now(UTC),
-        notes=tuple(notes),
-    )
+    return Digest(items=tuple(items), generated_at=now or datetime.now(UTC), notes=tuple(notes))
 
 
-def unseen_digest(
-    store: Store, reader: str, summarize: SummarizeFn, *, max_items: int, mark_seen: bool = True
-) -> Digest:
-    """Posts `reader` has not been shown, newest first; marks them shown unless told not to.
+@dataclass(frozen=True, slots=True)
+class UnseenPosts:
+    posts: list[Post]
+    newest_id: int  # the cursor to store once these have been shown
+    notes: tuple[str, ...]
 
-    When more are unseen than fit, the newest `max_items` are shown and the rest are counted in a note,
-    so a first run on a long feed does not flood the reader.
+
+def unseen_posts(store: Store, reader: str, *, max_items: int) -> UnseenPosts:
+    """Posts `reader` has not been shown, newest first.
+
+    When more are unseen than fit, the newest `max_items` are returned and the rest are counted in a
+    note, so a first run on a long feed does not flood the reader.
     """
     cursor = store.cursor(reader)
     newest_id = store.max_post_id()  # fixed first, so posts stored meanwhile stay unseen
-    unseen = store.latest_posts(limit=max_items, after_id=cursor, up_to_id=newest_id)
-    total_unseen = store.count_posts(after_id=cursor, up_to_id=newest_id)
-    notes = []
-    if total_unseen > len(unseen):
-        notes.append(f"{total_unseen - len(unseen)} older unseen post(s) not shown")
-    digest = build_digest(unseen, summarize, notes=notes)
-    if mark_seen and total_unseen:
-        store.advance_cursor(reader, [newest_id])
-    return digest
+    posts = store.latest_posts(limit=max_items, after_id=cursor, up_to_id=newest_id)
+    total = store.count_posts(after_id=cursor, up_to_id=newest_id)
+    notes = (f"{total - len(posts)} older unseen post(s) not shown",) if total > len(posts) else ()
+    return UnseenPosts(posts=posts, newest_id=newest_id if total else cursor, notes=notes)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from functools import partial
 
 import httpx
 
-from briefings.digest import SummarizeFn, lead_sentences, unseen_digest
+from briefings.digest import build_digest, digest_item, unseen_posts
 from briefings.ingest import Progress, ingest_source
-from briefings.models import Digest, IngestReport, SourceConfig
+from briefings.models import Digest, IngestReport, Post, SourceConfig
 from briefings.sources import FetchSettings
 from briefings.store import Store
+from briefings.summarize.cache import SummaryService
 
 
 class BriefingEngine:
@@ -22,17 +22,20 @@ class BriefingEngine:
         client: httpx.AsyncClient,
         sources: Sequence[SourceConfig],
         fetch_settings: FetchSettings,
+        summaries: SummaryService,
         *,
         max_items: int = 10,
         summary_sentences: int = 3,
-        summarize: SummarizeFn | None = None,
+        take_sentences: int = 2,
     ) -> None:
         self.store = store
         self.client = client
         self.sources = tuple(sources)
         self.fetch_settings = fetch_settings
+        self.summaries = summaries
         self.max_items = max_items
-        self.summarize: SummarizeFn = summarize or partial(lead_sentences, count=summary_sentences)
+        self.summary_sentences = summary_sentences
+        self.take_sentences = take_sentences
 
     async def refresh(
         self, sources: Sequence[SourceConfig] | None = None, *, progress: Progress | None = None
@@ -50,7 +53,19 @@ class BriefingEngine:
             )
         )
 
-    def digest_unseen(self, reader: str, *, mark_seen: bool = True) -> Digest:
-        return unseen_digest(
-            self.store, reader, self.summarize, max_items=self.max_items, mark_seen=mark_seen
+    async def digest_of(self, posts: Sequence[Post], notes: Sequence[str] = ()) -> Digest:
+        summaries = await asyncio.gather(
+            *(self.summaries.for_post(post, self.summary_sentences) for post in posts)
         )
+        items = [
+            digest_item(post, summary, take_sentences=self.take_sentences)
+            for post, summary in zip(posts, summaries, strict=True)
+        ]
+        return build_digest(items, notes=notes)
+
+    async def digest_unseen(self, reader: str, *, mark_seen: bool = True) -> Digest:
+        unseen = unseen_posts(self.store, reader, max_items=self.max_items)
+        digest = await self.digest_of(unseen.posts, unseen.notes)
+        if mark_seen:
+            self.store.advance_cursor(reader, [unseen.newest_id])
+        return digest

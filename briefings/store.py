@@ -100,6 +100,19 @@ cursors = sa.Table(
 )
 
 
+summaries = sa.Table(
+    "summaries",
+    metadata,
+    sa.Column("content_hash", sa.String(64), primary_key=True),
+    sa.Column("summarizer", sa.String(40), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("prompt_version", sa.String(40), primary_key=True),
+    sa.Column("sentences", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+
 def _create(*tables: sa.Table) -> Callable[[Connection], None]:
     def migrate(conn: Connection) -> None:
         for table in tables:
@@ -111,6 +124,7 @@ def _create(*tables: sa.Table) -> Callable[[Connection], None]:
 # Append only: never edit a released step. Each runs once, in its own transaction.
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
+    (2, "summary cache", _create(summaries)),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -353,6 +367,48 @@ class Store:
                 return
             yield from rows
             last = rows[-1].id
+
+    # -- summaries --------------------------------------------------------------------------------
+
+    def cached_summary(
+        self, content_hash: str, key: tuple[str, str, str], sentences: int
+    ) -> list[str] | None:
+        """Summary sentences made before for this exact text by this summarizer, model and prompt."""
+        summarizer, model, prompt_version = key
+        query = sa.select(summaries.c.summary).where(
+            summaries.c.content_hash == content_hash,
+            summaries.c.summarizer == summarizer,
+            summaries.c.model == model,
+            summaries.c.prompt_version == prompt_version,
+            summaries.c.sentences == sentences,
+        )
+        with self.engine.connect() as conn:
+            found = conn.execute(query).scalar()
+        return None if found is None else list(json.loads(found))
+
+    def cache_summary(
+        self, content_hash: str, key: tuple[str, str, str], sentences: int, summary: Sequence[str]
+    ) -> None:
+        summarizer, model, prompt_version = key
+        row = {
+            "content_hash": content_hash,
+            "summarizer": summarizer,
+            "model": model,
+            "prompt_version": prompt_version,
+            "sentences": sentences,
+        }
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(summaries.c.content_hash).where(
+                    *(summaries.c[name] == value for name, value in row.items())
+                )
+            ).first()
+            if not exists:
+                conn.execute(
+                    summaries.insert().values(
+                        **row, summary=json.dumps(list(summary)), created_at=_now()
+                    )
+                )
 
     # -- cursors ----------------------------------------------------------------------------------
 

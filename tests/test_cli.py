@@ -12,6 +12,7 @@ import pytest
 
 from bot.cli import main
 from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.llm_server import LLMServer, Reply
 from tests.fixtures.posts import ALL_POSTS, SUDAN_AID, rss_feed
 
 
@@ -107,7 +108,7 @@ def test_doctor_reports_each_part(
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "database: ok" in out and "schema v1/1" in out
+    assert "database: ok" in out and "schema v2/2" in out
     assert "feed irinfive: ok" in out and "3 items" in out
     assert "env DISCORD_TOKEN: set" in out and "env SLACK_BOT_TOKEN: not set" in out
     assert "very-secret-token" not in out
@@ -131,3 +132,29 @@ def test_console_script_runs(cwd: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "Sudan Aid Corridor Talks Stall in Jeddah" in result.stdout
+
+
+def test_digest_with_an_llm_backend(
+    cwd: Path,
+    feed_server: FeedServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    llm = LLMServer()
+    try:
+        llm.script = [Reply("Negotiators left Jeddah without agreeing on a corridor to El Fasher.")]
+        feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, [SUDAN_AID]))
+        (cwd / "config.toml").write_text(
+            f'[[sources]]\nname = "irinfive"\nurl = "{feed_server.url("/feed/")}"\n'
+            f'[summarizer]\nbackend = "llm"\n[llm]\nbase_url = "{llm.base_url}"\nmodel = "m"\n'
+        )
+        monkeypatch.setenv("BRIEFBOT_LLM_API_KEY", "sk-cli")
+        assert main(["digest", "--json"]) == 0
+        item = json.loads(capsys.readouterr().out)["items"][0]
+        assert (
+            item["summary"]
+            == "Negotiators left Jeddah without agreeing on a corridor to El Fasher."
+        )
+        assert llm.requests[0][1]["authorization"] == "Bearer sk-cli"
+    finally:
+        llm.stop()

@@ -96,3 +96,12 @@ def test_config_toml_is_commented() -> None:
                     i for i, ln in enumerate(text.splitlines()) if ln.startswith(f"{key} =")
                 )
                 assert text.splitlines()[line - 1].startswith("#"), f"{table}.{key} has no comment"
+
+
+def test_llm_backend_needs_an_endpoint(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"needs llm.base_url and llm.model"):
+        load_settings(write(tmp_path, '[summarizer]\nbackend = "llm"\n'))
+    with pytest.raises(
+        ConfigError, match=r"llm.base_url: 'localhost:8000' is not an http\(s\) URL"
+    ):
+        load_settings(write(tmp_path, '[llm]\nbase_url = "localhost:8000"\n'))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from briefings.digest import lead_sentences, unseen_digest
+from briefings.digest import unseen_posts
 from briefings.models import PostParts
 from briefings.store import LATEST_VERSION, NewPost, Store, StoreError, redact_db_url
 
@@ -73,25 +73,40 @@ def test_same_post_by_http_www_and_tracking_url_is_one_post(store: Store) -> Non
     assert store.post_by_url("https://irinfive.com/post-1/") is not None
 
 
+def show(store: Store, reader: str, max_items: int = 10) -> list[str]:
+    """What a digest for `reader` would show now, marking it shown."""
+    unseen = unseen_posts(store, reader, max_items=max_items)
+    store.advance_cursor(reader, [unseen.newest_id])
+    return [post.title for post in unseen.posts]
+
+
 def test_cursor_shows_each_post_once(store: Store) -> None:
     store.save_posts([new_post(n) for n in range(1, 4)])
-    first = unseen_digest(store, "terminal", lead_sentences, max_items=10)
-    assert [i.title for i in first.items] == ["Post 3", "Post 2", "Post 1"]
-    assert unseen_digest(store, "terminal", lead_sentences, max_items=10).empty
+    assert show(store, "terminal") == ["Post 3", "Post 2", "Post 1"]
+    assert show(store, "terminal") == []
 
     store.save_posts([new_post(4)])
-    assert [
-        i.title for i in unseen_digest(store, "terminal", lead_sentences, max_items=10).items
-    ] == ["Post 4"]
+    assert show(store, "terminal") == ["Post 4"]
     # Another reader has its own cursor.
-    assert len(unseen_digest(store, "someone-else", lead_sentences, max_items=10).items) == 4
+    assert len(show(store, "someone-else")) == 4
 
 
 def test_more_unseen_than_fit_are_counted_in_a_note(store: Store) -> None:
     store.save_posts([new_post(n) for n in range(1, 8)])
-    digest = unseen_digest(store, "terminal", lead_sentences, max_items=5)
-    assert len(digest.items) == 5
-    assert digest.notes == ("2 older unseen post(s) not shown",)
+    unseen = unseen_posts(store, "terminal", max_items=5)
+    assert len(unseen.posts) == 5
+    assert unseen.notes == ("2 older unseen post(s) not shown",)
+
+
+def test_summary_cache_is_keyed_by_text_summarizer_model_and_prompt(store: Store) -> None:
+    key = ("llm", "model-a", "1")
+    store.cache_summary("h1", key, 3, ["One.", "Two."])
+    store.cache_summary("h1", key, 3, ["Ignored second write."])
+    assert store.cached_summary("h1", key, 3) == ["One.", "Two."]
+    assert store.cached_summary("h1", ("llm", "model-b", "1"), 3) is None
+    assert store.cached_summary("h1", ("llm", "model-a", "2"), 3) is None
+    assert store.cached_summary("h2", key, 3) is None
+    assert store.cached_summary("h1", key, 2) is None
 
 
 def test_cursor_never_moves_backwards(store: Store) -> None:
@@ -121,3 +136,22 @@ def test_passwords_are_hidden() -> None:
 def test_naive_datetimes_are_refused(store: Store) -> None:
     with pytest.raises(sa.exc.StatementError):
         store.record_fetch("x", "https://x.test/", at=datetime(2025, 1, 1))
+
+
+def test_a_version_1_database_upgrades_in_place(db_url: str) -> None:
+    """A database made by the first release gains the summary cache and keeps its posts."""
+    from briefings import store as store_module
+
+    old = Store.open(db_url, migrate=False)
+    with old.engine.begin() as conn:
+        store_module.schema_version.create(conn)
+        store_module.MIGRATIONS[0][2](conn)
+        conn.execute(store_module.schema_version.insert().values(version=1, applied_at=datetime.now(UTC)))
+    old.save_posts([new_post(1)])
+    old.close()
+
+    upgraded = Store.open(db_url)
+    assert upgraded.schema_version() == LATEST_VERSION
+    assert upgraded.count_posts() == 1
+    upgraded.cache_summary("h", ("extractive", "p", "1"), 3, ["S."])
+    upgraded.close()

@@ -1,0 +1,45 @@
+"""Summaries made once per post text: cached in the store by (content hash, summarizer, model, prompt
+version, sentence count), however many channels receive the post."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from briefings.models import Post
+from briefings.store import Store
+from briefings.summarize.base import Summarizer, Summary
+from briefings.summarize.budget import fit_sentences
+
+log = logging.getLogger(__name__)
+
+
+class SummaryService:
+    def __init__(self, store: Store, summarizer: Summarizer, *, max_tokens: int = 150) -> None:
+        self.store = store
+        self.summarizer = summarizer
+        self.max_tokens = max_tokens
+
+    async def for_post(self, post: Post, sentences: int) -> Summary:
+        key = self.summarizer.key
+        cached = await asyncio.to_thread(
+            self.store.cached_summary, post.content_hash, key, sentences
+        )
+        if cached is not None:
+            return Summary(tuple(cached), method=key[0], note="cached")
+        summary = await self.summarizer.summarize(post, sentences)
+        kept, dropped = fit_sentences(summary.sentences, self.max_tokens)
+        if dropped:
+            log.info(
+                "post %s: %d summary sentence(s) over the %d-token budget left out",
+                post.id,
+                dropped,
+                self.max_tokens,
+            )
+            summary = Summary(tuple(kept), summary.method, summary.note)
+        # A fallback (the LLM failed) is not cached under the LLM's key, so it is tried again later.
+        if summary.method == key[0]:
+            await asyncio.to_thread(
+                self.store.cache_summary, post.content_hash, key, sentences, summary.sentences
+            )
+        return summary

@@ -1,0 +1,125 @@
+"""Offline extractive summarizer: lead-biased, centrality-weighted sentence selection.
+
+News puts its point first, so position is the strongest single signal (Lead-3 is a hard baseline). On
+top of it each sentence earns credit for how much of the rest of the article it shares words with
+(degree centrality over stemmed content words, in the spirit of PacSum's position-aware centrality),
+near-duplicates of an already chosen sentence are skipped (captions often repeat the lead), and
+fragments too short to carry a fact are passed over. The output only ever holds sentences of the post,
+in reading order, so it is faithful by construction. Deterministic and a fraction of a millisecond per
+article; the weights are global settings, not fitted to any article.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from briefings.models import Post
+from briefings.sentences import split_sentences
+from briefings.summarize.base import Summary
+from briefings.terms import terms
+from briefings.text import is_heading, strip_attributions
+
+# Navigation and promotion lines that read like sentences but never carry news.
+_BOILERPLATE = re.compile(
+    r"^\W*(scroll down|click here|follow (?:us|@)|read more|watch the video|sign up|subscribe|"
+    r"share this|leave a comment|advertisement)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtractiveSettings:
+    position_weight: float = 1.0  # exponent of the 1/(i+1) position prior
+    centrality_weight: float = 1.5
+    redundancy: float = 0.7  # overlap coefficient above which a sentence repeats a chosen one
+    min_words: int = 5
+
+
+class ExtractiveSummarizer:
+    """Picks the `n` best sentences of a text. Stateless and safe to share."""
+
+    name = "extractive"
+    version = "1"
+
+    def __init__(self, settings: ExtractiveSettings | None = None) -> None:
+        self.settings = settings or ExtractiveSettings()
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        s = self.settings
+        params = f"{s.position_weight}/{s.centrality_weight}/{s.redundancy}/{s.min_words}"
+        return (self.name, params, self.version)
+
+    async def summarize(self, post: Post, sentences: int) -> Summary:
+        return Summary(tuple(self.summarize_post(post, sentences)), method=self.name)
+
+    def summarize_post(self, post: Post, n: int) -> list[str]:
+        """Summary of the body only: the post's take is never mixed into the facts."""
+        candidates = [
+            cleaned
+            for paragraph in post.paragraphs
+            if not is_heading(paragraph)
+            for sentence in split_sentences(paragraph)
+            if (cleaned := strip_attributions(sentence))
+        ]
+        return self.select(candidates, n)
+
+    def summarize_text(self, text: str, n: int) -> list[str]:
+        return self.select(split_sentences(text), n)
+
+    def select(self, sentences: Sequence[str], n: int) -> list[str]:
+        """The chosen sentences, in reading order."""
+        return [sentences[i] for i in self.rank(sentences, n)]
+
+    def rank(self, sentences: Sequence[str], n: int) -> list[int]:
+        count = len(sentences)
+        if count <= n:
+            return list(range(count))
+        s = self.settings
+        bags = [frozenset(terms(sentence)) for sentence in sentences]
+        sizes = [len(bag) for bag in bags]
+        usable = [
+            bool(bags[i])
+            and len(sentences[i].split()) >= s.min_words
+            and not _BOILERPLATE.search(sentences[i])
+            for i in range(count)
+        ]
+        centrality = [0.0] * count
+        for i in range(count):
+            if not bags[i]:
+                continue
+            for j in range(i + 1, count):
+                if not bags[j]:
+                    continue
+                shared = len(bags[i] & bags[j])
+                if shared:
+                    sim = shared / math.sqrt(sizes[i] * sizes[j])
+                    centrality[i] += sim
+                    centrality[j] += sim
+        scores = [
+            1.0 / (i + 1) ** s.position_weight + s.centrality_weight * centrality[i] / (count - 1)
+            for i in range(count)
+        ]
+        chosen: list[int] = []
+        for i in sorted((i for i in range(count) if usable[i]), key=lambda i: -scores[i]):
+            if any(_overlap(bags[i], bags[j]) > s.redundancy for j in chosen):
+                continue
+            chosen.append(i)
+            if len(chosen) == n:
+                break
+        # Short articles of fragments: fill from the top rather than return too little.
+        for i in range(count):
+            if len(chosen) == n:
+                break
+            if i not in chosen:
+                chosen.append(i)
+        return sorted(chosen)
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / min(len(a), len(b))
