@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from briefings.models import Digest, DigestItem, IngestReport, Post
+from briefings.models import Answer, Digest, DigestItem, IngestReport, Post, SearchHit
 
 _UNSAFE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -131,3 +131,65 @@ def render_reports(reports: Sequence[IngestReport]) -> str:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def answer_text(answer: Answer) -> str:
+    """The answer as one string: the facts, then the post's own view, labelled."""
+    return "\n\n".join(part for part in (answer.text, answer.opinion) if part)
+
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "answer": answer_text(answer),
+        "grounded": answer.grounded,
+        "citations": [
+            {
+                "url": c.url,
+                "title": c.title,
+                "published": c.published.isoformat() if c.published else None,
+            }
+            for c in answer.citations
+        ],
+    }
+
+
+def render_answer(answer: Answer, width: int | None = None) -> str:
+    width = width or _width()
+    lines = [_wrap(answer.text, "", width)]
+    if answer.opinion:
+        lines.append(_wrap(answer.opinion, "", width))
+    if answer.citations:
+        heading = "Source:" if answer.grounded else "Closest posts:"
+        if answer.grounded and len(answer.citations) > 1:
+            heading = "Sources:"
+        lines.append(heading)
+        lines.extend(
+            f"  - {safe(c.title)} ({_date(c.published)}) {safe(c.url)}" for c in answer.citations
+        )
+    return "\n".join(lines)
+
+
+def render_hits(hits: list[SearchHit], width: int | None = None) -> str:
+    if not hits:
+        return "No matching posts."
+    width = width or _width()
+    out = []
+    for number, hit in enumerate(hits, 1):
+        out.append(
+            f"{number}. {safe(hit.post.title)} ({_date(hit.post.published)}) {safe(hit.post.url)}"
+        )
+        out.append(_wrap(hit.snippet, "   ", width))
+    return "\n".join(out)
+
+
+def hits_to_json(hits: list[SearchHit]) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": h.post.url,
+            "title": h.post.title,
+            "published": h.post.published.isoformat() if h.post.published else None,
+            "score": h.score,
+            "snippet": h.snippet,
+        }
+        for h in hits
+    ]

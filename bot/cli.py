@@ -8,16 +8,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from adapters import console
 from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
+from briefings.engine import BriefingEngine
 from briefings.models import IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed
-from briefings.store import LATEST_VERSION, StoreError, redact_db_url
+from briefings.store import LATEST_VERSION, Store, StoreError, redact_db_url
 from briefings.summarize.extractive import ExtractiveSummarizer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -58,6 +60,29 @@ def build_parser() -> argparse.ArgumentParser:
     posts.add_argument("--json", action="store_true")
 
     sub.add_parser("doctor", help="check config, database, feeds and which platform tokens are set")
+
+    ask = sub.add_parser("ask", help="answer a question from the stored posts, citing them")
+    ask.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    ask.add_argument(
+        "--json", action="store_true", help='print {"answer", "grounded", "citations"}'
+    )
+    ask.add_argument(
+        "--post",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a post the question is about (repeatable)",
+    )
+    ask.add_argument(
+        "--batch",
+        metavar="FILE.jsonl",
+        help='answer {"id", "question", "posts"?} lines; - for stdin',
+    )
+
+    search = sub.add_parser("search", help="list stored posts matching a query, best first")
+    search.add_argument("query")
+    search.add_argument("--limit", type=_positive_int, default=10)
+    search.add_argument("--json", action="store_true")
 
     summarize = sub.add_parser(
         "summarize",
@@ -131,6 +156,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 else console.render_posts(posts)
             )
             return EXIT_OK
+        if args.command in ("ask", "search"):
+            return await _ask_or_search(args, settings, store)
         sources = feed_sources(args.feed) if args.feed else None
         async with engine_for(settings, store, sources=sources) as engine:
             reports: list[IngestReport] = []
@@ -153,29 +180,87 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
 
 
-def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer) -> int:
-    """One output line per good input line; a bad line is reported with its number and skipped."""
+async def _ask_or_search(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    async with engine_for(settings, store) as engine:
+        await engine.sync_index()
+        if not len(engine.index):
+            print("briefbot: no posts stored yet; run `briefbot ingest` first", file=sys.stderr)
+            return EXIT_FAILED
+        if args.command == "search":
+            hits = engine.search(args.query, args.limit)
+            print(
+                console.dumps(console.hits_to_json(hits))
+                if args.json
+                else console.render_hits(hits)
+            )
+            return EXIT_OK
+        if args.batch:
+            return _ask_batch(args.batch, engine)
+        if not args.question:
+            print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
+            return EXIT_USAGE
+        answer = engine.ask(args.question, context_urls=args.post)
+        print(
+            console.dumps(console.answer_to_json(answer))
+            if args.json
+            else console.render_answer(answer)
+        )
+        return EXIT_OK
+
+
+def _ask_batch(path: str, engine: BriefingEngine) -> int:
     failures = 0
+    for number, row, error in _jsonl_rows(path):
+        if error is None:
+            question, posts = row.get("question"), row.get("posts", [])
+            if not isinstance(question, str) or "id" not in row:
+                error = 'needs "id" and a string "question"'
+            elif not isinstance(posts, list) or not all(isinstance(p, str) for p in posts):
+                error = '"posts" must be a list of URLs'
+        if error is not None:
+            failures += 1
+            print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
+            continue
+        answer = engine.ask(row["question"], context_urls=row.get("posts", []))
+        print(json.dumps({"id": row["id"], **console.answer_to_json(answer)}, ensure_ascii=False))
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def _jsonl_rows(path: str) -> Iterator[tuple[int, dict[str, Any], str | None]]:
+    """(line number, object, error) for each non-blank line; unreadable input is one error."""
     try:
         stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
-        print(f"briefbot: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_FAILED
+        yield 0, {}, f"cannot read: {exc.strerror or exc}"
+        return
     with stream:
         for number, line in enumerate(stream, 1):
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
-                text = row.get("text", row.get("article"))
-                if not isinstance(text, str) or "id" not in row:
-                    raise ValueError('needs "id" and a string "text" (or "article")')
-            except (ValueError, AttributeError) as exc:
-                failures += 1
-                print(f"briefbot: {path}:{number}: skipped: {exc}", file=sys.stderr)
+            except ValueError as exc:
+                yield number, {}, f"not JSON: {exc}"
                 continue
-            summary = "\n".join(summarizer.summarize_text(text, sentences))
-            print(json.dumps({"id": row["id"], "summary": summary}, ensure_ascii=False))
+            if not isinstance(row, dict):
+                yield number, {}, "not a JSON object"
+                continue
+            yield number, row, None
+
+
+def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer) -> int:
+    """One output line per good input line; a bad line is reported with its number and skipped."""
+    failures = 0
+    for number, row, error in _jsonl_rows(path):
+        text = row.get("text", row.get("article"))
+        if error is None and (not isinstance(text, str) or "id" not in row):
+            error = 'needs "id" and a string "text" (or "article")'
+        if error is not None or not isinstance(text, str):
+            failures += 1
+            print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
+            continue
+        summary = "\n".join(summarizer.summarize_text(text, sentences))
+        print(json.dumps({"id": row["id"], "summary": summary}, ensure_ascii=False))
     return EXIT_FAILED if failures else EXIT_OK
 
 

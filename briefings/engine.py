@@ -7,9 +7,10 @@ from collections.abc import Sequence
 
 import httpx
 
+from briefings.ask import PassageIndex
 from briefings.digest import build_digest, digest_item, unseen_posts
 from briefings.ingest import Progress, ingest_source
-from briefings.models import Digest, IngestReport, Post, SourceConfig
+from briefings.models import Answer, Digest, IngestReport, Post, SearchHit, SourceConfig
 from briefings.sources import FetchSettings
 from briefings.store import Store
 from briefings.summarize.cache import SummaryService
@@ -27,6 +28,7 @@ class BriefingEngine:
         max_items: int = 10,
         summary_sentences: int = 3,
         take_sentences: int = 2,
+        index: PassageIndex | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -36,13 +38,15 @@ class BriefingEngine:
         self.max_items = max_items
         self.summary_sentences = summary_sentences
         self.take_sentences = take_sentences
+        self.index = index or PassageIndex()
+        self._index_live = False
 
     async def refresh(
         self, sources: Sequence[SourceConfig] | None = None, *, progress: Progress | None = None
     ) -> list[IngestReport]:
         """Poll sources concurrently; one failing source never stops the others."""
         chosen = self.sources if sources is None else tuple(sources)
-        return list(
+        reports = list(
             await asyncio.gather(
                 *(
                     ingest_source(
@@ -52,6 +56,25 @@ class BriefingEngine:
                 )
             )
         )
+        if self._index_live:
+            await self.sync_index()
+        return reports
+
+    async def sync_index(self) -> int:
+        """Bring the passage index up to date with the store. The first call indexes every post;
+        after it, each refresh keeps the index current (a digest-only run never pays for it)."""
+        self._index_live = True
+        return await asyncio.to_thread(self.index.sync, self.store)
+
+    def ask(
+        self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
+    ) -> Answer:
+        """Answer from the indexed posts; `context_*` name the posts a thread is about."""
+        context = [*context_ids, *self.index.post_ids_for(context_urls)]
+        return self.index.ask(question, context)
+
+    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        return self.index.search(query, limit)
 
     async def digest_of(self, posts: Sequence[Post], notes: Sequence[str] = ()) -> Digest:
         summaries = await asyncio.gather(

@@ -131,3 +131,29 @@ class Digest:
     @property
     def empty(self) -> bool:
         return not self.items
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    post_id: int
+    url: str
+    title: str
+    published: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A reply to a question. `grounded` is False when the posts do not cover it; the citations are
+    then the closest posts, offered as reading, not as a source."""
+
+    text: str
+    grounded: bool
+    citations: tuple[Citation, ...]
+    opinion: str = ""  # a sentence from a post's own take, labelled as its view, when it answers
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    post: Post
+    score: float
+    snippet: str

@@ -356,6 +356,15 @@ class Store:
         with self.engine.connect() as conn:
             return [_to_post(row) for row in conn.execute(query).mappings()]
 
+    def changed_posts(self, after_id: int, updated_after: datetime | None) -> list[Post]:
+        """Posts first seen after `after_id` or updated after `updated_after` (index sync)."""
+        condition = posts.c.id > after_id
+        if updated_after is not None:
+            condition = sa.or_(condition, posts.c.updated_at > updated_after)
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(posts).where(condition).order_by(posts.c.id)).mappings()
+            return [_to_post(row) for row in rows]
+
     def iter_posts(self, batch: int = 500) -> Iterator[Post]:
         """Every post in id order, streamed in batches (for index builds)."""
         last = 0

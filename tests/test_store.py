@@ -146,7 +146,9 @@ def test_a_version_1_database_upgrades_in_place(db_url: str) -> None:
     with old.engine.begin() as conn:
         store_module.schema_version.create(conn)
         store_module.MIGRATIONS[0][2](conn)
-        conn.execute(store_module.schema_version.insert().values(version=1, applied_at=datetime.now(UTC)))
+        conn.execute(
+            store_module.schema_version.insert().values(version=1, applied_at=datetime.now(UTC))
+        )
     old.save_posts([new_post(1)])
     old.close()
 

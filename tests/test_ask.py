@@ -1,0 +1,196 @@
+"""Questions answered from stored posts: the right post, cited, honest when the posts are silent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from briefings.ask import NOT_COVERED, PassageIndex
+from briefings.store import NewPost, Store
+from briefings.text import split_post
+from tests.fixtures.posts import (
+    ALL_POSTS,
+    CEASEFIRE_REACTION,
+    SEED_DIR,
+    SUDAN_AID,
+    TARIFF_TALKS,
+    FixturePost,
+    rss_feed,
+)
+
+BASE = "https://irinfive.com"
+SEED = SEED_DIR / "irinfive-post-putin-ceasefire.txt"
+SEED_URL = f"{BASE}/putin-delays-ceasefire-acceptance/"
+
+
+def as_new(post: FixturePost) -> NewPost:
+    return NewPost(
+        "irinfive",
+        post.link(BASE),
+        post.link(BASE),
+        post.published,
+        split_post(post.content_html(), post.title),
+    )
+
+
+@pytest.fixture
+def index(store: Store) -> PassageIndex:
+    items = [as_new(p) for p in ALL_POSTS]
+    if SEED.is_file():
+        items.append(
+            NewPost(
+                "irinfive",
+                SEED_URL,
+                SEED_URL,
+                datetime(2025, 3, 21, tzinfo=UTC),
+                split_post(SEED.read_text()),
+            )
+        )
+    store.save_posts(items)
+    built = PassageIndex()
+    built.sync(store)
+    return built
+
+
+def test_answers_from_the_right_post_with_a_citation(index: PassageIndex) -> None:
+    answer = index.ask("What did Estonia propose?")
+    assert answer.grounded
+    assert "joint fund of 400 million euros" in answer.text
+    assert answer.citations[0].url == CEASEFIRE_REACTION.link(BASE)
+    assert answer.citations[0].title == CEASEFIRE_REACTION.title
+
+
+def test_seed_post_questions(index: PassageIndex) -> None:
+    if not SEED.is_file():
+        pytest.skip("seed post not present")
+    demand = index.ask("What did Russia demand for a full ceasefire?")
+    assert demand.grounded and demand.citations[0].url == SEED_URL
+    assert "end to all Western military and intelligence support" in demand.text
+    distrust = index.ask("Why does Poland distrust this?", context=index.post_ids_for([SEED_URL]))
+    assert distrust.citations[0].url == SEED_URL
+    assert "distrust in Putin’s intentions" in distrust.text
+
+
+def test_thread_context_prefers_the_digest_post(index: PassageIndex) -> None:
+    sudan = index.post_ids_for([SUDAN_AID.link(BASE)])
+    baltic = index.post_ids_for([CEASEFIRE_REACTION.link(BASE)])
+    assert index.ask("When will talks resume?", context=sudan).citations[0].url == SUDAN_AID.link(
+        BASE
+    )
+    assert index.ask("Who did not join the fund?", context=baltic).citations[
+        0
+    ].url == CEASEFIRE_REACTION.link(BASE)
+    assert index.ask(
+        "What were the talks about?", context=index.post_ids_for([TARIFF_TALKS.link(BASE)])
+    ).citations[0].url == TARIFF_TALKS.link(BASE)
+
+
+def test_the_posts_take_is_labelled_as_its_view(index: PassageIndex) -> None:
+    answer = index.ask("What do the mediators get wrong about access?")
+    assert answer.grounded and answer.citations[0].url == SUDAN_AID.link(BASE)
+    assert answer.opinion.startswith(
+        "The post's opinion (its view, not reported fact): Mediators keep treating access"
+    )
+    assert "bargaining chip" not in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the price of bitcoin in Argentina?",
+        "Who won the Eurovision song contest?",
+        "How do I bake sourdough bread?",
+    ],
+)
+def test_says_so_when_the_posts_do_not_cover_it(index: PassageIndex, question: str) -> None:
+    answer = index.ask(question)
+    assert not answer.grounded
+    assert answer.text == NOT_COVERED
+    assert answer.opinion == ""
+
+
+def test_index_follows_edits_and_new_posts(store: Store, index: PassageIndex) -> None:
+    edited = replace(
+        SUDAN_AID,
+        paragraphs=(*SUDAN_AID.paragraphs, "Egypt offered to host the next round in Cairo."),
+    )
+    novel = FixturePost(
+        slug="arctic-council",
+        title="Arctic Council Resumes Work",
+        date_line="4/09 – Arctic",
+        paragraphs=(
+            "The Arctic Council resumed technical meetings in Tromsø after a two-year pause.",
+        ),
+        take_label="",
+        take=(),
+    )
+    store.save_posts([as_new(edited), as_new(novel)])
+    assert index.sync(store) == 2
+    assert "Cairo" in index.ask("Where will the next round of Sudan talks be hosted?").text
+    assert (
+        index.ask("Where did the Arctic Council meet?").citations[0].title
+        == "Arctic Council Resumes Work"
+    )
+    assert len(index) == len(ALL_POSTS) + 1 + SEED.is_file()
+
+
+def test_search_lists_matching_posts_best_first(index: PassageIndex) -> None:
+    hits = index.search("tariffs steel")
+    assert hits[0].post.title == TARIFF_TALKS.title
+    assert index.search("zeppelin") == []
+
+
+def test_ask_and_search_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss_feed(BASE, ALL_POSTS))
+    db = ["--db", f"sqlite:///{tmp_path / 'b.db'}"]
+    assert main([*db, "ask", "anything"]) == 1
+    assert "no posts stored yet" in capsys.readouterr().err
+    assert main([*db, "ingest", "--feed", str(feed)]) == 0
+    capsys.readouterr()
+
+    assert main([*db, "ask", "What did Estonia propose?", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["grounded"] is True and "400 million euros" in out["answer"]
+    assert out["citations"][0] == {
+        "url": CEASEFIRE_REACTION.link(BASE),
+        "title": CEASEFIRE_REACTION.title,
+        "published": "2025-03-21T14:00:00+00:00",
+    }
+
+    assert main([*db, "ask", "Who did not join?", "--post", CEASEFIRE_REACTION.link(BASE)]) == 0
+    text = capsys.readouterr().out
+    assert "Poland endorsed the monitoring demand but did not join the fund." in text
+    assert f"Source:\n  - {CEASEFIRE_REACTION.title}" in text
+
+    batch = tmp_path / "q.jsonl"
+    batch.write_text(
+        json.dumps({"id": 1, "question": "When will Sudan talks resume?"})
+        + "\n"
+        + json.dumps({"id": 2, "question": "Who won the Eurovision song contest?"})
+        + "\n"
+        + json.dumps(
+            {"id": 3, "question": "What did they demand?", "posts": [CEASEFIRE_REACTION.link(BASE)]}
+        )
+        + "\n"
+        + '{"question": "no id"}\n'
+    )
+    assert main([*db, "ask", "--batch", str(batch)]) == 1
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.splitlines()]
+    assert [line["id"] for line in lines] == [1, 2, 3]
+    assert lines[0]["grounded"] and lines[0]["citations"][0]["title"] == SUDAN_AID.title
+    assert not lines[1]["grounded"] and lines[1]["answer"] == NOT_COVERED
+    assert lines[2]["citations"][0]["url"] == CEASEFIRE_REACTION.link(BASE)
+    assert "q.jsonl:4: skipped" in captured.err
+
+    assert main([*db, "search", "famine", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["title"] == SUDAN_AID.title
