@@ -9,6 +9,8 @@ from contextlib import asynccontextmanager
 import httpx
 
 from bot.config import Settings
+from briefings.ask import AskSettings, PassageIndex
+from briefings.ask_llm import LLMAnswerer
 from briefings.engine import BriefingEngine
 from briefings.llm import ChatClient, LLMConfig
 from briefings.models import SourceConfig
@@ -71,6 +73,18 @@ async def engine_for(
         summaries = SummaryService(
             store, make_summarizer(settings, client), max_tokens=settings.digest.max_summary_tokens
         )
+        a = settings.ask
+        index = PassageIndex(
+            AskSettings(
+                passage_sentences=a.passage_sentences,
+                answer_sentences=a.answer_sentences,
+                min_coverage=a.min_coverage,
+                context_boost=a.context_boost,
+            )
+        )
+        answerer = None
+        if a.backend == "llm":
+            answerer = LLMAnswerer(ChatClient(llm_config(settings), client), index)
         yield BriefingEngine(
             store,
             client,
@@ -80,4 +94,6 @@ async def engine_for(
             max_items=settings.digest.max_items,
             summary_sentences=settings.digest.summary_sentences,
             take_sentences=settings.digest.take_sentences,
+            index=index,
+            answerer=answerer,
         )

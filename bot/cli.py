@@ -195,11 +195,11 @@ async def _ask_or_search(args: argparse.Namespace, settings: Settings, store: St
             )
             return EXIT_OK
         if args.batch:
-            return _ask_batch(args.batch, engine)
+            return await _ask_batch(args.batch, engine)
         if not args.question:
             print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
             return EXIT_USAGE
-        answer = engine.ask(args.question, context_urls=args.post)
+        answer = await engine.answer(args.question, context_urls=args.post)
         print(
             console.dumps(console.answer_to_json(answer))
             if args.json
@@ -208,7 +208,7 @@ async def _ask_or_search(args: argparse.Namespace, settings: Settings, store: St
         return EXIT_OK
 
 
-def _ask_batch(path: str, engine: BriefingEngine) -> int:
+async def _ask_batch(path: str, engine: BriefingEngine) -> int:
     failures = 0
     for number, row, error in _jsonl_rows(path):
         if error is None:
@@ -221,7 +221,7 @@ def _ask_batch(path: str, engine: BriefingEngine) -> int:
             failures += 1
             print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
             continue
-        answer = engine.ask(row["question"], context_urls=row.get("posts", []))
+        answer = await engine.answer(row["question"], context_urls=row.get("posts", []))
         print(json.dumps({"id": row["id"], **console.answer_to_json(answer)}, ensure_ascii=False))
     return EXIT_FAILED if failures else EXIT_OK
 
@@ -303,7 +303,7 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
             except FeedError as exc:
                 ok = False
                 print(f"feed {source.name}: FAILED: {exc}")
-    if settings.summarizer.backend == "llm":
+    if "llm" in (settings.summarizer.backend, settings.ask.backend):
         print(f"llm: {settings.llm.model} at {settings.llm.base_url}")
     for name in (*PLATFORM_ENV_VARS, settings.llm.api_key_env):
         print(f"env {name}: {'set' if os.environ.get(name) else 'not set'}")

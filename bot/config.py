@@ -85,6 +85,14 @@ class SummarizerSettings(_Section):
     min_words: Annotated[int, Field(ge=0, le=50)] = 5
 
 
+class AskSettings(_Section):
+    backend: Literal["extractive", "llm"] = "extractive"
+    passage_sentences: Annotated[int, Field(ge=1, le=10)] = 3
+    answer_sentences: Annotated[int, Field(ge=1, le=5)] = 3
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.5
+    context_boost: Annotated[float, Field(ge=0, le=5)] = 0.35
+
+
 class LLMSettings(_Section):
     base_url: str = ""
     model: str = ""
@@ -109,6 +117,7 @@ class Settings(_Section):
     http: HttpSettings = HttpSettings()
     digest: DigestSettings = DigestSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
+    ask: AskSettings = AskSettings()
     llm: LLMSettings = LLMSettings()
 
     @model_validator(mode="after")
@@ -121,8 +130,11 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _llm_needs_an_endpoint(self) -> Settings:
-        if self.summarizer.backend == "llm" and not (self.llm.base_url and self.llm.model):
-            raise ValueError('summarizer.backend = "llm" needs llm.base_url and llm.model')
+        for section in ("summarizer", "ask"):
+            if getattr(self, section).backend == "llm" and not (
+                self.llm.base_url and self.llm.model
+            ):
+                raise ValueError(f'{section}.backend = "llm" needs llm.base_url and llm.model')
         return self
 
     def source_configs(self) -> list[SourceConfig]:

@@ -199,6 +199,18 @@ class PassageIndex:
         present = self._doc_terms.get(post_id, frozenset())
         return sum(self._doc_index.idf(t) for t in unique if t in present) / total
 
+    def top_passages(
+        self, query: Sequence[str], context: Iterable[int] = (), n: int = 5
+    ) -> list[Passage]:
+        """The best-matching passages of the best few posts, best first (an LLM's evidence)."""
+        ranked = self.rank(query, context, limit=3)
+        if not ranked:
+            return []
+        scores = self._passage_index.scores(query)
+        slots = [slot for post_id, _, _ in ranked for slot in self._post_passage_slots[post_id]]
+        slots.sort(key=lambda slot: -scores[slot])
+        return [self.passages[slot] for slot in slots[:n] if scores[slot] > 0]
+
     def post_ids_for(self, urls: Iterable[str]) -> list[int]:
         """Posts named by URL (thread context); unknown URLs are ignored."""
         found = (self._by_url.get(normalize_url(url)) for url in urls)
@@ -227,7 +239,7 @@ class PassageIndex:
             return Answer(NOT_COVERED, grounded=False, citations=())
         top_id = ranked[0][0]
         if self.coverage(query, top_id) < self.settings.min_coverage:
-            closest = tuple(_cite(self.posts[pid]) for pid, _, _ in ranked[:3])
+            closest = tuple(cite(self.posts[pid]) for pid, _, _ in ranked[:3])
             return Answer(NOT_COVERED, grounded=False, citations=closest)
         facts, opinion = self._best_sentences(query, top_id)
         post = self.posts[top_id]
@@ -246,7 +258,7 @@ class PassageIndex:
             for pid, _, _ in ranked[1:3]
             if self.coverage(query, pid) >= self.settings.min_coverage
         ]
-        citations = (_cite(post), *(_cite(self.posts[pid]) for pid in others))
+        citations = (cite(post), *(cite(self.posts[pid]) for pid in others))
         return Answer(text, grounded=True, citations=citations, opinion=opinion_text)
 
     def _best_sentences(self, query: Sequence[str], post_id: int) -> tuple[list[str], list[str]]:
@@ -295,5 +307,5 @@ def take_sentences(post: Post) -> list[str]:
     ]
 
 
-def _cite(post: Post) -> Citation:
+def cite(post: Post) -> Citation:
     return Citation(post_id=post.id, url=post.url, title=post.title, published=post.published)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import httpx
 
 from briefings.ask import PassageIndex
+from briefings.ask_llm import LLMAnswerer
 from briefings.digest import build_digest, digest_item, unseen_posts
 from briefings.ingest import Progress, ingest_source
 from briefings.models import Answer, Digest, IngestReport, Post, SearchHit, SourceConfig
@@ -29,6 +30,7 @@ class BriefingEngine:
         summary_sentences: int = 3,
         take_sentences: int = 2,
         index: PassageIndex | None = None,
+        answerer: LLMAnswerer | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -40,6 +42,7 @@ class BriefingEngine:
         self.take_sentences = take_sentences
         self.index = index or PassageIndex()
         self._index_live = False
+        self.answerer = answerer
 
     async def refresh(
         self, sources: Sequence[SourceConfig] | None = None, *, progress: Progress | None = None
@@ -72,6 +75,15 @@ class BriefingEngine:
         """Answer from the indexed posts; `context_*` name the posts a thread is about."""
         context = [*context_ids, *self.index.post_ids_for(context_urls)]
         return self.index.ask(question, context)
+
+    async def answer(
+        self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
+    ) -> Answer:
+        """Like `ask`, through the LLM when one is configured (it falls back to `ask` itself)."""
+        if self.answerer is None:
+            return self.ask(question, context_urls=context_urls, context_ids=context_ids)
+        context = [*context_ids, *self.index.post_ids_for(context_urls)]
+        return await self.answerer.ask(question, context)
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         return self.index.search(query, limit)

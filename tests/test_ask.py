@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.cli import main
 from briefings.ask import NOT_COVERED, PassageIndex
+from briefings.ask_llm import LLMAnswerer
+from briefings.llm import ChatClient, LLMConfig
 from briefings.store import NewPost, Store
 from briefings.text import split_post
+from tests.fixtures.llm_server import LLMServer, Reply
 from tests.fixtures.posts import (
     ALL_POSTS,
     CEASEFIRE_REACTION,
@@ -194,3 +199,71 @@ def test_ask_and_search_commands(
 
     assert main([*db, "search", "famine", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["title"] == SUDAN_AID.title
+
+
+# -- LLM answers ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    server = LLMServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def answerer(llm_server: LLMServer, index: PassageIndex) -> AsyncIterator[LLMAnswerer]:
+    async with httpx.AsyncClient(trust_env=False) as http:
+        config = LLMConfig(
+            base_url=llm_server.base_url, model="m", timeout_seconds=1.0, max_retries=0
+        )
+        yield LLMAnswerer(ChatClient(config, http), index)
+
+
+async def test_llm_answer_with_valid_citations_is_used(
+    llm_server: LLMServer, answerer: LLMAnswerer
+) -> None:
+    llm_server.script = [
+        Reply("Estonia proposed a joint air-defence fund of 400 million euros [1].")
+    ]
+    answer = await answerer.ask("What did Estonia propose?")
+    assert answer.grounded
+    assert answer.text == "Estonia proposed a joint air-defence fund of 400 million euros."
+    assert answer.citations[0].url == CEASEFIRE_REACTION.link(BASE)
+    user = llm_server.requests[0][0]["messages"][1]["content"]
+    assert (
+        user.startswith("<passages>\n[1]")
+        and "<question>What did Estonia propose?</question>" in user
+    )
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply("Estonia proposed a fund [7]."),
+        Reply("Estonia proposed a fund."),
+        Reply("Estonia proposed a fund of 900 million euros [1]."),
+        Reply("Estonia proposed a fund, see https://x.example [1]."),
+        Reply(status=503, raw=b"{}"),
+    ],
+    ids=["uncited-passage", "no-citation", "invented-number", "link", "error"],
+)
+async def test_untrustworthy_llm_answers_fall_back(
+    llm_server: LLMServer, answerer: LLMAnswerer, index: PassageIndex, reply: Reply
+) -> None:
+    llm_server.script = [reply]
+    answer = await answerer.ask("What did Estonia propose?")
+    assert answer == index.ask("What did Estonia propose?")
+
+
+async def test_llm_is_not_asked_what_the_posts_do_not_cover(
+    llm_server: LLMServer, answerer: LLMAnswerer
+) -> None:
+    answer = await answerer.ask("Who won the Eurovision song contest?")
+    assert not answer.grounded and llm_server.requests == []
+
+
+async def test_llm_may_say_not_covered(llm_server: LLMServer, answerer: LLMAnswerer) -> None:
+    llm_server.script = [Reply("NOT COVERED")]
+    answer = await answerer.ask("What did Estonia propose?")
+    assert not answer.grounded and answer.text == NOT_COVERED
