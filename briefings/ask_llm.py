@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from briefings.ask import NOT_COVERED, Passage, PassageIndex, cite, question_terms
+from briefings.grounding import check_no_links_or_mentions, check_numbers
 from briefings.llm import ChatClient, LLMError
 from briefings.models import Answer
 
@@ -28,9 +29,6 @@ SYSTEM_PROMPT = (
     "NOT COVERED."
 )
 _CITE = re.compile(r"\[(\d{1,2})\]")
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_LINK = re.compile(r"https?://\S+|www\.\S+|<[^>]*>|\]\(", re.I)
-_MENTION = re.compile(r"@\w|<[!@#]")
 
 
 class LLMAnswerer:
@@ -61,14 +59,9 @@ class LLMAnswerer:
             raise LLMError("answer cites no passage")
         if any(not 1 <= n <= len(passages) for n in cited):
             raise LLMError("answer cites a passage it was not given")
-        if _LINK.search(_CITE.sub("", text)) or _MENTION.search(text):
-            raise LLMError("answer contains a link, markup or @-mention")
-        evidence = " ".join(" ".join(passages[n - 1].sentences) for n in set(cited)).replace(
-            ",", ""
-        )
-        for number in _NUMBER.findall(_CITE.sub("", text)):
-            if number.replace(",", "").rstrip(".") not in evidence:
-                raise LLMError(f"number {number!r} is not in the cited passages")
+        uncited = _CITE.sub("", text)
+        check_no_links_or_mentions(uncited)
+        check_numbers(uncited, " ".join(" ".join(passages[n - 1].sentences) for n in set(cited)))
         post_ids = list(dict.fromkeys(passages[n - 1].post_id for n in cited))
         plain = " ".join(_CITE.sub("", text).split()).replace(" .", ".")
         return Answer(

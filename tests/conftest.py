@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer
+from tests.fixtures.llm_server import LLMServer
 
 PG_URL_ENV = "BRIEFBOT_TEST_PG_URL"
 
@@ -21,6 +22,13 @@ for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_pro
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:
     server = FeedServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm_server() -> Iterator[LLMServer]:
+    server = LLMServer()
     yield server
     server.stop()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -202,13 +202,6 @@ def test_ask_and_search_commands(
 
 
 # -- LLM answers ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def llm_server() -> Iterator[LLMServer]:
-    server = LLMServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
+from briefings.grounding import check_no_links_or_mentions, check_numbers
 from briefings.llm import ChatClient, LLMError
 from briefings.models import Post
 from briefings.summarize.base import Summary
@@ -27,10 +28,7 @@ SYSTEM_PROMPT = (
     "one per line, with no numbering, markdown, links or @-mentions. State only facts the post reports; "
     "do not include the post's own Analysis or Opinion, and do not add names or numbers it lacks."
 )
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z\u00c0-\u024f'\u2019-]+")
-_LINK = re.compile(r"https?://\S+|www\.\S+|<[^>]*>|\[[^\]]*\]\([^)]*\)", re.I)
-_MENTION = re.compile(r"@\w|<[!@#]")
 _LIST_MARK = re.compile(r"^\s*(?:[-*\u2022]|\d+[.)])\s+")
 
 
@@ -80,14 +78,8 @@ def check_summary(reply: str, post: Post, sentences: int, max_tokens: int) -> li
     if count_tokens(text) > max_tokens:
         raise LLMError(f"summary longer than the {max_tokens}-token budget")
     source = f"{post.title}\n{post.body}"
-    if _LINK.search(text):
-        raise LLMError("summary contains a link or markup")
-    if _MENTION.search(text):
-        raise LLMError("summary contains an @-mention")
-    plain_source = source.replace(",", "")
-    for number in _NUMBER.findall(text):
-        if number.replace(",", "").rstrip(".") not in plain_source:
-            raise LLMError(f"number {number!r} is not in the post")
+    check_no_links_or_mentions(text)
+    check_numbers(text, source)
     for line in lines:
         for name in _NAME.findall(line):
             if name.strip("'\u2019-") not in source:
