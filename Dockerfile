@@ -1,4 +1,4 @@
-# briefbot: one process running the scheduler and the configured chat adapters.
+# briefbot: prints a digest of new IR in Five posts; state in a SQLite file on the /data volume.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -17,4 +17,5 @@ USER briefbot
 VOLUME ["/data"]
 # Tokens and keys come from the environment at `docker run -e ...`, never from the image.
 ENTRYPOINT ["briefbot", "--config", "/app/config.toml"]
-CMD ["run"]
+# `digest` until the long-running `briefbot run` (scheduler + chat adapters) lands.
+CMD ["digest"]

@@ -42,8 +42,6 @@ class FetchSettings:
     user_agent: str = DEFAULT_USER_AGENT
     fetch_article_pages: bool = True
     page_concurrency: int = 4
-    # Feed text shorter than this (in characters) with an excerpt marker counts as an excerpt.
-    excerpt_max_chars: int = 1200
 
 
 @dataclass(frozen=True, slots=True)
