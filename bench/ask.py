@@ -11,8 +11,6 @@ the same passages. Then the share of answerable questions answered and of unansw
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
@@ -24,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.sample import load_sample
 from briefings.ask import PassageIndex, question_terms
 from briefings.models import PostParts
 from briefings.store import NewPost, Store
@@ -60,15 +59,7 @@ def measure(build: Callable[[], object]) -> tuple[object, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default="../shared/data/cnndm_sample.jsonl")
-    parser.add_argument("--limit", type=int, default=0)
-    args = parser.parse_args()
-    rows = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
-    if args.limit:
-        rows = rows[: args.limit]
+    rows = load_sample(__doc__)
     questions = [row["highlights"].split("\n")[0] for row in rows]
     unanswerable = [q for q in UNANSWERABLE.read_text().splitlines() if q.strip()]
 

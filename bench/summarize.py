@@ -9,7 +9,6 @@ evaluations drive it: through `briefbot summarize` on a JSONL file, timed in-pro
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rouge_score import rouge_scorer
 
+from bench.sample import load_sample
 from briefings.sentences import split_sentences
 from briefings.summarize.extractive import ExtractiveSummarizer
 
@@ -91,22 +91,14 @@ def cli_outputs(rows: list[dict[str, str]]) -> list[list[str]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default="../shared/data/cnndm_sample.jsonl")
-    parser.add_argument("--limit", type=int, default=0)
-    args = parser.parse_args()
-    rows = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
-    if args.limit:
-        rows = rows[: args.limit]
+    rows = load_sample(__doc__)
     ours = ExtractiveSummarizer()
     systems: list[tuple[str, Summarize]] = [
         ("Lead-3", lambda text: split_sentences(text)[:3]),
         ("sumy LexRank", lexrank()),
         ("briefbot extractive", lambda text: ours.summarize_text(text, 3)),
     ]
-    print(f"{len(rows)} articles from {args.data}; ROUGE F1 x100, 3 sentences, CPU ms per article")
+    print(f"{len(rows)} articles; ROUGE F1 x100, 3 sentences, CPU ms per article")
     print(f"{'system':<22} {'R-1':>6} {'R-2':>6} {'R-Lsum':>7} {'ms/art':>7}")
     for name, fn in systems:
         outputs, ms = timed(fn, rows)
