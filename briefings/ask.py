@@ -19,10 +19,9 @@ import numpy as np
 
 from briefings.bm25 import BM25
 from briefings.models import Answer, Citation, Post, SearchHit
-from briefings.sentences import split_sentences
 from briefings.store import Store
 from briefings.terms import stem, terms
-from briefings.text import is_heading, strip_attributions
+from briefings.text import body_sentences, take_sentences
 from briefings.urls import normalize_url
 
 NOT_COVERED = "The posts I have don't cover that."
@@ -106,7 +105,6 @@ class PassageIndex:
         self._passage_index = BM25()
         self._doc_index = BM25()
         self._passage_post: list[int] = []  # passage slot -> post id
-        self._doc_post: list[int] = []  # doc slot -> post id
         self._post_doc_slot: dict[int, int] = {}
         self._post_passage_slots: dict[int, list[int]] = {}
         self._doc_terms: dict[int, frozenset[str]] = {}
@@ -148,7 +146,6 @@ class PassageIndex:
                 slots.append(slot)
         self._post_passage_slots[post.id] = slots
         self._post_doc_slot[post.id] = self._doc_index.add(words)
-        self._doc_post.append(post.id)
         self._doc_terms[post.id] = frozenset(words)
 
     def _remove(self, post_id: int) -> None:
@@ -285,26 +282,6 @@ class PassageIndex:
         facts = [s[3] for s in chosen if s[2] == "body"]
         opinion = [s[3] for s in chosen if s[2] == "take"]
         return facts, opinion
-
-
-def body_sentences(post: Post) -> list[str]:
-    return [
-        cleaned
-        for paragraph in post.paragraphs
-        if not is_heading(paragraph)
-        for sentence in split_sentences(paragraph)
-        if (cleaned := strip_attributions(sentence))
-    ]
-
-
-def take_sentences(post: Post) -> list[str]:
-    return [
-        cleaned
-        for paragraph in post.take.split("\n\n")
-        if paragraph.strip() and not is_heading(paragraph)
-        for sentence in split_sentences(paragraph)
-        if (cleaned := strip_attributions(sentence))
-    ]
 
 
 def cite(post: Post) -> Citation:

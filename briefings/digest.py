@@ -11,37 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from briefings.models import Digest, DigestItem, Post
-from briefings.sentences import split_sentences
 from briefings.store import Store
 from briefings.summarize.base import Summary
-from briefings.text import is_heading, strip_attributions
-
-
-def lead_sentences(post: Post, count: int = 3) -> list[str]:
-    """The first `count` body sentences, bracketed source credits removed (the Lead baseline)."""
-    out: list[str] = []
-    for paragraph in post.paragraphs:
-        if is_heading(paragraph):
-            continue
-        for sentence in split_sentences(paragraph):
-            cleaned = strip_attributions(sentence)
-            if cleaned:
-                out.append(cleaned)
-            if len(out) >= count:
-                return out
-    return out
+from briefings.text import take_sentences
 
 
 def take_excerpt(post: Post, count: int = 2) -> str:
     """The opening sentences of the post's own Analysis/Opinion section."""
-    sentences: list[str] = []
-    for paragraph in post.take.split("\n\n"):
-        sentences.extend(
-            s for s in (strip_attributions(x) for x in split_sentences(paragraph)) if s
-        )
-        if len(sentences) >= count:
-            break
-    return " ".join(sentences[:count])
+    return " ".join(take_sentences(post)[:count])
 
 
 def digest_item(post: Post, summary: Summary, *, take_sentences: int = 2) -> DigestItem:

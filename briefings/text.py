@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import lxml.html
 from lxml import etree
 
-from briefings.models import PostParts
+from briefings.models import Post, PostParts
+from briefings.sentences import split_sentences
 
 _DROP_TAGS = frozenset(
     [
@@ -264,3 +266,23 @@ def _drop_chrome(paras: list[str]) -> list[str]:
             continue
         kept.append(para)
     return kept
+
+
+def readable_sentences(paragraphs: Iterable[str]) -> list[str]:
+    """Sentences of the paragraphs that are not sub-headings, bracketed source credits removed:
+    what digests, summaries and answers quote."""
+    return [
+        cleaned
+        for paragraph in paragraphs
+        if paragraph.strip() and not is_heading(paragraph)
+        for sentence in split_sentences(paragraph)
+        if (cleaned := strip_attributions(sentence))
+    ]
+
+
+def body_sentences(post: Post) -> list[str]:
+    return readable_sentences(post.paragraphs)
+
+
+def take_sentences(post: Post) -> list[str]:
+    return readable_sentences(post.take.split("\n\n"))

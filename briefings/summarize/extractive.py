@@ -20,7 +20,7 @@ from briefings.models import Post
 from briefings.sentences import split_sentences
 from briefings.summarize.base import Summary
 from briefings.terms import terms
-from briefings.text import is_heading, strip_attributions
+from briefings.text import body_sentences
 
 # Navigation and promotion lines that read like sentences but never carry news.
 _BOILERPLATE = re.compile(
@@ -58,14 +58,7 @@ class ExtractiveSummarizer:
 
     def summarize_post(self, post: Post, n: int) -> list[str]:
         """Summary of the body only: the post's take is never mixed into the facts."""
-        candidates = [
-            cleaned
-            for paragraph in post.paragraphs
-            if not is_heading(paragraph)
-            for sentence in split_sentences(paragraph)
-            if (cleaned := strip_attributions(sentence))
-        ]
-        return self.select(candidates, n)
+        return self.select(body_sentences(post), n)
 
     def summarize_text(self, text: str, n: int) -> list[str]:
         return self.select(split_sentences(text), n)
