@@ -6,8 +6,6 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-import httpx
-
 from bot.config import Settings
 from briefings.ask import AskSettings, PassageIndex
 from briefings.ask_llm import LLMAnswerer
@@ -53,11 +51,10 @@ def llm_config(settings: Settings, env: Mapping[str, str] | None = None) -> LLMC
     )
 
 
-def make_summarizer(settings: Settings, client: httpx.AsyncClient) -> Summarizer:
+def make_summarizer(settings: Settings, chat: ChatClient | None) -> Summarizer:
     extractive = extractive_summarizer(settings)
-    if settings.summarizer.backend != "llm":
+    if settings.summarizer.backend != "llm" or chat is None:
         return extractive
-    chat = ChatClient(llm_config(settings), client)
     return LLMSummarizer(chat, extractive, max_tokens=settings.digest.max_summary_tokens)
 
 
@@ -70,8 +67,11 @@ async def engine_for(
 ) -> AsyncIterator[BriefingEngine]:
     fetch_settings = settings.fetch_settings()
     async with make_client(fetch_settings) as client:
+        # One client for both LLM uses, so llm.max_concurrency caps the endpoint as a whole.
+        uses_llm = "llm" in (settings.summarizer.backend, settings.ask.backend)
+        chat = ChatClient(llm_config(settings), client) if uses_llm else None
         summaries = SummaryService(
-            store, make_summarizer(settings, client), max_tokens=settings.digest.max_summary_tokens
+            store, make_summarizer(settings, chat), max_tokens=settings.digest.max_summary_tokens
         )
         a = settings.ask
         index = PassageIndex(
@@ -82,9 +82,7 @@ async def engine_for(
                 context_boost=a.context_boost,
             )
         )
-        answerer = None
-        if a.backend == "llm":
-            answerer = LLMAnswerer(ChatClient(llm_config(settings), client), index)
+        answerer = LLMAnswerer(chat, index) if a.backend == "llm" and chat else None
         yield BriefingEngine(
             store,
             client,
