@@ -406,18 +406,15 @@ class Store:
             "prompt_version": prompt_version,
             "sentences": sentences,
         }
-        with self.engine.begin() as conn:
-            exists = conn.execute(
-                sa.select(summaries.c.content_hash).where(
-                    *(summaries.c[name] == value for name, value in row.items())
-                )
-            ).first()
-            if not exists:
+        try:
+            with self.engine.begin() as conn:
                 conn.execute(
                     summaries.insert().values(
                         **row, summary=json.dumps(list(summary)), created_at=_now()
                     )
                 )
+        except sa.exc.IntegrityError:
+            pass  # already cached (first write wins, whichever process made it)
 
     # -- cursors ----------------------------------------------------------------------------------
 
