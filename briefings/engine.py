@@ -73,8 +73,7 @@ class BriefingEngine:
         self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
     ) -> Answer:
         """Answer from the indexed posts; `context_*` name the posts a thread is about."""
-        context = [*context_ids, *self.index.post_ids_for(context_urls)]
-        return self.index.ask(question, context)
+        return self.index.ask(question, self._context(context_urls, context_ids))
 
     async def answer(
         self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
@@ -82,8 +81,10 @@ class BriefingEngine:
         """Like `ask`, through the LLM when one is configured (it falls back to `ask` itself)."""
         if self.answerer is None:
             return self.ask(question, context_urls=context_urls, context_ids=context_ids)
-        context = [*context_ids, *self.index.post_ids_for(context_urls)]
-        return await self.answerer.ask(question, context)
+        return await self.answerer.ask(question, self._context(context_urls, context_ids))
+
+    def _context(self, urls: Sequence[str], ids: Sequence[int]) -> list[int]:
+        return [*ids, *self.index.post_ids_for(urls)]
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         return self.index.search(query, limit)
