@@ -5,13 +5,17 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 
+from bot.commands import CommandSettings
 from bot.config import Settings
+from bot.delivery import Deliverer, DeliverySettings
+from bot.scheduler import SchedulerSettings
 from briefings.ask import AskSettings, PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.engine import BriefingEngine
 from briefings.llm import ChatClient, LLMConfig
-from briefings.models import SourceConfig
+from briefings.models import SourceConfig, Subscription
 from briefings.sources import make_client
 from briefings.store import Store
 from briefings.summarize.base import Summarizer
@@ -95,3 +99,71 @@ async def engine_for(
             index=index,
             answerer=answerer,
         )
+
+
+def delivery_settings(settings: Settings) -> DeliverySettings:
+    d, s = settings.delivery, settings.schedule
+    return DeliverySettings(
+        default_when=s.when,
+        default_timezone=s.timezone,
+        grace=timedelta(minutes=s.grace_minutes),
+        max_items=settings.digest.max_items,
+        retry_base_seconds=d.retry_base_seconds,
+        retry_max_seconds=d.retry_max_seconds,
+        concurrency=d.concurrency,
+        send_timeout_seconds=d.send_timeout_seconds,
+    )
+
+
+def scheduler_settings(settings: Settings) -> SchedulerSettings:
+    s = settings.schedule
+    return SchedulerSettings(
+        refresh_minutes=s.refresh_minutes,
+        refresh_jitter_seconds=s.refresh_jitter_seconds,
+        misfire_grace_seconds=max(1, s.grace_minutes * 60),
+    )
+
+
+def command_settings(settings: Settings) -> CommandSettings:
+    return CommandSettings(
+        admins=frozenset(settings.commands.admins),
+        source_names=tuple(s.name for s in settings.sources),
+    )
+
+
+CONFIG_OWNER = "config"  # admin_user of a subscription config.toml declared and no command changed
+
+
+def apply_declared_subscriptions(
+    store: Store, settings: Settings, deliverer: Deliverer, now: datetime
+) -> list[Subscription]:
+    """Create the [[subscriptions]] config.toml declares. A declared one that no admin command has
+    changed since follows config.toml; once an admin changes it in chat, their change wins."""
+    applied = []
+    for declared in settings.subscriptions:
+        current = store.subscription(declared.platform, declared.channel)
+        if current is not None and current.admin_user != CONFIG_OWNER:
+            continue
+        skip_empty = (
+            settings.schedule.skip_empty if declared.skip_empty is None else declared.skip_empty
+        )
+        sub = store.save_subscription(
+            declared.platform,
+            declared.channel,
+            sources=declared.sources,
+            active=True,
+            schedule=declared.when,
+            timezone=declared.timezone,
+            skip_empty=skip_empty,
+            admin_user=CONFIG_OWNER,
+        )
+        moved = current is None or (current.schedule, current.timezone) != (
+            sub.schedule,
+            sub.timezone,
+        )
+        if moved or sub.next_run_at is None:
+            sub = store.save_subscription(
+                sub.platform, sub.channel, next_run_at=deliverer.next_run_after(sub, now)
+            )
+        applied.append(sub)
+    return applied

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from adapters import console
 from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
+from bot.runner import run_forever, run_once
 from briefings.engine import BriefingEngine
 from briefings.models import IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed
@@ -53,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     digest.add_argument(
         "--reader", default=TERMINAL_READER, help="whose 'already seen' cursor to use"
+    )
+
+    run = sub.add_parser(
+        "run",
+        help="run the bot: digests on schedule, a prompt for commands and questions",
+    )
+    run.add_argument(
+        "--once", action="store_true", help="fetch, send the digests that are due, and exit"
     )
 
     posts = sub.add_parser("posts", help="list stored posts, newest first")
@@ -148,6 +157,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return summarize_jsonl(args.file, args.sentences, extractive_summarizer(settings))
     store = open_store(settings, args.db)
     try:
+        if args.command == "run":
+            return await _run(args, settings, store)
         if args.command == "posts":
             posts = store.latest_posts(args.limit)
             print(
@@ -178,6 +189,26 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_FAILED if failed else EXIT_OK
     finally:
         store.close()
+
+
+async def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    if not args.once:
+        if not args.verbose:
+            logging.getLogger("bot").setLevel(logging.INFO)
+            logging.getLogger("briefings").setLevel(logging.INFO)
+        await run_forever(settings, store, sys.stdin, sys.stdout)
+        return EXIT_OK
+    result = await run_once(settings, store, sys.stdout)
+    report = result.report
+    print(
+        f"briefbot: {report.claimed} digest run(s) due, {report.sent_messages} message(s) sent, "
+        f"{report.skipped} missed run(s) skipped, {report.retrying} delivery(ies) left to retry",
+        file=sys.stderr,
+    )
+    for channel in report.paused:
+        print(f"briefbot: deliveries to {channel} paused; see `status`", file=sys.stderr)
+    failed = result.feed_errors or report.retrying or report.paused
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 async def _ask_or_search(args: argparse.Namespace, settings: Settings, store: Store) -> int:

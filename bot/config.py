@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.schedules import parse_schedule
 from briefings.models import SourceConfig
 from briefings.sources import DEFAULT_USER_AGENT, FetchSettings
 
@@ -109,6 +110,57 @@ class LLMSettings(_Section):
         return _http_url(value) if value else value
 
 
+class ScheduleSettings(_Section):
+    when: str = "daily 08:00"
+    timezone: str = "UTC"
+    grace_minutes: Annotated[int, Field(ge=0, le=10_080)] = 120
+    skip_empty: bool = True
+    refresh_minutes: Annotated[float, Field(ge=1, le=1440)] = 30.0
+    refresh_jitter_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> ScheduleSettings:
+        parse_schedule(self.when, self.timezone)  # ScheduleError is a ValueError: names the key
+        return self
+
+
+class DeliveryConfig(_Section):
+    retry_base_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    retry_max_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600.0
+    concurrency: Annotated[int, Field(ge=1, le=500)] = 50
+    send_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+
+
+class CommandSettingsConfig(_Section):
+    admins: list[str] = []
+
+    @field_validator("admins")
+    @classmethod
+    def _platform_ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.match(r"^(slack|discord|terminal):[A-Za-z0-9_.-]+$", value):
+                raise ValueError(
+                    f'{value!r} is not platform:user_id, e.g. "slack:U024BE7LH" or '
+                    '"discord:80351110224678912"'
+                )
+        return values
+
+
+class SubscriptionConfig(_Section):
+    platform: Literal["terminal", "slack", "discord"]
+    channel: Annotated[str, Field(min_length=1, max_length=200)]
+    sources: list[str] = []
+    when: str = ""
+    timezone: str = ""
+    skip_empty: bool | None = None
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> SubscriptionConfig:
+        if self.when or self.timezone:
+            parse_schedule(self.when or "daily 08:00", self.timezone or "UTC")
+        return self
+
+
 class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     sources: Annotated[list[SourceSettings], Field(min_length=1)] = [
@@ -119,6 +171,27 @@ class Settings(_Section):
     summarizer: SummarizerSettings = SummarizerSettings()
     ask: AskSettings = AskSettings()
     llm: LLMSettings = LLMSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    delivery: DeliveryConfig = DeliveryConfig()
+    commands: CommandSettingsConfig = CommandSettingsConfig()
+    subscriptions: list[SubscriptionConfig] = [
+        SubscriptionConfig(platform="terminal", channel="terminal")
+    ]
+
+    @model_validator(mode="after")
+    def _known_subscription_sources(self) -> Settings:
+        names = {s.name for s in self.sources}
+        for sub in self.subscriptions:
+            unknown = sorted(set(sub.sources) - names)
+            if unknown:
+                raise ValueError(
+                    f"subscription {sub.platform}:{sub.channel} names unknown source(s) "
+                    f"{', '.join(unknown)}; sources are {', '.join(sorted(names))}"
+                )
+        channels = [(s.platform, s.channel) for s in self.subscriptions]
+        if len(channels) != len(set(channels)):
+            raise ValueError("each channel may be declared in [[subscriptions]] only once")
+        return self
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> Settings:

@@ -157,3 +157,52 @@ class SearchHit:
     post: Post
     score: float
     snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel that receives digests: which sources, when, and where it stands.
+
+    `sources` empty means every configured source. `schedule` empty means the configured default.
+    `next_run_at` is the scheduled run not yet handled; claiming a run moves it on in the same
+    transaction that records the run's deliveries, so one run is handled once, by one process.
+    """
+
+    id: int
+    platform: str
+    channel: str
+    workspace: str
+    sources: tuple[str, ...]
+    active: bool
+    schedule: str
+    timezone: str
+    skip_empty: bool
+    next_run_at: datetime | None
+    cursor: int  # the newest post id considered by a claimed run
+    paused: bool
+    pause_reason: str
+    admin_user: str  # who set it up: told when it is paused
+    last_run_at: datetime | None
+    last_note: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One post owed to one channel (or, with `post_id` None, a "nothing new" notice)."""
+
+    id: int
+    subscription_id: int
+    platform: str
+    channel: str
+    post_id: int | None
+    run_at: datetime
+    status: str  # pending | sent
+    attempts: int
+    next_attempt_at: datetime
+    message_id: str
+    last_error: str
+    note: str  # shown with the run's digest, e.g. how many older posts were left out
+    created_at: datetime
+    sent_at: datetime | None

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from briefings.models import Post, PostParts, SourceState
+from briefings.models import Delivery, Post, PostParts, SourceState, Subscription
 from briefings.urls import post_keys
 
 
@@ -113,6 +113,69 @@ summaries = sa.Table(
 )
 
 
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("workspace", sa.String(200), nullable=False, default=""),
+    sa.Column("sources", sa.Text, nullable=False, default="[]"),
+    sa.Column("active", sa.Boolean, nullable=False, default=False),
+    sa.Column("schedule", sa.Text, nullable=False, default=""),
+    sa.Column("timezone", sa.String(64), nullable=False, default=""),
+    sa.Column("skip_empty", sa.Boolean, nullable=False, default=True),
+    sa.Column("next_run_at", UTCDateTime),
+    sa.Column("cursor", sa.Integer, nullable=False, default=0),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("pause_reason", sa.Text, nullable=False, default=""),
+    sa.Column("admin_user", sa.String(200), nullable=False, default=""),
+    sa.Column("last_run_at", UTCDateTime),
+    sa.Column("last_note", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False),
+    sa.Column("platform", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id")),
+    sa.Column("run_at", UTCDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("message_id", sa.Text, nullable=False, default=""),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    # A post reaches a channel at most once, ever, whichever process or run tries.
+    sa.UniqueConstraint("platform", "channel", "post_id", name="uq_deliveries_post"),
+    sa.Index("ix_deliveries_pending", "status", "next_attempt_at"),
+)
+
+SUBSCRIPTION_FIELDS = frozenset(
+    {
+        "workspace",
+        "sources",
+        "active",
+        "schedule",
+        "timezone",
+        "skip_empty",
+        "next_run_at",
+        "paused",
+        "pause_reason",
+        "admin_user",
+        "last_note",
+    }
+)
+
+
 def _create(*tables: sa.Table) -> Callable[[Connection], None]:
     def migrate(conn: Connection) -> None:
         for table in tables:
@@ -125,6 +188,7 @@ def _create(*tables: sa.Table) -> Callable[[Connection], None]:
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
     (2, "summary cache", _create(summaries)),
+    (3, "subscriptions and the delivery outbox", _create(subscriptions, deliveries)),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -333,8 +397,14 @@ class Store:
             post_id = _find_alias(conn, post_keys("", url))
         return None if post_id is None else self.post(post_id)
 
-    def count_posts(self, *, after_id: int = 0, up_to_id: int | None = None) -> int:
-        query = sa.select(sa.func.count()).select_from(posts).where(_id_range(after_id, up_to_id))
+    def count_posts(
+        self, *, after_id: int = 0, up_to_id: int | None = None, sources: Sequence[str] = ()
+    ) -> int:
+        query = (
+            sa.select(sa.func.count())
+            .select_from(posts)
+            .where(_post_filter(after_id, up_to_id, sources))
+        )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar() or 0)
 
@@ -343,13 +413,19 @@ class Store:
             return int(conn.execute(sa.select(sa.func.max(posts.c.id))).scalar() or 0)
 
     def latest_posts(
-        self, limit: int = 10, *, after_id: int = 0, up_to_id: int | None = None
+        self,
+        limit: int = 10,
+        *,
+        after_id: int = 0,
+        up_to_id: int | None = None,
+        sources: Sequence[str] = (),
     ) -> list[Post]:
-        """Newest first by publication date (first sight when a feed gave none)."""
+        """Newest first by publication date (first sight when a feed gave none); `sources` empty
+        means every source."""
         newest = sa.func.coalesce(posts.c.published, posts.c.first_seen)
         query = (
             sa.select(posts)
-            .where(_id_range(after_id, up_to_id))
+            .where(_post_filter(after_id, up_to_id, sources))
             .order_by(newest.desc(), posts.c.id.desc())
             .limit(limit)
         )
@@ -376,6 +452,239 @@ class Store:
                 return
             yield from rows
             last = rows[-1].id
+
+    def posts_by_ids(self, post_ids: Sequence[int]) -> list[Post]:
+        """The posts with these ids, in the order given (missing ones left out)."""
+        if not post_ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(posts).where(posts.c.id.in_(list(post_ids)))).mappings()
+            found = {row["id"]: _to_post(row) for row in rows}
+        return [found[i] for i in post_ids if i in found]
+
+    # -- subscriptions ----------------------------------------------------------------------------
+
+    def subscription(self, platform: str, channel: str) -> Subscription | None:
+        query = sa.select(subscriptions).where(
+            subscriptions.c.platform == platform, subscriptions.c.channel == channel
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _to_subscription(row)
+
+    def subscription_by_id(self, subscription_id: int) -> Subscription | None:
+        query = sa.select(subscriptions).where(subscriptions.c.id == subscription_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _to_subscription(row)
+
+    def subscriptions(self, *, active_only: bool = True) -> list[Subscription]:
+        query = sa.select(subscriptions).order_by(subscriptions.c.id)
+        if active_only:
+            query = query.where(subscriptions.c.active.is_(True))
+        with self.engine.connect() as conn:
+            return [_to_subscription(row) for row in conn.execute(query).mappings()]
+
+    def save_subscription(
+        self, platform: str, channel: str, *, create: bool = True, **changes: Any
+    ) -> Subscription:
+        """Update a channel's subscription, creating it (when `create`) if it has none.
+
+        A channel keeps one row for life, through unsubscribe and resubscribe, so its cursor and
+        delivery history (and so "never the same post twice") survive.
+        """
+        unknown = set(changes) - SUBSCRIPTION_FIELDS
+        if unknown:
+            raise ValueError(f"not subscription fields: {sorted(unknown)}")
+        if "sources" in changes:
+            changes["sources"] = json.dumps(sorted(set(changes["sources"])))
+        now = _now()
+        where = (subscriptions.c.platform == platform, subscriptions.c.channel == channel)
+        with self.engine.begin() as conn:
+            found = conn.execute(sa.select(subscriptions.c.id).where(*where)).scalar()
+            if found is None and create:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(
+                            subscriptions.insert().values(
+                                platform=platform,
+                                channel=channel,
+                                created_at=now,
+                                updated_at=now,
+                                **changes,
+                            )
+                        )
+                except sa.exc.IntegrityError:
+                    found = 0  # another process created it meanwhile: update theirs
+            if found is not None:
+                conn.execute(subscriptions.update().where(*where).values(updated_at=now, **changes))
+        sub = self.subscription(platform, channel)
+        if sub is None:
+            raise StoreError(f"{platform} channel {channel} has no subscription")
+        return sub
+
+    def due_subscriptions(self, now: datetime) -> list[Subscription]:
+        query = (
+            sa.select(subscriptions)
+            .where(
+                subscriptions.c.active.is_(True),
+                subscriptions.c.paused.is_(False),
+                subscriptions.c.next_run_at <= now,
+            )
+            .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_to_subscription(row) for row in conn.execute(query).mappings()]
+
+    def claim_run(
+        self,
+        sub: Subscription,
+        *,
+        run_at: datetime,
+        next_run_at: datetime | None,
+        post_ids: Sequence[int],
+        cursor: int,
+        notice: bool,
+        now: datetime,
+        note: str = "",
+    ) -> bool:
+        """Record a run's deliveries as pending and move the schedule on, in one transaction.
+
+        Only succeeds while the subscription's `next_run_at` is still the one `sub` was read with,
+        so when two processes see the same due run, one claims it and the other gets False. Posts
+        already delivered to the channel are left out; `notice` adds a "nothing new" row instead
+        when there are no posts.
+        """
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                subscriptions.update()
+                .where(
+                    subscriptions.c.id == sub.id,
+                    _same_time(subscriptions.c.next_run_at, sub.next_run_at),
+                )
+                .values(
+                    next_run_at=next_run_at,
+                    cursor=max(sub.cursor, cursor),
+                    last_run_at=run_at,
+                    last_note="",
+                    updated_at=now,
+                )
+            ).rowcount
+            if moved != 1:
+                return False
+            already = _delivered(conn, sub.platform, sub.channel, post_ids)
+            owed: list[int | None] = [p for p in post_ids if p not in already]
+            if not owed and notice:
+                owed = [None]
+            if owed:
+                conn.execute(
+                    deliveries.insert(),
+                    [
+                        {
+                            "subscription_id": sub.id,
+                            "platform": sub.platform,
+                            "channel": sub.channel,
+                            "post_id": post_id,
+                            "run_at": run_at,
+                            "status": "pending",
+                            "attempts": 0,
+                            "next_attempt_at": now,
+                            "created_at": now,
+                            "note": note if i == 0 else "",
+                        }
+                        for i, post_id in enumerate(owed)
+                    ],
+                )
+        return True
+
+    def skip_run(
+        self, sub: Subscription, *, next_run_at: datetime | None, note: str, now: datetime
+    ) -> bool:
+        """Move the schedule on without a run (missed beyond the grace period), keeping a note."""
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                subscriptions.update()
+                .where(
+                    subscriptions.c.id == sub.id,
+                    _same_time(subscriptions.c.next_run_at, sub.next_run_at),
+                )
+                .values(next_run_at=next_run_at, last_note=note, updated_at=now)
+            ).rowcount
+        return bool(moved == 1)
+
+    def pause_subscription(self, subscription_id: int, reason: str) -> bool:
+        """Pause deliveries to a channel; True only for the call that paused it (tell admins once)."""
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                subscriptions.update()
+                .where(subscriptions.c.id == subscription_id, subscriptions.c.paused.is_(False))
+                .values(paused=True, pause_reason=reason, updated_at=_now())
+            ).rowcount
+        return bool(changed == 1)
+
+    # -- deliveries -------------------------------------------------------------------------------
+
+    def pending_deliveries(self, now: datetime, *, limit: int = 10_000) -> list[Delivery]:
+        """Deliveries owed and ready to try, oldest first, for subscriptions not paused."""
+        query = (
+            sa.select(deliveries)
+            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
+            .where(
+                deliveries.c.status == "pending",
+                deliveries.c.next_attempt_at <= now,
+                subscriptions.c.paused.is_(False),
+            )
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_to_delivery(row) for row in conn.execute(query).mappings()]
+
+    def deliveries_for(self, subscription_id: int) -> list[Delivery]:
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.subscription_id == subscription_id)
+            .order_by(deliveries.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_to_delivery(row) for row in conn.execute(query).mappings()]
+
+    def last_delivery(self, subscription_id: int) -> Delivery | None:
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == "sent")
+            .order_by(deliveries.c.sent_at.desc(), deliveries.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _to_delivery(row)
+
+    def mark_sent(self, delivery_ids: Sequence[int], message_id: str, at: datetime) -> None:
+        if not delivery_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
+                .values(status="sent", message_id=message_id, sent_at=at, last_error="")
+            )
+
+    def mark_retry(
+        self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime
+    ) -> None:
+        if not delivery_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
+                .values(
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=error[:500],
+                    next_attempt_at=next_attempt_at,
+                )
+            )
 
     # -- summaries --------------------------------------------------------------------------------
 
@@ -462,9 +771,15 @@ def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:300]
 
 
-def _id_range(after_id: int, up_to_id: int | None) -> sa.ColumnElement[bool]:
-    condition = posts.c.id > after_id
-    return condition if up_to_id is None else sa.and_(condition, posts.c.id <= up_to_id)
+def _post_filter(
+    after_id: int, up_to_id: int | None, sources: Sequence[str]
+) -> sa.ColumnElement[bool]:
+    conditions = [posts.c.id > after_id]
+    if up_to_id is not None:
+        conditions.append(posts.c.id <= up_to_id)
+    if sources:
+        conditions.append(posts.c.source.in_(list(sources)))
+    return sa.and_(*conditions)
 
 
 def _find_alias(conn: Connection, keys: list[str]) -> int | None:
@@ -533,3 +848,31 @@ def _to_post(row: sa.RowMapping) -> Post:
         updated_at=row["updated_at"],
         edited=bool(row["edited"]),
     )
+
+
+def _same_time(column: sa.Column[Any], value: datetime | None) -> sa.ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
+
+
+def _delivered(conn: Connection, platform: str, channel: str, post_ids: Sequence[int]) -> set[int]:
+    if not post_ids:
+        return set()
+    query = sa.select(deliveries.c.post_id).where(
+        deliveries.c.platform == platform,
+        deliveries.c.channel == channel,
+        deliveries.c.post_id.in_(list(post_ids)),
+    )
+    return {int(p) for p in conn.execute(query).scalars()}
+
+
+def _to_subscription(row: sa.RowMapping) -> Subscription:
+    values = dict(row)
+    values["sources"] = tuple(json.loads(values["sources"]))
+    values["active"] = bool(values["active"])
+    values["skip_empty"] = bool(values["skip_empty"])
+    values["paused"] = bool(values["paused"])
+    return Subscription(**values)
+
+
+def _to_delivery(row: sa.RowMapping) -> Delivery:
+    return Delivery(**dict(row))

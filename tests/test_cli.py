@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from briefings.store import LATEST_VERSION
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.llm_server import LLMServer, Reply
 from tests.fixtures.posts import ALL_POSTS, SUDAN_AID, rss_feed
@@ -108,7 +109,7 @@ def test_doctor_reports_each_part(
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "database: ok" in out and "schema v2/2" in out
+    assert "database: ok" in out and f"schema v{LATEST_VERSION}/{LATEST_VERSION}" in out
     assert "feed irinfive: ok" in out and "3 items" in out
     assert "env DISCORD_TOKEN: set" in out and "env SLACK_BOT_TOKEN: not set" in out
     assert "very-secret-token" not in out

@@ -1,0 +1,96 @@
+"""The terminal as a chat platform: digests print when due, and a prompt takes the same commands and
+questions as `/briefing` does elsewhere. The person at the terminal runs the bot, so they are admin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TextIO
+
+from adapters import console
+from briefings.chat import Caller, Invocation, OutgoingMessage, Reply
+from briefings.models import Digest, Subscription
+
+PLATFORM = "terminal"
+CHANNEL = "terminal"
+PROMPT = "briefbot> "
+
+Handler = Callable[[Invocation], Awaitable[Reply]]
+
+
+class TerminalPlatform:
+    name = PLATFORM
+    requests_per_second = 0.0  # no limit: it is a file
+
+    def __init__(self, out: TextIO | None = None, err: TextIO | None = None) -> None:
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.sent = 0
+
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        post_ids = tuple(item.post_id for item in digest.items)
+        return [OutgoingMessage(post_ids=post_ids, payload={"text": console.render_digest(digest)})]
+
+    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+        self.out.write(str(message.payload["text"]) + "\n\n")
+        self.out.flush()
+        self.sent += 1
+        return f"{PLATFORM}-{key}"
+
+    async def tell_admin(self, subscription: Subscription, text: str) -> None:
+        self.err.write(f"briefbot: {text}\n")
+        self.err.flush()
+
+
+def render_reply(reply: Reply) -> str:
+    parts = [console.safe(reply.text)] if reply.text else []
+    if reply.digest is not None:
+        parts.append(console.render_digest(reply.digest))
+    if reply.answer is not None:
+        parts.append(console.render_answer(reply.answer))
+    if reply.hits:
+        parts.append(console.render_hits(list(reply.hits)))
+    return "\n\n".join(parts)
+
+
+async def prompt_loop(handle: Handler, stdin: TextIO, out: TextIO) -> str:
+    """Read commands and questions line by line; returns "quit" or "eof" (end of input)."""
+    reader = await _line_reader(stdin)
+    interactive = stdin.isatty()
+    caller = Caller(platform=PLATFORM, user_id="local", name="terminal", is_admin=True)
+    while True:
+        if interactive:
+            out.write(PROMPT)
+            out.flush()
+        line = await reader()
+        if not line:
+            return "eof"
+        text = line.strip()
+        if not text:
+            continue
+        if text.lower() in ("quit", "exit"):
+            return "quit"
+        reply = await handle(Invocation(caller=caller, channel=CHANNEL, text=text))
+        out.write(render_reply(reply) + "\n")
+        out.flush()
+
+
+async def _line_reader(stdin: TextIO) -> Callable[[], Awaitable[str]]:
+    """An async readline for a tty or pipe; a plain file is read in a worker thread."""
+    loop = asyncio.get_running_loop()
+    stream = asyncio.StreamReader()
+    try:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
+    except (ValueError, OSError):
+
+        async def read_blocking() -> str:
+            return await asyncio.to_thread(stdin.readline)
+
+        return read_blocking
+
+    async def read() -> str:
+        data = await stream.readline()
+        return data.decode("utf-8", errors="replace")
+
+    return read

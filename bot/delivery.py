@@ -1,0 +1,303 @@
+"""Scheduled digests through the outbox: claim a due run (its deliveries written as pending and the
+schedule moved on, in one transaction), then send, marking each message's posts sent as the platform
+confirms it.
+
+The guarantees come from the store, not from this process: a run is claimed once whatever the number of
+processes, a post reaches a channel at most once (a unique key), and anything claimed but not confirmed
+is still pending after a crash, so the next start sends it. Only a message in flight at the moment of
+a crash can be sent twice, and its retry carries the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.ratelimit import RateLimiter
+from bot.schedules import Schedule, ScheduleError, parse_schedule
+from briefings.chat import ChatPlatform, DeliveryError, OutgoingMessage
+from briefings.engine import BriefingEngine
+from briefings.models import Delivery, Digest, Post, Subscription
+from briefings.store import Store
+
+log = logging.getLogger(__name__)
+EPSILON = timedelta(microseconds=1)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    default_when: str = "daily 08:00"
+    default_timezone: str = "UTC"
+    grace: timedelta = timedelta(hours=2)
+    max_items: int = 10
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    concurrency: int = 50
+    send_timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The posts a subscription's next digest carries, and what it leaves out."""
+
+    posts: list[Post]
+    cursor: int
+    note: str
+
+
+@dataclass(slots=True)
+class RunReport:
+    claimed: int = 0
+    skipped: int = 0
+    sent_messages: int = 0
+    retrying: int = 0
+    paused: list[str] = field(default_factory=list)
+
+
+class Deliverer:
+    def __init__(
+        self,
+        store: Store,
+        engine: BriefingEngine,
+        platforms: Mapping[str, ChatPlatform],
+        settings: DeliverySettings | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.platforms = dict(platforms)
+        self.settings = settings or DeliverySettings()
+        self.clock = clock
+        self._limiters = {
+            name: RateLimiter.per_second(p.requests_per_second) for name, p in platforms.items()
+        }
+        self._flushing = asyncio.Lock()
+
+    # -- schedules --------------------------------------------------------------------------------
+
+    def schedule_of(self, sub: Subscription) -> Schedule:
+        return parse_schedule(
+            sub.schedule or self.settings.default_when,
+            sub.timezone or self.settings.default_timezone,
+        )
+
+    def next_run_after(self, sub: Subscription, moment: datetime) -> datetime | None:
+        return self.schedule_of(sub).next_fire(moment)
+
+    # -- planning ---------------------------------------------------------------------------------
+
+    def plan(self, sub: Subscription) -> Plan:
+        """What a digest for `sub` would carry now: its unseen posts, newest first, capped."""
+        newest_id = self.store.max_post_id()
+        posts = self.store.latest_posts(
+            self.settings.max_items, after_id=sub.cursor, up_to_id=newest_id, sources=sub.sources
+        )
+        total = self.store.count_posts(after_id=sub.cursor, up_to_id=newest_id, sources=sub.sources)
+        note = f"{total - len(posts)} older post(s) not shown" if total > len(posts) else ""
+        return Plan(posts=posts, cursor=newest_id, note=note)
+
+    async def preview(self, sub: Subscription) -> Digest:
+        """Exactly what the next run would post if it ran now, without recording anything."""
+        plan = self.plan(sub)
+        return await self.engine.digest_of(plan.posts, (plan.note,) if plan.note else ())
+
+    # -- due runs ---------------------------------------------------------------------------------
+
+    async def run_due(
+        self, now: datetime | None = None, *, only: int | None = None, flush: bool = True
+    ) -> RunReport:
+        """Claim every due run (catching up once after downtime), then send what is owed."""
+        now = now or self.clock()
+        report = RunReport()
+        for sub in self.store.due_subscriptions(now):
+            if (only is not None and sub.id != only) or sub.platform not in self.platforms:
+                continue
+            outcome = self._claim(sub, now)
+            report.claimed += outcome == "claimed"
+            report.skipped += outcome == "skipped"
+        if flush:
+            report.sent_messages, report.retrying, report.paused = await self.flush(now)
+        return report
+
+    def _claim(self, sub: Subscription, now: datetime) -> str:
+        assert sub.next_run_at is not None
+        try:
+            schedule = self.schedule_of(sub)
+        except ScheduleError as exc:
+            self._pause(sub, f"its schedule cannot be used: {exc}")
+            return "paused"
+        due = sub.next_run_at
+        grace_start = now - self.settings.grace
+        recent = schedule.latest_fire(max(due, grace_start) - EPSILON, now)
+        run_at = recent or (due if due >= grace_start else None)
+        following = schedule.next_fire(now)
+        if run_at is None:
+            when = due.astimezone(schedule.zone).strftime("%Y-%m-%d %H:%M %Z")
+            note = (
+                f"missed the {when} digest while offline for longer than the grace period; "
+                "its posts go in the next one"
+            )
+            log.warning("%s %s: %s", sub.platform, sub.channel, note)
+            self.store.skip_run(sub, next_run_at=following, note=note, now=now)
+            return "skipped"
+        plan = self.plan(sub)
+        claimed = self.store.claim_run(
+            sub,
+            run_at=run_at,
+            next_run_at=following,
+            post_ids=[p.id for p in plan.posts],
+            cursor=plan.cursor,
+            notice=not sub.skip_empty,
+            note=plan.note,
+            now=now,
+        )
+        return "claimed" if claimed else "lost"
+
+    # -- sending ----------------------------------------------------------------------------------
+
+    async def flush(self, now: datetime | None = None) -> tuple[int, int, list[str]]:
+        """Send every pending delivery whose time has come; channels concurrently, each channel's
+        runs in order. Returns (messages sent, deliveries left to retry, channels paused)."""
+        async with self._flushing:
+            now = now or self.clock()
+            by_sub: dict[int, list[Delivery]] = {}
+            for row in self.store.pending_deliveries(now):
+                if row.platform in self.platforms:
+                    by_sub.setdefault(row.subscription_id, []).append(row)
+            gate = asyncio.Semaphore(self.settings.concurrency)
+            results = await asyncio.gather(
+                *(self._send_subscription(sub_id, rows, gate) for sub_id, rows in by_sub.items())
+            )
+        sent = sum(r[0] for r in results)
+        retrying = sum(r[1] for r in results)
+        paused = [r[2] for r in results if r[2]]
+        return sent, retrying, paused
+
+    async def _send_subscription(
+        self, sub_id: int, rows: list[Delivery], gate: asyncio.Semaphore
+    ) -> tuple[int, int, str]:
+        """Send one channel's owed runs in order; stop at the first failure (order is kept)."""
+        sub = self.store.subscription_by_id(sub_id)
+        if sub is None:
+            return 0, 0, ""
+        platform = self.platforms[sub.platform]
+        runs: dict[datetime, list[Delivery]] = {}
+        for row in rows:
+            runs.setdefault(row.run_at, []).append(row)
+        progress = _Progress()
+        async with gate:
+            for run_rows in runs.values():
+                try:
+                    await self._send_run(sub, platform, run_rows, progress)
+                except DeliveryError as exc:
+                    left = [r for r in rows if r.id not in progress.done]
+                    if exc.permanent:
+                        if self._pause(sub, exc.reason):
+                            await self._tell_admin(platform, sub, exc.reason)
+                        return progress.messages, 0, sub.channel
+                    self._retry_later(left, exc.reason, exc.retry_after)
+                    return progress.messages, len(left), ""
+        return progress.messages, 0, ""
+
+    async def _send_run(
+        self, sub: Subscription, platform: ChatPlatform, rows: list[Delivery], progress: _Progress
+    ) -> None:
+        by_post = {r.post_id: r for r in rows}
+        posts = self.store.posts_by_ids([r.post_id for r in rows if r.post_id is not None])
+        posts.sort(key=_newest_first)
+        notes = tuple(r.note for r in rows if r.note)
+        digest = await self.engine.digest_of(posts, notes)
+        unclaimed = [r for r in rows if r.post_id is None]  # a "nothing new" notice rides first
+        for message in platform.render_digest(digest):
+            owed = [by_post[p] for p in message.post_ids if p in by_post] + unclaimed
+            unclaimed = []
+            message_id = await self._send_one(sub, platform, message, owed)
+            self.store.mark_sent([r.id for r in owed], message_id, self.clock())
+            progress.done.update(r.id for r in owed)
+            progress.messages += 1
+
+    async def _send_one(
+        self,
+        sub: Subscription,
+        platform: ChatPlatform,
+        message: OutgoingMessage,
+        owed: Sequence[Delivery],
+    ) -> str:
+        limiter = self._limiters.get(platform.name)
+        if limiter is not None:
+            await limiter.acquire()
+        key = _idempotency_key(sub, message, owed)
+        try:
+            return await asyncio.wait_for(
+                platform.send(sub.channel, message, key=key),
+                self.settings.send_timeout_seconds,
+            )
+        except DeliveryError:
+            raise
+        except TimeoutError:
+            raise DeliveryError("the platform did not answer in time") from None
+        except Exception as exc:  # an adapter bug or an unexpected library error: retry, log it
+            log.exception("%s %s: send failed", sub.platform, sub.channel)
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _retry_later(self, rows: list[Delivery], reason: str, retry_after: float | None) -> None:
+        if not rows:
+            return
+        s = self.settings
+        attempts = max(r.attempts for r in rows)
+        delay = min(s.retry_max_seconds, s.retry_base_seconds * 2**attempts)
+        delay = max(delay * random.uniform(0.8, 1.2), retry_after or 0.0)
+        log.warning(
+            "%s %s: delivery failed (%s); retrying in %.0f s",
+            rows[0].platform,
+            rows[0].channel,
+            reason,
+            delay,
+        )
+        self.store.mark_retry([r.id for r in rows], reason, self.clock() + timedelta(seconds=delay))
+
+    def _pause(self, sub: Subscription, reason: str) -> bool:
+        newly = self.store.pause_subscription(sub.id, reason)
+        if newly:
+            log.warning("%s %s: paused: %s", sub.platform, sub.channel, reason)
+        return newly
+
+    async def _tell_admin(self, platform: ChatPlatform, sub: Subscription, reason: str) -> None:
+        # pause_subscription returned True in exactly one caller, ever: only it gets here first.
+        text = (
+            f"Briefings to channel {sub.channel} are paused: {reason}. Nothing is lost; "
+            "once the bot can post there again, run `subscribe` in that channel to resume."
+        )
+        try:
+            await platform.tell_admin(sub, text)
+        except Exception:  # telling is best effort; the pause and its reason are in `status`
+            log.exception(
+                "%s %s: could not tell the admin about the pause", sub.platform, sub.channel
+            )
+
+
+def _newest_first(post: Post) -> tuple[float, int]:
+    moment = post.published or post.first_seen
+    return (-moment.timestamp(), -post.id)
+
+
+@dataclass(slots=True)
+class _Progress:
+    done: set[int] = field(default_factory=set)  # delivery ids confirmed
+    messages: int = 0
+
+
+def _idempotency_key(sub: Subscription, message: OutgoingMessage, owed: Sequence[Delivery]) -> str:
+    ids = ",".join(str(r.id) for r in sorted(owed, key=lambda r: r.id))
+    raw = f"{sub.platform}:{sub.channel}:{ids}:{len(message.post_ids)}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:25]

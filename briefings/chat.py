@@ -1,0 +1,100 @@
+"""The platform-neutral chat vocabulary: who is asking, what the bot replies, and what a chat platform
+must offer to receive digests. Adapters implement and render these; the engine and the command set
+never see a Slack block or a Discord embed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from briefings.models import Answer, Digest, SearchHit, Subscription
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The person behind a command, as their platform reports them."""
+
+    platform: str
+    user_id: str
+    name: str = ""
+    is_admin: bool = False  # the platform's own say: workspace admin, Manage Server, local user
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One command or question from a channel (or a thread in it)."""
+
+    caller: Caller
+    channel: str
+    text: str  # "schedule set daily 08:00 Europe/London", or a plain question
+    workspace: str = ""
+    context_post_ids: tuple[int, ...] = ()  # the posts of the digest a thread hangs off
+    question: bool = (
+        False  # free text from a thread or a mention: an `ask`, whatever it starts with
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot answers. Exactly one of text, digest, answer or hits carries the substance;
+    `text` may accompany the others as a line of context."""
+
+    text: str = ""
+    digest: Digest | None = None
+    answer: Answer | None = None
+    hits: tuple[SearchHit, ...] = ()
+    ephemeral: bool = False  # only the caller needs to see it
+    ok: bool = True  # False for refusals and errors
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """One platform message of a rendered digest and the posts it carries.
+
+    Delivery marks exactly these posts sent once the platform confirms this message, so a digest
+    split across messages is never repeated past the last confirmed one.
+    """
+
+    post_ids: tuple[int, ...]
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+class DeliveryError(Exception):
+    """Sending failed. `permanent` errors (channel gone, bot removed, no permission) pause the
+    subscription; others are retried with backoff, no sooner than `retry_after` seconds."""
+
+    permanent = False
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentDeliveryError(DeliveryError):
+    permanent = True
+
+
+class TransientDeliveryError(DeliveryError):
+    permanent = False
+
+
+class ChatPlatform(Protocol):
+    """What delivery needs from an adapter."""
+
+    name: str
+    requests_per_second: float  # global send limit; 0 means none
+
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        """Split within the platform's limits; every post of the digest in exactly one message."""
+        ...
+
+    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+        """Post one message; returns the platform's message id. `key` is the same on every retry
+        of the same message (an idempotency key where the platform supports one)."""
+        ...
+
+    async def tell_admin(self, subscription: Subscription, text: str) -> None:
+        """Tell whoever set up `subscription` about a problem with it (e.g. a direct message)."""
+        ...

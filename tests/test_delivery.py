@@ -1,0 +1,331 @@
+"""Scheduled delivery through the outbox, with an injected clock and a real SQLite file or PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.app import engine_for
+from bot.config import Settings
+from bot.delivery import Deliverer, DeliverySettings
+from briefings.chat import PermanentDeliveryError, TransientDeliveryError
+from briefings.engine import BriefingEngine
+from briefings.models import PostParts, Subscription
+from briefings.store import NewPost, Store, subscriptions
+from tests.fixtures.platform import RecordingPlatform
+
+
+@dataclass
+class Clock:
+    now: datetime = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class World:
+    store: Store
+    engine: BriefingEngine
+    clock: Clock
+    platform: RecordingPlatform
+    settings: DeliverySettings
+    added: int = 0
+    deliverers: list[Deliverer] = field(default_factory=list)
+
+    def deliverer(self, platform: RecordingPlatform | None = None) -> Deliverer:
+        platform = platform or self.platform
+        made = Deliverer(
+            self.store, self.engine, {platform.name: platform}, self.settings, clock=self.clock
+        )
+        self.deliverers.append(made)
+        return made
+
+    def add_posts(self, count: int, source: str = "irinfive") -> list[int]:
+        items = []
+        for _ in range(count):
+            self.added += 1
+            n = self.added
+            parts = PostParts(
+                title=f"Post {n}: talks in region {n}",
+                date_line="11/25 – International News",
+                category="International News",
+                paragraphs=(
+                    f"Delegates from region {n} met on Tuesday. They agreed on {n} points.",
+                ),
+                take_label="Analysis",
+                take=f"Round {n} changes little.",
+                attributions=("AP News",),
+            )
+            url = f"https://irinfive.com/post-{n}/"
+            published = datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=n)
+            items.append(NewPost(source, url, url, published, parts))
+        self.store.save_posts(items)
+        return [p.id for p in self.store.latest_posts(count)][::-1]
+
+    def subscribe(
+        self, channel: str, when: str = "daily 08:00", zone: str = "UTC", **extra: object
+    ) -> Subscription:
+        sub = self.store.save_subscription(
+            self.platform.name,
+            channel,
+            active=True,
+            schedule=when,
+            timezone=zone,
+            admin_user="U-admin",
+            **extra,
+        )
+        first = self.deliverer().next_run_after(sub, self.clock.now)
+        return self.store.save_subscription(self.platform.name, channel, next_run_at=first)
+
+
+@pytest.fixture
+async def world(db_url: str) -> AsyncIterator[World]:
+    store = Store.open(db_url)
+    async with engine_for(Settings(), store) as engine:
+        yield World(
+            store=store,
+            engine=engine,
+            clock=Clock(),
+            platform=RecordingPlatform(),
+            settings=DeliverySettings(retry_base_seconds=30, grace=timedelta(hours=2)),
+        )
+    store.close()
+
+
+async def test_a_due_digest_is_delivered_once_and_the_next_has_only_new_posts(world: World) -> None:
+    first_posts = world.add_posts(3)
+    world.subscribe("C1")
+    deliverer = world.deliverer()
+
+    world.clock.now = datetime(2026, 11, 25, 7, 59, tzinfo=UTC)
+    assert (await deliverer.run_due()).claimed == 0
+    assert world.platform.sent == []
+
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    report = await deliverer.run_due()
+    assert (report.claimed, report.sent_messages) == (1, 1)
+    assert sorted(world.platform.posts_to("C1")) == sorted(first_posts)
+    rows = world.store.deliveries_for(world.store.subscription("chat", "C1").id)  # type: ignore[union-attr]
+    assert {r.status for r in rows} == {"sent"} and {r.message_id for r in rows} == {"m1"}
+
+    world.clock.now += timedelta(minutes=5)
+    assert (await deliverer.run_due()).claimed == 0  # not due again until tomorrow
+    new_post = world.add_posts(1)
+    world.clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    await deliverer.run_due()
+    assert world.platform.posts_to("C1") == [*world.platform.posts_to("C1")[:3], *new_post]
+    assert len(world.platform.sent) == 2
+
+
+async def test_nothing_new_is_skipped_by_default_and_announced_when_asked(world: World) -> None:
+    world.subscribe("quiet")
+    world.subscribe("chatty", skip_empty=False)
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    report = await world.deliverer().run_due()
+    assert report.claimed == 2
+    assert [(s.channel, s.empty) for s in world.platform.sent] == [("chatty", True)]
+
+
+async def test_two_time_zones_each_get_their_morning(world: World) -> None:
+    world.add_posts(2)
+    world.clock.now = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
+    world.subscribe("london", zone="Europe/London")
+    world.subscribe("tokyo", zone="Asia/Tokyo")
+    deliverer = world.deliverer()
+    got: dict[str, list[str]] = {}
+    for _ in range(48 * 4):  # two days in 15-minute ticks
+        before = len(world.platform.sent)
+        world.add_posts(1)
+        await deliverer.run_due()
+        for sent in world.platform.sent[before:]:
+            got.setdefault(sent.channel, []).append(world.clock.now.strftime("%d %H:%M"))
+        world.clock.now += timedelta(minutes=15)
+    assert got == {"london": ["01 07:00", "02 07:00"], "tokyo": ["01 23:00", "02 23:00"]}
+
+
+@pytest.mark.parametrize(
+    ("start", "when", "expected"),
+    [
+        # Fall back: 01:30 New York happens twice on 1 Nov 2026; one digest that day.
+        (
+            datetime(2026, 10, 31, 0, tzinfo=UTC),
+            "daily 01:30",
+            ["10-31 05:30", "11-01 05:30", "11-02 06:30"],
+        ),
+        # Spring forward: 02:30 does not exist on 8 Mar 2026; the digest comes at 03:30 EDT.
+        (
+            datetime(2026, 3, 7, 0, tzinfo=UTC),
+            "daily 02:30",
+            ["03-07 07:30", "03-08 07:30", "03-09 06:30"],
+        ),
+    ],
+)
+async def test_dst_days_get_exactly_one_digest(
+    world: World, start: datetime, when: str, expected: list[str]
+) -> None:
+    world.clock.now = start
+    world.subscribe("ny", when=when, zone="America/New_York", skip_empty=False)
+    deliverer = world.deliverer()
+    seen = []
+    for _ in range(3 * 24 * 4):
+        before = len(world.platform.sent)
+        await deliverer.run_due()
+        seen += [world.clock.now.strftime("%m-%d %H:%M")] * (len(world.platform.sent) - before)
+        world.clock.now += timedelta(minutes=15)
+    assert seen == expected
+
+
+async def test_a_channel_that_fails_for_good_is_paused_while_others_deliver(world: World) -> None:
+    posts = world.add_posts(2)
+    for channel in ("A", "gone", "C"):
+        world.subscribe(channel)
+    world.platform.errors["gone"] = [PermanentDeliveryError("channel_not_found")]
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    deliverer = world.deliverer()
+    report = await deliverer.run_due()
+    assert report.paused == ["gone"]
+    assert sorted(world.platform.posts_to("A")) == sorted(posts)
+    assert sorted(world.platform.posts_to("C")) == sorted(posts)
+    gone = world.store.subscription("chat", "gone")
+    assert gone is not None and gone.paused and gone.pause_reason == "channel_not_found"
+    assert len(world.platform.told) == 1 and "channel_not_found" in world.platform.told[0][1]
+
+    # Later runs neither try the paused channel nor tell its admin again.
+    world.add_posts(1)
+    world.clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    await deliverer.run_due()
+    assert world.platform.posts_to("gone") == [] and len(world.platform.told) == 1
+
+    # Resumed, it gets what it was owed: nothing was lost while paused.
+    world.store.save_subscription("chat", "gone", paused=False, pause_reason="")
+    await deliverer.flush()
+    assert sorted(world.platform.posts_to("gone")) == sorted(posts)
+
+
+async def test_transient_errors_back_off_then_deliver_once(world: World) -> None:
+    posts = world.add_posts(2)
+    world.subscribe("flaky")
+    world.platform.errors["flaky"] = [
+        TransientDeliveryError("HTTP 503"),
+        TransientDeliveryError("rate limited", retry_after=600),
+    ]
+    deliverer = world.deliverer()
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert (await deliverer.run_due()).retrying == 2
+    row = world.store.deliveries_for(world.store.subscription("chat", "flaky").id)[0]  # type: ignore[union-attr]
+    assert row.attempts == 1 and row.last_error == "HTTP 503"
+    assert timedelta(seconds=24) <= row.next_attempt_at - world.clock.now <= timedelta(seconds=36)
+
+    await deliverer.flush()  # not yet time: nothing is tried
+    assert len(world.platform.errors["flaky"]) == 1
+
+    world.clock.now += timedelta(seconds=40)
+    await deliverer.flush()  # second failure asks for 600 s, more than the backoff
+    row = world.store.deliveries_for(row.subscription_id)[0]
+    assert row.next_attempt_at - world.clock.now >= timedelta(seconds=600)
+
+    world.clock.now += timedelta(seconds=601)
+    await deliverer.flush()
+    await deliverer.flush()
+    assert sorted(world.platform.posts_to("flaky")) == sorted(posts)
+    assert len(world.platform.sent) == 1
+
+
+async def test_a_split_digest_resumes_after_the_last_confirmed_message(world: World) -> None:
+    posts = world.add_posts(3)
+    world.platform.per_message = 1
+    world.subscribe("C")
+    deliverer = world.deliverer()
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+    original_send = world.platform.send
+    calls = 0
+
+    async def fail_second(channel: str, message, *, key: str) -> str:  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise TransientDeliveryError("connection reset")
+        return await original_send(channel, message, key=key)
+
+    world.platform.send = fail_second  # type: ignore[method-assign]
+    await deliverer.run_due()
+    assert len(world.platform.sent) == 1
+    world.clock.now += timedelta(minutes=5)
+    await deliverer.flush()
+    assert sorted(world.platform.posts_to("C")) == sorted(posts)  # each post exactly once
+    assert len(world.platform.sent) == 3
+
+
+async def test_a_hanging_channel_does_not_hold_up_the_others(world: World) -> None:
+    world.add_posts(1)
+    world.settings = DeliverySettings(send_timeout_seconds=0.2)
+    for channel in ("stuck", "B", "C"):
+        world.subscribe(channel)
+    world.platform.hang.add("stuck")
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    report = await world.deliverer().run_due()
+    assert {s.channel for s in world.platform.sent} == {"B", "C"}
+    assert report.retrying == 1
+
+
+async def test_after_downtime_a_missed_digest_is_sent_once_within_grace(world: World) -> None:
+    posts = world.add_posts(2)
+    world.subscribe("daily")
+    world.subscribe("hourly", when="hourly")
+    # The process was down from 07:00 to 09:30: both missed runs are within the 2 h grace.
+    world.clock.now = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    report = await world.deliverer().run_due()
+    assert report.claimed == 2
+    assert sorted(world.platform.posts_to("daily")) == sorted(posts)
+    assert sorted(world.platform.posts_to("hourly")) == sorted(posts)
+    assert len(world.platform.sent) == 2  # hourly missed 08:00 and 09:00: one digest, not two
+    hourly = world.store.subscription("chat", "hourly")
+    assert hourly is not None and hourly.next_run_at == datetime(2026, 11, 25, 10, tzinfo=UTC)
+
+
+async def test_beyond_grace_the_missed_run_is_skipped_and_its_posts_wait(world: World) -> None:
+    posts = world.add_posts(2)
+    world.subscribe("daily")
+    world.clock.now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # four hours late
+    deliverer = world.deliverer()
+    report = await deliverer.run_due()
+    assert (report.claimed, report.skipped, world.platform.sent) == (0, 1, [])
+    sub = world.store.subscription("chat", "daily")
+    assert sub is not None and "missed the 2026-11-25 08:00 UTC digest" in sub.last_note
+    world.clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    await deliverer.run_due()
+    assert sorted(world.platform.posts_to("daily")) == sorted(posts)
+
+
+async def test_two_processes_on_one_database_deliver_once(world: World) -> None:
+    world.add_posts(3)
+    for n in range(5):
+        world.subscribe(f"C{n}")
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    other = RecordingPlatform()
+    reports = [await world.deliverer().run_due(), await world.deliverer(other).run_due()]
+    assert sum(r.claimed for r in reports) == 5
+    delivered = world.platform.sent + other.sent
+    assert sorted(s.channel for s in delivered) == [f"C{n}" for n in range(5)]
+
+
+async def test_a_post_reaches_a_channel_at_most_once_even_after_resubscribing(world: World) -> None:
+    posts = world.add_posts(2)
+    world.subscribe("C")
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    deliverer = world.deliverer()
+    await deliverer.run_due()
+    # Unsubscribe, and a careless reset of the cursor on resubscribe: the outbox still refuses.
+    world.store.save_subscription("chat", "C", active=False, next_run_at=None)
+    sub = world.subscribe("C", skip_empty=False)
+    with world.store.engine.begin() as conn:
+        conn.execute(subscriptions.update().where(subscriptions.c.id == sub.id).values(cursor=0))
+    world.clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    await deliverer.run_due()
+    assert sorted(world.platform.posts_to("C")) == sorted(posts)
+    assert world.platform.sent[-1].empty  # the rerun found nothing it may send again
