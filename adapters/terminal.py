@@ -4,6 +4,9 @@ questions as `/briefing` does elsewhere. The person at the terminal runs the bot
 from __future__ import annotations
 
 import asyncio
+import io
+import os
+import stat
 import sys
 from collections.abc import Awaitable, Callable
 from typing import TextIO
@@ -77,17 +80,21 @@ async def prompt_loop(handle: Handler, stdin: TextIO, out: TextIO) -> str:
 
 
 async def _line_reader(stdin: TextIO) -> Callable[[], Awaitable[str]]:
-    """An async readline for a tty or pipe; a plain file is read in a worker thread."""
+    """An async readline for a tty, pipe or socket; anything else (a file, /dev/null) is read in
+    a worker thread, as the event loop cannot watch it."""
+
+    async def read_blocking() -> str:
+        return await asyncio.to_thread(stdin.readline)
+
+    try:
+        mode = os.fstat(stdin.fileno()).st_mode
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return read_blocking
+    if not (stdin.isatty() or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return read_blocking
     loop = asyncio.get_running_loop()
     stream = asyncio.StreamReader()
-    try:
-        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
-    except (ValueError, OSError):
-
-        async def read_blocking() -> str:
-            return await asyncio.to_thread(stdin.readline)
-
-        return read_blocking
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(stream), stdin)
 
     async def read() -> str:
         data = await stream.readline()

@@ -131,7 +131,8 @@ class BriefingScheduler:
     async def stop(self, grace_seconds: float = 30.0) -> None:
         """Stop the timers; let a flush in progress finish (what it leaves stays pending)."""
         if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown(wait=False)  # queued onto the loop by APScheduler
+            await asyncio.sleep(0)
         if self._flush_task is not None and not self._flush_task.done():
             try:
                 await asyncio.wait_for(asyncio.shield(self._flush_task), grace_seconds)

@@ -17,6 +17,11 @@ from briefings.models import PostParts, Subscription
 from briefings.store import NewPost, Store, subscriptions
 from tests.fixtures.platform import RecordingPlatform
 
+REGIONS = ("Sahel", "Baltic", "Andes", "Mekong", "Caucasus", "Balkans", "Maghreb", "Levant")
+
+
+REGIONS = ("Sahel", "Baltic", "Andes", "Mekong", "Caucasus", "Balkans", "Maghreb", "Levant")
+
 
 @dataclass
 class Clock:
@@ -50,11 +55,12 @@ class World:
             self.added += 1
             n = self.added
             parts = PostParts(
-                title=f"Post {n}: talks in region {n}",
+                title=f"Post {n}: talks in the {REGIONS[n % len(REGIONS)]}",
                 date_line="11/25 – International News",
                 category="International News",
                 paragraphs=(
-                    f"Delegates from region {n} met on Tuesday. They agreed on {n} points.",
+                    f"Delegates from the {REGIONS[n % len(REGIONS)]} met on Tuesday. "
+                    f"They agreed on {n} points.",
                 ),
                 take_label="Analysis",
                 take=f"Round {n} changes little.",

@@ -1,0 +1,202 @@
+"""The platform-neutral command set: what admins and non-admins can do, and what each reply says."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.terminal import TerminalPlatform
+from bot.app import engine_for
+from bot.commands import CommandSet, CommandSettings
+from bot.config import Settings
+from bot.delivery import DeliverySettings
+from briefings.chat import Caller, Invocation, Reply
+from briefings.models import Subscription
+from briefings.store import Store
+from tests.fixtures.platform import RecordingPlatform
+from tests.test_delivery import Clock, World
+
+ADMIN = Caller(platform="chat", user_id="U-admin", is_admin=True)
+LISTED = Caller(platform="chat", user_id="U-listed")
+MEMBER = Caller(platform="chat", user_id="U-member")
+
+
+@dataclass
+class Bot:
+    world: World
+    commands: CommandSet
+    changed: list[Subscription]
+
+    async def say(self, text: str, caller: Caller = ADMIN, channel: str = "C1") -> Reply:
+        return await self.commands.handle(Invocation(caller=caller, channel=channel, text=text))
+
+
+@pytest.fixture
+async def bot(db_url: str) -> AsyncIterator[Bot]:
+    store = Store.open(db_url)
+    async with engine_for(Settings(), store) as engine:
+        clock = Clock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
+        world = World(store, engine, clock, RecordingPlatform(), DeliverySettings())
+        changed: list[Subscription] = []
+        commands = CommandSet(
+            store,
+            engine,
+            world.deliverer(),
+            CommandSettings(
+                admins=frozenset({"chat:U-listed"}), source_names=("irinfive", "other")
+            ),
+            on_schedule_change=changed.append,
+        )
+        yield Bot(world, commands, changed)
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "subscribe",
+        "unsubscribe",
+        "schedule set daily 09:00",
+        "schedule clear",
+        "schedule skip-empty off",
+        "SCHEDULE SET weekdays 07:30 Europe/London",
+    ],
+)
+async def test_non_admins_cannot_change_subscriptions(bot: Bot, command: str) -> None:
+    await bot.say("subscribe")
+    before = bot.world.store.subscription("chat", "C1")
+    reply = await bot.say(command, caller=MEMBER)
+    assert not reply.ok and reply.ephemeral and "Only admins" in reply.text
+    assert bot.world.store.subscription("chat", "C1") == before
+    assert len(bot.changed) == 1  # only the admin's subscribe
+
+
+async def test_the_config_allow_list_makes_an_admin(bot: Bot) -> None:
+    reply = await bot.say("subscribe", caller=LISTED)
+    assert reply.ok, reply.text
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and sub.active and sub.admin_user == "U-listed"
+
+
+async def test_subscribe_schedules_the_next_run_and_tells_the_scheduler(bot: Bot) -> None:
+    reply = await bot.say("subscribe")
+    assert "all sources" in reply.text and "daily 08:00 (UTC)" in reply.text
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and sub.next_run_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert bot.changed == [sub]
+
+    reply = await bot.say("schedule set weekdays 07:30 America/New_York")
+    assert reply.ok and "weekdays 07:30 (America/New_York)" in reply.text
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and sub.next_run_at == datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
+    assert bot.changed[-1] == sub
+
+    reply = await bot.say("schedule set 0 9 * * 1 Europe/London")
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and sub.next_run_at == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+    await bot.say("schedule clear")
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and (sub.schedule, sub.timezone) == ("", "")
+    assert sub.next_run_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("schedule set daily 08:00 Europe/Londn", "did you mean Europe/London?"),
+        ("schedule set 61 * * * *", '"30 7 * * 1-5"'),
+        ("schedule set every day", '"daily 08:00"'),
+        ("schedule skip-empty maybe", "schedule skip-empty on"),
+        ("subscribe bbc", "Sources: irinfive, other"),
+    ],
+)
+async def test_bad_admin_input_gets_an_example_and_changes_nothing(
+    bot: Bot, command: str, expected: str
+) -> None:
+    await bot.say("subscribe")
+    before = bot.world.store.subscription("chat", "C1")
+    reply = await bot.say(command)
+    assert not reply.ok and expected in reply.text
+    assert bot.world.store.subscription("chat", "C1") == before
+
+
+async def test_sources_can_be_added_and_removed_one_at_a_time(bot: Bot) -> None:
+    await bot.say("subscribe other")
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and sub.sources == ("other",)
+    await bot.say("subscribe irinfive")
+    assert bot.world.store.subscription("chat", "C1").sources == ("irinfive", "other")  # type: ignore[union-attr]
+    reply = await bot.say("unsubscribe other")
+    assert "still gets irinfive" in reply.text
+    reply = await bot.say("unsubscribe irinfive")
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and not sub.active and sub.next_run_at is None
+    assert "no more digests" in reply.text
+
+
+async def test_schedule_set_before_subscribe_does_not_start_digests(bot: Bot) -> None:
+    reply = await bot.say("schedule set daily 06:00")
+    assert reply.ok and "`subscribe` starts the digests" in reply.text
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and not sub.active and sub.next_run_at is None
+    await bot.say("subscribe")
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and sub.next_run_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+
+
+async def test_preview_is_exactly_what_the_next_run_posts(bot: Bot) -> None:
+    bot.world.add_posts(3)
+    await bot.say("subscribe")
+    terminal = TerminalPlatform()
+    preview = await bot.say("preview", caller=MEMBER)
+    assert preview.ok and preview.ephemeral and preview.digest is not None
+    assert "Wed 25 Nov 2026 08:00 UTC" in preview.text
+
+    bot.world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    bot.world.platform.sent.clear()
+    await bot.commands.deliverer.run_due()
+    sent = bot.world.platform.sent
+    assert len(sent) == 1
+    assert list(sent[0].post_ids) == [item.post_id for item in preview.digest.items]
+    assert [m.post_ids for m in terminal.render_digest(preview.digest)] == [sent[0].post_ids]
+
+    after = await bot.say("preview")
+    assert after.digest is None and "would be skipped" in after.text
+
+
+async def test_status_shows_feeds_and_the_channel(bot: Bot) -> None:
+    bot.world.store.record_fetch("irinfive", "https://irinfive.com/feed/", error="HTTP 503")
+    await bot.say("subscribe")
+    reply = await bot.say("status", caller=MEMBER)
+    assert reply.ephemeral
+    assert "irinfive: last fetched" in reply.text and "last error: HTTP 503" in reply.text
+    assert "other: not fetched yet" in reply.text
+    assert "next run: Wed 25 Nov 2026 08:00 UTC" in reply.text
+    assert "last delivery: none yet" in reply.text
+    bot.world.store.pause_subscription(
+        bot.world.store.subscription("chat", "C1").id, "not_in_channel"
+    )  # type: ignore[union-attr]
+    assert "PAUSED: not_in_channel" in (await bot.say("status")).text
+    await bot.say("subscribe")  # an admin resumes it
+    assert "PAUSED" not in (await bot.say("status")).text
+
+
+async def test_help_questions_and_search(bot: Bot) -> None:
+    help_reply = await bot.say("help", caller=MEMBER)
+    for command in ("latest", "ask", "search", "preview", "status", "subscribe", "schedule set"):
+        assert command in help_reply.text
+    bot.world.add_posts(3)
+    reply = await bot.say("what did delegates from the Andes agree on?", caller=MEMBER)
+    assert reply.answer is not None and reply.answer.grounded
+    assert reply.answer.citations[0].url == "https://irinfive.com/post-2/"
+    reply = await bot.say("ask who won the 1966 world cup final?", caller=MEMBER)
+    assert reply.answer is not None and not reply.answer.grounded
+    hits = await bot.say("search Mekong")
+    assert hits.hits and hits.hits[0].post.url == "https://irinfive.com/post-3/"
+    latest = await bot.say("latest", caller=MEMBER)
+    assert latest.digest is not None and len(latest.digest.items) == 3
+    assert not (await bot.say("ask")).ok

@@ -1,0 +1,212 @@
+"""`briefbot run`: the whole process, started as users start it, killed and stopped as systems do."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from briefings.store import Store
+from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.posts import ALL_POSTS, rss_feed
+from tests.test_delivery import World
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ChatServer:
+    """Records messages; can hold the Nth request unanswered (the moment the test kills the sender)."""
+
+    def __init__(self, hold_request: int = 0) -> None:
+        self.received: list[dict[str, object]] = []
+        self.hold_request = hold_request
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.received.append(body)
+                if len(outer.received) == outer.hold_request:
+                    outer.holding.set()
+                    outer.release.wait(30)
+                    return
+                reply = json.dumps({"id": f"msg-{len(outer.received)}"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def child(db_url: str, chat_url: str, now: datetime, log: Path) -> subprocess.Popen[bytes]:
+    args = [sys.executable, "-m", "tests.fixtures.outbox_child", db_url, chat_url, now.isoformat()]
+    with log.open("ab") as stderr:
+        return subprocess.Popen(args, cwd=ROOT, stderr=stderr)
+
+
+def test_sigkill_mid_delivery_then_restart_repeats_nothing_confirmed_and_loses_nothing(
+    db_url: str, world_factory: World, tmp_path: Path
+) -> None:
+    log = tmp_path / "child.log"
+    world = world_factory
+    posts = world.add_posts(3)
+    channels = ["C1", "C2", "C3"]
+    for channel in channels:
+        world.subscribe(channel)
+    due = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+    first = ChatServer(hold_request=2)
+    process = child(db_url, first.url, due, log)
+    try:
+        assert first.holding.wait(60), log.read_text()
+        process.send_signal(signal.SIGKILL)  # the second message is in flight, unanswered
+        process.wait(10)
+    finally:
+        first.stop()
+    assert process.returncode == -signal.SIGKILL
+    confirmed, in_flight = first.received
+
+    second = ChatServer()
+    try:
+        restarted = child(db_url, second.url, due + timedelta(minutes=1), log)
+        assert restarted.wait(60) == 0, log.read_text()
+    finally:
+        second.stop()
+
+    everything = first.received + second.received
+    # Nothing lost: every channel received every post.
+    for channel in channels:
+        got = [p for m in everything if m["channel"] == channel for p in m["post_ids"]]  # type: ignore[attr-defined]
+        assert sorted(set(got)) == sorted(posts), channel
+    # Nothing confirmed was repeated; only the unanswered message went again, with its key.
+    assert confirmed not in second.received
+    assert [m["key"] for m in second.received].count(in_flight["key"]) == 1
+    assert len(second.received) == 2
+    store = Store.open(db_url)
+    try:
+        for channel in channels:
+            sub = store.subscription("chat", channel)
+            assert sub is not None
+            assert {d.status for d in store.deliveries_for(sub.id)} == {"sent"}
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def world_factory(db_url: str) -> Iterator[World]:
+    """A World without an engine: this test's deliveries happen in child processes."""
+    from bot.delivery import DeliverySettings
+    from tests.fixtures.platform import RecordingPlatform
+    from tests.test_delivery import Clock
+
+    store = Store.open(db_url)
+    yield World(store, None, Clock(), RecordingPlatform(), DeliverySettings())  # type: ignore[arg-type]
+    store.close()
+
+
+def write_config(directory: Path, feed_server: FeedServer) -> Path:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    path = directory / "config.toml"
+    path.write_text(
+        f'[database]\nurl = "sqlite:///{directory / "bot.db"}"\n'
+        f'[[sources]]\nname = "irinfive"\nurl = "{feed_server.url("/feed/")}"\n'
+        "[http]\nfetch_article_pages = false\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_run_once_sends_what_is_due_and_only_once(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(write_config(tmp_path, feed_server))
+    assert main(["--config", config, "run", "--once"]) == 0
+    assert "0 digest run(s) due" in capsys.readouterr().err  # subscribed, next run tomorrow 08:00
+
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    sub = store.subscription("terminal", "terminal")
+    assert sub is not None and sub.active and sub.admin_user == "config"
+    store.save_subscription(
+        "terminal", "terminal", next_run_at=datetime.now(UTC) - timedelta(minutes=5)
+    )
+    store.close()
+
+    assert main(["--config", config, "run", "--once"]) == 0
+    captured = capsys.readouterr()
+    assert "IR in Five briefing" in captured.out
+    assert all(p.title in captured.out for p in ALL_POSTS)
+    assert "1 digest run(s) due, 1 message(s) sent" in captured.err
+
+    assert main(["--config", config, "run", "--once"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "0 digest run(s) due" in captured.err
+
+
+def run_bot(config: Path, stdin: int | None) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run"],
+        cwd=ROOT,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def test_the_prompt_takes_commands_and_questions(tmp_path: Path, feed_server: FeedServer) -> None:
+    process = run_bot(write_config(tmp_path, feed_server), subprocess.PIPE)
+    out, err = process.communicate(
+        "status\nschedule set weekdays 07:30 Europe/Paris\nschedule show\n"
+        "what did the Baltic states say about the ceasefire?\nquit\n",
+        timeout=60,
+    )
+    assert process.returncode == 0, err
+    assert "irinfive: last fetched" in out and "last error" not in out
+    assert "Schedule: weekdays 07:30 (Europe/Paris); next digest" in out
+    assert "schedule: weekdays 07:30 (Europe/Paris)" in out
+    assert "baltic-states-weigh-ceasefire-terms" in out  # the answer cites the post
+
+
+def test_sigterm_stops_a_running_bot_cleanly(tmp_path: Path, feed_server: FeedServer) -> None:
+    process = run_bot(write_config(tmp_path, feed_server), subprocess.DEVNULL)
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    lines = []
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if "briefbot running" in line or not line:
+            break
+    assert any("briefbot running" in line for line in lines), lines
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
