@@ -11,6 +11,7 @@ a crash can be sent twice, and its retry carries the same idempotency key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -23,7 +24,7 @@ from bot.schedules import Schedule, ScheduleError, parse_schedule
 from briefings.chat import ChatPlatform, DeliveryError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
-from briefings.store import Store
+from briefings.store import RunClaim, Store
 
 log = logging.getLogger(__name__)
 EPSILON = timedelta(microseconds=1)
@@ -96,9 +97,10 @@ class Deliverer:
 
     # -- planning ---------------------------------------------------------------------------------
 
-    def plan(self, sub: Subscription) -> Plan:
+    def plan(self, sub: Subscription, newest_id: int | None = None) -> Plan:
         """What a digest for `sub` would carry now: its unseen posts, newest first, capped."""
-        newest_id = self.store.max_post_id()
+        if newest_id is None:
+            newest_id = self.store.max_post_id()
         posts = self.store.latest_posts(
             self.settings.max_items, after_id=sub.cursor, up_to_id=newest_id, sources=sub.sources
         )
@@ -119,23 +121,34 @@ class Deliverer:
         """Claim every due run (catching up once after downtime), then send what is owed."""
         now = now or self.clock()
         report = RunReport()
+        newest_id = self.store.max_post_id()  # one view of the posts for every run claimed now
+        plans: dict[tuple[int, tuple[str, ...]], Plan] = {}  # channels alike share one plan
+        claims: list[RunClaim] = []
         for sub in self.store.due_subscriptions(now):
             if (only is not None and sub.id != only) or sub.platform not in self.platforms:
                 continue
-            outcome = self._claim(sub, now)
-            report.claimed += outcome == "claimed"
-            report.skipped += outcome == "skipped"
+            key = (sub.cursor, sub.sources)
+            if key not in plans:
+                plans[key] = self.plan(sub, newest_id)
+            claim = self._claim(sub, now, plans[key])
+            if claim is None:
+                report.skipped += 1
+            else:
+                claims.append(claim)
+        if claims:
+            report.claimed = sum(self.store.claim_runs(claims, now))
         if flush:
             report.sent_messages, report.retrying, report.paused = await self.flush(now)
         return report
 
-    def _claim(self, sub: Subscription, now: datetime) -> str:
+    def _claim(self, sub: Subscription, now: datetime, plan: Plan) -> RunClaim | None:
+        """The run to claim for a due subscription, or None when it is skipped (or unusable)."""
         assert sub.next_run_at is not None
         try:
             schedule = self.schedule_of(sub)
         except ScheduleError as exc:
             self._pause(sub, f"its schedule cannot be used: {exc}")
-            return "paused"
+            return None
         due = sub.next_run_at
         grace_start = now - self.settings.grace
         recent = schedule.latest_fire(max(due, grace_start) - EPSILON, now)
@@ -149,19 +162,16 @@ class Deliverer:
             )
             log.warning("%s %s: %s", sub.platform, sub.channel, note)
             self.store.skip_run(sub, next_run_at=following, note=note, now=now)
-            return "skipped"
-        plan = self.plan(sub)
-        claimed = self.store.claim_run(
-            sub,
+            return None
+        return RunClaim(
+            subscription=sub,
             run_at=run_at,
             next_run_at=following,
-            post_ids=[p.id for p in plan.posts],
+            post_ids=tuple(p.id for p in plan.posts),
             cursor=plan.cursor,
             notice=not sub.skip_empty,
             note=plan.note,
-            now=now,
         )
-        return "claimed" if claimed else "lost"
 
     # -- sending ----------------------------------------------------------------------------------
 
@@ -175,8 +185,12 @@ class Deliverer:
                 if row.platform in self.platforms:
                     by_sub.setdefault(row.subscription_id, []).append(row)
             gate = asyncio.Semaphore(self.settings.concurrency)
+            digests: _DigestCache = {}
             results = await asyncio.gather(
-                *(self._send_subscription(sub_id, rows, gate) for sub_id, rows in by_sub.items())
+                *(
+                    self._send_subscription(sub_id, rows, gate, digests)
+                    for sub_id, rows in by_sub.items()
+                )
             )
         sent = sum(r[0] for r in results)
         retrying = sum(r[1] for r in results)
@@ -184,7 +198,11 @@ class Deliverer:
         return sent, retrying, paused
 
     async def _send_subscription(
-        self, sub_id: int, rows: list[Delivery], gate: asyncio.Semaphore
+        self,
+        sub_id: int,
+        rows: list[Delivery],
+        gate: asyncio.Semaphore,
+        digests: _DigestCache,
     ) -> tuple[int, int, str]:
         """Send one channel's owed runs in order; stop at the first failure (order is kept)."""
         sub = self.store.subscription_by_id(sub_id)
@@ -198,7 +216,7 @@ class Deliverer:
         async with gate:
             for run_rows in runs.values():
                 try:
-                    await self._send_run(sub, platform, run_rows, progress)
+                    await self._send_run(sub, platform, run_rows, progress, digests)
                 except DeliveryError as exc:
                     left = [r for r in rows if r.id not in progress.done]
                     if exc.permanent:
@@ -210,21 +228,35 @@ class Deliverer:
         return progress.messages, 0, ""
 
     async def _send_run(
-        self, sub: Subscription, platform: ChatPlatform, rows: list[Delivery], progress: _Progress
+        self,
+        sub: Subscription,
+        platform: ChatPlatform,
+        rows: list[Delivery],
+        progress: _Progress,
+        digests: _DigestCache,
     ) -> None:
         by_post = {r.post_id: r for r in rows}
-        posts = self.store.posts_by_ids([r.post_id for r in rows if r.post_id is not None])
-        posts.sort(key=_newest_first)
         notes = tuple(r.note for r in rows if r.note)
-        digest = await self.engine.digest_of(posts, notes)
+        key = (tuple(sorted(p for p in by_post if p is not None)), notes)
+        if key not in digests:  # channels owed the same posts share one digest (and its summaries)
+            digests[key] = asyncio.ensure_future(self._digest(key[0], notes))
+        digest = await digests[key]
         unclaimed = [r for r in rows if r.post_id is None]  # a "nothing new" notice rides first
         for message in platform.render_digest(digest):
             owed = [by_post[p] for p in message.post_ids if p in by_post] + unclaimed
             unclaimed = []
             message_id = await self._send_one(sub, platform, message, owed)
-            self.store.mark_sent([r.id for r in owed], message_id, self.clock())
+            # Off the event loop: other channels' responses are read while this commits.
+            await asyncio.to_thread(
+                self.store.mark_sent, [r.id for r in owed], message_id, self.clock()
+            )
             progress.done.update(r.id for r in owed)
             progress.messages += 1
+
+    async def _digest(self, post_ids: tuple[int, ...], notes: tuple[str, ...]) -> Digest:
+        posts = self.store.posts_by_ids(post_ids)
+        posts.sort(key=_newest_first)
+        return await self.engine.digest_of(posts, notes)
 
     async def _send_one(
         self,
@@ -234,14 +266,13 @@ class Deliverer:
         owed: Sequence[Delivery],
     ) -> str:
         limiter = self._limiters.get(platform.name)
-        if limiter is not None:
-            await limiter.acquire()
         key = _idempotency_key(sub, message, owed)
         try:
-            return await asyncio.wait_for(
-                platform.send(sub.channel, message, key=key),
-                self.settings.send_timeout_seconds,
-            )
+            async with limiter.slot() if limiter else contextlib.nullcontext():
+                return await asyncio.wait_for(
+                    platform.send(sub.channel, message, key=key),
+                    self.settings.send_timeout_seconds,
+                )
         except DeliveryError:
             raise
         except TimeoutError:
@@ -289,6 +320,9 @@ class Deliverer:
 def _newest_first(post: Post) -> tuple[float, int]:
     moment = post.published or post.first_seen
     return (-moment.timestamp(), -post.id)
+
+
+_DigestCache = dict[tuple[tuple[int, ...], tuple[str, ...]], "asyncio.Future[Digest]"]
 
 
 @dataclass(slots=True)
