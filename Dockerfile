@@ -17,5 +17,5 @@ USER briefbot
 VOLUME ["/data"]
 # Tokens and keys come from the environment at `docker run -e ...`, never from the image.
 ENTRYPOINT ["briefbot", "--config", "/app/config.toml"]
-# `digest` until the long-running `briefbot run` (scheduler + chat adapters) lands.
-CMD ["digest"]
+# The long-running bot: digests on schedule; `docker run ... briefbot digest` prints one instead.
+CMD ["run"]

@@ -631,13 +631,15 @@ class Store:
     # -- deliveries -------------------------------------------------------------------------------
 
     def pending_deliveries(self, now: datetime, *, limit: int = 10_000) -> list[Delivery]:
-        """Deliveries owed and ready to try, oldest first, for subscriptions not paused."""
+        """Deliveries owed and ready to try, oldest first, for channels subscribed and not paused
+        (the others keep theirs until they are subscribed again)."""
         query = (
             sa.select(deliveries)
             .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
             .where(
                 deliveries.c.status == "pending",
                 deliveries.c.next_attempt_at <= now,
+                subscriptions.c.active.is_(True),
                 subscriptions.c.paused.is_(False),
             )
             .order_by(deliveries.c.id)
