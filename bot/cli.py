@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from adapters import console
 from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
-from bot.runner import run_forever, run_once
+from bot.runner import MissingSecret, run_forever, run_once
 from briefings.engine import BriefingEngine
 from briefings.models import IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed
@@ -25,8 +25,7 @@ from briefings.summarize.extractive import ExtractiveSummarizer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TERMINAL_READER = "terminal"
-# Environment variables `doctor` reports as present or absent; values are never printed.
-PLATFORM_ENV_VARS = ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "DISCORD_TOKEN")
+DISCORD_TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 (a variable's name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -145,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreError as exc:
         print(f"briefbot: database error: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    except MissingSecret as exc:
+        print(f"briefbot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("briefbot: interrupted", file=sys.stderr)
         return 130
@@ -336,7 +338,10 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"feed {source.name}: FAILED: {exc}")
     if "llm" in (settings.summarizer.backend, settings.ask.backend):
         print(f"llm: {settings.llm.model} at {settings.llm.base_url}")
-    for name in (*PLATFORM_ENV_VARS, settings.llm.api_key_env):
+    slack = settings.slack
+    secrets = (slack.bot_token_env, slack.app_token_env, slack.signing_secret_env)
+    # Whether each secret is in the environment; values are never printed.
+    for name in (*secrets, DISCORD_TOKEN_ENV, settings.llm.api_key_env):
         print(f"env {name}: {'set' if os.environ.get(name) else 'not set'}")
     return EXIT_OK if ok else EXIT_FAILED
 

@@ -67,6 +67,9 @@ class CommandSet:
         self.settings = settings
         self.on_schedule_change = on_schedule_change
 
+    def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
+        return self.store.is_delivered_message(platform, channel, message_id)
+
     def is_admin(self, caller: Caller) -> bool:
         return caller.is_admin or f"{caller.platform}:{caller.user_id}" in self.settings.admins
 
@@ -120,7 +123,12 @@ class CommandSet:
         if not question.strip():
             return refusal("Ask a question, e.g. `ask what did the post say about tariffs?`")
         await self.engine.sync_index()
-        answer = await self.engine.answer(question, context_ids=inv.context_post_ids)
+        thread_posts = self.store.posts_in_message(inv.caller.platform, inv.channel, inv.thread)
+        answer = await self.engine.answer(
+            question,
+            context_ids=(*inv.context_post_ids, *thread_posts),
+            context_urls=inv.context_urls,
+        )
         return Reply(answer=answer)
 
     async def _search(self, query: str) -> Reply:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
+from adapters.slack.app import SlackBot, SlackSettings
 from adapters.terminal import TerminalPlatform, prompt_loop
 from bot.app import (
     apply_declared_subscriptions,
@@ -46,9 +48,20 @@ async def run_once(settings: Settings, store: Store, out: TextIO) -> RunResult:
         return RunResult(report=report, feed_errors=sum(1 for r in reports if r.error))
 
 
-async def run_forever(settings: Settings, store: Store, stdin: TextIO, out: TextIO) -> None:
+async def run_forever(
+    settings: Settings,
+    store: Store,
+    stdin: TextIO,
+    out: TextIO,
+    env: Mapping[str, str] | None = None,
+) -> None:
+    env = os.environ if env is None else env
+    slack = slack_bot(settings, env)  # before anything starts: a missing token is a clear error
     async with engine_for(settings, store) as engine:
-        deliverer = Deliverer(store, engine, _platforms(out), delivery_settings(settings))
+        platforms = dict(_platforms(out))
+        if slack is not None:
+            platforms[slack.platform.name] = slack.platform
+        deliverer = Deliverer(store, engine, platforms, delivery_settings(settings))
         apply_declared_subscriptions(store, settings, deliverer, utc_now())
         scheduler = BriefingScheduler(store, engine, deliverer, scheduler_settings(settings))
         commands = CommandSet(
@@ -59,6 +72,8 @@ async def run_forever(settings: Settings, store: Store, stdin: TextIO, out: Text
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
+            if slack is not None:
+                await slack.start(commands)
             await scheduler.start()
             log.info("briefbot running; %d subscription(s)", len(store.subscriptions()))
             prompt = asyncio.ensure_future(prompt_loop(commands.handle, stdin, out))
@@ -72,6 +87,46 @@ async def run_forever(settings: Settings, store: Store, stdin: TextIO, out: Text
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
             await scheduler.stop()
+            if slack is not None:
+                await slack.stop()
+
+
+class MissingSecret(Exception):
+    """A platform is configured but a token or secret it needs is not in the environment."""
+
+
+def slack_bot(settings: Settings, env: Mapping[str, str]) -> SlackBot | None:
+    """The Slack adapter when its bot token is in the environment, else None (Slack is off)."""
+    s = settings.slack
+    token = env.get(s.bot_token_env, "")
+    if not token:
+        return None
+    app_token = env.get(s.app_token_env, "")
+    secret = env.get(s.signing_secret_env, "")
+    if s.mode == "socket" and not app_token:
+        raise MissingSecret(
+            f"{s.bot_token_env} is set but {s.app_token_env} is not: Socket Mode needs an "
+            'app-level token (xapp-...), or set slack.mode = "http" with a signing secret'
+        )
+    if s.mode == "http" and not secret:
+        raise MissingSecret(
+            f"{s.bot_token_env} is set but {s.signing_secret_env} is not: HTTP mode verifies "
+            "every request with the app's signing secret"
+        )
+    return SlackBot(
+        SlackSettings(
+            bot_token=token,
+            mode=s.mode,
+            app_token=app_token,
+            signing_secret=secret,
+            host=s.host,
+            port=s.port,
+            path=s.path,
+            api_base_url=s.api_base_url,
+            command=s.command,
+            requests_per_second=s.requests_per_second,
+        )
+    )
 
 
 def _platforms(out: TextIO) -> Mapping[str, ChatPlatform]:

@@ -29,10 +29,11 @@ class Invocation:
     channel: str
     text: str  # "schedule set daily 08:00 Europe/London", or a plain question
     workspace: str = ""
-    context_post_ids: tuple[int, ...] = ()  # the posts of the digest a thread hangs off
-    question: bool = (
-        False  # free text from a thread or a mention: an `ask`, whatever it starts with
-    )
+    context_post_ids: tuple[int, ...] = ()  # posts the question is known to be about
+    context_urls: tuple[str, ...] = ()  # links seen earlier in the thread (e.g. cited posts)
+    thread: str = ""  # the platform message id the thread hangs off (a digest message, often)
+    # Free text from a thread or a mention: a question, whatever word it starts with.
+    question: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,17 @@ class PermanentDeliveryError(DeliveryError):
 
 class TransientDeliveryError(DeliveryError):
     permanent = False
+
+
+class CommandHandler(Protocol):
+    """What an adapter needs from the command set."""
+
+    async def handle(self, invocation: Invocation) -> Reply: ...
+
+    def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
+        """Whether `message_id` is a digest this bot posted in `channel` (its thread takes
+        questions without a mention)."""
+        ...
 
 
 class ChatPlatform(Protocol):

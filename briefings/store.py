@@ -157,6 +157,7 @@ deliveries = sa.Table(
     # A post reaches a channel at most once, ever, whichever process or run tries.
     sa.UniqueConstraint("platform", "channel", "post_id", name="uq_deliveries_post"),
     sa.Index("ix_deliveries_pending", "status", "next_attempt_at"),
+    sa.Index("ix_deliveries_message", "platform", "channel", "message_id"),
 )
 
 SUBSCRIPTION_FIELDS = frozenset(
@@ -656,6 +657,34 @@ class Store:
         )
         with self.engine.connect() as conn:
             return [_to_delivery(row) for row in conn.execute(query).mappings()]
+
+    def posts_in_message(self, platform: str, channel: str, message_id: str) -> list[int]:
+        """The posts a delivered message carried (a thread under it is about them)."""
+        if not message_id:
+            return []
+        query = sa.select(deliveries.c.post_id).where(
+            deliveries.c.platform == platform,
+            deliveries.c.channel == channel,
+            deliveries.c.message_id == message_id,
+            deliveries.c.status == "sent",
+        )
+        with self.engine.connect() as conn:
+            return [int(p) for p in conn.execute(query).scalars() if p is not None]
+
+    def is_delivered_message(self, platform: str, channel: str, message_id: str) -> bool:
+        if not message_id:
+            return False
+        query = (
+            sa.select(deliveries.c.id)
+            .where(
+                deliveries.c.platform == platform,
+                deliveries.c.channel == channel,
+                deliveries.c.message_id == message_id,
+            )
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
 
     def last_delivery(self, subscription_id: int) -> Delivery | None:
         query = (

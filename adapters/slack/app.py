@@ -1,0 +1,289 @@
+"""Slack through slack-bolt's AsyncApp: `/briefing`, questions in digest threads and @mentions, and
+digest delivery with chat.postMessage. It parses, renders and posts; the command set decides.
+
+Both connection modes: Socket Mode (an app-level token; no public URL needed) and HTTP mode (Slack
+signs each request; bolt checks the signature and the timestamp's age before any listener runs).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.app.async_server import AsyncSlackAppServer
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.render import digest_messages, reply_messages
+from briefings.chat import (
+    Caller,
+    CommandHandler,
+    DeliveryError,
+    Invocation,
+    OutgoingMessage,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
+from briefings.models import Digest, Subscription
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "slack"
+# Errors after which posting to the channel cannot work until a person acts: pause, tell the admin.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "account_inactive",
+        "invalid_auth",
+        "token_revoked",
+        "missing_scope",
+        "restricted_action",
+        "ekm_access_denied",
+    }
+)
+_MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+_LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
+SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
+
+
+@dataclass(frozen=True, slots=True)
+class SlackSettings:
+    bot_token: str
+    mode: str = "socket"  # "socket" or "http"
+    app_token: str = ""  # Socket Mode
+    signing_secret: str = ""  # HTTP mode
+    host: str = "127.0.0.1"
+    port: int = 3000
+    path: str = "/slack/events"
+    api_base_url: str = "https://slack.com/api/"
+    command: str = "/briefing"
+    requests_per_second: float = 1.0
+    max_rate_limit_retries: int = 3
+
+
+class SlackPlatform:
+    """Delivery to Slack channels (the `ChatPlatform` the outbox uses)."""
+
+    name = PLATFORM
+
+    def __init__(self, client: AsyncWebClient, requests_per_second: float = 1.0) -> None:
+        self.client = client
+        self.requests_per_second = requests_per_second
+
+    def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
+        return digest_messages(digest)
+
+    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+        payload = message.payload
+        try:
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                text=payload["text"],
+                blocks=payload["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+                metadata={"event_type": "briefbot_digest", "event_payload": {"key": key}},
+            )
+        except SlackApiError as exc:
+            raise delivery_error(exc) from exc
+        except (TimeoutError, OSError) as exc:
+            raise TransientDeliveryError(f"cannot reach Slack: {exc}") from exc
+        return str(response["ts"])
+
+    async def tell_admin(self, subscription: Subscription, text: str) -> None:
+        user = subscription.admin_user
+        if not re.fullmatch(r"[UW][A-Z0-9]+", user):
+            log.warning("slack %s: %s", subscription.channel, text)
+            return
+        await self.client.chat_postMessage(channel=user, text=text)
+
+
+def delivery_error(exc: SlackApiError) -> DeliveryError:
+    code = str(exc.response.get("error", "")) if exc.response is not None else ""
+    if code in PERMANENT_ERRORS:
+        return PermanentDeliveryError(code)
+    retry_after = None
+    if exc.response is not None and exc.response.status_code == 429:
+        retry_after = float(exc.response.headers.get("Retry-After", "30"))
+    return TransientDeliveryError(code or str(exc), retry_after=retry_after)
+
+
+class SlackBot:
+    """The bolt app and its listeners, in either connection mode."""
+
+    def __init__(self, settings: SlackSettings) -> None:
+        self.settings = settings
+        self.commands: CommandHandler | None = None
+        self.client = AsyncWebClient(
+            token=settings.bot_token,
+            base_url=settings.api_base_url,
+            retry_handlers=[
+                AsyncRateLimitErrorRetryHandler(max_retry_count=settings.max_rate_limit_retries)
+            ],
+        )
+        self.platform = SlackPlatform(self.client, settings.requests_per_second)
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=settings.signing_secret or None,
+            request_verification_enabled=settings.mode == "http",
+        )
+        self.bot_user_id = ""
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._runner: web.AppRunner | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self.port = settings.port
+        self.app.command(settings.command)(self._on_command)
+        self.app.event("app_mention")(self._on_mention)
+        self.app.event("message")(self._on_message)
+
+    async def start(self, commands: CommandHandler) -> None:
+        """Connect (Socket Mode) or listen (HTTP mode); `commands` answers what arrives."""
+        self.commands = commands
+        identity = await self.client.auth_test()
+        self.bot_user_id = str(identity.get("user_id", ""))
+        if self.settings.mode == "socket":
+            self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
+            await self._socket.connect_async()  # type: ignore[no-untyped-call]
+            log.info("slack: connected in Socket Mode as %s", self.bot_user_id)
+            return
+        server = AsyncSlackAppServer(self.settings.port, self.settings.path, self.app)
+        self._runner = web.AppRunner(server.web_app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
+        await site.start()
+        addresses = self._runner.addresses
+        if addresses:
+            self.port = int(addresses[0][1])  # the port chosen when configured as 0
+        log.info(
+            "slack: listening on http://%s:%d%s", self.settings.host, self.port, self.settings.path
+        )
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()  # type: ignore[no-untyped-call]
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- listeners --------------------------------------------------------------------------------
+
+    async def _on_command(self, ack: Any, command: Mapping[str, Any], respond: Any) -> None:
+        await ack()  # within Slack's 3 s; the work happens after
+        user = str(command.get("user_id", ""))
+        caller = await self._caller(user, str(command.get("user_name", "")))
+        invocation = Invocation(
+            caller=caller,
+            channel=str(command.get("channel_id", "")),
+            text=str(command.get("text", "")),
+            workspace=str(command.get("team_id", "")),
+        )
+        reply = await self._commands().handle(invocation)
+        kind = "ephemeral" if reply.ephemeral else "in_channel"
+        for message in reply_messages(reply):
+            await respond(response_type=kind, replace_original=False, **message)
+
+    async def _on_mention(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        if not self._first_time(body) or event.get("bot_id"):
+            return
+        thread = str(event.get("thread_ts") or "")
+        await self._answer(event, thread=thread, reply_in=thread or str(event.get("ts", "")))
+
+    async def _on_message(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        if event.get("bot_id") or event.get("subtype") or not event.get("thread_ts"):
+            return  # bots (ourselves included), edits and joins, and top-level chatter
+        if self.bot_user_id and f"<@{self.bot_user_id}>" in str(event.get("text", "")):
+            return  # app_mention answers it
+        channel, thread = str(event.get("channel", "")), str(event["thread_ts"])
+        if not self._commands().is_digest_thread(PLATFORM, channel, thread):
+            return
+        if not self._first_time(body):
+            return
+        await self._answer(event, thread=thread, reply_in=thread)
+
+    async def _answer(self, event: Mapping[str, Any], *, thread: str, reply_in: str) -> None:
+        channel = str(event.get("channel", ""))
+        question = _MENTION.sub("", str(event.get("text", ""))).strip()
+        if not question:
+            return
+        urls = await self._thread_links(channel, thread) if thread else ()
+        invocation = Invocation(
+            caller=Caller(PLATFORM, str(event.get("user", ""))),
+            channel=channel,
+            text=question,
+            workspace=str(event.get("team", "")),
+            thread=thread,
+            context_urls=urls,
+            question=True,
+        )
+        reply = await self._commands().handle(invocation)
+        for message in reply_messages(reply):
+            await self.client.chat_postMessage(
+                channel=channel, thread_ts=reply_in, unfurl_links=False, **message
+            )
+
+    def _commands(self) -> CommandHandler:
+        if self.commands is None:
+            raise RuntimeError("SlackBot.start() was not called")
+        return self.commands
+
+    async def _thread_links(self, channel: str, thread: str) -> tuple[str, ...]:
+        """Links in the thread so far (posts cited in earlier answers): context for the next."""
+        try:
+            replies = await self.client.conversations_replies(channel=channel, ts=thread, limit=50)
+        except SlackApiError as exc:
+            log.warning("slack: cannot read thread %s in %s: %s", thread, channel, exc)
+            return ()
+        found: list[str] = []
+        messages: list[Mapping[str, Any]] = replies.get("messages", [])
+        for message in messages:
+            for match in _LINK.finditer(str(message.get("text", "")) + _block_text(message)):
+                found.append(match.group(1))
+        return tuple(dict.fromkeys(found))
+
+    async def _caller(self, user: str, name: str) -> Caller:
+        """Who is calling, with Slack's word on whether they administer the workspace."""
+        is_admin = False
+        try:
+            info = await self.client.users_info(user=user)
+            profile: Mapping[str, Any] = info.get("user", {})
+            is_admin = bool(
+                profile.get("is_admin")
+                or profile.get("is_owner")
+                or profile.get("is_primary_owner")
+            )
+        except SlackApiError as exc:
+            log.warning("slack: users.info failed for %s: %s", user, exc)
+        return Caller(PLATFORM, user, name=name, is_admin=is_admin)
+
+    def _first_time(self, body: Mapping[str, Any]) -> bool:
+        """False for an event already handled (Slack re-sends events it thinks were missed)."""
+        event_id = str(body.get("event_id", ""))
+        if not event_id:
+            return True
+        if event_id in self._seen:
+            return False
+        self._seen[event_id] = None
+        if len(self._seen) > SEEN_EVENTS:
+            self._seen.popitem(last=False)
+        return True
+
+
+def _block_text(message: Mapping[str, Any]) -> str:
+    texts: list[str] = []
+    for block in message.get("blocks", []) or []:
+        text = block.get("text")
+        if isinstance(text, dict):
+            texts.append(str(text.get("text", "")))
+        for element in block.get("elements", []) or []:
+            if isinstance(element, dict) and "text" in element:
+                texts.append(str(element["text"]))
+    return "\n".join(texts)

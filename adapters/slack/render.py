@@ -1,0 +1,198 @@
+"""Engine models -> Slack Block Kit, within Slack's limits, with post text made inert.
+
+Limits kept: 3,000 characters per section text, 150 per header, 50 blocks per message, and each
+message's blocks well under 12,000 characters of JSON. Long text is split across sections and
+messages, never cut. Every character of post text is escaped (`&`, `<`, `>`), so `<!channel>`,
+`<@U123>` or `<http://evil|click>` in a post shows as typed and cannot ping anyone or hide a link.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from briefings.chat import OutgoingMessage, Reply
+from briefings.models import Answer, Digest, DigestItem, SearchHit
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+MAX_BLOCKS = 50
+MAX_MESSAGE_CHARS = 11_000  # JSON of one message's blocks; Slack's documented ceiling is 12,000
+FALLBACK_TITLES = 5
+
+Block = dict[str, Any]
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, escaped: the text reads as written and cannot mention."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def link(url: str, label: str) -> str:
+    """A mrkdwn link whose URL cannot break out of `<...|...>`."""
+    safe_url = url.replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace(" ", "%20")
+    return f"<{safe_url}|{escape(label)}>"
+
+
+def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """Pieces of at most `limit` characters, broken at line ends or spaces where possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit + 1)
+        if cut < limit // 2:
+            cut = rest.rfind(" ", 0, limit + 1)
+        if cut < limit // 2:
+            cut = limit
+            # never split an escape such as &amp; in two
+            amp = rest.rfind("&", max(0, cut - 5), cut)
+            if amp != -1 and ";" not in rest[amp:cut]:
+                cut = amp
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def sections(mrkdwn: str) -> list[Block]:
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+        for piece in split_text(mrkdwn)
+    ]
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%d %b %Y") if value else "undated"
+
+
+def item_blocks(item: DigestItem) -> list[Block]:
+    meta = " · ".join(p for p in (_date(item.published), escape(item.category)) if p)
+    lines = [f"*{link(item.url, item.title)}*", f"_{meta}_"]
+    if item.summary:
+        lines.append(escape(item.summary))
+    if item.take:
+        label = escape(item.take_label or "Take")
+        lines.append(f"> *{label} (the post's own view):* {escape(item.take)}")
+    if item.sources:
+        lines.append(f"Sources: {escape(', '.join(item.sources))}")
+    return sections("\n".join(lines))
+
+
+def header_block(text: str) -> Block:
+    return {
+        "type": "header",
+        "text": {"type": "plain_text", "text": text[:HEADER_LIMIT], "emoji": False},
+    }
+
+
+def footer_block(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+DIGEST_FOOTER = (
+    "Summaries are sentences from each post; the quoted take is the post's own view. "
+    "Reply in this thread to ask about these posts."
+)
+
+
+def digest_messages(digest: Digest) -> list[OutgoingMessage]:
+    """A digest as one or more messages; each post's blocks stay together where they fit."""
+    count = len(digest.items)
+    title = f"{digest.title} · {count} new post{'s' if count != 1 else ''}"
+    if digest.empty:
+        blocks = [header_block(digest.title), *sections("No new posts since the last briefing.")]
+        blocks += [footer_block(escape(n)) for n in digest.notes]
+        return [_message(blocks, (), "No new posts since the last briefing.")]
+    groups: list[tuple[int | None, list[Block]]] = [(None, [header_block(title)])]
+    for item in digest.items:
+        groups.append((item.post_id, [{"type": "divider"}, *item_blocks(item)]))
+    tail = [footer_block(escape(n)) for n in digest.notes] + [footer_block(DIGEST_FOOTER)]
+    groups.append((None, tail))
+    fallback = _fallback(digest)
+    return [
+        _message(blocks, post_ids, fallback if i == 0 else f"{digest.title} (continued)")
+        for i, (blocks, post_ids) in enumerate(_pack(groups))
+    ]
+
+
+def _pack(
+    groups: Sequence[tuple[int | None, list[Block]]],
+) -> list[tuple[list[Block], tuple[int, ...]]]:
+    """Fill messages in order; a post belongs to the message holding its last block."""
+    messages: list[tuple[list[Block], list[int]]] = [([], [])]
+    for post_id, blocks in groups:
+        for block in blocks:
+            current, _ = messages[-1]
+            if current and not _fits(current, block):
+                messages.append(([], []))
+            messages[-1][0].append(block)
+        if post_id is not None:
+            messages[-1][1].append(post_id)
+    return [(blocks, tuple(ids)) for blocks, ids in messages if blocks]
+
+
+def _fits(blocks: list[Block], block: Block) -> bool:
+    if len(blocks) + 1 > MAX_BLOCKS:
+        return False
+    return _size(blocks) + _size([block]) <= MAX_MESSAGE_CHARS
+
+
+def _size(blocks: Iterable[Block]) -> int:
+    return len(json.dumps(list(blocks), ensure_ascii=False))
+
+
+def _fallback(digest: Digest) -> str:
+    """The plain `text` notifications show: the headline count and the first titles."""
+    titles = [item.title for item in digest.items[:FALLBACK_TITLES]]
+    more = len(digest.items) - len(titles)
+    text = f"{digest.title}: " + "; ".join(titles) + (f"; and {more} more" if more > 0 else "")
+    return escape(text)
+
+
+def _message(blocks: list[Block], post_ids: tuple[int, ...], text: str) -> OutgoingMessage:
+    return OutgoingMessage(post_ids=post_ids, payload={"blocks": blocks, "text": text})
+
+
+def answer_blocks(answer: Answer) -> list[Block]:
+    blocks = sections(escape(answer.text))
+    if answer.opinion:
+        blocks += sections(f"> {escape(answer.opinion)}")
+    if answer.citations:
+        heading = "Source" if answer.grounded else "Closest posts"
+        cited = ", ".join(
+            f"{link(c.url, c.title)} ({_date(c.published)})" for c in answer.citations
+        )
+        blocks.append(footer_block(f"{heading}: {cited}"[:SECTION_LIMIT]))
+    return blocks
+
+
+def hit_blocks(hits: Sequence[SearchHit]) -> list[Block]:
+    lines = [
+        f"*{link(h.post.url, h.post.title)}* ({_date(h.post.published)})\n{escape(h.snippet)}"
+        for h in hits
+    ]
+    return sections("\n\n".join(lines))
+
+
+def reply_messages(reply: Reply) -> list[dict[str, Any]]:
+    """A command reply as message payloads (`blocks` + `text`), split like digests."""
+    out: list[dict[str, Any]] = []
+    if reply.text:
+        text = escape(reply.text)
+        if "\n  " in reply.text:  # help and status are aligned columns: keep them monospaced
+            text = "\n".join(f"```{piece}```" for piece in split_text(text, SECTION_LIMIT - 6))
+        out += _packed(sections(text), escape(reply.text.splitlines()[0]))
+    if reply.answer is not None:
+        out += _packed(answer_blocks(reply.answer), escape(reply.answer.text))
+    if reply.hits:
+        out += _packed(hit_blocks(reply.hits), "Matching posts")
+    if reply.digest is not None:
+        out += [dict(m.payload) for m in digest_messages(reply.digest)]
+    return out
+
+
+def _packed(blocks: list[Block], text: str) -> list[dict[str, Any]]:
+    return [{"blocks": part, "text": text[:SECTION_LIMIT]} for part, _ in _pack([(None, blocks)])]

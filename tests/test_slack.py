@@ -1,0 +1,418 @@
+"""The Slack adapter end to end: real slack-bolt and slack_sdk against a fake Slack on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.slack.app import SlackBot, SlackSettings
+from adapters.slack.render import (
+    MAX_BLOCKS,
+    SECTION_LIMIT,
+    digest_messages,
+    escape,
+    split_text,
+)
+from bot.app import engine_for
+from bot.cli import main
+from bot.commands import CommandSet, CommandSettings
+from bot.config import Settings
+from bot.delivery import Deliverer, DeliverySettings
+from briefings.models import Digest, DigestItem
+from briefings.store import Store
+from tests.fixtures.feed_server import FeedServer
+from tests.fixtures.platform import RecordingPlatform
+from tests.fixtures.slack_server import (
+    SIGNING_SECRET,
+    Canned,
+    FakeSlack,
+    event_callback,
+    signed_headers,
+    slash_command,
+)
+from tests.test_delivery import Clock, World
+from tests.test_run import ROOT, write_config
+
+DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class Rig:
+    slack: FakeSlack
+    bot: SlackBot
+    world: World
+    deliverer: Deliverer
+    url: str
+
+    async def post(
+        self, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        sign = signed_headers(body) if headers is None else headers
+        async with httpx.AsyncClient() as client:
+            return await client.post(
+                self.url, content=body, headers={"Content-Type": content_type, **sign}
+            )
+
+    async def command(self, text: str, user: str, channel: str = "C1") -> httpx.Response:
+        form = slash_command(
+            text, user=user, channel=channel, response_url=self.slack.response_url()
+        )
+        return await self.post(
+            urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
+        )
+
+    async def event(self, event: dict[str, object], event_id: str) -> httpx.Response:
+        body = json.dumps(event_callback(event, event_id)).encode()
+        return await self.post(body, "application/json")
+
+
+async def make_rig(store: Store, mode: str = "http") -> AsyncIterator[Rig]:
+    slack = await FakeSlack().start()
+    async with engine_for(Settings(), store) as engine:
+        world = World(
+            store,
+            engine,
+            Clock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC)),
+            RecordingPlatform(name="slack"),
+            DeliverySettings(),
+        )
+        settings = SlackSettings(
+            bot_token="xoxb-test",
+            mode=mode,
+            app_token="xapp-test",
+            signing_secret=SIGNING_SECRET,
+            port=0,
+            api_base_url=slack.base_url,
+            requests_per_second=0,
+        )
+        bot = SlackBot(settings)
+        deliverer = Deliverer(
+            store, engine, {"slack": bot.platform}, DeliverySettings(), clock=world.clock
+        )
+        commands = CommandSet(store, engine, deliverer, CommandSettings(source_names=("irinfive",)))
+        await bot.start(commands)
+        try:
+            yield Rig(slack, bot, world, deliverer, f"http://127.0.0.1:{bot.port}/slack/events")
+        finally:
+            await bot.stop()
+            await slack.stop()
+
+
+@pytest.fixture
+async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
+    store = Store.open(sqlite_url)
+    async for made in make_rig(store):
+        yield made
+    store.close()
+
+
+async def deliver_digest(rig: Rig, channel: str = "C1") -> list[int]:
+    posts = rig.world.add_posts(3)
+    rig.world.subscribe(channel)
+    await rig.deliverer.run_due(DUE)
+    return posts
+
+
+async def test_a_scheduled_digest_is_posted_as_block_kit(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    [message] = rig.slack.posted("C1")
+    blocks = message["blocks"]
+    assert blocks[0]["type"] == "header" and "3 new posts" in blocks[0]["text"]["text"]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert len(sections) == 3
+    assert "*<https://irinfive.com/post-3/|Post 3: talks in the Mekong>*" in sections[0]
+    assert "> *Analysis (the post's own view):* Round 3 changes little." in sections[0]
+    assert "Sources: AP News" in sections[0]
+    assert (
+        blocks[-1]["type"] == "context"
+        and "Reply in this thread" in blocks[-1]["elements"][0]["text"]
+    )
+    assert message["text"].startswith("IR in Five briefing: Post 3")
+    assert message["unfurl_links"] is False
+    sub = rig.world.store.subscription("slack", "C1")
+    assert sub is not None
+    ts = rig.world.store.deliveries_for(sub.id)[0].message_id
+    assert sorted(rig.world.store.posts_in_message("slack", "C1", ts)) == sorted(posts)
+
+
+async def test_schedule_set_by_an_admin_and_refused_to_a_member(rig: Rig) -> None:
+    started = time.monotonic()
+    response = await rig.command("schedule set weekdays 07:30 Europe/Paris", user="UADMIN")
+    assert response.status_code == 200 and time.monotonic() - started < 3  # acked at once
+    await rig.slack.wait_for(lambda: len(rig.slack.responses) == 1)
+    reply = rig.slack.responses[0]
+    assert reply["response_type"] == "in_channel"
+    assert "Schedule: weekdays 07:30 (Europe/Paris)" in reply["text"]
+    sub = rig.world.store.subscription("slack", "C1")
+    assert sub is not None and sub.schedule == "weekdays 07:30" and sub.admin_user == "UADMIN"
+
+    await rig.command("schedule set daily 05:00", user="UMEMBER")
+    await rig.slack.wait_for(lambda: len(rig.slack.responses) == 2)
+    refusal = rig.slack.responses[1]
+    assert refusal["response_type"] == "ephemeral" and "Only admins" in refusal["text"]
+    assert rig.world.store.subscription("slack", "C1") == sub
+    # users.info asked on every command: admin rights are never cached
+    assert [c.body["user"] for c in rig.slack.calls if c.method == "users.info"] == [
+        "UADMIN",
+        "UMEMBER",
+    ]
+
+
+async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation(rig: Rig) -> None:
+    await deliver_digest(rig)
+    sub = rig.world.store.subscription("slack", "C1")
+    assert sub is not None
+    thread = rig.world.store.deliveries_for(sub.id)[0].message_id
+    question = {
+        "type": "message",
+        "channel": "C1",
+        "user": "UMEMBER",
+        "text": "what did delegates from the Andes agree on?",
+        "ts": "1800000000.000200",
+        "thread_ts": thread,
+    }
+    assert (await rig.event(question, "Ev1")).status_code == 200
+    await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) == 2)
+    answer = rig.slack.posted("C1")[1]
+    assert answer["thread_ts"] == thread
+    text = json.dumps(answer["blocks"])
+    assert "https://irinfive.com/post-2/" in text and "Source" in text
+
+    # Slack re-sends an event it thinks was missed: answered once. Bots are never answered.
+    await rig.event(question, "Ev1")
+    await rig.event({**question, "bot_id": "BOTHER", "text": "what about the Andes?"}, "Ev2")
+    await rig.event({**question, "thread_ts": "1700000000.999999"}, "Ev3")  # not a digest thread
+    # A last, answerable question: once its answer is in, the ones before it were passed over.
+    await rig.event({**question, "text": "what did the Baltic delegates agree on?"}, "Ev4")
+    await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) >= 3)
+    assert len(rig.slack.posted("C1")) == 3
+    assert "https://irinfive.com/post-1/" in json.dumps(rig.slack.posted("C1")[2]["blocks"])
+
+
+async def test_bad_signatures_and_stale_timestamps_are_rejected(rig: Rig) -> None:
+    form = slash_command("subscribe", user="UADMIN", response_url=rig.slack.response_url())
+    body = urllib.parse.urlencode(form).encode()
+    forged = signed_headers(body, secret="not-the-secret")
+    stale = signed_headers(body, at=int(time.time()) - 600)
+    for headers in (forged, stale, {}):
+        response = await rig.post(body, "application/x-www-form-urlencoded", headers)
+        assert response.status_code == 401
+    assert rig.world.store.subscription("slack", "C1") is None
+    assert rig.slack.responses == []
+
+
+async def test_a_429_with_retry_after_is_waited_out(rig: Rig) -> None:
+    rig.slack.canned["chat.postMessage"] = [
+        Canned(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+    ]
+    await deliver_digest(rig)
+    attempts = rig.slack.posted("C1")
+    assert len(attempts) == 2  # the limited one, then the retry slack_sdk made after 1 s
+    sub = rig.world.store.subscription("slack", "C1")
+    assert sub is not None and {d.status for d in rig.world.store.deliveries_for(sub.id)} == {
+        "sent"
+    }
+
+
+async def test_a_channel_slack_refuses_is_paused_and_its_admin_told(rig: Rig) -> None:
+    rig.slack.canned["chat.postMessage"] = [Canned(200, {"ok": False, "error": "not_in_channel"})]
+    rig.world.add_posts(1)
+    rig.world.store.save_subscription(
+        "slack", "C9", active=True, admin_user="UADMIN", next_run_at=DUE
+    )
+    report = await rig.deliverer.run_due(DUE)
+    assert report.paused == ["C9"]
+    sub = rig.world.store.subscription("slack", "C9")
+    assert sub is not None and sub.paused and sub.pause_reason == "not_in_channel"
+    [dm] = rig.slack.posted("UADMIN")
+    assert "paused: not_in_channel" in dm["text"]
+
+
+@pytest.fixture
+async def socket_rig(sqlite_url: str) -> AsyncIterator[Rig]:
+    store = Store.open(sqlite_url)
+    async for made in make_rig(store, mode="socket"):
+        yield made
+    store.close()
+
+
+async def test_socket_mode_takes_a_slash_command_over_a_local_websocket(socket_rig: Rig) -> None:
+    slack = socket_rig.slack
+    assert any(
+        c.method == "apps.connections.open" and c.auth == "Bearer xapp-test" for c in slack.calls
+    )
+    payload = slash_command("status", user="UMEMBER", response_url=slack.response_url())
+    envelope = {
+        "envelope_id": "env-1",
+        "type": "slash_commands",
+        "payload": payload,
+        "accepts_response_payload": True,
+    }
+    await slack.push(envelope)
+    await slack.wait_for(lambda: bool(slack.responses))
+    assert any(ack.get("envelope_id") == "env-1" for ack in slack.socket_acks)
+    assert "Feeds:" in slack.responses[0]["text"]
+    assert slack.responses[0]["response_type"] == "ephemeral"
+
+
+def item(n: int, *, title: str = "", summary: str = "", take: str = "") -> DigestItem:
+    return DigestItem(
+        post_id=n,
+        url=f"https://irinfive.com/p{n}/",
+        title=title or f"Post {n}",
+        published=datetime(2026, 11, 1, tzinfo=UTC),
+        summary=summary or f"Summary of post {n}.",
+        take_label="Opinion",
+        take=take,
+        sources=("AP News",),
+    )
+
+
+def test_an_oversized_digest_is_split_within_every_limit_and_nothing_is_cut() -> None:
+    long = " ".join(f"Sentence {i} of a very long summary about sanctions." for i in range(400))
+    items = [item(n, summary=long if n % 3 == 0 else "", take="Short take.") for n in range(1, 41)]
+    digest = Digest(items=tuple(items), generated_at=datetime(2026, 11, 25, tzinfo=UTC))
+    messages = digest_messages(digest)
+    assert len(messages) > 1
+    carried = [p for m in messages for p in m.post_ids]
+    assert sorted(carried) == list(range(1, 41))  # every post in exactly one message
+    text = ""
+    for message in messages:
+        blocks = message.payload["blocks"]
+        assert len(blocks) <= MAX_BLOCKS
+        assert len(json.dumps(blocks, ensure_ascii=False)) <= 12_000
+        for block in blocks:
+            if block["type"] == "section":
+                assert len(block["text"]["text"]) <= SECTION_LIMIT
+                text += block["text"]["text"] + " "
+    assert text.count("Sentence 399 of a very long summary") == 13  # the 13 long ones, whole
+
+
+def test_mentions_and_links_in_post_text_are_inert() -> None:
+    hostile = item(
+        1,
+        title="<!channel> Breaking <@U123ADMIN>",
+        summary="@everyone look at <http://evil.example|this totally safe link> & <!here>.",
+        take="<!subteam^S123> should act.",
+    )
+    digest = Digest(items=(hostile,), generated_at=datetime(2026, 11, 25, tzinfo=UTC))
+    [message] = digest_messages(digest)
+    dumped = json.dumps(message.payload)
+    for dangerous in ("<!channel>", "<!here>", "<@U123ADMIN>", "<http://evil.example", "<!subteam"):
+        assert dangerous not in dumped
+    assert "&lt;!channel&gt; Breaking &lt;@U123ADMIN&gt;" in dumped
+    assert "&amp; &lt;!here&gt;" in dumped
+
+
+@given(st.text(alphabet=st.sampled_from("ab &<>\n"), max_size=9000), st.integers(20, 3000))
+def test_split_text_keeps_every_character_within_the_limit(text: str, limit: int) -> None:
+    escaped = escape(text)
+    pieces = split_text(escaped, limit)
+    assert all(len(p) <= limit for p in pieces)
+    assert "".join(pieces).replace(" ", "").replace("\n", "") == escaped.replace(" ", "").replace(
+        "\n", ""
+    )
+    for piece in pieces:  # no escape cut in two
+        assert not piece.endswith(("&", "&a", "&am", "&l", "&g", "&lt", "&gt", "&amp"))
+
+
+def test_a_bot_token_without_the_token_its_mode_needs_is_a_clear_error(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = write_config(tmp_path, feed_server)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret-value")
+    monkeypatch.delenv("SLACK_APP_TOKEN", raising=False)
+    assert main(["--config", str(config), "run"]) == 2
+    err = capsys.readouterr().err
+    assert "SLACK_APP_TOKEN is not" in err and "xoxb-secret-value" not in err
+
+
+async def test_briefbot_run_serves_slack_when_its_tokens_are_in_the_environment(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    slack = await FakeSlack().start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = write_config(tmp_path, feed_server)
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'[slack]\nmode = "http"\nport = {port}\napi_base_url = "{slack.base_url}"\n')
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "--config",
+        str(config),
+        "run",
+        cwd=ROOT,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    try:
+        seen = ""
+        while "briefbot running" not in seen:
+            line = await asyncio.wait_for(process.stderr.readline(), 60)
+            assert line, seen
+            seen += line.decode()
+        form = slash_command("status", user="UMEMBER", response_url=slack.response_url())
+        body = urllib.parse.urlencode(form).encode()
+        async with httpx.AsyncClient() as client:
+            response = await client.post(
+                f"http://127.0.0.1:{port}/slack/events",
+                content=body,
+                headers={
+                    "Content-Type": "application/x-www-form-urlencoded",
+                    **signed_headers(body),
+                },
+            )
+        assert response.status_code == 200
+        await slack.wait_for(lambda: bool(slack.responses), within=30)
+        assert "irinfive: last fetched" in json.dumps(slack.responses[0]["blocks"])
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        await slack.stop()
+
+
+def test_the_manifest_asks_for_what_the_adapter_uses() -> None:
+    manifest = yaml.safe_load((ROOT / "adapters" / "slack" / "manifest.yml").read_text())
+    assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/briefing"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {
+        "chat:write",
+        "commands",
+        "app_mentions:read",
+        "users:read",
+        "channels:history",
+    } <= scopes
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_mention", "message.channels"} <= events
+    assert manifest["settings"]["socket_mode_enabled"] is True
