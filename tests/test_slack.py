@@ -152,9 +152,8 @@ async def test_a_scheduled_digest_is_posted_as_block_kit(rig: Rig) -> None:
 
 
 async def test_schedule_set_by_an_admin_and_refused_to_a_member(rig: Rig) -> None:
-    started = time.monotonic()
     response = await rig.command("schedule set weekdays 07:30 Europe/Paris", user="UADMIN")
-    assert response.status_code == 200 and time.monotonic() - started < 3  # acked at once
+    assert response.status_code == 200  # acked; the reply follows through response_url
     await rig.slack.wait_for(lambda: len(rig.slack.responses) == 1)
     reply = rig.slack.responses[0]
     assert reply["response_type"] == "in_channel"
@@ -203,6 +202,34 @@ async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation
     await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) >= 3)
     assert len(rig.slack.posted("C1")) == 3
     assert "https://irinfive.com/post-1/" in json.dumps(rig.slack.posted("C1")[2]["blocks"])
+
+
+async def test_a_mention_is_answered_once_in_a_thread_under_it(rig: Rig) -> None:
+    await deliver_digest(rig)
+    sub = rig.world.store.subscription("slack", "C1")
+    assert sub is not None
+    thread = rig.world.store.deliveries_for(sub.id)[0].message_id
+    mention = {
+        "type": "app_mention",
+        "channel": "C1",
+        "user": "UMEMBER",
+        "text": "<@UBOT0001> what did the Mekong delegates agree on?",
+        "ts": "1800000000.000300",
+    }
+    await rig.event(mention, "Ev10")
+    await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) == 2)
+    answer = rig.slack.posted("C1")[1]
+    assert answer["thread_ts"] == "1800000000.000300"
+    assert "https://irinfive.com/post-3/" in json.dumps(answer["blocks"])
+    # In a digest thread a mention arrives twice (app_mention and message): one answer.
+    in_thread = {**mention, "ts": "1800000000.000400", "thread_ts": thread}
+    await rig.event({**in_thread, "type": "message"}, "Ev11")
+    await rig.event(in_thread, "Ev12")
+    await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) >= 3)
+    await rig.event({**in_thread, "type": "message", "text": "and the Andes?"}, "Ev13")
+    await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) >= 4)
+    replies = rig.slack.posted("C1")[2:]
+    assert len(replies) == 2 and all(r["thread_ts"] == thread for r in replies)
 
 
 async def test_bad_signatures_and_stale_timestamps_are_rejected(rig: Rig) -> None:
