@@ -25,7 +25,6 @@ from briefings.summarize.extractive import ExtractiveSummarizer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 TERMINAL_READER = "terminal"
-DISCORD_TOKEN_ENV = "DISCORD_TOKEN"  # noqa: S105 (a variable's name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -341,7 +340,7 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     slack = settings.slack
     secrets = (slack.bot_token_env, slack.app_token_env, slack.signing_secret_env)
     # Whether each secret is in the environment; values are never printed.
-    for name in (*secrets, DISCORD_TOKEN_ENV, settings.llm.api_key_env):
+    for name in (*secrets, settings.discord.token_env, settings.llm.api_key_env):
         print(f"env {name}: {'set' if os.environ.get(name) else 'not set'}")
     return EXIT_OK if ok else EXIT_FAILED
 

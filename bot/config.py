@@ -164,6 +164,13 @@ class SlackConfig(_Section):
         return _http_url(value)
 
 
+class DiscordConfig(_Section):
+    token_env: EnvName = "DISCORD_TOKEN"  # noqa: S105 (names a variable, holds no secret)
+    sharded: bool = False
+    message_content: bool = False
+    requests_per_second: Annotated[float, Field(ge=0, le=50)] = 40.0
+
+
 class SubscriptionConfig(_Section):
     platform: Literal["terminal", "slack", "discord"]
     channel: Annotated[str, Field(min_length=1, max_length=200)]
@@ -193,6 +200,7 @@ class Settings(_Section):
     delivery: DeliveryConfig = DeliveryConfig()
     commands: CommandSettingsConfig = CommandSettingsConfig()
     slack: SlackConfig = SlackConfig()
+    discord: DiscordConfig = DiscordConfig()
     subscriptions: list[SubscriptionConfig] = [
         SubscriptionConfig(platform="terminal", channel="terminal")
     ]

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
+import discord
+
+from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.slack.app import SlackBot, SlackSettings
 from adapters.terminal import TerminalPlatform, prompt_loop
 from bot.app import (
@@ -57,10 +60,13 @@ async def run_forever(
 ) -> None:
     env = os.environ if env is None else env
     slack = slack_bot(settings, env)  # before anything starts: a missing token is a clear error
+    discord_client = discord_bot(settings, env)
     async with engine_for(settings, store) as engine:
         platforms = dict(_platforms(out))
         if slack is not None:
             platforms[slack.platform.name] = slack.platform
+        if discord_client is not None:
+            platforms[discord_client.platform.name] = discord_client.platform
         deliverer = Deliverer(store, engine, platforms, delivery_settings(settings))
         apply_declared_subscriptions(store, settings, deliverer, utc_now())
         scheduler = BriefingScheduler(store, engine, deliverer, scheduler_settings(settings))
@@ -71,9 +77,21 @@ async def run_forever(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        discord_connected = False
         try:
             if slack is not None:
                 await slack.start(commands)
+            if discord_client is not None:
+                discord_client.commands = commands
+                try:  # a bad token fails here, before anything runs, not later in a task
+                    await discord_client.login(discord_token(settings, env))
+                except discord.LoginFailure as exc:
+                    raise MissingSecret(
+                        f"{settings.discord.token_env} was refused by Discord: {exc}"
+                    ) from None
+                connection = asyncio.ensure_future(discord_client.connect())
+                connection.add_done_callback(_report_discord_exit)
+                discord_connected = True
             await scheduler.start()
             log.info("briefbot running; %d subscription(s)", len(store.subscriptions()))
             prompt = asyncio.ensure_future(prompt_loop(commands.handle, stdin, out))
@@ -89,6 +107,10 @@ async def run_forever(
             await scheduler.stop()
             if slack is not None:
                 await slack.stop()
+            if discord_client is not None and discord_connected:
+                await discord_client.close()
+            elif discord_client is not None:
+                await discord_client.http.close()  # logged in or refused, never connected
 
 
 class MissingSecret(Exception):
@@ -127,6 +149,29 @@ def slack_bot(settings: Settings, env: Mapping[str, str]) -> SlackBot | None:
             requests_per_second=s.requests_per_second,
         )
     )
+
+
+def discord_token(settings: Settings, env: Mapping[str, str]) -> str:
+    return env.get(settings.discord.token_env, "")
+
+
+def discord_bot(settings: Settings, env: Mapping[str, str]) -> BriefingClient | None:
+    """The Discord client when its token is in the environment, else None (Discord is off)."""
+    if not discord_token(settings, env):
+        return None
+    d = settings.discord
+    return BriefingClient(
+        DiscordSettings(
+            sharded=d.sharded,
+            message_content=d.message_content,
+            requests_per_second=d.requests_per_second,
+        )
+    )
+
+
+def _report_discord_exit(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("discord: the client stopped: %s", task.exception())
 
 
 def _platforms(out: TextIO) -> Mapping[str, ChatPlatform]:

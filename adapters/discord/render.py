@@ -1,0 +1,186 @@
+"""Engine models -> Discord messages with embeds, inside every Discord limit, post text made inert.
+
+Limits kept (Discord's): message content 2,000 characters; embed title 256, description 4,096,
+footer 2,048; 10 embeds and 6,000 embed characters per message. Longer text continues in further
+embeds and messages; nothing is cut. Post text has its markdown escaped (so a post cannot hide a link
+behind `[text](url)` or shout in headings), and every message goes out with mentions disabled, so
+`@everyone`, `@here`, `<@id>` and `<@&role>` in a post stay text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from briefings.chat import OutgoingMessage, Reply
+from briefings.models import Answer, Digest, DigestItem, SearchHit
+
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FOOTER_LIMIT = 2048
+EMBEDS_PER_MESSAGE = 10
+EMBED_CHARS_PER_MESSAGE = 6000
+COLOUR = 0x1F4E79
+
+Embed = dict[str, Any]
+_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
+
+
+def escape(text: str) -> str:
+    """Markdown characters escaped; what remains is plain text."""
+    return _MARKDOWN.sub(r"\\\1", text)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, broken at line ends or spaces where possible."""
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit + 1)
+        if cut < limit // 2:
+            cut = rest.rfind(" ", 0, limit + 1)
+        if cut < limit // 2:
+            cut = limit - 1 if rest[limit - 1] == "\\" else limit  # keep an escape whole
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not pieces:
+        pieces.append(rest)
+    return pieces
+
+
+def _date(value: datetime | None) -> str:
+    return value.strftime("%d %b %Y") if value else "undated"
+
+
+def item_embeds(item: DigestItem) -> list[Embed]:
+    """One embed per post; a post too long for one continues in more, each marked as such."""
+    title = escape(item.title)
+    lines = []
+    if len(title) > TITLE_LIMIT:  # the full title goes in the text, never lost
+        lines.append(f"**{title}**")
+        title = title[: TITLE_LIMIT - 1].rstrip("\\") + "…"
+    if item.summary:
+        lines.append(escape(item.summary))
+    if item.take:
+        label = escape(item.take_label or "Take")
+        lines.append(f"**{label} (the post's own view):** {escape(item.take)}")
+    if item.sources:
+        lines.append(f"Sources: {escape(', '.join(item.sources))}")
+    pieces = split_text("\n\n".join(lines), DESCRIPTION_LIMIT)
+    embeds: list[Embed] = []
+    for i, piece in enumerate(pieces):
+        embed: Embed = {"description": piece, "color": COLOUR}
+        if i == 0:
+            embed["title"] = title
+            embed["url"] = item.url
+        else:
+            embed["title"] = "(continued)"
+        if i == len(pieces) - 1:
+            footer = " · ".join(p for p in ("IR in Five", escape(item.category)) if p)
+            embed["footer"] = {"text": footer[:FOOTER_LIMIT]}
+            if item.published:
+                embed["timestamp"] = item.published.isoformat()
+        embeds.append(embed)
+    return embeds
+
+
+def embed_size(embed: Embed) -> int:
+    """Characters Discord counts toward the 6,000 per message."""
+    size = len(embed.get("title", "")) + len(embed.get("description", ""))
+    size += len(embed.get("footer", {}).get("text", ""))
+    size += len(embed.get("author", {}).get("name", ""))
+    for field in embed.get("fields", []):
+        size += len(field.get("name", "")) + len(field.get("value", ""))
+    return size
+
+
+DIGEST_NOTE = (
+    "Summaries are sentences from each post; takes are the posts' own views. Ask in the thread."
+)
+
+
+def digest_messages(digest: Digest) -> list[OutgoingMessage]:
+    count = len(digest.items)
+    heading = f"**{escape(digest.title)}** · {count} new post{'s' if count != 1 else ''}"
+    notes = "\n".join(f"_{escape(note)}_" for note in digest.notes)
+    if digest.empty:
+        content = "\n".join(p for p in ("No new posts since the last briefing.", notes) if p)
+        return [_message(split_text(content, CONTENT_LIMIT)[0], [], ())]
+    content = "\n".join(p for p in (heading, notes, DIGEST_NOTE) if p)
+    messages: list[tuple[list[Embed], list[int]]] = [([], [])]
+    for item in digest.items:
+        for embed in item_embeds(item):
+            embeds, _ = messages[-1]
+            full = len(embeds) >= EMBEDS_PER_MESSAGE
+            if embeds and (
+                full or sum(map(embed_size, embeds)) + embed_size(embed) > EMBED_CHARS_PER_MESSAGE
+            ):
+                messages.append(([], []))
+            messages[-1][0].append(embed)
+        messages[-1][1].append(item.post_id)  # marked sent with the message holding its end
+    out = []
+    for i, (embeds, post_ids) in enumerate(messages):
+        text = (
+            split_text(content, CONTENT_LIMIT)[0]
+            if i == 0
+            else f"{escape(digest.title)} (continued)"
+        )
+        out.append(_message(text, embeds, tuple(post_ids)))
+    return out
+
+
+def _message(content: str, embeds: list[Embed], post_ids: tuple[int, ...]) -> OutgoingMessage:
+    return OutgoingMessage(post_ids=post_ids, payload={"content": content, "embeds": embeds})
+
+
+def answer_text(answer: Answer) -> str:
+    parts = [escape(answer.text)]
+    if answer.opinion:
+        parts.append(f"> {escape(answer.opinion)}")
+    if answer.citations:
+        heading = "Source" if answer.grounded else "Closest posts"
+        cited = "\n".join(
+            f"- [{escape(c.title)}](<{c.url}>) ({_date(c.published)})" for c in answer.citations
+        )
+        parts.append(f"{heading}:\n{cited}")
+    return "\n\n".join(parts)
+
+
+def hits_text(hits: Sequence[SearchHit]) -> str:
+    return "\n\n".join(
+        f"**[{escape(h.post.title)}](<{h.post.url}>)** ({_date(h.post.published)})\n{escape(h.snippet)}"
+        for h in hits
+    )
+
+
+def reply_payloads(reply: Reply) -> list[dict[str, Any]]:
+    """A command reply as message payloads (`content`, `embeds`), each within the limits."""
+    texts: list[str] = []
+    if reply.text:
+        # The command set's own words (its backticks are meant); mentions are off on every send.
+        text = reply.text
+        if "\n  " in reply.text:  # help and status: aligned columns, kept monospaced
+            fenced = reply.text.replace("```", "\u2018\u2018\u2018")
+            text = f"```\n{fenced}\n```"
+        texts.append(text)
+    if reply.answer is not None:
+        texts.append(answer_text(reply.answer))
+    if reply.hits:
+        texts.append(hits_text(reply.hits))
+    out: list[dict[str, Any]] = []
+    for text in texts:
+        pieces = _code_aware_split(text)
+        out += [{"content": piece, "embeds": []} for piece in pieces]
+    if reply.digest is not None:
+        out += [dict(m.payload) for m in digest_messages(reply.digest)]
+    return out
+
+
+def _code_aware_split(text: str) -> list[str]:
+    if not text.startswith("```") or len(text) <= CONTENT_LIMIT:
+        return split_text(text, CONTENT_LIMIT)
+    body = text[4:-4]
+    return [f"```\n{piece}\n```" for piece in split_text(body, CONTENT_LIMIT - 8)]

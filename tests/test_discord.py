@@ -1,0 +1,396 @@
+"""The Discord adapter end to end: real discord.py against a fake Discord (REST + gateway) on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+import discord
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.discord.bot import BriefingClient, DiscordSettings, briefing_group, command_names
+from adapters.discord.render import (
+    CONTENT_LIMIT,
+    DESCRIPTION_LIMIT,
+    EMBED_CHARS_PER_MESSAGE,
+    EMBEDS_PER_MESSAGE,
+    TITLE_LIMIT,
+    digest_messages,
+    embed_size,
+    escape,
+    split_text,
+)
+from bot.app import engine_for
+from bot.cli import main
+from bot.commands import CommandSet, CommandSettings
+from bot.config import Settings
+from bot.delivery import Deliverer, DeliverySettings
+from bot.runner import run_forever
+from briefings.models import Digest, DigestItem
+from briefings.store import Store
+from tests.fixtures.discord_server import (
+    ADMIN,
+    APP,
+    BOT,
+    CHANNEL,
+    MANAGE_GUILD,
+    MEMBER,
+    FakeDiscord,
+)
+from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.platform import RecordingPlatform
+from tests.fixtures.posts import ALL_POSTS, rss_feed
+from tests.test_delivery import Clock, World
+
+DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class Rig:
+    fake: FakeDiscord
+    client: BriefingClient
+    world: World
+    deliverer: Deliverer
+
+    async def command(
+        self, options: list[dict[str, object]], who: dict[str, str], permissions: int
+    ) -> str:
+        interaction = self.fake.interaction(options, who, permissions)
+        await self.fake.dispatch("INTERACTION_CREATE", interaction)
+        return str(interaction["id"])
+
+    def callbacks(self, interaction_id: str) -> list[dict[str, object]]:
+        return [r.body for r in self.fake.calls(f"interactions/{interaction_id}/")]
+
+
+@pytest.fixture
+async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
+    fake = await FakeDiscord().start()
+    store = Store.open(sqlite_url)
+    async with engine_for(Settings(), store) as engine:
+        world = World(
+            store,
+            engine,
+            Clock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC)),
+            RecordingPlatform(name="discord"),
+            DeliverySettings(),
+        )
+        client = BriefingClient(DiscordSettings(message_content=True, requests_per_second=0))
+        deliverer = Deliverer(
+            store, engine, {"discord": client.platform}, DeliverySettings(), clock=world.clock
+        )
+        client.commands = CommandSet(
+            store, engine, deliverer, CommandSettings(source_names=("irinfive",))
+        )
+        running = asyncio.ensure_future(client.start("fake.token.value"))
+        try:
+            await fake.wait_for(client.is_ready)
+            yield Rig(fake, client, world, deliverer)
+        finally:
+            await client.close()
+            await asyncio.wait_for(running, 10)
+            await fake.stop()
+    store.close()
+
+
+async def deliver_digest(rig: Rig) -> list[int]:
+    posts = rig.world.add_posts(3)
+    rig.world.store.save_subscription(
+        "discord", CHANNEL, active=True, admin_user=ADMIN["id"], next_run_at=DUE
+    )
+    await rig.deliverer.run_due(DUE)
+    return posts
+
+
+async def test_login_syncs_the_command_tree_once_in_setup_hook(rig: Rig) -> None:
+    [sync] = [r for r in rig.fake.requests if r.method == "PUT"]
+    assert sync.path == f"applications/{APP}/commands"
+    [briefing] = sync.body
+    assert briefing["name"] == "briefing"
+    names = {o["name"] for o in briefing["options"]}
+    assert {
+        "latest",
+        "ask",
+        "search",
+        "preview",
+        "status",
+        "help",
+        "subscribe",
+        "unsubscribe",
+        "schedule",
+    } <= names
+    assert rig.fake.identifies == 1
+
+
+async def test_a_scheduled_digest_goes_out_as_embeds_that_ping_no_one(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    [message] = rig.fake.posted(CHANNEL)
+    assert message["allowed_mentions"] == {"parse": []}
+    assert "IR in Five briefing" in message["content"] and "3 new posts" in message["content"]
+    embeds = message["embeds"]
+    assert [e["title"] for e in embeds] == [
+        "Post 3: talks in the Mekong",
+        "Post 2: talks in the Andes",
+        "Post 1: talks in the Baltic",
+    ]
+    assert embeds[0]["url"] == "https://irinfive.com/post-3/"
+    assert "**Analysis (the post's own view):** Round 3 changes little." in embeds[0]["description"]
+    assert "timestamp" in embeds[0] and embeds[0]["footer"]["text"].startswith("IR in Five")
+    # A thread opens under the digest for questions.
+    message_id = rig.fake.messages[CHANNEL][0]["id"]
+    assert rig.fake.calls(f"channels/{CHANNEL}/messages/{message_id}/threads")
+    assert sorted(rig.world.store.posts_in_message("discord", CHANNEL, message_id)) == sorted(posts)
+
+
+async def test_schedule_set_from_an_admin_and_from_a_member(rig: Rig) -> None:
+    options = [
+        {
+            "name": "schedule",
+            "type": 2,
+            "options": [
+                {
+                    "name": "set",
+                    "type": 1,
+                    "options": [
+                        {"name": "when", "type": 3, "value": "weekdays 07:30"},
+                        {"name": "timezone", "type": 3, "value": "Europe/Berlin"},
+                    ],
+                }
+            ],
+        }
+    ]
+    admin_call = await rig.command(options, ADMIN, MANAGE_GUILD)
+    await rig.fake.wait_for(lambda: rig.callbacks(admin_call))
+    [reply] = rig.callbacks(admin_call)
+    assert (
+        reply["type"] == 4
+        and "Schedule: weekdays 07:30 (Europe/Berlin)" in reply["data"]["content"]
+    )
+    assert not reply["data"].get("flags", 0) & 64  # public: the channel sees its new schedule
+    assert reply["data"]["allowed_mentions"] == {"parse": []}
+    sub = rig.world.store.subscription("discord", CHANNEL)
+    assert sub is not None and sub.schedule == "weekdays 07:30" and sub.admin_user == ADMIN["id"]
+
+    member_call = await rig.command(options, MEMBER, 0)
+    await rig.fake.wait_for(lambda: rig.callbacks(member_call))
+    [refusal] = rig.callbacks(member_call)
+    assert refusal["data"]["flags"] & 64 and "Only admins" in refusal["data"]["content"]
+    assert rig.world.store.subscription("discord", CHANNEL) == sub
+
+
+async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation(rig: Rig) -> None:
+    await deliver_digest(rig)
+    thread = rig.fake.messages[CHANNEL][0]["id"]
+    await rig.fake.wait_for(lambda: rig.client.get_channel(int(thread)) is not None)
+    await rig.fake.dispatch(
+        "MESSAGE_CREATE",
+        rig.fake.user_message(thread, "what did the Baltic delegates agree on?", MEMBER),
+    )
+    await rig.fake.wait_for(lambda: rig.fake.posted(thread))
+    [answer] = rig.fake.posted(thread)
+    assert "https://irinfive.com/post-1/" in answer["content"] and "Source" in answer["content"]
+    assert answer["allowed_mentions"]["parse"] == []
+    # Bots (ourselves included) are never answered; a plain channel message is not a question.
+    await rig.fake.dispatch(
+        "MESSAGE_CREATE", rig.fake.user_message(thread, "what about the Andes?", BOT)
+    )
+    await rig.fake.dispatch(
+        "MESSAGE_CREATE", rig.fake.user_message(CHANNEL, "what about the Andes?", MEMBER)
+    )
+    await rig.fake.dispatch(
+        "MESSAGE_CREATE", rig.fake.user_message(thread, "and the Mekong delegates?", MEMBER)
+    )
+    await rig.fake.wait_for(lambda: len(rig.fake.posted(thread)) >= 2)
+    assert len(rig.fake.posted(thread)) == 2 and rig.fake.posted(CHANNEL)[1:] == []
+
+
+async def test_a_429_with_retry_after_is_survived(rig: Rig) -> None:
+    rig.fake.rate_limit_next = 1
+    await deliver_digest(rig)
+    assert len(rig.fake.posted(CHANNEL)) == 2  # the limited attempt, then discord.py's retry
+    sub = rig.world.store.subscription("discord", CHANNEL)
+    assert sub is not None and {d.status for d in rig.world.store.deliveries_for(sub.id)} == {
+        "sent"
+    }
+
+
+async def test_missing_access_pauses_the_channel(rig: Rig) -> None:
+    rig.fake.fail_channels[CHANNEL] = (403, 50001, "Missing Access")
+    await deliver_digest(rig)
+    sub = rig.world.store.subscription("discord", CHANNEL)
+    assert sub is not None and sub.paused and "50001" in sub.pause_reason
+    # The admin who set it up is told once, by direct message.
+    [dm] = [r for r in rig.fake.requests if r.method == "POST" and r.path == "users/@me/channels"]
+    assert dm.body == {"recipient_id": int(ADMIN["id"])}
+    await rig.deliverer.run_due(DUE)
+    assert len([r for r in rig.fake.requests if r.path == "users/@me/channels"]) == 1
+
+
+async def test_a_reconnect_does_not_repost(rig: Rig) -> None:
+    await deliver_digest(rig)
+    before = len(rig.fake.posted(CHANNEL))
+    await rig.fake.reconnect()
+    await rig.fake.wait_for(lambda: rig.fake.resumes + rig.fake.identifies >= 2)
+    await rig.fake.wait_for(rig.client.is_ready)
+    await rig.deliverer.run_due(DUE)
+    assert len(rig.fake.posted(CHANNEL)) == before
+    assert len([r for r in rig.fake.requests if r.method == "PUT"]) == 1  # commands not re-synced
+
+
+def item(n: int, *, title: str = "", summary: str = "", take: str = "") -> DigestItem:
+    return DigestItem(
+        post_id=n,
+        url=f"https://irinfive.com/p{n}/",
+        title=title or f"Post {n}",
+        published=datetime(2026, 11, 1, tzinfo=UTC),
+        summary=summary or f"Summary of post {n}.",
+        take_label="Opinion",
+        take=take,
+        sources=("AP News",),
+    )
+
+
+def test_an_oversized_digest_is_split_within_every_discord_limit() -> None:
+    long = " ".join(f"Sentence {i} about the negotiations." for i in range(600))
+    items = [
+        item(n, title="T" * 300 if n == 2 else "", summary=long if n % 4 == 0 else "")
+        for n in range(1, 31)
+    ]
+    digest = Digest(items=tuple(items), generated_at=datetime(2026, 11, 25, tzinfo=UTC))
+    messages = digest_messages(digest)
+    assert sorted(p for m in messages for p in m.post_ids) == list(range(1, 31))
+    text = ""
+    for message in messages:
+        embeds = message.payload["embeds"]
+        assert len(message.payload["content"]) <= CONTENT_LIMIT
+        assert len(embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(map(embed_size, embeds)) <= EMBED_CHARS_PER_MESSAGE
+        for embed in embeds:
+            assert (
+                len(embed["title"]) <= TITLE_LIMIT
+                and len(embed["description"]) <= DESCRIPTION_LIMIT
+            )
+            text += embed["description"] + " "
+    assert text.count("Sentence 599 about the negotiations.") == 7  # each long summary whole
+    assert "T" * 300 in text  # the long title is kept in full in the text
+
+
+def test_mentions_and_markdown_in_posts_are_inert() -> None:
+    hostile = item(
+        1,
+        title="@everyone **BREAKING**",
+        summary="See [this](http://evil.example) <@123> @here",
+        take="# shout",
+    )
+    [message] = digest_messages(
+        Digest(items=(hostile,), generated_at=datetime(2026, 11, 25, tzinfo=UTC))
+    )
+    embed = message.payload["embeds"][0]
+    assert embed["title"] == "@everyone \\*\\*BREAKING\\*\\*"
+    assert "\\[this\\]\\(http://evil.example\\)" in embed["description"]
+    assert "\\# shout" in embed["description"]
+
+
+def test_every_command_of_the_neutral_set_is_a_subcommand() -> None:
+    group = briefing_group(None)  # type: ignore[arg-type]
+    assert set(command_names(group)) == {
+        "latest",
+        "ask",
+        "search",
+        "preview",
+        "status",
+        "help",
+        "subscribe",
+        "unsubscribe",
+        "schedule set",
+        "schedule show",
+        "schedule clear",
+        "schedule skip-empty",
+    }
+
+
+@given(st.text(alphabet=st.sampled_from("ab *_[]\\\n"), max_size=9000), st.integers(20, 4096))
+def test_split_text_keeps_everything_within_the_limit(text: str, limit: int) -> None:
+    escaped = escape(text)
+    pieces = split_text(escaped, limit)
+    assert all(len(p) <= limit for p in pieces)
+    squeeze = lambda s: s.replace(" ", "").replace("\n", "")  # noqa: E731
+    assert squeeze("".join(pieces)) == squeeze(escaped)
+    assert json.dumps(pieces)  # plain strings
+
+
+@pytest.fixture
+def devnull() -> Iterator[TextIO]:
+    """Standard input as a service has it: nothing to read."""
+    with open(os.devnull, encoding="utf-8") as handle:
+        yield handle
+
+
+async def test_briefbot_run_starts_discord_from_the_environment(
+    tmp_path: Path, devnull: TextIO, feed_server: FeedServer
+) -> None:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    fake = await FakeDiscord().start()
+    settings = Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+            "sources": [{"name": "irinfive", "url": feed_server.url("/feed/")}],
+            "http": {"fetch_article_pages": False},
+        }
+    )
+    store = Store.open(settings.database.url)
+    out = io.StringIO()
+    try:
+        running = asyncio.ensure_future(
+            run_forever(settings, store, devnull, out, env={"DISCORD_TOKEN": "fake.token.value"})
+        )
+        await fake.wait_for(lambda: fake.identifies == 1, within=30)
+        call = fake.interaction([{"name": "status", "type": 1}], MEMBER, 0)
+        await fake.dispatch("INTERACTION_CREATE", call)
+        await fake.wait_for(lambda: fake.calls(f"interactions/{call['id']}/"), within=30)
+        [reply] = [r.body for r in fake.calls(f"interactions/{call['id']}/")]
+        assert "Feeds:" in reply["data"]["content"] and reply["data"]["flags"] & 64
+        os.kill(os.getpid(), signal.SIGTERM)  # what a service manager sends
+        await asyncio.wait_for(running, 30)
+    finally:
+        store.close()
+        await fake.stop()
+    assert not [r for r in fake.requests if r.path.startswith("channels/")]  # nothing was due
+    assert feed_server.hits("/feed/")  # the feed was polled at start, over loopback
+
+
+def test_a_token_discord_refuses_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def refuse(self: object, token: str) -> None:
+        raise discord.LoginFailure("Improper token has been passed.")
+
+    monkeypatch.setattr(BriefingClient, "login", refuse)  # Discord itself is not reachable here
+    monkeypatch.setenv("DISCORD_TOKEN", "not-a-token")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "DISCORD_TOKEN was refused by Discord" in err and "not-a-token" not in err
+
+
+def test_the_readme_permissions_integer_is_what_the_bot_needs() -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    needed = discord.Permissions(
+        view_channel=True,
+        send_messages=True,
+        send_messages_in_threads=True,
+        create_public_threads=True,
+        embed_links=True,
+        read_message_history=True,
+    )
+    assert f"permissions={needed.value}" in readme
