@@ -36,6 +36,7 @@ from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
 from bot.runner import run_forever
+from briefings.chat import Invocation, Reply
 from briefings.models import Digest, DigestItem
 from briefings.store import Store
 from tests.fixtures.discord_server import (
@@ -394,3 +395,42 @@ def test_the_readme_permissions_integer_is_what_the_bot_needs() -> None:
         read_message_history=True,
     )
     assert f"permissions={needed.value}" in readme
+
+
+async def test_a_slow_command_is_deferred_then_followed_up(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("adapters.discord.bot.ANSWER_WITHIN", 0.05)
+    release = asyncio.Event()
+    commands = rig.client.commands
+    assert commands is not None
+    original = commands.handle
+
+    async def slow(invocation: Invocation) -> Reply:
+        await release.wait()  # slower than the deadline, however fast the machine
+        return await original(invocation)
+
+    monkeypatch.setattr(commands, "handle", slow)
+    call = await rig.command([{"name": "help", "type": 1}], MEMBER, 0)
+    await rig.fake.wait_for(lambda: rig.callbacks(call))
+    [deferred] = rig.callbacks(call)
+    assert (
+        deferred["type"] == 5 and deferred["data"]["flags"] & 64
+    )  # "thinking", only to the caller
+    release.set()
+    await rig.fake.wait_for(lambda: rig.fake.calls(f"webhooks/{APP}/"))
+    [followup] = [r.body for r in rig.fake.calls(f"webhooks/{APP}/")]
+    assert "/briefing" in followup["content"] or "latest" in followup["content"]
+
+
+async def test_sharded_mode_connects_every_shard_discord_recommends(sqlite_url: str) -> None:
+    fake = await FakeDiscord().start()
+    client = BriefingClient(DiscordSettings(sharded=True, requests_per_second=0))
+    running = asyncio.ensure_future(client.start("fake.token.value"))
+    try:
+        await fake.wait_for(lambda: fake.identifies == 2 and client.is_ready())
+        assert client.shard_count == 2 and sorted(client.shards) == [0, 1]
+    finally:
+        await client.close()
+        await asyncio.wait_for(running, 10)
+        await fake.stop()
