@@ -37,7 +37,7 @@ from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
 from bot.runner import run_forever
 from briefings.chat import Invocation, Reply
-from briefings.models import Digest, DigestItem
+from briefings.models import Digest
 from briefings.store import Store
 from tests.fixtures.discord_server import (
     ADMIN,
@@ -50,7 +50,7 @@ from tests.fixtures.discord_server import (
 )
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.platform import RecordingPlatform
-from tests.fixtures.posts import ALL_POSTS, rss_feed
+from tests.fixtures.posts import ALL_POSTS, digest_item, rss_feed
 from tests.test_delivery import Clock, World
 
 DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -137,6 +137,8 @@ async def test_a_scheduled_digest_goes_out_as_embeds_that_ping_no_one(rig: Rig) 
     posts = await deliver_digest(rig)
     [message] = rig.fake.posted(CHANNEL)
     assert message["allowed_mentions"] == {"parse": []}
+    # The outbox's idempotency key: Discord drops a resend of the same nonce after a crash.
+    assert message["enforce_nonce"] is True and len(message["nonce"]) <= 25
     assert "IR in Five briefing" in message["content"] and "3 new posts" in message["content"]
     embeds = message["embeds"]
     assert [e["title"] for e in embeds] == [
@@ -248,23 +250,10 @@ async def test_a_reconnect_does_not_repost(rig: Rig) -> None:
     assert len([r for r in rig.fake.requests if r.method == "PUT"]) == 1  # commands not re-synced
 
 
-def item(n: int, *, title: str = "", summary: str = "", take: str = "") -> DigestItem:
-    return DigestItem(
-        post_id=n,
-        url=f"https://irinfive.com/p{n}/",
-        title=title or f"Post {n}",
-        published=datetime(2026, 11, 1, tzinfo=UTC),
-        summary=summary or f"Summary of post {n}.",
-        take_label="Opinion",
-        take=take,
-        sources=("AP News",),
-    )
-
-
 def test_an_oversized_digest_is_split_within_every_discord_limit() -> None:
     long = " ".join(f"Sentence {i} about the negotiations." for i in range(600))
     items = [
-        item(n, title="T" * 300 if n == 2 else "", summary=long if n % 4 == 0 else "")
+        digest_item(n, title="T" * 300 if n == 2 else "", summary=long if n % 4 == 0 else "")
         for n in range(1, 31)
     ]
     digest = Digest(items=tuple(items), generated_at=datetime(2026, 11, 25, tzinfo=UTC))
@@ -287,7 +276,7 @@ def test_an_oversized_digest_is_split_within_every_discord_limit() -> None:
 
 
 def test_mentions_and_markdown_in_posts_are_inert() -> None:
-    hostile = item(
+    hostile = digest_item(
         1,
         title="@everyone **BREAKING**",
         summary="See [this](http://evil.example) <@123> @here",

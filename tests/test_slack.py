@@ -34,10 +34,11 @@ from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
-from briefings.models import Digest, DigestItem
+from briefings.models import Digest
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer
 from tests.fixtures.platform import RecordingPlatform
+from tests.fixtures.posts import digest_item
 from tests.fixtures.slack_server import (
     SIGNING_SECRET,
     Canned,
@@ -298,22 +299,11 @@ async def test_socket_mode_takes_a_slash_command_over_a_local_websocket(socket_r
     assert slack.responses[0]["response_type"] == "ephemeral"
 
 
-def item(n: int, *, title: str = "", summary: str = "", take: str = "") -> DigestItem:
-    return DigestItem(
-        post_id=n,
-        url=f"https://irinfive.com/p{n}/",
-        title=title or f"Post {n}",
-        published=datetime(2026, 11, 1, tzinfo=UTC),
-        summary=summary or f"Summary of post {n}.",
-        take_label="Opinion",
-        take=take,
-        sources=("AP News",),
-    )
-
-
 def test_an_oversized_digest_is_split_within_every_limit_and_nothing_is_cut() -> None:
     long = " ".join(f"Sentence {i} of a very long summary about sanctions." for i in range(400))
-    items = [item(n, summary=long if n % 3 == 0 else "", take="Short take.") for n in range(1, 41)]
+    items = [
+        digest_item(n, summary=long if n % 3 == 0 else "", take="Short take.") for n in range(1, 41)
+    ]
     digest = Digest(items=tuple(items), generated_at=datetime(2026, 11, 25, tzinfo=UTC))
     messages = digest_messages(digest)
     assert len(messages) > 1
@@ -332,7 +322,7 @@ def test_an_oversized_digest_is_split_within_every_limit_and_nothing_is_cut() ->
 
 
 def test_mentions_and_links_in_post_text_are_inert() -> None:
-    hostile = item(
+    hostile = digest_item(
         1,
         title="<!channel> Breaking <@U123ADMIN>",
         summary="@everyone look at <http://evil.example|this totally safe link> & <!here>.",

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from adapters import splitting
 from briefings.chat import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
 
@@ -35,20 +36,12 @@ def escape(text: str) -> str:
 
 
 def split_text(text: str, limit: int) -> list[str]:
-    """Pieces of at most `limit` characters, broken at line ends or spaces where possible."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit + 1)
-        if cut < limit // 2:
-            cut = rest.rfind(" ", 0, limit + 1)
-        if cut < limit // 2:
-            cut = limit - 1 if rest[limit - 1] == "\\" else limit  # keep an escape whole
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
+    """Pieces of at most `limit` characters; a hard cut never separates `\\` from its character."""
+    return splitting.split_text(text, limit, _after_escape)
+
+
+def _after_escape(text: str, cut: int) -> int:
+    return cut - 1 if text[cut - 1] == "\\" else cut
 
 
 def _date(value: datetime | None) -> str:

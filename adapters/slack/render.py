@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from adapters import splitting
 from briefings.chat import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
 
@@ -37,24 +38,13 @@ def link(url: str, label: str) -> str:
 
 
 def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """Pieces of at most `limit` characters, broken at line ends or spaces where possible."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit + 1)
-        if cut < limit // 2:
-            cut = rest.rfind(" ", 0, limit + 1)
-        if cut < limit // 2:
-            cut = limit
-            # never split an escape such as &amp; in two
-            amp = rest.rfind("&", max(0, cut - 5), cut)
-            if amp != -1 and ";" not in rest[amp:cut]:
-                cut = amp
-        pieces.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not pieces:
-        pieces.append(rest)
-    return pieces
+    """Pieces of at most `limit` characters; a hard cut never splits an escape like `&amp;`."""
+    return splitting.split_text(text, limit, _outside_entity)
+
+
+def _outside_entity(text: str, cut: int) -> int:
+    amp = text.rfind("&", max(0, cut - 5), cut)
+    return amp if amp != -1 and ";" not in text[amp:cut] else cut
 
 
 def sections(mrkdwn: str) -> list[Block]:
