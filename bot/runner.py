@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 import discord
+from slack_sdk.errors import SlackApiError
 
 from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.slack.app import SlackBot, SlackSettings
@@ -80,7 +81,13 @@ async def run_forever(
         discord_connected = False
         try:
             if slack is not None:
-                await slack.start(commands)
+                try:
+                    await slack.start(commands)
+                except SlackApiError as exc:  # e.g. invalid_auth: say which token, not its value
+                    error = exc.response.get("error", "refused") if exc.response else "refused"
+                    raise MissingSecret(
+                        f"{settings.slack.bot_token_env} was refused by Slack: {error}"
+                    ) from None
             if discord_client is not None:
                 discord_client.commands = commands
                 try:  # a bad token fails here, before anything runs, not later in a task

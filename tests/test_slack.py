@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -34,6 +35,7 @@ from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
+from bot.runner import MissingSecret, run_forever
 from briefings.models import Digest
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer
@@ -433,3 +435,24 @@ def test_the_manifest_asks_for_what_the_adapter_uses() -> None:
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_mention", "message.channels"} <= events
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+async def test_a_bot_token_slack_refuses_stops_run_with_a_clear_error(tmp_path: Path) -> None:
+    slack = await FakeSlack().start()
+    slack.canned["auth.test"] = [Canned(200, {"ok": False, "error": "invalid_auth"})]
+    settings = Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+            "slack": {"mode": "http", "port": 0, "api_base_url": slack.base_url},
+        }
+    )
+    store = Store.open(settings.database.url)
+    env = {"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    try:
+        with pytest.raises(
+            MissingSecret, match="SLACK_BOT_TOKEN was refused by Slack: invalid_auth"
+        ):
+            await run_forever(settings, store, io.StringIO(), io.StringIO(), env=env)
+    finally:
+        store.close()
+        await slack.stop()
