@@ -38,7 +38,9 @@ HELP = f"""Commands:
   help                        this list
 In a digest's thread, any message is a question about that digest's posts."""
 
-ADMIN_COMMANDS = frozenset({"subscribe", "unsubscribe", "schedule set", "schedule clear"})
+ADMIN_COMMANDS = frozenset(
+    {"subscribe", "unsubscribe", "schedule set", "schedule clear", "schedule skip-empty"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +215,7 @@ class CommandSet:
     # -- admin ----------------------------------------------------------------------------------
 
     async def _admin(self, inv: Invocation, name: str, args: Sequence[str]) -> Reply:
-        if name not in ADMIN_COMMANDS and name != "schedule skip-empty":
+        if name not in ADMIN_COMMANDS:
             return refusal(f"Unknown command {name!r}.\n{HELP}")
         if not self.is_admin(inv.caller):
             log.info(
@@ -260,7 +262,7 @@ class CommandSet:
             pause_reason="",
             admin_user=inv.caller.user_id,
         )
-        if draft.next_run_at is None or (sub is not None and not sub.active) or sub is None:
+        if sub is None or not sub.active or draft.next_run_at is None:
             draft = self.store.save_subscription(
                 inv.caller.platform,
                 inv.channel,
