@@ -124,9 +124,9 @@ class Deliverer:
         newest_id = self.store.max_post_id()  # one view of the posts for every run claimed now
         plans: dict[tuple[int, tuple[str, ...]], Plan] = {}  # channels alike share one plan
         claims: list[RunClaim] = []
-        for sub in self.store.due_subscriptions(now):
-            if (only is not None and sub.id != only) or sub.platform not in self.platforms:
-                continue
+        for sub in self.store.due_subscriptions(now, only=only):
+            if sub.platform not in self.platforms:
+                continue  # its adapter is not running here: left due for one that is
             key = (sub.cursor, sub.sources)
             if key not in plans:
                 plans[key] = self.plan(sub, newest_id)

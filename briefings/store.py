@@ -537,7 +537,8 @@ class Store:
             raise StoreError(f"{platform} channel {channel} has no subscription")
         return sub
 
-    def due_subscriptions(self, now: datetime) -> list[Subscription]:
+    def due_subscriptions(self, now: datetime, *, only: int | None = None) -> list[Subscription]:
+        """Active, unpaused subscriptions whose next run has come (or just subscription `only`)."""
         query = (
             sa.select(subscriptions)
             .where(
@@ -547,6 +548,8 @@ class Store:
             )
             .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
         )
+        if only is not None:
+            query = query.where(subscriptions.c.id == only)
         with self.engine.connect() as conn:
             return [_to_subscription(row) for row in conn.execute(query).mappings()]
 
