@@ -26,6 +26,7 @@ from adapters.slack.app import SlackBot, SlackSettings
 from adapters.slack.render import (
     MAX_BLOCKS,
     SECTION_LIMIT,
+    answer_blocks,
     digest_messages,
     escape,
     split_text,
@@ -36,7 +37,7 @@ from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
 from bot.runner import MissingSecret, run_forever
-from briefings.models import Digest
+from briefings.models import Answer, Citation, Digest
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer
 from tests.fixtures.platform import RecordingPlatform
@@ -456,3 +457,16 @@ async def test_a_bot_token_slack_refuses_stops_run_with_a_clear_error(tmp_path: 
     finally:
         store.close()
         await slack.stop()
+
+
+def test_a_citation_too_long_for_a_context_block_is_kept_whole() -> None:
+    title = "A very long title " * 250  # 4,500 characters: more than one context element holds
+    answer = Answer(
+        text="Delegates agreed.",
+        grounded=True,
+        citations=(Citation(1, "https://irinfive.com/p1/", title, None),),
+    )
+    blocks = answer_blocks(answer)
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(t) <= SECTION_LIMIT for t in texts)
+    assert "".join(texts).replace(" ", "").count("Averylongtitle") == 250

@@ -155,7 +155,9 @@ def answer_blocks(answer: Answer) -> list[Block]:
         cited = ", ".join(
             f"{link(c.url, c.title)} ({_date(c.published)})" for c in answer.citations
         )
-        blocks.append(footer_block(f"{heading}: {cited}"[:SECTION_LIMIT]))
+        credit = f"{heading}: {cited}"
+        # A context element holds 3,000 characters; longer credits (huge titles) become sections.
+        blocks += [footer_block(credit)] if len(credit) <= SECTION_LIMIT else sections(credit)
     return blocks
 
 
