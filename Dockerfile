@@ -1,4 +1,5 @@
-# briefbot: prints a digest of new IR in Five posts; state in a SQLite file on the /data volume.
+# briefbot: the bot (`run`) or one-off commands; state in a SQLite file on the /data volume (or PostgreSQL
+# through BRIEFBOT_DATABASE_URL). The install line is the one scripts/smoke checks in a fresh venv.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
@@ -9,7 +10,7 @@ COPY pyproject.toml README.md config.toml ./
 COPY briefings ./briefings
 COPY adapters ./adapters
 COPY bot ./bot
-RUN pip install ".[postgres]" \
+RUN pip install . \
     && useradd --create-home --uid 10001 briefbot \
     && mkdir /data && chown briefbot /data
 
