@@ -19,7 +19,7 @@ from bot.config import ConfigError, Settings, config_path, load_settings
 from bot.runner import MissingSecret, run_forever, run_once
 from briefings.engine import BriefingEngine
 from briefings.models import IngestReport, SourceConfig
-from briefings.sources import FeedError, fetch, make_client, parse_feed
+from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import LATEST_VERSION, Store, StoreError, redact_db_url
 from briefings.summarize.extractive import ExtractiveSummarizer
 
@@ -330,13 +330,14 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
         for source in settings.source_configs():
             try:
                 fetched = await fetch(client, source.url, fetch_settings)
-                entries, _ = parse_feed(fetched)
-                print(f"feed {source.name}: ok ({source.url}, {len(entries)} items)")
+                entries = parse_feed(fetched).entries
+                shown = redact_credentials(source.url)
+                print(f"feed {source.name}: ok ({shown}, {len(entries)} items)")
             except FeedError as exc:
                 ok = False
                 print(f"feed {source.name}: FAILED: {exc}")
     if "llm" in (settings.summarizer.backend, settings.ask.backend):
-        print(f"llm: {settings.llm.model} at {settings.llm.base_url}")
+        print(f"llm: {settings.llm.model} at {redact_credentials(settings.llm.base_url)}")
     slack = settings.slack
     secrets = (slack.bot_token_env, slack.app_token_env, slack.signing_secret_env)
     # Whether each secret is in the environment; values are never printed.

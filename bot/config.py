@@ -69,6 +69,8 @@ class HttpSettings(_Section):
     user_agent: Annotated[str, Field(min_length=3, max_length=300)] = DEFAULT_USER_AGENT
     fetch_article_pages: bool = True
     page_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # Article pages on loopback/private/link-local addresses are refused unless the feed is on one.
+    allow_private_pages: bool = False
 
 
 class DigestSettings(_Section):
@@ -249,6 +251,7 @@ class Settings(_Section):
             user_agent=h.user_agent,
             fetch_article_pages=h.fetch_article_pages,
             page_concurrency=h.page_concurrency,
+            allow_private_pages=h.allow_private_pages,
         )
 
     def database_url(

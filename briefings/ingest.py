@@ -13,7 +13,15 @@ from collections.abc import Callable
 import httpx
 
 from briefings.models import FeedEntry, IngestReport, SourceConfig
-from briefings.sources import FeedError, FetchSettings, fetch, fetch_article_text, parse_feed
+from briefings.sources import (
+    FeedError,
+    FetchSettings,
+    feed_address_kinds,
+    fetch,
+    fetch_article_text,
+    parse_feed,
+    redact_credentials,
+)
 from briefings.store import NewPost, Store
 from briefings.text import split_post
 
@@ -33,7 +41,8 @@ async def ingest_source(
 ) -> IngestReport:
     """Poll one source. Never raises for feed problems: they come back in `IngestReport.error`."""
     state = store.source_state(source.name)
-    same_url = state is not None and state.url == source.url
+    # The store keeps the URL with its password hidden (see Store.record_fetch).
+    same_url = state is not None and state.url == redact_credentials(source.url)
     try:
         fetched = await fetch(
             client,
@@ -47,13 +56,14 @@ async def ingest_source(
                 source.name, source.url, etag=fetched.etag, last_modified=fetched.last_modified
             )
             return IngestReport(source=source.name, fetched=True, not_modified=True)
-        entries, warnings = await asyncio.to_thread(parse_feed, fetched)
+        parsed = await asyncio.to_thread(parse_feed, fetched)
     except FeedError as exc:
         store.record_fetch(source.name, source.url, error=str(exc))
         log.info("source %s: %s", source.name, exc)
         return IngestReport(source=source.name, error=str(exc))
 
-    texts, page_warnings = await _article_texts(client, entries, settings, progress)
+    entries = parsed.entries
+    texts, page_warnings = await _article_texts(client, entries, settings, progress, source.url)
     items = [
         NewPost(
             source=source.name,
@@ -68,7 +78,7 @@ async def ingest_source(
     store.record_fetch(
         source.name, source.url, etag=fetched.etag, last_modified=fetched.last_modified
     )
-    all_warnings = (*warnings, *page_warnings)
+    all_warnings = (*parsed.warnings, *page_warnings)
     if saved.duplicates:
         all_warnings += (
             f"{saved.duplicates} item(s) repeated a guid or link already in this feed",
@@ -80,7 +90,7 @@ async def ingest_source(
         new=saved.new,
         updated=saved.updated,
         unchanged=saved.unchanged,
-        skipped=saved.duplicates + len(warnings),
+        skipped=saved.duplicates + parsed.skipped,
         warnings=all_warnings,
     )
 
@@ -90,8 +100,12 @@ async def _article_texts(
     entries: list[FeedEntry],
     settings: FetchSettings,
     progress: Progress | None,
+    feed_url: str,
 ) -> tuple[list[str], list[str]]:
-    """The text to split for each entry: the feed's full text, or the article page for excerpts."""
+    """The text to split for each entry: the feed's full text, or the article page for excerpts.
+
+    Pages may be on the kinds of private address the feed itself is on (see `fetch_article_text`).
+    """
     texts = [entry.html for entry in entries]
     wanted = [
         i for i, entry in enumerate(entries) if entry.is_excerpt and settings.fetch_article_pages
@@ -99,6 +113,7 @@ async def _article_texts(
     warnings: list[str] = []
     if not wanted:
         return texts, warnings
+    feed_kinds = await feed_address_kinds(feed_url)
     limit = asyncio.Semaphore(max(1, settings.page_concurrency))
     done = 0
 
@@ -107,7 +122,7 @@ async def _article_texts(
         entry = entries[index]
         async with limit:
             try:
-                texts[index] = await fetch_article_text(client, entry.url, settings)
+                texts[index] = await fetch_article_text(client, entry.url, settings, feed_kinds)
             except FeedError as exc:
                 warnings.append(f"kept the feed's excerpt for {entry.url}: {exc}")
             done += 1

@@ -2,18 +2,28 @@
 
 Every failure here becomes a `FeedError` whose message a person can act on; the caller records it
 against the source and carries on with the other sources.
+
+What a feed may make us read is limited: a feed is read from a local file only when the operator
+names it (the CLI's `--feed PATH`); the article pages it links to are fetched only over http(s), and
+not from loopback, private or link-local addresses (every redirect hop included) unless the feed
+itself is on that kind of address or `http.allow_private_pages` says so. Credentials in a feed URL
+are sent as HTTP Basic auth and never appear in a message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import calendar
+import ipaddress
 import re
+import socket
 import xml.sax
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 import httpx
@@ -42,6 +52,7 @@ class FetchSettings:
     user_agent: str = DEFAULT_USER_AGENT
     fetch_article_pages: bool = True
     page_concurrency: int = 4
+    allow_private_pages: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,22 @@ def is_local_path(location: str) -> bool:
     return not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) or location.startswith("file://")
 
 
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/?#\s:@]*):[^/?#\s]*@")
+
+
+def redact_credentials(text: str) -> str:
+    """`text` with the password of every URL in it replaced by `***` (user names are kept)."""
+    return _URL_PASSWORD.sub(r"\1:***@", text)
+
+
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
+PAGE_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+# Called with each URL before it is requested (the first and every redirect hop); raises FeedError.
+HopCheck = Callable[[httpx.URL], Awaitable[None]]
+
+
 async def fetch(
     client: httpx.AsyncClient,
     location: str,
@@ -77,9 +104,9 @@ async def fetch(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
-    accept: str = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+    accept: str = FEED_ACCEPT,
 ) -> FetchedBody:
-    """GET a URL (or read a local file) with conditional headers and a hard size cap."""
+    """GET a feed URL (or read a local feed file) with conditional headers and a hard size cap."""
     if is_local_path(location):
         return _read_local(location, settings)
     headers = {"Accept": accept}
@@ -87,48 +114,95 @@ async def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    return await _fetch_http(client, location, settings, headers, etag, last_modified)
+
+
+async def _fetch_http(
+    client: httpx.AsyncClient,
+    location: str,
+    settings: FetchSettings,
+    headers: dict[str, str],
+    etag: str | None = None,
+    last_modified: str | None = None,
+    check: HopCheck | None = None,
+) -> FetchedBody:
+    """Follow redirects here, not in httpx, so that `check` sees every hop before it is requested.
+
+    Credentials in `location` leave the URL (so no log line or message can show them) and go as
+    Basic auth, to the URL's own origin only.
+    """
+    shown = redact_credentials(location)
     try:
-        async with client.stream("GET", location, headers=headers) as response:
-            if response.status_code == 304:
-                return FetchedBody(
-                    url=str(response.url),
-                    body=b"",
-                    content_type="",
-                    etag=etag,
-                    last_modified=last_modified,
-                    not_modified=True,
-                )
-            if response.status_code >= 400:
-                raise FeedError(
-                    f"{location} answered HTTP {response.status_code} {response.reason_phrase}"
-                )
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > settings.max_body_bytes:
-                raise FeedError(_too_big(location, settings.max_body_bytes))
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > settings.max_body_bytes:
-                    raise FeedError(_too_big(location, settings.max_body_bytes))
-                chunks.append(chunk)
-            return FetchedBody(
-                url=str(response.url),
-                body=b"".join(chunks),
-                content_type=response.headers.get("Content-Type", ""),
-                etag=response.headers.get("ETag"),
-                last_modified=response.headers.get("Last-Modified"),
-            )
+        url, auth = _without_credentials(httpx.URL(location))
+        origin = (url.scheme, url.host, url.port)
+        for _ in range(settings.max_redirects + 1):
+            if check is not None:
+                await check(url)
+            hop_auth = auth if (url.scheme, url.host, url.port) == origin else None
+            async with client.stream(
+                "GET", url, headers=headers, auth=hop_auth, follow_redirects=False
+            ) as response:
+                target = response.headers.get("Location")
+                if response.status_code in _REDIRECTS and target:
+                    url, _ = _without_credentials(response.url.join(target))
+                    continue
+                return await _read_response(response, shown, settings, etag, last_modified)
+        raise httpx.TooManyRedirects("too many redirects")
     except httpx.TimeoutException as exc:
-        raise FeedError(f"{location} timed out after {settings.timeout_seconds:g} s") from exc
+        raise FeedError(f"{shown} timed out after {settings.timeout_seconds:g} s") from exc
     except httpx.TooManyRedirects as exc:
         raise FeedError(
-            f"{location} redirected more than {settings.max_redirects} times (a redirect loop?)"
+            f"{shown} redirected more than {settings.max_redirects} times (a redirect loop?)"
         ) from exc
     except httpx.InvalidURL as exc:
-        raise FeedError(f"{location} is not a valid URL: {exc}") from exc
+        raise FeedError(redact_credentials(f"{shown} is not a valid URL: {exc}")) from exc
     except httpx.HTTPError as exc:
-        raise FeedError(f"cannot fetch {location}: {type(exc).__name__}: {exc}") from exc
+        raise FeedError(
+            redact_credentials(f"cannot fetch {shown}: {type(exc).__name__}: {exc}")
+        ) from exc
+
+
+def _without_credentials(url: httpx.URL) -> tuple[httpx.URL, httpx.BasicAuth | None]:
+    if not url.userinfo:
+        return url, None
+    return url.copy_with(userinfo=b""), httpx.BasicAuth(url.username, url.password)
+
+
+async def _read_response(
+    response: httpx.Response,
+    shown: str,
+    settings: FetchSettings,
+    etag: str | None,
+    last_modified: str | None,
+) -> FetchedBody:
+    if response.status_code == 304:
+        return FetchedBody(
+            url=str(response.url),
+            body=b"",
+            content_type="",
+            etag=etag,
+            last_modified=last_modified,
+            not_modified=True,
+        )
+    if response.status_code >= 400:
+        raise FeedError(f"{shown} answered HTTP {response.status_code} {response.reason_phrase}")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > settings.max_body_bytes:
+        raise FeedError(_too_big(shown, settings.max_body_bytes))
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        size += len(chunk)
+        if size > settings.max_body_bytes:
+            raise FeedError(_too_big(shown, settings.max_body_bytes))
+        chunks.append(chunk)
+    return FetchedBody(
+        url=str(response.url),
+        body=b"".join(chunks),
+        content_type=response.headers.get("Content-Type", ""),
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+    )
 
 
 def _too_big(location: str, limit: int) -> str:
@@ -147,17 +221,29 @@ def _read_local(location: str, settings: FetchSettings) -> FetchedBody:
     return FetchedBody(url=str(path.resolve()), body=body, content_type="")
 
 
-def parse_feed(fetched: FetchedBody) -> tuple[list[FeedEntry], list[str]]:
-    """Entries of an RSS 2.0 or Atom document, plus warnings about entries that were skipped."""
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    entries: list[FeedEntry]
+    # Said in the ingest report: skipped items, and XML errors that were recovered from.
+    warnings: list[str]
+    skipped: int = 0
+
+
+def parse_feed(fetched: FetchedBody) -> ParsedFeed:
+    """Entries of an RSS 2.0 or Atom document, plus warnings about what was skipped or repaired.
+
+    One stray byte (a control character, a bad entity) makes the XML ill-formed, but feedparser's
+    loose parser still reads the items around it; they are kept, with a warning. A document that
+    yields no usable item is refused.
+    """
     content_type = fetched.content_type.split(";")[0].strip().lower()
     if content_type.startswith(_NOT_FEED_TYPES):
         raise FeedError(f"{fetched.url} sent {content_type}, not an RSS or Atom feed")
     headers = {"content-type": fetched.content_type} if fetched.content_type else {}
     parsed: Any = feedparser.parse(fetched.body, response_headers=headers, sanitize_html=False)
     problem = parsed.get("bozo_exception")
-    if isinstance(problem, xml.sax.SAXException):
-        raise FeedError(f"{fetched.url} is not well-formed XML: {_describe_sax(problem)}")
-    if not parsed.get("version") and not parsed.entries:
+    malformed = problem if isinstance(problem, xml.sax.SAXException) else None
+    if malformed is None and not parsed.get("version") and not parsed.entries:
         what = (
             "an HTML page" if b"<html" in fetched.body[:2048].lower() else "empty or unrecognised"
         )
@@ -170,7 +256,15 @@ def parse_feed(fetched: FetchedBody) -> tuple[list[FeedEntry], list[str]]:
             warnings.append(f"item {index + 1} has neither a link nor a guid; skipped")
             continue
         entries.append(entry)
-    return entries, warnings
+    skipped = len(warnings)
+    if malformed is not None:
+        if not entries:
+            raise FeedError(f"{fetched.url} is not well-formed XML: {_describe_sax(malformed)}")
+        warnings.insert(
+            0,
+            f"recovered {len(entries)} item(s) from malformed XML: {_describe_sax(malformed)}",
+        )
+    return ParsedFeed(entries, warnings, skipped)
 
 
 def _describe_sax(problem: xml.sax.SAXException) -> str:
@@ -218,16 +312,112 @@ def _when(raw: Any) -> datetime | None:
     return None
 
 
-async def fetch_article_text(client: httpx.AsyncClient, url: str, settings: FetchSettings) -> str:
-    """Main text of an article page (trafilatura), paragraphs separated by blank lines."""
-    fetched = await fetch(
-        client, url, settings, accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.5"
-    )
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+PUBLIC = "public"
+
+
+def address_kind(address: IPAddress) -> str:
+    """The kind of network an address belongs to: "public", or what makes it not public."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_unspecified:
+        return "unspecified"
+    if address.is_loopback:
+        return "loopback"
+    if address.is_link_local:
+        return "link-local"
+    if address.is_multicast:
+        return "multicast"
+    if address.is_reserved:
+        return "reserved"
+    if address.is_private or not address.is_global:
+        return "private"
+    return PUBLIC
+
+
+def page_refusal(addresses: list[IPAddress], feed_kinds: frozenset[str]) -> str | None:
+    """Why a page on these addresses may not be fetched for a feed on `feed_kinds`, or None.
+
+    Every address counts: a name that resolves to one public and one private address is refused,
+    since the connection may use either.
+    """
+    for address in addresses:
+        kind = address_kind(address)
+        if kind != PUBLIC and kind not in feed_kinds:
+            return (
+                f"{address} is a {kind} address and the feed is not "
+                "(http.allow_private_pages = true allows it)"
+            )
+    return None
+
+
+# Answers "which addresses does this host name have?"; `resolve` asks the system resolver.
+Resolver = Callable[[str, int], Awaitable[list[IPAddress]]]
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address the system resolver gives for `host`."""
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FeedError(f"cannot resolve {host}: {exc}") from exc
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+async def _addresses(url: httpx.URL, resolver: Resolver) -> list[IPAddress]:
+    """The addresses a request to `url` may connect to: the host itself when it is an address."""
+    try:
+        return [ipaddress.ip_address(url.host.split("%")[0])]
+    except ValueError:
+        return await resolver(url.host, url.port or (443 if url.scheme == "https" else 80))
+
+
+async def feed_address_kinds(feed_url: str) -> frozenset[str]:
+    """The non-public kinds of address a feed is on; a local feed file is on none."""
+    if is_local_path(feed_url):
+        return frozenset()
+    try:
+        addresses = await _addresses(httpx.URL(feed_url), resolve)
+    except (FeedError, httpx.InvalidURL):
+        return frozenset()
+    return frozenset(address_kind(a) for a in addresses) - {PUBLIC}
+
+
+def _page_check(feed_kinds: frozenset[str], resolver: Resolver) -> HopCheck:
+    async def check(url: httpx.URL) -> None:
+        if url.scheme not in ("http", "https"):
+            raise FeedError(f"refused to fetch {url}: article pages are fetched only over http(s)")
+        reason = page_refusal(await _addresses(url, resolver), feed_kinds)
+        if reason:
+            raise FeedError(f"refused to fetch {url}: {reason}")
+
+    return check
+
+
+async def fetch_article_text(
+    client: httpx.AsyncClient,
+    url: str,
+    settings: FetchSettings,
+    feed_kinds: frozenset[str] = frozenset(),
+    *,
+    resolver: Resolver = resolve,
+) -> str:
+    """Main text of an article page (trafilatura), paragraphs separated by blank lines.
+
+    Only http(s) pages, on public addresses or on the kinds of address in `feed_kinds` (those of
+    the feed that links to the page, see `feed_address_kinds`): a feed must not make us read
+    local files or reach services that only this machine's network can.
+    """
+    if is_local_path(url) or urlsplit(url).scheme.lower() not in ("http", "https"):
+        raise FeedError("not fetched: article pages are fetched only over http(s)")
+    check = None if settings.allow_private_pages else _page_check(feed_kinds, resolver)
+    fetched = await _fetch_http(client, url, settings, {"Accept": PAGE_ACCEPT}, check=check)
     if fetched.not_modified or not fetched.body:
-        raise FeedError(f"{url} returned no page")
+        raise FeedError(f"{redact_credentials(url)} returned no page")
     text = await asyncio.to_thread(_extract_main_text, fetched.body)
     if not text:
-        raise FeedError(f"{url}: no article text found on the page")
+        raise FeedError(f"{redact_credentials(url)}: no article text found on the page")
     return text
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from briefings.models import Delivery, Post, PostParts, SourceState, Subscription
+from briefings.sources import redact_credentials
 from briefings.urls import post_keys
 
 
@@ -325,8 +326,13 @@ class Store:
         last_modified: str | None = None,
         at: datetime | None = None,
     ) -> None:
-        """Remember a poll. Validators change only on success, so a failed poll is retried in full."""
+        """Remember a poll. Validators change only on success, so a failed poll is retried in full.
+
+        A password in the URL (or quoted in the error) is stored as `***`: `status` shows both.
+        """
         at = at or _now()
+        url = redact_credentials(url)
+        error = redact_credentials(error) if error is not None else None
         values: dict[str, Any] = {"url": url, "last_attempt_at": at, "last_error": error}
         if error is None:
             values.update(last_success_at=at, etag=etag, last_modified=last_modified)
