@@ -160,3 +160,62 @@ def test_split_post_keeps_every_body_and_take_paragraph(paragraphs: list[str], l
             assert paragraph in kept or any(paragraph in k for k in kept), paragraph
     assert parts.take == "\n\n".join(take)
     assert "Leave a comment" not in kept
+
+
+_SCRIPTS = {
+    # (upper-case first letters, letters, stops, separator after a stop)
+    "cyrillic": (
+        "\u0410\u0411\u0412\u0414\u041a\u041c",
+        "\u0430\u0431\u0432\u0433\u0434\u0435\u043a\u043b\u043c\u043d\u043e",
+        ".!?",
+        " ",
+    ),
+    "greek": (
+        "\u0391\u0392\u0393\u0394\u039a\u039c",
+        "\u03b1\u03b2\u03b3\u03b4\u03b5\u03ba\u03bb\u03bc\u03bd",
+        ".!",
+        " ",
+    ),
+    "cjk": (
+        "\u653f\u5e9c\u4f1a\u8c08",
+        "\u5ba3\u5e03\u65b0\u7684\u63aa\u65bd\u53cd\u5bf9\u6d3e",
+        "\u3002\uff01\uff1f",
+        "",
+    ),
+    "arabic": (
+        "\u0623\u0639\u0644\u0646",
+        "\u062a\u0627\u0644\u062d\u0643\u0648\u0645\u0629",
+        ".\u061f!",
+        " ",
+    ),
+    "devanagari": (
+        "\u0938\u0930\u0915\u092e",
+        "\u0928\u090f\u0909\u092a\u092f\u0915\u092e",
+        "\u0964?",
+        " ",
+    ),
+}
+
+
+@st.composite
+def _script_text(draw: st.DrawFn) -> tuple[str, list[str]]:
+    upper, letters, stops, gap = _SCRIPTS[draw(st.sampled_from(sorted(_SCRIPTS)))]
+    word = st.text(alphabet=letters, min_size=2, max_size=8)
+    sentences = []
+    for _ in range(draw(st.integers(min_value=2, max_value=6))):
+        words = draw(st.lists(word, min_size=2, max_size=8))
+        joiner = "" if not gap else " "
+        body = draw(st.sampled_from(upper)) + joiner.join(words)
+        sentences.append(body + draw(st.sampled_from(stops)))
+    return gap.join(sentences), sentences
+
+
+@settings(max_examples=300, deadline=None)
+@given(_script_text())
+def test_cyrillic_greek_cjk_arabic_and_devanagari_text_splits_into_its_sentences(
+    case: tuple[str, list[str]],
+) -> None:
+    text, sentences = case
+    split = split_sentences(text)
+    assert split == sentences
+    assert "".join(split).replace(" ", "") == text.replace(" ", "")
