@@ -12,6 +12,7 @@ from briefings.text import (
     find_attributions,
     html_to_paragraphs,
     is_heading,
+    readable_sentences,
     split_post,
     strip_attributions,
 )
@@ -160,6 +161,35 @@ def test_split_post_keeps_every_body_and_take_paragraph(paragraphs: list[str], l
             assert paragraph in kept or any(paragraph in k for k in kept), paragraph
     assert parts.take == "\n\n".join(take)
     assert "Leave a comment" not in kept
+
+
+def test_a_runaway_title_is_shortened_to_a_label() -> None:
+    title = "Ceasefire " * 10_000  # 100 KB, as a broken feed once sent
+    parts = split_post(SUDAN_AID.content_html(), title_hint=title)
+    assert len(parts.title) <= 300  # as the README documents
+    assert parts.title.endswith("Ceasefire\u2026") and parts.title.startswith("Ceasefire Ceasefire")
+    # An ordinary title is untouched.
+    assert split_post(SUDAN_AID.content_html(), SUDAN_AID.title).title == SUDAN_AID.title
+
+
+def test_a_date_line_with_a_sentence_for_a_category_stays_in_the_body() -> None:
+    runaway = "04/02 \u2013 " + "talks went on late into the night " * 60
+    parts = split_post(["Aid Talks", runaway, "Second paragraph here."])
+    assert parts.category == "" and parts.date_line == ""
+    assert parts.paragraphs[0] == runaway.strip()
+    assert split_post(["Aid Talks", "04/02 \u2013 Africa", "Body."]).category == "Africa"
+
+
+def test_only_the_opening_of_a_long_text_is_read_as_sentences() -> None:
+    sentences = [f"Report number {i} describes the talks in detail." for i in range(20_000)]
+    paragraphs = [" ".join(sentences[i : i + 7]) for i in range(0, len(sentences), 7)]
+    paragraphs.insert(3, " ".join(sentences))  # and one paragraph of about a megabyte
+    read = readable_sentences(paragraphs)
+    assert 0 < len(read) <= 400
+    assert read[:3] == sentences[:3]
+    assert sum(map(len, read)) <= 50_000
+    # Whole sentences only: the cut never leaves half of one.
+    assert set(read) <= set(sentences)
 
 
 _SCRIPTS = {

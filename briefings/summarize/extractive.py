@@ -17,10 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from briefings.models import Post
-from briefings.sentences import split_sentences
 from briefings.summarize.base import Summary
 from briefings.terms import terms
-from briefings.text import body_sentences
+from briefings.text import body_sentences, considered_sentences
 
 # Navigation and promotion lines that read like sentences but never carry news.
 _BOILERPLATE = re.compile(
@@ -61,7 +60,8 @@ class ExtractiveSummarizer:
         return self.select(body_sentences(post), n)
 
     def summarize_text(self, text: str, n: int) -> list[str]:
-        return self.select(split_sentences(text), n)
+        """Summary of a plain text; only its opening is considered (see `considered_sentences`)."""
+        return self.select(considered_sentences(text), n)
 
     def select(self, sentences: Sequence[str], n: int) -> list[str]:
         """The chosen sentences, in reading order."""
