@@ -3,25 +3,32 @@ running while posts are summarized and split, and a runaway title still renders 
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+import briefings.ingest
 from adapters.discord.render import digest_messages as discord_messages
 from adapters.slack.render import digest_messages as slack_messages
 from bot.cli import main
 from briefings.ask import PassageIndex
 from briefings.digest import build_digest, digest_item
-from briefings.models import Post, PostParts
+from briefings.ingest import ingest_source
+from briefings.models import Post, PostParts, SourceConfig
+from briefings.sources import FetchSettings, make_client
 from briefings.store import NewPost, Store
 from briefings.summarize.base import Summary
 from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.text import split_post
-from tests.fixtures.posts import SUDAN_AID
+from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.posts import SUDAN_AID, rss_feed
 
 _LETTERS = "bcdfhjkmpqrtvwxz"
 
@@ -100,6 +107,80 @@ def test_summarize_command_takes_the_opening_of_a_huge_text(
         "id": "huge",
         "summary": "\n".join(opening_sentence(i) for i in range(3)),
     }
+
+
+class Heartbeat:
+    """A task that counts its turns on the event loop: if it cannot tick, every channel waits."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _beat(self) -> None:
+        while True:
+            self.ticks += 1
+            await asyncio.sleep(0)
+
+    async def __aenter__(self) -> Heartbeat:
+        self._task = asyncio.create_task(self._beat())
+        await asyncio.sleep(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await self._task
+
+
+async def test_the_event_loop_keeps_running_while_a_huge_post_is_summarized(
+    huge_post: Post,
+) -> None:
+    async with Heartbeat() as heart:
+        before = heart.ticks
+        summary = await ExtractiveSummarizer().summarize(huge_post, 3)
+        during = heart.ticks - before
+    assert summary.sentences[0] == opening_sentence(0)
+    assert during > 0
+
+
+BIG = FetchSettings(timeout_seconds=10.0, max_body_bytes=20_000_000)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(BIG) as http:
+        yield http
+
+
+async def test_the_event_loop_keeps_running_while_a_huge_post_is_ingested(
+    feed_server: FeedServer,
+    client: httpx.AsyncClient,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    huge = replace(SUDAN_AID, paragraphs=tuple(huge_paragraphs(repeats=400)))
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, [huge]))
+    heart = Heartbeat()
+    ticks_while_splitting: list[int] = []
+    real_split = briefings.ingest.split_post
+
+    # Observe, do not replace: the real splitter runs, and we count the loop's ticks meanwhile.
+    def watched_split(*args: Any, **kwargs: Any) -> PostParts:
+        before = heart.ticks
+        parts = real_split(*args, **kwargs)
+        ticks_while_splitting.append(heart.ticks - before)
+        return parts
+
+    monkeypatch.setattr(briefings.ingest, "split_post", watched_split)
+    source = SourceConfig(name="irinfive", url=feed_server.url("/feed/"))
+    async with heart:
+        report = await ingest_source(store, client, source, BIG)
+
+    assert report.ok and report.new == 1
+    post = store.post_by_url(huge.link(feed_server.base))
+    assert post is not None and len(post.body) > 1_000_000
+    assert ticks_while_splitting and ticks_while_splitting[0] > 0
 
 
 def _rendered(title: str, renderer: Callable[..., list[Any]], tmp_path: Path) -> list[Any]:

@@ -11,6 +11,7 @@ article; the weights are global settings, not fitted to any article.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Sequence
@@ -53,7 +54,9 @@ class ExtractiveSummarizer:
         return (self.name, params, self.version)
 
     async def summarize(self, post: Post, sentences: int) -> Summary:
-        return Summary(tuple(self.summarize_post(post, sentences)), method=self.name)
+        # CPU-bound: run in a worker thread so the event loop keeps serving other channels meanwhile.
+        chosen = await asyncio.to_thread(self.summarize_post, post, sentences)
+        return Summary(tuple(chosen), method=self.name)
 
     def summarize_post(self, post: Post, n: int) -> list[str]:
         """Summary of the body only: the post's take is never mixed into the facts."""
