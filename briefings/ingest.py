@@ -64,16 +64,8 @@ async def ingest_source(
 
     entries = parsed.entries
     texts, page_warnings = await _article_texts(client, entries, settings, progress, source.url)
-    items = [
-        NewPost(
-            source=source.name,
-            guid=entry.guid,
-            url=entry.url,
-            published=entry.published,
-            parts=split_post(text, title_hint=entry.title),
-        )
-        for entry, text in zip(entries, texts, strict=True)
-    ]
+    # Parsing and cleaning HTML is CPU work (a multi-megabyte post takes a while): off the event loop.
+    items = await asyncio.to_thread(_new_posts, source.name, entries, texts)
     saved = await asyncio.to_thread(store.save_posts, items)
     store.record_fetch(
         source.name, source.url, etag=fetched.etag, last_modified=fetched.last_modified
@@ -93,6 +85,19 @@ async def ingest_source(
         skipped=saved.duplicates + parsed.skipped,
         warnings=all_warnings,
     )
+
+
+def _new_posts(source: str, entries: list[FeedEntry], texts: list[str]) -> list[NewPost]:
+    return [
+        NewPost(
+            source=source,
+            guid=entry.guid,
+            url=entry.url,
+            published=entry.published,
+            parts=split_post(text, title_hint=entry.title),
+        )
+        for entry, text in zip(entries, texts, strict=True)
+    ]
 
 
 async def _article_texts(

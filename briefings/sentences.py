@@ -2,7 +2,9 @@
 
 Two kinds of text reach it: ordinary prose (feeds, article pages) and the lower-cased, tokenized style of
 news benchmarks, where every full stop is its own token (`he said . the`). Prose is split at end
-punctuation followed by a capitalised word, unless the word before it is an abbreviation or an initial;
+punctuation followed by a capitalised word (in any script; or any word of a script without case, such as
+Arabic or Devanagari), unless the word before it is an abbreviation or an initial, and after CJK
+full-width stops wherever they stand;
 tokenized text is split at standalone end-punctuation tokens, keeping a closing quote with its sentence.
 Bracketed attributions such as "[AP News]" stay with the sentence they follow.
 """
@@ -135,9 +137,14 @@ _SENTENCE_STARTERS = frozenset(
     ]
 )
 
+# A candidate end: Latin/Cyrillic/Greek stops and the ellipsis, Arabic "؟" and "۔", Devanagari "।"/"॥"
+# (all followed by a space), or CJK full-width "。！？" (no space follows). Closing quotes and brackets
+# stay with the sentence. Whether a sentence really ends there is decided by `_starts_sentence`.
 _PROSE_BOUNDARY = re.compile(
-    r"""(?P<end>[.!?\u2026]+)(?P<close>["'\u201d\u2019)\]]*)\s+(?=["'\u201c\u2018(\[]?[A-Z0-9])"""
+    r"(?:(?P<end>[.!?\u2026\u061f\u06d4\u0964\u0965]+)|(?P<cjk>[\u3002\uff01\uff1f]+))"
+    r"(?P<close>[\"'\u201d\u2019)\]\u00bb\u300d\u300f\u3011\uff09]*)(?P<space>\s*)(?=\S)"
 )
+_OPENERS = frozenset("\"'\u201c\u2018([\u00ab")
 _TOKEN_END = frozenset({".", "!", "?", "...", "..", "!!", "??", "?!", "!?"})
 _QUOTE_TOKENS = frozenset({"'", '"', "''", "``", "\u201d", "\u2019"})
 _LEADING_ATTRIBUTION = re.compile(r"^(\[[^\[\]\n]{1,60}\])\s*(.*)$", re.S)
@@ -192,15 +199,31 @@ def _split_prose(text: str) -> list[str]:
     sentences: list[str] = []
     start = 0
     for match in _PROSE_BOUNDARY.finditer(text):
-        end = match.start("end")
-        if _is_abbreviation(text, end, match):
-            continue
+        if not match.group("cjk"):
+            if not match.group("space") or not _starts_sentence(text, match.end()):
+                continue
+            if _is_abbreviation(text, match.start("end"), match):
+                continue
         sentences.append(text[start : match.end("close")].strip())
         start = match.end()
     tail = text[start:].strip()
     if tail:
         sentences.append(tail)
     return [s for s in sentences if s]
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether the word at `at` (after an optional opening quote or bracket) can open a sentence: an
+    upper-case letter of any script, a digit, or a letter of a script without case (Arabic, Hebrew,
+    Devanagari, CJK...). A lower-case word after a stop continues the sentence."""
+    first = text[at]
+    if first in _OPENERS and at + 1 < len(text):
+        first = text[at + 1]
+    if first.isascii():
+        return "A" <= first <= "Z" or "0" <= first <= "9"
+    if first.isdecimal() or first.isupper() or first.istitle():
+        return True
+    return first.isalpha() and not first.islower()
 
 
 def _is_abbreviation(text: str, period_at: int, match: re.Match[str]) -> bool:

@@ -85,6 +85,15 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 # escape it first so it survives as visible text, to be rendered inert by each adapter.
 _CHAT_MARKUP = re.compile(r"<(?=[!@#][A-Za-z0-9^|&])(?!!--)(?!!\[CDATA\[)(?!!doctype)", re.I)
 
+# What a summary or the passage index considers of one post: its opening, however long the post. The
+# extractive summarizer compares every sentence with every other, so an unbounded post would hold it for
+# minutes; the stored post keeps its whole text.
+MAX_CONSIDERED_CHARS = 50_000
+MAX_CONSIDERED_SENTENCES = 400
+# Titles and categories are labels: a feed's runaway title or a bogus category must not fill a digest.
+MAX_TITLE_CHARS = 300
+MAX_CATEGORY_CHARS = 60
+
 SITE_NAMES = frozenset({"irinfive", "ir in five", "ir in 5", "irin5"})
 _DATE_LINE = re.compile(
     r"^(?P<month>\d{1,2})/(?P<day>\d{1,2})(?:/\d{2,4})?\s*[\u2013\u2014\-|:]\s*(?P<category>.+)$"
@@ -182,8 +191,11 @@ def _text_paragraphs(text: str) -> list[str]:
 
 def is_heading(paragraph: str) -> bool:
     """A short line without closing punctuation: a sub-heading, not a sentence."""
-    words = paragraph.split()
-    return 0 < len(words) <= 12 and len(paragraph) <= 90 and not _HEADING_END.search(paragraph)
+    return (
+        len(paragraph) <= 90
+        and 0 < len(paragraph.split()) <= 12
+        and not _HEADING_END.search(paragraph)
+    )
 
 
 def find_attributions(text: str) -> list[str]:
@@ -221,7 +233,8 @@ def split_post(paragraphs: list[str] | str, title_hint: str = "") -> PostParts:
     date_line, category = "", ""
     for index, para in enumerate(paras[:3]):
         match = _DATE_LINE.match(para)
-        if match:
+        # A "category" longer than a label is a sentence that starts with a date: body text.
+        if match and len(match.group("category").strip()) <= MAX_CATEGORY_CHARS:
             date_line, category = para, match.group("category").strip()
             del paras[: index + 1]
             break
@@ -240,7 +253,7 @@ def split_post(paragraphs: list[str] | str, title_hint: str = "") -> PostParts:
 
     attributions = find_attributions("\n".join(paras + take_paras))
     return PostParts(
-        title=title,
+        title=shorten(title, MAX_TITLE_CHARS),
         date_line=date_line,
         category=category,
         paragraphs=tuple(paras),
@@ -268,16 +281,49 @@ def _drop_chrome(paras: list[str]) -> list[str]:
     return kept
 
 
+def shorten(label: str, limit: int) -> str:
+    """`label` in at most `limit` characters, cut at a word where one is near and ending in "…"."""
+    if len(label) <= limit:
+        return label
+    cut = label[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
+
+
+def opening_sentences(text: str, budget: int = MAX_CONSIDERED_CHARS) -> tuple[list[str], int]:
+    """The sentences within the first `budget` characters of `text`, and the budget left.
+
+    A sentence the cut runs through is left out (unless it is the only one), so nothing considered is
+    half a sentence; the scan is linear in the budget, not in the text."""
+    if len(text) <= budget:
+        return split_sentences(text), budget - len(text)
+    sentences = split_sentences(text[:budget])
+    return (sentences[:-1] if len(sentences) > 1 else sentences), 0
+
+
 def readable_sentences(paragraphs: Iterable[str]) -> list[str]:
     """Sentences of the paragraphs that are not sub-headings, bracketed source credits removed:
-    what digests, summaries and answers quote."""
-    return [
-        cleaned
-        for paragraph in paragraphs
-        if paragraph.strip() and not is_heading(paragraph)
-        for sentence in split_sentences(paragraph)
-        if (cleaned := strip_attributions(sentence))
-    ]
+    what digests, summaries and answers quote. Only the opening of a long text counts (the first
+    MAX_CONSIDERED_CHARS characters, at most MAX_CONSIDERED_SENTENCES sentences)."""
+    out: list[str] = []
+    budget = MAX_CONSIDERED_CHARS
+    for paragraph in paragraphs:
+        if budget <= 0 or len(out) >= MAX_CONSIDERED_SENTENCES:
+            break
+        if not paragraph.strip() or is_heading(paragraph):
+            budget -= len(paragraph)
+            continue
+        sentences, budget = opening_sentences(paragraph, budget)
+        out.extend(cleaned for sentence in sentences if (cleaned := strip_attributions(sentence)))
+    return out[:MAX_CONSIDERED_SENTENCES]
+
+
+def considered_sentences(text: str) -> list[str]:
+    """The sentences of a whole text that a summary considers, capped as `readable_sentences` is
+    (`briefbot summarize` input, which keeps its sentences as given)."""
+    return opening_sentences(text)[0][:MAX_CONSIDERED_SENTENCES]
 
 
 def body_sentences(post: Post) -> list[str]:

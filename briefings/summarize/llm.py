@@ -8,6 +8,7 @@ the post. Anything else, and any endpoint error, yields the extractive summary a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -47,15 +48,16 @@ class LLMSummarizer:
         return (self.name, self.chat.config.model, PROMPT_VERSION)
 
     async def summarize(self, post: Post, sentences: int) -> Summary:
+        # Tokenizing the post and checking the reply against it are CPU work on a possibly long
+        # text: worker threads keep the event loop free.
         try:
-            reply = await self.chat.complete(self.messages(post, sentences))
-            lines = check_summary(reply, post, sentences, self.max_tokens)
+            messages = await asyncio.to_thread(self.messages, post, sentences)
+            reply = await self.chat.complete(messages)
+            lines = await asyncio.to_thread(check_summary, reply, post, sentences, self.max_tokens)
         except LLMError as exc:
             log.warning("post %s: LLM summary not used: %s", post.id, exc)
-            extractive = self.fallback.summarize_post(post, sentences)
-            return Summary(
-                tuple(extractive), method=self.fallback.name, note=f"LLM fallback: {exc}"
-            )
+            fallback = await self.fallback.summarize(post, sentences)
+            return Summary(fallback.sentences, method=fallback.method, note=f"LLM fallback: {exc}")
         return Summary(tuple(lines), method=self.name)
 
     def messages(self, post: Post, sentences: int) -> list[dict[str, str]]:
