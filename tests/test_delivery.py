@@ -251,12 +251,12 @@ async def test_a_split_digest_resumes_after_the_last_confirmed_message(world: Wo
     original_send = world.platform.send
     calls = 0
 
-    async def fail_second(channel: str, message, *, key: str) -> str:  # type: ignore[no-untyped-def]
+    async def fail_second(channel: str, message, *, key: str, since=None) -> str:  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         if calls == 2:
             raise TransientDeliveryError("connection reset")
-        return await original_send(channel, message, key=key)
+        return await original_send(channel, message, key=key, since=since)
 
     world.platform.send = fail_second  # type: ignore[method-assign]
     await deliverer.run_due()
