@@ -200,6 +200,10 @@ class Deliverer:
             for row in self.store.pending_deliveries(now):
                 if row.platform in self.platforms:
                     by_sub.setdefault(row.subscription_id, []).append(row)
+            # Marked before any is sent (one write for the lot), so that after a crash or an
+            # unconfirmed send, the next flush knows these messages may already be out.
+            fresh = [r.id for rows in by_sub.values() for r in rows if r.first_attempt_at is None]
+            await asyncio.to_thread(self.store.mark_attempt, fresh, now)
             gate = asyncio.Semaphore(self.settings.concurrency)
             digests: _DigestCache = {}
             results = await asyncio.gather(
@@ -296,9 +300,7 @@ class Deliverer:
         limiter = self._limiters.get(platform.name)
         key = _idempotency_key(sub, message, owed)
         began = [r.first_attempt_at for r in owed if r.first_attempt_at is not None]
-        since = min(began) if began else None  # an earlier attempt was never confirmed
-        if since is None:  # recorded before sending, so even a crash mid-send leaves the mark
-            await asyncio.to_thread(self.store.mark_attempt, [r.id for r in owed], self.clock())
+        since = min(began) if began else None  # an earlier flush tried it and never confirmed
         try:
             async with limiter.slot() if limiter else contextlib.nullcontext():
                 return await asyncio.wait_for(

@@ -736,19 +736,19 @@ class Store:
             )
 
     def mark_attempt(self, delivery_ids: Sequence[int], at: datetime) -> None:
-        """Record that a send of these rows' message begins (kept from the first attempt on), so a
-        retry, even after a crash, knows the message may already be on the platform."""
-        if not delivery_ids:
-            return
+        """Record that sending these rows begins (kept from the first attempt on), so a retry, even
+        after a crash, knows their message may already be on the platform. One transaction."""
+        ids = list(delivery_ids)
         with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(
-                    deliveries.c.id.in_(list(delivery_ids)),
-                    deliveries.c.first_attempt_at.is_(None),
+            for start in range(0, len(ids), 500):  # within every backend's bound-parameter limit
+                conn.execute(
+                    deliveries.update()
+                    .where(
+                        deliveries.c.id.in_(ids[start : start + 500]),
+                        deliveries.c.first_attempt_at.is_(None),
+                    )
+                    .values(first_attempt_at=at)
                 )
-                .values(first_attempt_at=at)
-            )
 
     def mark_failed(self, delivery_ids: Sequence[int], reason: str, at: datetime) -> None:
         """The platform rejected these rows' message for good: never retried, the reason kept.

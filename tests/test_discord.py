@@ -30,7 +30,7 @@ from adapters.discord.render import (
     escape,
     split_text,
 )
-from bot.app import engine_for
+from bot.app import apply_declared_subscriptions, delivery_settings, engine_for
 from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
@@ -248,6 +248,51 @@ async def test_a_reconnect_does_not_repost(rig: Rig) -> None:
     await rig.deliverer.run_due(DUE)
     assert len(rig.fake.posted(CHANNEL)) == before
     assert len([r for r in rig.fake.requests if r.method == "PUT"]) == 1  # commands not re-synced
+
+
+async def test_a_message_discord_rejects_is_dropped_told_and_the_next_digest_goes(rig: Rig) -> None:
+    rig.fake.reject_next = 1
+    await deliver_digest(rig)
+    sub = rig.world.store.subscription("discord", CHANNEL)
+    assert sub is not None and not sub.paused
+    rows = rig.world.store.deliveries_for(sub.id)
+    assert {r.status for r in rows} == {"failed"} and "50035" in rows[0].last_error
+    [dm] = [r for r in rig.fake.requests if r.method == "POST" and r.path == "users/@me/channels"]
+    assert dm.body == {"recipient_id": int(ADMIN["id"])}
+    told = [r.body for r in rig.fake.requests if r.path.startswith("channels/9100")]
+    assert any("rejected" in (b or {}).get("content", "") for b in told)
+
+    await rig.deliverer.flush(DUE.replace(hour=12))
+    assert len(rig.fake.posted(CHANNEL)) == 1  # never retried
+    later = rig.world.add_posts(1)
+    await rig.deliverer.run_due(DUE.replace(day=26))
+    assert len(rig.fake.posted(CHANNEL)) == 2  # the channel's next digest went
+    sent = {r.post_id for r in rig.world.store.deliveries_for(sub.id) if r.status == "sent"}
+    assert sent == set(later)
+
+
+async def test_pausing_a_channel_from_config_toml_tells_the_configured_discord_admins(
+    rig: Rig,
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "commands": {"admins": [f"discord:{MEMBER['id']}", "slack:UOPS1"]},
+            "subscriptions": [{"platform": "discord", "channel": CHANNEL}],
+        }
+    )
+    deliverer = Deliverer(
+        rig.world.store,
+        rig.world.engine,
+        {"discord": rig.client.platform},
+        delivery_settings(settings),
+        clock=rig.world.clock,
+    )
+    apply_declared_subscriptions(rig.world.store, settings, deliverer, DUE.replace(hour=7))
+    rig.world.add_posts(1)
+    rig.fake.fail_channels[CHANNEL] = (403, 50001, "Missing Access")
+    assert (await deliverer.run_due(DUE)).paused == [CHANNEL]
+    dms = [r.body for r in rig.fake.requests if r.path == "users/@me/channels"]
+    assert dms == [{"recipient_id": int(MEMBER["id"])}]
 
 
 def test_an_oversized_digest_is_split_within_every_discord_limit() -> None:
