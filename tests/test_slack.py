@@ -19,12 +19,16 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.slack.app import SlackBot, SlackPlatform, SlackSettings
 from adapters.slack.render import (
+    CONTEXT_LIMIT,
+    FALLBACK_LIMIT,
+    HEADER_LIMIT,
     MAX_BLOCKS,
+    MAX_MESSAGE_CHARS,
     SECTION_LIMIT,
     answer_blocks,
     digest_messages,
@@ -52,6 +56,7 @@ from tests.fixtures.slack_server import (
     slash_command,
 )
 from tests.test_delivery import Clock, World
+from tests.test_discord import digest_items, squashed
 from tests.test_run import ROOT, write_config
 
 DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -557,3 +562,41 @@ def test_a_citation_too_long_for_a_context_block_is_kept_whole() -> None:
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert all(len(t) <= SECTION_LIMIT for t in texts)
     assert "".join(texts).replace(" ", "").count("Averylongtitle") == 250
+
+
+def block_texts(block: dict[str, object]) -> list[str]:
+    if block["type"] == "context":
+        return [str(e["text"]) for e in block["elements"]]  # type: ignore[attr-defined]
+    if block["type"] == "divider":
+        return []
+    return [str(block["text"]["text"])]  # type: ignore[index]
+
+
+def unescaped(text: str) -> str:
+    return squashed(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(digest_items())
+def test_any_digest_renders_within_every_slack_limit_and_loses_no_text(digest: Digest) -> None:
+    messages = digest_messages(digest)
+    written = ""
+    for message in messages:
+        blocks = message.payload["blocks"]
+        assert 0 < len(blocks) <= MAX_BLOCKS
+        assert len(json.dumps(blocks, ensure_ascii=False)) <= MAX_MESSAGE_CHARS
+        assert 0 < len(message.payload["text"]) <= FALLBACK_LIMIT
+        for block in blocks:
+            limit = {"section": SECTION_LIMIT, "header": HEADER_LIMIT}.get(
+                str(block["type"]), CONTEXT_LIMIT
+            )
+            for text in block_texts(block):
+                assert 0 < len(text) <= limit
+                if block["type"] != "header":
+                    written += text + "\n"
+    carried = [p for m in messages for p in m.post_ids]
+    assert sorted(carried) == [item.post_id for item in digest.items]  # each exactly once
+    written = unescaped(written)
+    for item in digest.items:
+        for field in (item.title, item.category, item.summary, item.take, *item.sources):
+            assert squashed(field) in written
