@@ -8,7 +8,8 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import TextIO
 
 from adapters import console
@@ -35,13 +36,23 @@ class TerminalPlatform:
         post_ids = tuple(item.post_id for item in digest.items)
         return [OutgoingMessage(post_ids=post_ids, payload={"text": console.render_digest(digest)})]
 
-    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+    async def send(
+        self,
+        channel: str,
+        message: OutgoingMessage,
+        *,
+        key: str,
+        since: datetime | None = None,
+    ) -> str:
         self.out.write(str(message.payload["text"]) + "\n\n")
         self.out.flush()
         self.sent += 1
         return f"{PLATFORM}-{key}"
 
-    async def tell_admin(self, subscription: Subscription, text: str) -> None:
+    async def tell_admins(
+        self, subscription: Subscription, text: str, admins: Sequence[str]
+    ) -> None:
+        """The person at the terminal runs the bot: they are told on standard error."""
         self.err.write(f"briefbot: {text}\n")
         self.err.flush()
 

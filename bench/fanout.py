@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -124,7 +125,9 @@ class HttpChat:
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return [OutgoingMessage(post_ids=tuple(i.post_id for i in digest.items))]
 
-    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+    async def send(
+        self, channel: str, message: OutgoingMessage, *, key: str, since: datetime | None = None
+    ) -> str:
         try:
             response = await self.client.post(self.url, json={"channel": channel, "key": key})
         except httpx.HTTPError as exc:
@@ -134,7 +137,9 @@ class HttpChat:
         response.raise_for_status()
         return str(response.json()["id"])
 
-    async def tell_admin(self, subscription: Subscription, text: str) -> None:
+    async def tell_admins(
+        self, subscription: Subscription, text: str, admins: Sequence[str]
+    ) -> None:
         pass
 
 

@@ -112,6 +112,7 @@ def delivery_settings(settings: Settings) -> DeliverySettings:
         retry_max_seconds=d.retry_max_seconds,
         concurrency=d.concurrency,
         send_timeout_seconds=d.send_timeout_seconds,
+        admins=tuple(settings.commands.admins),
     )
 
 

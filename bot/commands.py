@@ -198,6 +198,12 @@ class CommandSet:
         lines.append(
             f"last delivery: {_stamp(last.sent_at) if last and last.sent_at else 'none yet'}"
         )
+        rejected = self.store.last_failure(sub.id)
+        if rejected is not None and rejected.failed_at is not None:
+            lines.append(
+                f"last rejected message: {rejected.last_error} ({_stamp(rejected.failed_at)}); "
+                "its posts were not delivered here"
+            )
         if sub.paused:
             lines.append(f"PAUSED: {sub.pause_reason} (an admin can `subscribe` again to resume)")
         if sub.last_note:

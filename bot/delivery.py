@@ -4,8 +4,14 @@ confirms it.
 
 The guarantees come from the store, not from this process: a run is claimed once whatever the number of
 processes, a post reaches a channel at most once (a unique key), and anything claimed but not confirmed
-is still pending after a crash, so the next start sends it. Only a message in flight at the moment of
-a crash can be sent twice, and its retry carries the same idempotency key.
+is still pending after a crash, so the next start sends it. A message whose send began is marked so
+first; its retry carries the same idempotency key and is told when the first attempt began, so a
+platform without idempotency keys (Slack) looks for the message before posting it again.
+
+Failures come in three kinds (see `briefings.chat.DeliveryError`): transient ones back off and the
+channel's later runs wait behind them, in order; a channel that cannot be posted to is paused; a
+message the platform will never accept is marked failed with its reason and skipped, and the
+channel's later messages go on. The people responsible are told of the last two.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.ratelimit import RateLimiter
 from bot.schedules import Schedule, ScheduleError, parse_schedule
-from briefings.chat import ChatPlatform, DeliveryError, OutgoingMessage
+from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
 from briefings.store import RunClaim, Store
@@ -44,6 +50,11 @@ class DeliverySettings:
     retry_max_seconds: float = 3600.0
     concurrency: int = 50
     send_timeout_seconds: float = 60.0
+    # "platform:user_id" (commands.admins): told, on their platform, of pauses and rejections.
+    admins: tuple[str, ...] = ()
+    # A request still unanswered this long has surely reached the platform: the rate limiter
+    # stops holding its place then (a slow response must not hold every other channel).
+    hold_seconds: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +73,7 @@ class RunReport:
     sent_messages: int = 0
     retrying: int = 0
     paused: list[str] = field(default_factory=list)
+    rejected: int = 0  # messages the platform refused for good (their posts marked failed)
 
 
 class Deliverer:
@@ -80,7 +92,8 @@ class Deliverer:
         self.settings = settings or DeliverySettings()
         self.clock = clock
         self._limiters = {
-            name: RateLimiter.per_second(p.requests_per_second) for name, p in platforms.items()
+            name: RateLimiter.per_second(p.requests_per_second, hold=self.settings.hold_seconds)
+            for name, p in platforms.items()
         }
         self._flushing = asyncio.Lock()
 
@@ -138,7 +151,9 @@ class Deliverer:
         if claims:
             report.claimed = sum(self.store.claim_runs(claims, now))
         if flush:
-            report.sent_messages, report.retrying, report.paused = await self.flush(now)
+            sent = await self.flush(now)
+            report.sent_messages, report.retrying = sent.sent_messages, sent.retrying
+            report.paused, report.rejected = sent.paused, sent.rejected
         return report
 
     def _claim(self, sub: Subscription, now: datetime, plan: Plan) -> RunClaim | None:
@@ -175,15 +190,20 @@ class Deliverer:
 
     # -- sending ----------------------------------------------------------------------------------
 
-    async def flush(self, now: datetime | None = None) -> tuple[int, int, list[str]]:
+    async def flush(self, now: datetime | None = None) -> RunReport:
         """Send every pending delivery whose time has come; channels concurrently, each channel's
-        runs in order. Returns (messages sent, deliveries left to retry, channels paused)."""
+        runs in order. The report counts messages sent, deliveries left to retry, channels paused
+        and messages rejected."""
         async with self._flushing:
             now = now or self.clock()
             by_sub: dict[int, list[Delivery]] = {}
             for row in self.store.pending_deliveries(now):
                 if row.platform in self.platforms:
                     by_sub.setdefault(row.subscription_id, []).append(row)
+            # Marked before any is sent (one write for the lot), so that after a crash or an
+            # unconfirmed send, the next flush knows these messages may already be out.
+            fresh = [r.id for rows in by_sub.values() for r in rows if r.first_attempt_at is None]
+            await asyncio.to_thread(self.store.mark_attempt, fresh, now)
             gate = asyncio.Semaphore(self.settings.concurrency)
             digests: _DigestCache = {}
             results = await asyncio.gather(
@@ -192,10 +212,14 @@ class Deliverer:
                     for sub_id, rows in by_sub.items()
                 )
             )
-        sent = sum(r[0] for r in results)
-        retrying = sum(r[1] for r in results)
-        paused = [r[2] for r in results if r[2]]
-        return sent, retrying, paused
+        report = RunReport()
+        for progress in results:
+            report.sent_messages += progress.messages
+            report.retrying += progress.retrying
+            report.rejected += progress.rejected
+            if progress.paused:
+                report.paused.append(progress.paused)
+        return report
 
     async def _send_subscription(
         self,
@@ -203,16 +227,17 @@ class Deliverer:
         rows: list[Delivery],
         gate: asyncio.Semaphore,
         digests: _DigestCache,
-    ) -> tuple[int, int, str]:
-        """Send one channel's owed runs in order; stop at the first failure (order is kept)."""
+    ) -> _Progress:
+        """Send one channel's owed runs in order; stop at the first transient failure (order is
+        kept) or when the channel is unusable. A rejected message does not stop the rest."""
+        progress = _Progress()
         sub = self.store.subscription_by_id(sub_id)
         if sub is None:
-            return 0, 0, ""
+            return progress
         platform = self.platforms[sub.platform]
         runs: dict[datetime, list[Delivery]] = {}
         for row in rows:
             runs.setdefault(row.run_at, []).append(row)
-        progress = _Progress()
         async with gate:
             for run_rows in runs.values():
                 try:
@@ -221,11 +246,13 @@ class Deliverer:
                     left = [r for r in rows if r.id not in progress.done]
                     if exc.permanent:
                         if self._pause(sub, exc.reason):
-                            await self._tell_admin(platform, sub, exc.reason)
-                        return progress.messages, 0, sub.channel
+                            await self._tell_admins(platform, sub, _paused_text(sub, exc.reason))
+                        progress.paused = sub.channel
+                        return progress
                     self._retry_later(left, exc.reason, exc.retry_after)
-                    return progress.messages, len(left), ""
-        return progress.messages, 0, ""
+                    progress.retrying = len(left)
+                    return progress
+        return progress
 
     async def _send_run(
         self,
@@ -245,13 +272,18 @@ class Deliverer:
         for message in platform.render_digest(digest):
             owed = [by_post[p] for p in message.post_ids if p in by_post] + unclaimed
             unclaimed = []
-            message_id = await self._send_one(sub, platform, message, owed)
-            # Off the event loop: other channels' responses are read while this commits.
-            await asyncio.to_thread(
-                self.store.mark_sent, [r.id for r in owed], message_id, self.clock()
-            )
+            try:
+                message_id = await self._send_one(sub, platform, message, owed)
+            except MessageRejectedError as exc:
+                await self._reject(sub, platform, owed, exc.reason)
+                progress.rejected += 1
+            else:
+                # Off the event loop: other channels' responses are read while this commits.
+                await asyncio.to_thread(
+                    self.store.mark_sent, [r.id for r in owed], message_id, self.clock()
+                )
+                progress.messages += 1
             progress.done.update(r.id for r in owed)
-            progress.messages += 1
 
     async def _digest(self, post_ids: tuple[int, ...], notes: tuple[str, ...]) -> Digest:
         posts = self.store.posts_by_ids(post_ids)
@@ -267,10 +299,12 @@ class Deliverer:
     ) -> str:
         limiter = self._limiters.get(platform.name)
         key = _idempotency_key(sub, message, owed)
+        began = [r.first_attempt_at for r in owed if r.first_attempt_at is not None]
+        since = min(began) if began else None  # an earlier flush tried it and never confirmed
         try:
             async with limiter.slot() if limiter else contextlib.nullcontext():
                 return await asyncio.wait_for(
-                    platform.send(sub.channel, message, key=key),
+                    platform.send(sub.channel, message, key=key, since=since),
                     self.settings.send_timeout_seconds,
                 )
         except DeliveryError:
@@ -280,6 +314,20 @@ class Deliverer:
         except Exception as exc:  # an adapter bug or an unexpected library error: retry, log it
             log.exception("%s %s: send failed", sub.platform, sub.channel)
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _reject(
+        self, sub: Subscription, platform: ChatPlatform, owed: Sequence[Delivery], reason: str
+    ) -> None:
+        """The platform will never take this message: its posts are failed (never retried, never
+        sent again), and the people responsible are told."""
+        log.warning("%s %s: message rejected for good: %s", sub.platform, sub.channel, reason)
+        await asyncio.to_thread(self.store.mark_failed, [r.id for r in owed], reason, self.clock())
+        text = (
+            f"A briefing message to channel {sub.channel} was rejected by {platform.name} and "
+            f"will not be retried: {reason}. Its {len(owed)} post(s) were not delivered there; "
+            "later briefings go on. `status` in that channel shows the last rejection."
+        )
+        await self._tell_admins(platform, sub, text)
 
     def _retry_later(self, rows: list[Delivery], reason: str, retry_after: float | None) -> None:
         if not rows:
@@ -303,18 +351,28 @@ class Deliverer:
             log.warning("%s %s: paused: %s", sub.platform, sub.channel, reason)
         return newly
 
-    async def _tell_admin(self, platform: ChatPlatform, sub: Subscription, reason: str) -> None:
-        # pause_subscription returned True in exactly one caller, ever: only it gets here first.
-        text = (
-            f"Briefings to channel {sub.channel} are paused: {reason}. Nothing is lost; "
-            "once the bot can post there again, run `subscribe` in that channel to resume."
-        )
+    def admins_of(self, platform: str) -> tuple[str, ...]:
+        """The configured admins' user ids on `platform` (from "platform:user_id")."""
+        found = []
+        for entry in self.settings.admins:
+            name, _, user = entry.partition(":")
+            if name == platform and user:
+                found.append(user)
+        return tuple(found)
+
+    async def _tell_admins(self, platform: ChatPlatform, sub: Subscription, text: str) -> None:
         try:
-            await platform.tell_admin(sub, text)
-        except Exception:  # telling is best effort; the pause and its reason are in `status`
-            log.exception(
-                "%s %s: could not tell the admin about the pause", sub.platform, sub.channel
-            )
+            await platform.tell_admins(sub, text, self.admins_of(sub.platform))
+        except Exception:  # telling is best effort; the pause or rejection is in `status`
+            log.exception("%s %s: could not tell the admins", sub.platform, sub.channel)
+
+
+def _paused_text(sub: Subscription, reason: str) -> str:
+    # Only the call that paused the channel gets here (pause_subscription returned True once).
+    return (
+        f"Briefings to channel {sub.channel} are paused: {reason}. Nothing is lost; "
+        "once the bot can post there again, run `subscribe` in that channel to resume."
+    )
 
 
 def _newest_first(post: Post) -> tuple[float, int]:
@@ -327,8 +385,11 @@ _DigestCache = dict[tuple[tuple[int, ...], tuple[str, ...]], "asyncio.Future[Dig
 
 @dataclass(slots=True)
 class _Progress:
-    done: set[int] = field(default_factory=set)  # delivery ids confirmed
+    done: set[int] = field(default_factory=set)  # delivery ids settled: confirmed or rejected
     messages: int = 0
+    rejected: int = 0
+    retrying: int = 0
+    paused: str = ""  # the channel, when it was paused
 
 
 def _idempotency_key(sub: Subscription, message: OutgoingMessage, owed: Sequence[Delivery]) -> str:

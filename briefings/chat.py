@@ -4,8 +4,9 @@ never see a Slack block or a Discord embed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from briefings.models import Answer, Digest, SearchHit, Subscription
@@ -62,10 +63,18 @@ class OutgoingMessage:
 
 
 class DeliveryError(Exception):
-    """Sending failed. `permanent` errors (channel gone, bot removed, no permission) pause the
-    subscription; others are retried with backoff, no sooner than `retry_after` seconds."""
+    """Sending failed. Three kinds, which delivery treats differently:
 
-    permanent = False
+    - transient (this class, `TransientDeliveryError`): rate limits, 5xx, timeouts, the network;
+      retried with backoff, no sooner than `retry_after` seconds, the channel's later runs waiting;
+    - `PermanentDeliveryError`: the channel cannot be posted to until a person acts (gone, bot
+      removed, no access): the subscription is paused;
+    - `MessageRejectedError`: the platform will never accept this message (a 4xx about its
+      content): its posts are marked failed, never retried, and the channel's later runs go on.
+    """
+
+    permanent = False  # the channel is unusable
+    rejected = False  # this message is unusable
 
     def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
         super().__init__(reason)
@@ -75,6 +84,10 @@ class DeliveryError(Exception):
 
 class PermanentDeliveryError(DeliveryError):
     permanent = True
+
+
+class MessageRejectedError(DeliveryError):
+    rejected = True
 
 
 class TransientDeliveryError(DeliveryError):
@@ -102,11 +115,25 @@ class ChatPlatform(Protocol):
         """Split within the platform's limits; every post of the digest in exactly one message."""
         ...
 
-    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+    async def send(
+        self,
+        channel: str,
+        message: OutgoingMessage,
+        *,
+        key: str,
+        since: datetime | None = None,
+    ) -> str:
         """Post one message; returns the platform's message id. `key` is the same on every retry
-        of the same message (an idempotency key where the platform supports one)."""
+        of the same message (an idempotency key where the platform supports one). `since` is set
+        when this message may have been sent before (an attempt began then and was never
+        confirmed): a platform without idempotency keys looks for `key` among the messages posted
+        since then and returns that message's id instead of posting again."""
         ...
 
-    async def tell_admin(self, subscription: Subscription, text: str) -> None:
-        """Tell whoever set up `subscription` about a problem with it (e.g. a direct message)."""
+    async def tell_admins(
+        self, subscription: Subscription, text: str, admins: Sequence[str]
+    ) -> None:
+        """Tell the people responsible for `subscription` about a problem with it (a direct
+        message): whoever set it up (`subscription.admin_user`, when it names a user) and
+        `admins`, the user ids on this platform configured as admins. Best effort per person."""
         ...

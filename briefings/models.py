@@ -198,7 +198,7 @@ class Delivery:
     channel: str
     post_id: int | None
     run_at: datetime
-    status: str  # pending | sent
+    status: str  # pending | sent | failed (the platform rejected its message; never retried)
     attempts: int
     next_attempt_at: datetime
     message_id: str
@@ -206,3 +206,5 @@ class Delivery:
     note: str  # shown with the run's digest, e.g. how many older posts were left out
     created_at: datetime
     sent_at: datetime | None
+    first_attempt_at: datetime | None = None  # a send began (the message may be out)
+    failed_at: datetime | None = None

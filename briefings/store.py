@@ -155,6 +155,10 @@ deliveries = sa.Table(
     sa.Column("note", sa.Text, nullable=False, default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+    # Added by migration 4: when a send of the row's message first began (a retry may find it
+    # already posted), and when the platform rejected that message for good (status "failed").
+    sa.Column("first_attempt_at", UTCDateTime),
+    sa.Column("failed_at", UTCDateTime),
     # A post reaches a channel at most once, ever, whichever process or run tries.
     sa.UniqueConstraint("platform", "channel", "post_id", name="uq_deliveries_post"),
     sa.Index("ix_deliveries_pending", "status", "next_attempt_at"),
@@ -186,11 +190,32 @@ def _create(*tables: sa.Table) -> Callable[[Connection], None]:
     return migrate
 
 
+def _add_columns(table: sa.Table, *names: str) -> Callable[[Connection], None]:
+    """ALTER TABLE ADD COLUMN for `names` a database made by an earlier step lacks (a new database
+    got them when the earlier step created the table from its current definition)."""
+
+    def migrate(conn: Connection) -> None:
+        have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+        for name in names:
+            if name in have:
+                continue
+            column = table.c[name]
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+    return migrate
+
+
 # Append only: never edit a released step. Each runs once, in its own transaction.
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
     (2, "summary cache", _create(summaries)),
     (3, "subscriptions and the delivery outbox", _create(subscriptions, deliveries)),
+    (
+        4,
+        "outbox: first attempt and rejection times",
+        _add_columns(deliveries, "first_attempt_at", "failed_at"),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -715,6 +740,50 @@ class Store:
                 .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
                 .values(status="sent", message_id=message_id, sent_at=at, last_error="")
             )
+
+    def mark_attempt(self, delivery_ids: Sequence[int], at: datetime) -> None:
+        """Record that sending these rows begins (kept from the first attempt on), so a retry, even
+        after a crash, knows their message may already be on the platform. One transaction."""
+        ids = list(delivery_ids)
+        with self.engine.begin() as conn:
+            for start in range(0, len(ids), 500):  # within every backend's bound-parameter limit
+                conn.execute(
+                    deliveries.update()
+                    .where(
+                        deliveries.c.id.in_(ids[start : start + 500]),
+                        deliveries.c.first_attempt_at.is_(None),
+                    )
+                    .values(first_attempt_at=at)
+                )
+
+    def mark_failed(self, delivery_ids: Sequence[int], reason: str, at: datetime) -> None:
+        """The platform rejected these rows' message for good: never retried, the reason kept.
+        Their posts stay recorded for the channel, so no later run sends them either."""
+        if not delivery_ids:
+            return
+        with self.engine.begin() as conn:
+            conn.execute(
+                deliveries.update()
+                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
+                .values(
+                    status="failed",
+                    attempts=deliveries.c.attempts + 1,
+                    last_error=reason[:500],
+                    failed_at=at,
+                )
+            )
+
+    def last_failure(self, subscription_id: int) -> Delivery | None:
+        """The channel's most recent delivery whose message the platform rejected, if any."""
+        query = (
+            sa.select(deliveries)
+            .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == "failed")
+            .order_by(deliveries.c.failed_at.desc(), deliveries.c.id.desc())
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _to_delivery(row)
 
     def mark_retry(
         self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime

@@ -9,9 +9,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import engine_for
+from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
-from briefings.chat import PermanentDeliveryError, TransientDeliveryError
+from briefings.chat import (
+    Caller,
+    Invocation,
+    MessageRejectedError,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 from briefings.engine import BriefingEngine
 from briefings.models import PostParts, Subscription
 from briefings.store import NewPost, Store, subscriptions
@@ -251,12 +258,12 @@ async def test_a_split_digest_resumes_after_the_last_confirmed_message(world: Wo
     original_send = world.platform.send
     calls = 0
 
-    async def fail_second(channel: str, message, *, key: str) -> str:  # type: ignore[no-untyped-def]
+    async def fail_second(channel: str, message, *, key: str, since=None) -> str:  # type: ignore[no-untyped-def]
         nonlocal calls
         calls += 1
         if calls == 2:
             raise TransientDeliveryError("connection reset")
-        return await original_send(channel, message, key=key)
+        return await original_send(channel, message, key=key, since=since)
 
     world.platform.send = fail_second  # type: ignore[method-assign]
     await deliverer.run_due()
@@ -335,3 +342,70 @@ async def test_a_post_reaches_a_channel_at_most_once_even_after_resubscribing(wo
     await deliverer.run_due()
     assert sorted(world.platform.posts_to("C")) == sorted(posts)
     assert world.platform.sent[-1].empty  # the rerun found nothing it may send again
+
+
+async def status_of(world: World, channel: str) -> str:
+    commands = CommandSet(
+        world.store, world.engine, world.deliverer(), CommandSettings(source_names=("irinfive",))
+    )
+    caller = Caller(world.platform.name, "U-someone")
+    reply = await commands.handle(Invocation(caller=caller, channel=channel, text="status"))
+    return reply.text
+
+
+async def test_a_rejected_message_is_failed_not_retried_and_later_digests_go(world: World) -> None:
+    world.platform.per_message = 1
+    posts = world.add_posts(2)  # two messages: the first is rejected, the second goes
+    world.subscribe("picky")
+    world.subscribe("other")
+    world.platform.errors["picky"] = [MessageRejectedError("50035 Invalid Form Body")]
+    deliverer = world.deliverer()
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    report = await deliverer.run_due()
+    assert (report.rejected, report.retrying, report.paused) == (1, 0, [])
+    assert len(world.platform.posts_to("picky")) == 1  # the rest of the digest still went
+    assert sorted(world.platform.posts_to("other")) == sorted(posts)
+    sub = world.store.subscription("chat", "picky")
+    assert sub is not None and not sub.paused
+    failed = [d for d in world.store.deliveries_for(sub.id) if d.status == "failed"]
+    assert len(failed) == 1 and failed[0].last_error == "50035 Invalid Form Body"
+    [(channel, text)] = world.platform.told
+    assert channel == "picky" and "rejected" in text and "50035 Invalid Form Body" in text
+
+    # Never retried, and the channel's next digest is not held behind it.
+    world.clock.now += timedelta(hours=2)
+    assert (await deliverer.flush()).sent_messages == 0
+    new_post = world.add_posts(1)
+    world.clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
+    await deliverer.run_due()
+    assert world.platform.posts_to("picky")[-1:] == new_post
+    assert failed[0].post_id not in world.platform.posts_to("picky")
+    assert "last rejected message: 50035 Invalid Form Body (2026-11-25 08:00 UTC)" in (
+        await status_of(world, "picky")
+    )
+
+
+async def test_a_pause_tells_the_configured_admins_of_that_platform(world: World) -> None:
+    world.add_posts(1)
+    world.subscribe("gone")
+    world.store.save_subscription("chat", "gone", admin_user="config")  # declared in config.toml
+    world.settings = DeliverySettings(admins=("chat:U-ops", "slack:U-elsewhere", "chat:U-lead"))
+    world.platform.errors["gone"] = [PermanentDeliveryError("channel_not_found")]
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert (await world.deliverer().run_due()).paused == ["gone"]
+    assert world.platform.told_admins == ["U-ops", "U-lead"]
+
+
+async def test_a_retry_of_an_unconfirmed_send_says_when_it_first_began(world: World) -> None:
+    world.add_posts(1)
+    world.subscribe("slow")
+    world.platform.errors["slow"] = [TransientDeliveryError("the platform did not answer in time")]
+    deliverer = world.deliverer()
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    await deliverer.run_due()
+    assert world.platform.retries == [] and world.platform.sent == []  # a first attempt
+    world.clock.now += timedelta(minutes=5)
+    await deliverer.flush()
+    [(key, since)] = world.platform.retries
+    assert since == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert world.platform.sent[0].key == key  # the same key as the first attempt

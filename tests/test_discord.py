@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from typing import TextIO
 
 import discord
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.discord.bot import BriefingClient, DiscordSettings, briefing_group, command_names
@@ -24,20 +25,21 @@ from adapters.discord.render import (
     DESCRIPTION_LIMIT,
     EMBED_CHARS_PER_MESSAGE,
     EMBEDS_PER_MESSAGE,
+    FOOTER_LIMIT,
     TITLE_LIMIT,
     digest_messages,
     embed_size,
     escape,
     split_text,
 )
-from bot.app import engine_for
+from bot.app import apply_declared_subscriptions, delivery_settings, engine_for
 from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
 from bot.runner import run_forever
 from briefings.chat import Invocation, Reply
-from briefings.models import Digest
+from briefings.models import Digest, DigestItem
 from briefings.store import Store
 from tests.fixtures.discord_server import (
     ADMIN,
@@ -250,6 +252,51 @@ async def test_a_reconnect_does_not_repost(rig: Rig) -> None:
     assert len([r for r in rig.fake.requests if r.method == "PUT"]) == 1  # commands not re-synced
 
 
+async def test_a_message_discord_rejects_is_dropped_told_and_the_next_digest_goes(rig: Rig) -> None:
+    rig.fake.reject_next = 1
+    await deliver_digest(rig)
+    sub = rig.world.store.subscription("discord", CHANNEL)
+    assert sub is not None and not sub.paused
+    rows = rig.world.store.deliveries_for(sub.id)
+    assert {r.status for r in rows} == {"failed"} and "50035" in rows[0].last_error
+    [dm] = [r for r in rig.fake.requests if r.method == "POST" and r.path == "users/@me/channels"]
+    assert dm.body == {"recipient_id": int(ADMIN["id"])}
+    told = [r.body for r in rig.fake.requests if r.path.startswith("channels/9100")]
+    assert any("rejected" in (b or {}).get("content", "") for b in told)
+
+    await rig.deliverer.flush(DUE.replace(hour=12))
+    assert len(rig.fake.posted(CHANNEL)) == 1  # never retried
+    later = rig.world.add_posts(1)
+    await rig.deliverer.run_due(DUE.replace(day=26))
+    assert len(rig.fake.posted(CHANNEL)) == 2  # the channel's next digest went
+    sent = {r.post_id for r in rig.world.store.deliveries_for(sub.id) if r.status == "sent"}
+    assert sent == set(later)
+
+
+async def test_pausing_a_channel_from_config_toml_tells_the_configured_discord_admins(
+    rig: Rig,
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "commands": {"admins": [f"discord:{MEMBER['id']}", "slack:UOPS1"]},
+            "subscriptions": [{"platform": "discord", "channel": CHANNEL}],
+        }
+    )
+    deliverer = Deliverer(
+        rig.world.store,
+        rig.world.engine,
+        {"discord": rig.client.platform},
+        delivery_settings(settings),
+        clock=rig.world.clock,
+    )
+    apply_declared_subscriptions(rig.world.store, settings, deliverer, DUE.replace(hour=7))
+    rig.world.add_posts(1)
+    rig.fake.fail_channels[CHANNEL] = (403, 50001, "Missing Access")
+    assert (await deliverer.run_due(DUE)).paused == [CHANNEL]
+    dms = [r.body for r in rig.fake.requests if r.path == "users/@me/channels"]
+    assert dms == [{"recipient_id": int(MEMBER["id"])}]
+
+
 def test_an_oversized_digest_is_split_within_every_discord_limit() -> None:
     long = " ".join(f"Sentence {i} about the negotiations." for i in range(600))
     items = [
@@ -423,3 +470,69 @@ async def test_sharded_mode_connects_every_shard_discord_recommends(sqlite_url: 
         await client.close()
         await asyncio.wait_for(running, 10)
         await fake.stop()
+
+
+# Post text as hostile as it gets: markdown, mentions, Slack's control characters, quotes and
+# backslashes (which double in JSON), other scripts; short, or repeated out to many thousands.
+HOSTILE = 'ab c\n*_~`|>#[]()-\\<>&@!"é字'
+_chunk = st.text(alphabet=HOSTILE, max_size=40)
+_text = st.one_of(
+    _chunk,
+    st.tuples(_chunk, st.integers(1, 400)).map(lambda t: t[0] * t[1]),
+    st.sampled_from(["@everyone <@123> <!channel> [x](http://evil)", ""]),
+)
+
+
+@st.composite
+def digest_items(draw: st.DrawFn, max_items: int = 4) -> Digest:
+    count = draw(st.integers(1, max_items))
+    items = tuple(
+        DigestItem(
+            post_id=n + 1,
+            url=f"https://irinfive.com/p{n}/",
+            title=draw(_text),
+            published=datetime(2026, 11, 1, tzinfo=UTC),
+            summary=draw(_text),
+            take_label=draw(st.sampled_from(["Analysis", "Opinion", ""])),
+            take=draw(_text),
+            sources=tuple(draw(st.lists(_text, max_size=3))),
+            category=draw(_text),
+        )
+        for n in range(count)
+    )
+    return Digest(items=items, generated_at=datetime(2026, 11, 25, tzinfo=UTC))
+
+
+def squashed(text: str) -> str:
+    return "".join(text.split())
+
+
+def unescaped(text: str) -> str:
+    return squashed(re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(digest_items())
+def test_any_digest_renders_within_every_discord_limit_and_loses_no_text(digest: Digest) -> None:
+    messages = digest_messages(digest)
+    described, labels = "", []  # descriptions continue across embeds; titles, footers stand alone
+    for message in messages:
+        content, embeds = message.payload["content"], message.payload["embeds"]
+        assert content or embeds
+        assert len(content) <= CONTENT_LIMIT and len(embeds) <= EMBEDS_PER_MESSAGE
+        assert sum(len(discord.Embed.from_dict(e)) for e in embeds) <= EMBED_CHARS_PER_MESSAGE
+        for embed in embeds:
+            assert len(embed.get("title", "")) <= TITLE_LIMIT
+            assert 0 < len(embed.get("description", "x")) <= DESCRIPTION_LIMIT
+            assert len(embed.get("footer", {}).get("text", "")) <= FOOTER_LIMIT
+            described += embed.get("description", "")
+            labels += [
+                unescaped(embed.get("title", "")),
+                unescaped(embed.get("footer", {}).get("text", "")),
+            ]
+    carried = [p for m in messages for p in m.post_ids]
+    assert sorted(carried) == [item.post_id for item in digest.items]  # each exactly once
+    described = unescaped(described)
+    for item in digest.items:
+        for field in (item.title, item.category, item.summary, item.take, *item.sources):
+            assert squashed(field) in described or any(squashed(field) in x for x in labels)

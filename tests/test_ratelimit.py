@@ -32,3 +32,22 @@ def test_rates_below_one_per_second_space_requests_out() -> None:
     limiter = RateLimiter.per_second(0.5)
     assert limiter is not None and (limiter.limit, limiter.per) == (1, 2.0)
     assert RateLimiter.per_second(0) is None
+
+
+async def test_a_request_left_unanswered_stops_holding_its_place_after_hold_seconds() -> None:
+    limiter = RateLimiter(1, 0.2, hold=0.05)
+    answered = asyncio.Event()
+    entered = asyncio.Event()
+
+    async def slow_request() -> None:
+        async with limiter.slot():
+            entered.set()
+            await answered.wait()  # the platform has it, but answers much later
+
+    slow = asyncio.ensure_future(slow_request())
+    await entered.wait()
+    async with asyncio.timeout(5):  # not held until the slow one is answered
+        async with limiter.slot():
+            assert not slow.done()
+    answered.set()
+    await slow

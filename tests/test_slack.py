@@ -19,24 +19,29 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.slack.app import SlackBot, SlackSettings
+from adapters.slack.app import SlackBot, SlackPlatform, SlackSettings
 from adapters.slack.render import (
+    CONTEXT_LIMIT,
+    FALLBACK_LIMIT,
+    HEADER_LIMIT,
     MAX_BLOCKS,
+    MAX_MESSAGE_CHARS,
     SECTION_LIMIT,
     answer_blocks,
     digest_messages,
     escape,
     split_text,
 )
-from bot.app import engine_for
+from bot.app import apply_declared_subscriptions, delivery_settings, engine_for
 from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
 from bot.runner import MissingSecret, run_forever
+from briefings.chat import Caller, Invocation
 from briefings.models import Answer, Citation, Digest
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer
@@ -51,6 +56,7 @@ from tests.fixtures.slack_server import (
     slash_command,
 )
 from tests.test_delivery import Clock, World
+from tests.test_discord import digest_items, squashed
 from tests.test_run import ROOT, write_config
 
 DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -275,6 +281,92 @@ async def test_a_channel_slack_refuses_is_paused_and_its_admin_told(rig: Rig) ->
     assert "paused: not_in_channel" in dm["text"]
 
 
+async def test_a_message_slack_rejects_is_dropped_told_and_the_next_digest_goes(rig: Rig) -> None:
+    rig.slack.canned["chat.postMessage"] = [Canned(200, {"ok": False, "error": "invalid_blocks"})]
+    first = rig.world.add_posts(3)
+    rig.world.subscribe("C1")
+    rig.world.store.save_subscription("slack", "C1", admin_user="UADMIN")
+    await rig.deliverer.run_due(DUE)
+    sub = rig.world.store.subscription("slack", "C1")
+    assert sub is not None and not sub.paused
+    rows = rig.world.store.deliveries_for(sub.id)
+    assert {(r.status, r.last_error) for r in rows} == {("failed", "invalid_blocks")}
+    [dm] = rig.slack.posted("UADMIN")  # whoever subscribed the channel is told
+    assert "rejected" in dm["text"] and "invalid_blocks" in dm["text"]
+
+    await rig.deliverer.flush(DUE.replace(hour=12))  # never retried
+    assert len(rig.slack.posted("C1")) == 1
+    later = rig.world.add_posts(1)
+    await rig.deliverer.run_due(DUE.replace(day=26))  # and the channel's next digest goes
+    assert len(rig.slack.posted("C1")) == 2
+    assert {r.post_id for r in rig.world.store.deliveries_for(sub.id) if r.status == "sent"} == {
+        *later
+    }
+    assert set(first).isdisjoint(later)
+    reply = await CommandSet(
+        rig.world.store, rig.world.engine, rig.deliverer, CommandSettings()
+    ).handle(Invocation(caller=Caller("slack", "UMEMBER"), channel="C1", text="status"))
+    assert "last rejected message: invalid_blocks (2026-11-25 07:00 UTC)" in reply.text
+
+
+async def test_pausing_a_channel_from_config_toml_tells_the_configured_slack_admins(
+    rig: Rig,
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "commands": {"admins": ["slack:UOPS1", "discord:80351110224678912", "slack:UOPS2"]},
+            "subscriptions": [{"platform": "slack", "channel": "C7"}],
+        }
+    )
+    deliverer = Deliverer(
+        rig.world.store,
+        rig.world.engine,
+        {"slack": rig.bot.platform},
+        delivery_settings(settings),
+        clock=rig.world.clock,
+    )
+    apply_declared_subscriptions(rig.world.store, settings, deliverer, DUE.replace(hour=7))
+    rig.world.add_posts(1)
+    rig.slack.canned["chat.postMessage"] = [Canned(200, {"ok": False, "error": "is_archived"})]
+    assert (await deliverer.run_due(DUE)).paused == ["C7"]
+    told = [m["channel"] for m in rig.slack.posted() if m["channel"] != "C7"]
+    assert told == ["UOPS1", "UOPS2"]
+    assert all("paused: is_archived" in m["text"] for m in rig.slack.posted("UOPS1"))
+
+
+async def test_a_slow_answer_holds_no_other_channel_and_its_retry_posts_nothing_twice(
+    rig: Rig,
+) -> None:
+    slack, world = rig.slack, rig.world
+    slack.set_clock(DUE.timestamp())
+    release = slack.held["CSLOW"] = asyncio.Event()
+    world.add_posts(2)
+    slow = world.subscribe("CSLOW")
+    world.subscribe("CFAST")
+    settings = DeliverySettings(send_timeout_seconds=2.5, hold_seconds=0.2, retry_base_seconds=1)
+    platform = SlackPlatform(rig.bot.client, requests_per_second=1.0)  # Slack's own limit
+    deliverer = Deliverer(
+        world.store, world.engine, {"slack": platform}, settings, clock=world.clock
+    )
+
+    running = asyncio.ensure_future(deliverer.run_due(DUE))
+    await slack.wait_for(lambda: bool(slack.posted("CFAST")))
+    # The other channel went while CSLOW's post was still unanswered, its send not given up on.
+    assert slack.hanging == {"CSLOW"}
+    assert {(d.status, d.attempts) for d in world.store.deliveries_for(slow.id)} == {("pending", 0)}
+    report = await running  # CSLOW's send times out on our side; Slack has posted it
+    assert report.retrying == 2 and len(slack.posted("CSLOW")) == 1
+    release.set()
+
+    await deliverer.flush(DUE.replace(minute=5))
+    assert len(slack.posted("CSLOW")) == 1  # the retry found the first post: nothing twice
+    searches = [c.body for c in slack.calls if c.method == "conversations.history"]
+    assert [s["channel"] for s in searches] == ["CSLOW"]
+    first_ts = slack.history["CSLOW"][0]["ts"]
+    rows = world.store.deliveries_for(slow.id)
+    assert {(r.status, r.message_id) for r in rows} == {("sent", first_ts)}
+
+
 @pytest.fixture
 async def socket_rig(sqlite_url: str) -> AsyncIterator[Rig]:
     store = Store.open(sqlite_url)
@@ -470,3 +562,41 @@ def test_a_citation_too_long_for_a_context_block_is_kept_whole() -> None:
     texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
     assert all(len(t) <= SECTION_LIMIT for t in texts)
     assert "".join(texts).replace(" ", "").count("Averylongtitle") == 250
+
+
+def block_texts(block: dict[str, object]) -> list[str]:
+    if block["type"] == "context":
+        return [str(e["text"]) for e in block["elements"]]  # type: ignore[attr-defined]
+    if block["type"] == "divider":
+        return []
+    return [str(block["text"]["text"])]  # type: ignore[index]
+
+
+def unescaped(text: str) -> str:
+    return squashed(text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(digest_items())
+def test_any_digest_renders_within_every_slack_limit_and_loses_no_text(digest: Digest) -> None:
+    messages = digest_messages(digest)
+    written = ""
+    for message in messages:
+        blocks = message.payload["blocks"]
+        assert 0 < len(blocks) <= MAX_BLOCKS
+        assert len(json.dumps(blocks, ensure_ascii=False)) <= MAX_MESSAGE_CHARS
+        assert 0 < len(message.payload["text"]) <= FALLBACK_LIMIT
+        for block in blocks:
+            limit = {"section": SECTION_LIMIT, "header": HEADER_LIMIT}.get(
+                str(block["type"]), CONTEXT_LIMIT
+            )
+            for text in block_texts(block):
+                assert 0 < len(text) <= limit
+                if block["type"] != "header":
+                    written += text + "\n"
+    carried = [p for m in messages for p in m.post_ids]
+    assert sorted(carried) == [item.post_id for item in digest.items]  # each exactly once
+    written = unescaped(written)
+    for item in digest.items:
+        for field in (item.title, item.category, item.summary, item.take, *item.sources):
+            assert squashed(field) in written

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -24,6 +25,7 @@ from briefings.chat import (
     CommandHandler,
     DeliveryError,
     Invocation,
+    MessageRejectedError,
     OutgoingMessage,
     PermanentDeliveryError,
     Reply,
@@ -60,7 +62,16 @@ class DiscordPlatform:
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return digest_messages(digest)
 
-    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+    async def send(
+        self,
+        channel: str,
+        message: OutgoingMessage,
+        *,
+        key: str,
+        since: datetime | None = None,
+    ) -> str:
+        """Post one message; `key` is its nonce (with enforce_nonce, a resend within Discord's
+        window returns the first message), so a retry needs no search (`since` is not used)."""
         payload = message.payload
         try:
             target = await self._channel(int(channel))
@@ -81,12 +92,20 @@ class DiscordPlatform:
                 log.warning("discord %s: no thread for the digest: %s", channel, exc)
         return str(sent.id)
 
-    async def tell_admin(self, subscription: Subscription, text: str) -> None:
-        if not subscription.admin_user.isdigit():
-            log.warning("discord %s: %s", subscription.channel, text)
-            return
-        user = await self.client.fetch_user(int(subscription.admin_user))
-        await user.send(text, allowed_mentions=NO_MENTIONS)
+    async def tell_admins(
+        self, subscription: Subscription, text: str, admins: Sequence[str]
+    ) -> None:
+        """A direct message to each: the channel's admin (when a user set it up) and the
+        configured Discord admins."""
+        users = [u for u in dict.fromkeys((subscription.admin_user, *admins)) if u.isdigit()]
+        if not users:
+            log.warning("discord %s: %s (no admin to tell)", subscription.channel, text)
+        for user_id in users:
+            try:
+                user = await self.client.fetch_user(int(user_id))
+                await user.send(text, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as exc:
+                log.warning("discord: cannot tell %s: %s", user_id, exc)
 
     async def _channel(self, channel_id: int) -> Any:
         found = self.client.get_channel(channel_id)
@@ -94,9 +113,14 @@ class DiscordPlatform:
 
 
 def delivery_error(exc: discord.HTTPException) -> DeliveryError:
+    """Discord's answer, sorted: channel unusable (pause), message unacceptable (a 4xx that is not
+    a rate limit or an auth error, e.g. 400 with 50035 Invalid Form Body: drop it, go on), or worth
+    retrying (429s discord.py gave up on, 5xx, auth)."""
     reason = f"{exc.status} {exc.text or type(exc).__name__} (code {exc.code})"
     if exc.code in PERMANENT_CODES or isinstance(exc, discord.Forbidden | discord.NotFound):
         return PermanentDeliveryError(reason)
+    if 400 <= exc.status < 500 and exc.status not in (401, 429):
+        return MessageRejectedError(reason)
     return TransientDeliveryError(reason)
 
 

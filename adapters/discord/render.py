@@ -1,8 +1,10 @@
 """Engine models -> Discord messages with embeds, inside every Discord limit, post text made inert.
 
-Limits kept (Discord's): message content 2,000 characters; embed title 256, description 4,096,
-footer 2,048; 10 embeds and 6,000 embed characters per message. Longer text continues in further
-embeds and messages; nothing is cut. Post text has its markdown escaped (so a post cannot hide a link
+Limits kept (Discord's), whatever the post: message content 2,000 characters; embed title 256,
+description 4,096, footer 2,048; 10 embeds and 6,000 embed characters per message, counted as
+discord.py counts them (`len(discord.Embed)`). Each embed is built to stay under 4,600 characters
+(title, one description piece, a short footer), so any one embed fits a message on its own. Longer
+text continues in further embeds and messages; nothing is cut. Post text has its markdown escaped (so a post cannot hide a link
 behind `[text](url)` or shout in headings), and every message goes out with mentions disabled, so
 `@everyone`, `@here`, `<@id>` and `<@&role>` in a post stay text.
 """
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import discord
+
 from adapters import splitting
 from briefings.chat import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
@@ -22,6 +26,7 @@ CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
 FOOTER_LIMIT = 2048
+FOOTER_MAX = 200  # what our footers use: a longer category line goes in the description
 EMBEDS_PER_MESSAGE = 10
 EMBED_CHARS_PER_MESSAGE = 6000
 COLOUR = 0x1F4E79
@@ -51,10 +56,14 @@ def _date(value: datetime | None) -> str:
 def item_embeds(item: DigestItem) -> list[Embed]:
     """One embed per post; a post too long for one continues in more, each marked as such."""
     title = escape(item.title)
+    footer = " · ".join(p for p in ("IR in Five", escape(item.category)) if p)
     lines = []
     if len(title) > TITLE_LIMIT:  # the full title goes in the text, never lost
         lines.append(f"**{title}**")
         title = title[: TITLE_LIMIT - 1].rstrip("\\") + "…"
+    if len(footer) > FOOTER_MAX:  # so is a long category line
+        lines.append(escape(item.category))
+        footer = "IR in Five"
     if item.summary:
         lines.append(escape(item.summary))
     if item.take:
@@ -65,15 +74,17 @@ def item_embeds(item: DigestItem) -> list[Embed]:
     pieces = split_text("\n\n".join(lines), DESCRIPTION_LIMIT)
     embeds: list[Embed] = []
     for i, piece in enumerate(pieces):
-        embed: Embed = {"description": piece, "color": COLOUR}
+        embed: Embed = {"color": COLOUR}
+        if piece:
+            embed["description"] = piece
         if i == 0:
-            embed["title"] = title
+            if title:
+                embed["title"] = title
             embed["url"] = item.url
         else:
             embed["title"] = "(continued)"
         if i == len(pieces) - 1:
-            footer = " · ".join(p for p in ("IR in Five", escape(item.category)) if p)
-            embed["footer"] = {"text": footer[:FOOTER_LIMIT]}
+            embed["footer"] = {"text": footer}
             if item.published:
                 embed["timestamp"] = item.published.isoformat()
         embeds.append(embed)
@@ -81,13 +92,8 @@ def item_embeds(item: DigestItem) -> list[Embed]:
 
 
 def embed_size(embed: Embed) -> int:
-    """Characters Discord counts toward the 6,000 per message."""
-    size = len(embed.get("title", "")) + len(embed.get("description", ""))
-    size += len(embed.get("footer", {}).get("text", ""))
-    size += len(embed.get("author", {}).get("name", ""))
-    for field in embed.get("fields", []):
-        size += len(field.get("name", "")) + len(field.get("value", ""))
-    return size
+    """Characters Discord counts toward the 6,000 per message, as discord.py counts them."""
+    return len(discord.Embed.from_dict(embed))
 
 
 DIGEST_NOTE = (
@@ -101,7 +107,7 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
     notes = "\n".join(f"_{escape(note)}_" for note in digest.notes)
     if digest.empty:
         content = "\n".join(p for p in ("No new posts since the last briefing.", notes) if p)
-        return [_message(split_text(content, CONTENT_LIMIT)[0], [], ())]
+        return [_message(piece, [], ()) for piece in split_text(content, CONTENT_LIMIT)]
     content = "\n".join(p for p in (heading, notes, DIGEST_NOTE) if p)
     messages: list[tuple[list[Embed], list[int]]] = [([], [])]
     for item in digest.items:
@@ -114,14 +120,13 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
                 messages.append(([], []))
             messages[-1][0].append(embed)
         messages[-1][1].append(item.post_id)  # marked sent with the message holding its end
-    out = []
+    # The heading rides with the first message; what does not fit in 2,000 characters (many long
+    # notes) goes first in messages of its own, which carry no post.
+    texts = split_text(content, CONTENT_LIMIT)
+    out = [_message(text, [], ()) for text in texts[:-1]]
+    continued = split_text(f"{escape(digest.title)} (continued)", CONTENT_LIMIT)[0]
     for i, (embeds, post_ids) in enumerate(messages):
-        text = (
-            split_text(content, CONTENT_LIMIT)[0]
-            if i == 0
-            else f"{escape(digest.title)} (continued)"
-        )
-        out.append(_message(text, embeds, tuple(post_ids)))
+        out.append(_message(texts[-1] if i == 0 else continued, embeds, tuple(post_ids)))
     return out
 
 

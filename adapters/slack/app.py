@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -28,6 +29,7 @@ from briefings.chat import (
     CommandHandler,
     DeliveryError,
     Invocation,
+    MessageRejectedError,
     OutgoingMessage,
     PermanentDeliveryError,
     TransientDeliveryError,
@@ -51,6 +53,33 @@ PERMANENT_ERRORS = frozenset(
         "ekm_access_denied",
     }
 )
+# Errors about the message itself: Slack will refuse this message however often it is sent, but the
+# channel is fine. Its posts are marked failed and the channel's next messages go on.
+MESSAGE_ERRORS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "no_text",
+        "invalid_arguments",
+        "invalid_array_arg",
+        "invalid_form_data",
+        "invalid_json",
+        "json_not_object",
+        "invalid_charset",
+        "too_many_attachments",
+        "invalid_attachments",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+    }
+)
+AUTH_STATUSES = frozenset({401, 403})
+DIGEST_EVENT = "briefbot_digest"  # message metadata event_type; its payload carries the send key
+CLOCK_SLACK = timedelta(minutes=2)  # our clock and Slack's may differ: search a little earlier
+HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an earlier attempt
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
@@ -83,16 +112,30 @@ class SlackPlatform:
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return digest_messages(digest)
 
-    async def send(self, channel: str, message: OutgoingMessage, *, key: str) -> str:
+    async def send(
+        self,
+        channel: str,
+        message: OutgoingMessage,
+        *,
+        key: str,
+        since: datetime | None = None,
+    ) -> str:
+        """Post one message. Slack has no idempotency key, so the key rides in the message's
+        metadata; on a retry (`since` set) the channel's history since the first attempt is
+        searched for it first, and a message found there counts as this one, sent."""
         payload = message.payload
         try:
+            found = await self._earlier_attempt(channel, key, since) if since else ""
+            if found:
+                log.info("slack %s: the earlier attempt was posted (ts %s)", channel, found)
+                return found
             response = await self.client.chat_postMessage(
                 channel=channel,
                 text=payload["text"],
                 blocks=payload["blocks"],
                 unfurl_links=False,
                 unfurl_media=False,
-                metadata={"event_type": "briefbot_digest", "event_payload": {"key": key}},
+                metadata={"event_type": DIGEST_EVENT, "event_payload": {"key": key}},
             )
         except SlackApiError as exc:
             raise delivery_error(exc) from exc
@@ -100,22 +143,75 @@ class SlackPlatform:
             raise TransientDeliveryError(f"cannot reach Slack: {exc}") from exc
         return str(response["ts"])
 
-    async def tell_admin(self, subscription: Subscription, text: str) -> None:
-        user = subscription.admin_user
-        if not re.fullmatch(r"[UW][A-Z0-9]+", user):
-            log.warning("slack %s: %s", subscription.channel, text)
-            return
-        await self.client.chat_postMessage(channel=user, text=text)
+    async def _earlier_attempt(self, channel: str, key: str, since: datetime) -> str:
+        try:
+            return await self.find_sent(channel, key, since)
+        except SlackApiError as exc:
+            error = delivery_error(exc)
+            if not (error.permanent or error.rejected):
+                raise  # retried later, search included
+            # Cannot look (e.g. an install without channels:history): posting is the lesser harm.
+            log.warning("slack %s: cannot search for an earlier attempt: %s", channel, error.reason)
+            return ""
+
+    async def find_sent(self, channel: str, key: str, since: datetime) -> str:
+        """The ts of a message of ours in `channel` carrying `key`, posted since `since`; or ""."""
+        oldest = f"{(since - CLOCK_SLACK).timestamp():.6f}"
+        cursor = ""
+        for _ in range(HISTORY_PAGES):
+            page = await self.client.conversations_history(
+                channel=channel,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+                cursor=cursor or None,
+            )
+            messages: list[Mapping[str, Any]] = page.get("messages", []) or []
+            for found in messages:
+                metadata = found.get("metadata") or {}
+                event_payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == DIGEST_EVENT and event_payload.get("key") == key:
+                    return str(found.get("ts", ""))
+            cursor = str((page.get("response_metadata") or {}).get("next_cursor", "") or "")
+            if not cursor:
+                break
+        return ""
+
+    async def tell_admins(
+        self, subscription: Subscription, text: str, admins: Sequence[str]
+    ) -> None:
+        """A direct message to each: the channel's admin (when a user set it up) and the
+        configured Slack admins."""
+        users = [u for u in dict.fromkeys((subscription.admin_user, *admins)) if _is_user(u)]
+        if not users:
+            log.warning("slack %s: %s (no admin to tell)", subscription.channel, text)
+        for user in users:
+            try:
+                await self.client.chat_postMessage(channel=user, text=text)
+            except SlackApiError as exc:
+                log.warning("slack: cannot tell %s: %s", user, exc.response.get("error", exc))
+
+
+def _is_user(user: str) -> bool:
+    return re.fullmatch(r"[UW][A-Z0-9]+", user) is not None
 
 
 def delivery_error(exc: SlackApiError) -> DeliveryError:
-    code = str(exc.response.get("error", "")) if exc.response is not None else ""
+    """Slack's answer, sorted: channel unusable (pause), message unacceptable (drop it, go on), or
+    worth retrying (rate limits, server errors, anything not known to be final)."""
+    response = exc.response
+    code = str(response.get("error", "")) if response is not None else ""
+    status = response.status_code if response is not None else 0
     if code in PERMANENT_ERRORS:
         return PermanentDeliveryError(code)
-    retry_after = None
-    if exc.response is not None and exc.response.status_code == 429:
-        retry_after = float(exc.response.headers.get("Retry-After", "30"))
-    return TransientDeliveryError(code or str(exc), retry_after=retry_after)
+    if code in MESSAGE_ERRORS:
+        return MessageRejectedError(code)
+    if status == 429:
+        retry_after = float(response.headers.get("Retry-After", "30"))
+        return TransientDeliveryError(code or "ratelimited", retry_after=retry_after)
+    if 400 <= status < 500 and status not in AUTH_STATUSES:
+        return MessageRejectedError(f"HTTP {status} {code}".strip())
+    return TransientDeliveryError(code or str(exc))
 
 
 class SlackBot:

@@ -1,8 +1,10 @@
 """Engine models -> Slack Block Kit, within Slack's limits, with post text made inert.
 
-Limits kept: 3,000 characters per section text, 150 per header, 50 blocks per message, and each
-message's blocks well under 12,000 characters of JSON. Long text is split across sections and
-messages, never cut. Every character of post text is escaped (`&`, `<`, `>`), so `<!channel>`,
+Limits kept, whatever the post: 3,000 characters per section text and per context element, 150 per
+header, 50 blocks per message, each message's blocks under 11,000 characters of JSON (Slack's ceiling
+is about 12,000) and its notification `text` under 1,000. Long text is split across sections and
+messages, never cut; a piece whose JSON would be large (quotes and backslashes double) is split
+smaller, so any one block fits a message on its own. Every character of post text is escaped (`&`, `<`, `>`), so `<!channel>`,
 `<@U123>` or `<http://evil|click>` in a post shows as typed and cannot ping anyone or hide a link.
 """
 
@@ -18,10 +20,16 @@ from briefings.chat import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
 
 SECTION_LIMIT = 3000
+CONTEXT_LIMIT = 3000  # one text element of a context block
 HEADER_LIMIT = 150
 MAX_BLOCKS = 50
 MAX_MESSAGE_CHARS = 11_000  # JSON of one message's blocks; Slack's documented ceiling is 12,000
+MAX_PIECE_JSON = 5_000  # JSON of one block's text: two always fit in a message
 FALLBACK_TITLES = 5
+FALLBACK_LIMIT = 1000  # the plain `text` of a digest message (a notification's preview)
+INLINE_TITLE = 500  # a longer title is written out in full rather than as a link's label
+INLINE_URL = 1000  # a longer URL is shown as text rather than hidden behind the title
+INLINE_CATEGORY = 200  # a longer category line gets a line of its own, not the italic meta line
 
 Block = dict[str, Any]
 
@@ -47,10 +55,20 @@ def _outside_entity(text: str, cut: int) -> int:
     return amp if amp != -1 and ";" not in text[amp:cut] else cut
 
 
+def pieces(text: str, limit: int = SECTION_LIMIT) -> list[str]:
+    """`split_text`, then any piece whose JSON is too big for a block split again, smaller."""
+    out: list[str] = []
+    for piece in split_text(text, limit):
+        if len(json.dumps(piece, ensure_ascii=False)) > MAX_PIECE_JSON and limit > 100:
+            out += pieces(piece, limit // 2)
+        else:
+            out.append(piece)
+    return out
+
+
 def sections(mrkdwn: str) -> list[Block]:
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
-        for piece in split_text(mrkdwn)
+        {"type": "section", "text": {"type": "mrkdwn", "text": piece}} for piece in pieces(mrkdwn)
     ]
 
 
@@ -59,8 +77,17 @@ def _date(value: datetime | None) -> str:
 
 
 def item_blocks(item: DigestItem) -> list[Block]:
-    meta = " · ".join(p for p in (_date(item.published), escape(item.category)) if p)
-    lines = [f"*{link(item.url, item.title)}*", f"_{meta}_"]
+    """A post's sections. Long titles, URLs and categories are written out on lines of their
+    own (a link or italics split across sections would show as markup)."""
+    title, url, category = escape(item.title), item.url, escape(item.category)
+    if len(title) <= INLINE_TITLE and len(url) <= INLINE_URL:
+        lines = [f"*{link(url, item.title)}*"]
+    else:
+        lines = [title, link(url, "Read the post") if len(url) <= INLINE_URL else escape(url)]
+    if len(category) <= INLINE_CATEGORY:
+        lines.append("_" + " · ".join(p for p in (_date(item.published), category) if p) + "_")
+    else:
+        lines += [f"_{_date(item.published)}_", category]
     if item.summary:
         lines.append(escape(item.summary))
     if item.take:
@@ -74,12 +101,17 @@ def item_blocks(item: DigestItem) -> list[Block]:
 def header_block(text: str) -> Block:
     return {
         "type": "header",
-        "text": {"type": "plain_text", "text": text[:HEADER_LIMIT], "emoji": False},
+        "text": {"type": "plain_text", "text": text[:HEADER_LIMIT] or "Briefing", "emoji": False},
     }
 
 
 def footer_block(text: str) -> Block:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def footer_blocks(text: str) -> list[Block]:
+    """Context blocks for text of any length (3,000 characters per element)."""
+    return [footer_block(piece) for piece in pieces(text, CONTEXT_LIMIT)]
 
 
 DIGEST_FOOTER = (
@@ -94,16 +126,20 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
     title = f"{digest.title} · {count} new post{'s' if count != 1 else ''}"
     if digest.empty:
         blocks = [header_block(digest.title), *sections("No new posts since the last briefing.")]
-        blocks += [footer_block(escape(n)) for n in digest.notes]
-        return [_message(blocks, (), "No new posts since the last briefing.")]
+        blocks += [b for n in digest.notes for b in footer_blocks(escape(n))]
+        return [
+            _message(part, (), "No new posts since the last briefing.")
+            for part, _ in _pack([(None, blocks)])
+        ]
     groups: list[tuple[int | None, list[Block]]] = [(None, [header_block(title)])]
     for item in digest.items:
         groups.append((item.post_id, [{"type": "divider"}, *item_blocks(item)]))
-    tail = [footer_block(escape(n)) for n in digest.notes] + [footer_block(DIGEST_FOOTER)]
+    tail = [b for n in digest.notes for b in footer_blocks(escape(n))]
+    tail.append(footer_block(DIGEST_FOOTER))
     groups.append((None, tail))
     fallback = _fallback(digest)
     return [
-        _message(blocks, post_ids, fallback if i == 0 else f"{digest.title} (continued)")
+        _message(blocks, post_ids, fallback if i == 0 else escape(f"{digest.title} (continued)"))
         for i, (blocks, post_ids) in enumerate(_pack(groups))
     ]
 
@@ -142,8 +178,15 @@ def _fallback(digest: Digest) -> str:
     return escape(text)
 
 
+def _preview(text: str) -> str:
+    """Notification text within FALLBACK_LIMIT (the blocks carry the whole text)."""
+    if len(text) <= FALLBACK_LIMIT:
+        return text
+    return text[: _outside_entity(text, FALLBACK_LIMIT - 1)] + "…"
+
+
 def _message(blocks: list[Block], post_ids: tuple[int, ...], text: str) -> OutgoingMessage:
-    return OutgoingMessage(post_ids=post_ids, payload={"blocks": blocks, "text": text})
+    return OutgoingMessage(post_ids=post_ids, payload={"blocks": blocks, "text": _preview(text)})
 
 
 def answer_blocks(answer: Answer) -> list[Block]:
