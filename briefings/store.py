@@ -892,10 +892,10 @@ def _sqlite_read_mode(url: sa.URL, path: str) -> tuple[sa.URL, bool]:
     folder = os.path.dirname(path) or "."
     if not os.path.exists(path) or (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
         return url, False
-    side_files = os.path.exists(path + "-wal") and os.path.exists(path + "-shm")
-    mode = {"mode": "ro"}
-    if not os.access(folder, os.W_OK) and not side_files and not os.path.exists(path + "-wal"):
-        mode = {"immutable": "1"}
+    # immutable ignores a -wal file, so it is only safe when there is none (nothing unmerged).
+    cannot_index = not os.access(folder, os.W_OK) and not os.path.exists(path + "-shm")
+    no_wal = not os.path.exists(path + "-wal")
+    mode = {"immutable": "1"} if cannot_index and no_wal else {"mode": "ro"}
     query = {**url.query, **mode, "uri": "true"}
     return url.set(database="file:" + quote(path, safe="/"), query=query), True
 

@@ -15,11 +15,13 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.posts import ALL_POSTS, rss_feed
 
@@ -185,6 +187,26 @@ def test_digest_on_a_read_only_file_says_so(read_only_db: tuple[list[str], Path]
     assert "digest records which posts it has shown" in line
     assert "cannot migrate" not in line
     assert result.stdout == ""
+
+
+def test_a_read_only_file_that_needs_upgrading_says_so(cwd: Path) -> None:
+    from briefings import store as store_module
+
+    old = Store.open(f"sqlite:///{cwd / 'old.db'}", migrate=False)
+    with old.engine.begin() as conn:
+        store_module.schema_version.create(conn)
+        store_module.MIGRATIONS[0][2](conn)
+        conn.execute(
+            store_module.schema_version.insert().values(version=1, applied_at=datetime.now(UTC))
+        )
+    old.close()
+    (cwd / "old.db").chmod(0o444)
+    prefix = unprivileged(cwd / "old.db")
+    result = run_cli(prefix, cwd, "--db", "sqlite:///old.db", "posts")
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert f"the database {cwd / 'old.db'} is read-only and needs upgrading" in line
+    assert "cannot migrate" not in line
 
 
 def test_a_read_only_file_without_wal_in_a_writable_folder_is_read(db: Path) -> None:
