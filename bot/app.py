@@ -25,7 +25,9 @@ from briefings.summarize.llm import LLMSummarizer
 
 
 def open_store(settings: Settings, db_override: str | None = None) -> Store:
-    return Store.open(settings.database_url(db_override))
+    return Store.open(
+        settings.database_url(db_override), busy_timeout=settings.database.busy_timeout_seconds
+    )
 
 
 def extractive_summarizer(settings: Settings) -> ExtractiveSummarizer:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +20,20 @@ from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
 from bot.runner import MissingSecret, run_forever, run_once
 from briefings.engine import BriefingEngine
-from briefings.models import IngestReport, SourceConfig
+from briefings.models import Digest, IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
-from briefings.store import LATEST_VERSION, Store, StoreError, redact_db_url
+from briefings.store import DB_ERRORS, LATEST_VERSION, Store, StoreError, redact_db_url
 from briefings.summarize.extractive import ExtractiveSummarizer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE (output closed early)
+MAX_COUNT = 1_000_000  # largest --limit / --sentences; SQLite integers stop at 2**63
+# Commands that write to the database (a read-only file cannot serve them), and why.
+WRITES = {
+    "digest": "digest records which posts it has shown",
+    "ingest": "ingest stores the posts it fetches",
+    "run": "run stores posts and records deliveries",
+}
 TERMINAL_READER = "terminal"
 
 
@@ -110,9 +120,12 @@ def _feed_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_COUNT:,}")
     return number
 
 
@@ -136,7 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = load_settings(config_path(args.config))
-        return asyncio.run(_dispatch(args, settings))
+        code = asyncio.run(_dispatch(args, settings))
+        sys.stdout.flush()  # a closed pipe shows here, not as noise at interpreter exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say. Later writes go nowhere.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_PIPE
     except ConfigError as exc:
         print(f"briefbot: configuration error:\n{exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -149,6 +169,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("briefbot: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen failure: one line; -v logs the traceback
+        logging.getLogger("bot").debug("unexpected error", exc_info=True)
+        print(
+            f"briefbot: unexpected error: {_one_line(exc)} (run with -v for details)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -158,6 +190,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return summarize_jsonl(args.file, args.sentences, extractive_summarizer(settings))
     store = open_store(settings, args.db)
     try:
+        if store.read_only and args.command in WRITES:
+            raise StoreError(
+                f"the database {store.label} is read-only; {WRITES[args.command]}, so it needs "
+                "write access (posts, ask and search work on a read-only file)"
+            )
         if args.command == "run":
             return await _run(args, settings, store)
         if args.command == "posts":
@@ -182,14 +219,21 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             for report in reports:
                 if report.error:
                     print(f"briefbot: {report.source}: {report.error}", file=sys.stderr)
-            digest = await engine.digest_unseen(args.reader)
-            if args.json:
-                print(console.dumps(console.digest_to_json(digest)))
-            else:
-                print(console.render_digest(digest))
+            # Shown first, marked seen after: a digest that could not be printed is not lost.
+            await engine.digest_unseen(args.reader, show=partial(_print_digest, as_json=args.json))
             return EXIT_FAILED if failed else EXIT_OK
+    except DB_ERRORS as exc:
+        raise store.error(exc) from exc
     finally:
         store.close()
+
+
+def _print_digest(digest: Digest, *, as_json: bool) -> None:
+    if as_json:
+        print(console.dumps(console.digest_to_json(digest)))
+    else:
+        print(console.render_digest(digest))
+    sys.stdout.flush()
 
 
 async def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
@@ -259,25 +303,30 @@ async def _ask_batch(path: str, engine: BriefingEngine) -> int:
 
 
 def _jsonl_rows(path: str) -> Iterator[tuple[int, dict[str, Any], str | None]]:
-    """(line number, object, error) for each non-blank line; unreadable input is one error."""
+    """(line number, object, error) for each non-blank line; unreadable input is one error.
+
+    Lines are decoded one by one, so a line that is not UTF-8 is skipped like any malformed line.
+    """
     try:
-        stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+        stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+        with stream:
+            for number, raw in enumerate(stream, 1):
+                if raw.strip():
+                    yield number, *_jsonl_row(raw)
     except OSError as exc:
         yield 0, {}, f"cannot read: {exc.strerror or exc}"
-        return
-    with stream:
-        for number, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                yield number, {}, f"not JSON: {exc}"
-                continue
-            if not isinstance(row, dict):
-                yield number, {}, "not a JSON object"
-                continue
-            yield number, row, None
+
+
+def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        return {}, f"not UTF-8 text (byte {exc.start + 1})"
+    except ValueError as exc:
+        return {}, f"not JSON: {exc}"
+    if not isinstance(row, dict):
+        return {}, "not a JSON object"
+    return row, None
 
 
 def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer) -> int:
@@ -310,21 +359,32 @@ class ProgressLine:
             print(f"fetched {total} article page(s)", file=sys.stderr)
 
 
-async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
-    ok = True
-    where = config_path(args.config)
-    print(f"config: ok ({where if where else 'embedded defaults'})")
-    url = settings.database_url(args.db)
+def _doctor_database(args: argparse.Namespace, settings: Settings) -> bool:
+    """One line on the database: reachable, undamaged, schema version, post count."""
+    url = redact_db_url(settings.database_url(args.db))
     try:
         store = open_store(settings, args.db)
-        version = store.schema_version()
-        print(
-            f"database: ok ({redact_db_url(url)}, schema v{version}/{LATEST_VERSION}, {store.count_posts()} posts)"
-        )
-        store.close()
     except StoreError as exc:
-        ok = False
         print(f"database: FAILED: {exc}")
+        return False
+    try:
+        with store.plain_errors():
+            store.check_integrity()
+            version, count = store.schema_version(), store.count_posts()
+    except StoreError as exc:
+        print(f"database: FAILED: {exc}")
+        return False
+    finally:
+        store.close()
+    mode = ", read-only" if store.read_only else ""
+    print(f"database: ok ({url}{mode}, schema v{version}/{LATEST_VERSION}, {count} posts)")
+    return True
+
+
+async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
+    where = config_path(args.config)
+    print(f"config: ok ({where if where else 'embedded defaults'})")
+    ok = _doctor_database(args, settings)
     fetch_settings = settings.fetch_settings()
     async with make_client(fetch_settings) as client:
         for source in settings.source_configs():

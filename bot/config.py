@@ -43,6 +43,7 @@ EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
 class DatabaseSettings(_Section):
     url: str = "sqlite:///briefbot.db"
     url_env: EnvName = "BRIEFBOT_DATABASE_URL"
+    busy_timeout_seconds: Annotated[float, Field(ge=0, le=3600)] = 5.0
 
     @field_validator("url")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 
@@ -99,9 +99,22 @@ class BriefingEngine:
         ]
         return build_digest(items, notes=notes)
 
-    async def digest_unseen(self, reader: str, *, mark_seen: bool = True) -> Digest:
+    async def digest_unseen(
+        self,
+        reader: str,
+        *,
+        mark_seen: bool = True,
+        show: Callable[[Digest], object] | None = None,
+    ) -> Digest:
+        """The digest of posts `reader` has not been shown, then (with `mark_seen`) marked shown.
+
+        The reader's cursor moves only after `show` returns, so a digest that could not be shown
+        (a closed pipe, a failed print) stays unseen for next time.
+        """
         unseen = unseen_posts(self.store, reader, max_items=self.max_items)
         digest = await self.digest_of(unseen.posts, unseen.notes)
+        if show is not None:
+            show(digest)
         if mark_seen:
             self.store.advance_cursor(reader, [unseen.newest_id])
         return digest

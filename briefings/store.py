@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -23,6 +27,10 @@ from briefings.urls import post_keys
 
 class StoreError(Exception):
     """The database cannot be opened, migrated or written."""
+
+
+# What the database layer raises; `Store.error` turns any of them into a StoreError with a plain reason.
+DB_ERRORS: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):
@@ -277,24 +285,79 @@ def redact_db_url(url: str) -> str:
 class Store:
     """All reads and writes of briefbot state. Methods are short transactions; safe to share."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, read_only: bool = False, label: str = "") -> None:
         self.engine = engine
+        self.read_only = read_only
+        self.label = label or engine.url.render_as_string(hide_password=True)
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> Store:
+    def open(cls, url: str, *, migrate: bool = True, busy_timeout: float = 5.0) -> Store:
+        """Open (and by default migrate) the database at `url`.
+
+        A SQLite file this process cannot write is opened read-only, so reading commands still work
+        on it; `busy_timeout` is how long a SQLite write waits for another process's lock.
+        """
         try:
-            engine = sa.create_engine(normalize_db_url(url), future=True)
-        except (sa.exc.ArgumentError, ImportError) as exc:
+            parsed = sa.engine.make_url(normalize_db_url(url))
+        except sa.exc.ArgumentError as exc:
             raise StoreError(f"cannot use database {redact_db_url(url)}: {exc}") from exc
+        label, read_only = redact_db_url(url), False
+        connect_args: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            path = _sqlite_path(parsed)
+            if path is not None:
+                label = path
+                if os.path.isdir(path):
+                    raise StoreError(
+                        f"{path} is a folder; the database URL needs a file in it, "
+                        f"e.g. sqlite:///{os.path.join(path, 'briefbot.db')}"
+                    )
+                parsed, read_only = _sqlite_read_mode(parsed, path)
+            if "timeout" not in parsed.query:
+                connect_args["timeout"] = busy_timeout
+        try:
+            engine = sa.create_engine(parsed, connect_args=connect_args)
+        except (sa.exc.ArgumentError, ImportError, ValueError, TypeError) as exc:
+            raise StoreError(f"cannot use database {label}: {exc}") from exc
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
-        store = cls(engine)
+            sa.event.listen(engine, "connect", _sqlite_pragmas(read_only=read_only))
+        store = cls(engine, read_only=read_only, label=label)
         if migrate:
-            store.migrate()
+            try:
+                store.migrate()
+            except StoreError:
+                store.close()
+                raise
         return store
 
     def close(self) -> None:
         self.engine.dispose()
+
+    # -- errors -----------------------------------------------------------------------------------
+
+    def error(self, exc: BaseException, doing: str = "") -> StoreError:
+        """`exc` from the database as a StoreError with a plain reason (see `describe_db_error`)."""
+        return StoreError(describe_db_error(exc, self.label, doing))
+
+    @contextmanager
+    def plain_errors(self) -> Iterator[None]:
+        """Database failures inside the block surface as StoreError with a plain reason."""
+        try:
+            yield
+        except DB_ERRORS as exc:
+            raise self.error(exc) from exc
+
+    def check_integrity(self) -> None:
+        """Raise StoreError if SQLite's quick check finds damage anywhere in the file (for doctor)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        try:
+            with self.engine.connect() as conn:
+                problems = [str(r) for r in conn.exec_driver_sql("PRAGMA quick_check").scalars()]
+        except DB_ERRORS as exc:
+            raise self.error(exc) from exc
+        if problems != ["ok"]:
+            raise StoreError(_damaged(self.label, "database disk image is malformed"))
 
     # -- schema -----------------------------------------------------------------------------------
 
@@ -304,26 +367,32 @@ class Store:
                 if not sa.inspect(conn).has_table("schema_version"):
                     return 0
                 value = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot read database {self.describe()}: {_short(exc)}") from exc
+        except DB_ERRORS as exc:
+            raise self.error(exc, "cannot read") from exc
         return int(value or 0)
 
     def migrate(self) -> list[int]:
-        """Apply pending migrations; returns the versions applied."""
+        """Apply pending migrations; returns the versions applied. A current schema is only read."""
+        current = self.schema_version()
+        pending = [m for m in MIGRATIONS if m[0] > current]
+        if not pending:
+            return []
+        if self.read_only:
+            raise StoreError(
+                f"the database {self.label} is read-only and needs upgrading to schema "
+                f"v{LATEST_VERSION} (it is v{current}); run briefbot once with write access to it"
+            )
         applied: list[int] = []
         try:
             with self.engine.begin() as conn:
                 schema_version.create(conn, checkfirst=True)
-            current = self.schema_version()
-            for version, _name, step in MIGRATIONS:
-                if version <= current:
-                    continue
+            for version, _name, step in pending:
                 with self.engine.begin() as conn:
                     step(conn)
                     conn.execute(schema_version.insert().values(version=version, applied_at=_now()))
                 applied.append(version)
-        except sa.exc.SQLAlchemyError as exc:
-            raise StoreError(f"cannot migrate database {self.describe()}: {_short(exc)}") from exc
+        except DB_ERRORS as exc:
+            raise self.error(exc, "cannot migrate") from exc
         return applied
 
     def describe(self) -> str:
@@ -870,12 +939,73 @@ class Store:
                 )
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.close()
+def _sqlite_pragmas(*, read_only: bool) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        if not read_only:  # switching to WAL writes the file header
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    return on_connect
+
+
+def _sqlite_path(url: sa.URL) -> str | None:
+    """The file a plain SQLite URL names; None for memory databases and `file:` URIs."""
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:") or url.query.get("uri"):
+        return None
+    return os.path.abspath(database)
+
+
+def _sqlite_read_mode(url: sa.URL, path: str) -> tuple[sa.URL, bool]:
+    """`url` unchanged for a file we can write (or create); else a read-only URI for it.
+
+    `mode=ro` still needs the WAL index (`-shm`) beside the file; when that cannot be created and no
+    WAL is pending, the file is opened `immutable`, which reads it without any lock or side file.
+    """
+    folder = os.path.dirname(path) or "."
+    if not os.path.exists(path) or (os.access(path, os.W_OK) and os.access(folder, os.W_OK)):
+        return url, False
+    # immutable ignores a -wal file, so it is only safe when there is none (nothing unmerged).
+    cannot_index = not os.access(folder, os.W_OK) and not os.path.exists(path + "-shm")
+    no_wal = not os.path.exists(path + "-wal")
+    mode = {"immutable": "1"} if cannot_index and no_wal else {"mode": "ro"}
+    query = {**url.query, **mode, "uri": "true"}
+    return url.set(database="file:" + quote(path, safe="/"), query=query), True
+
+
+def describe_db_error(exc: BaseException, where: str, doing: str = "") -> str:
+    """A plain reason for a database failure: locked, read-only, damaged, cannot open or connect.
+
+    The driver's own words are kept in brackets; anything unrecognised keeps its first line.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    reason = _short(orig)
+    text = reason.lower()
+    if "locked" in text:
+        return f"the database {where} is locked by another process; try again when it has finished"
+    if "readonly database" in text or "read-only" in text:
+        return f"the database {where} is read-only ({reason})"
+    if "malformed" in text:
+        return _damaged(where, reason)
+    if "not a database" in text:
+        return (
+            f"{where} is not a SQLite database, or is damaged ({reason}); check the path, "
+            "or restore the file from a backup"
+        )
+    if "unable to open database file" in text:
+        return (
+            f"cannot open the database file {where} ({reason}); check that its folder exists "
+            "and that briefbot may write there"
+        )
+    if isinstance(exc, sa.exc.OperationalError) and "connect" in text:
+        return f"cannot connect to the database {where} ({reason})"
+    return f"{doing or 'error in'} database {where}: {reason}"
+
+
+def _damaged(where: str, reason: str) -> str:
+    return f"{where} is damaged ({reason}); restore it from a backup or move it aside"
 
 
 def _now() -> datetime:

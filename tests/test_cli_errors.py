@@ -1,0 +1,337 @@
+"""What a user sees when the database, the output or the input goes wrong: one line, a known exit code.
+
+Each test damages something real (a SQLite file's page, its permissions, a lock held by another
+connection, a pipe whose reader has gone) and runs the command as a person would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from briefings.store import Store
+from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.posts import ALL_POSTS, rss_feed
+
+BRIEFBOT = Path(sys.executable).with_name("briefbot")
+EXIT_PIPE = 141  # README "Exit codes": output closed early
+QUESTION = "What are the EU and Japan negotiating about?"
+
+
+@pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
+    monkeypatch.delenv("BRIEFBOT_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def db(cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]) -> Path:
+    """briefbot.db in the working directory, holding the three fixture posts; config.toml reads a
+    loopback feed, so `doctor` and `digest` never leave the machine."""
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    (cwd / "config.toml").write_text(
+        f'[[sources]]\nname = "irinfive"\nurl = "{feed_server.url("/feed/")}"\n'
+    )
+    assert main(["ingest"]) == 0
+    capsys.readouterr()
+    path = cwd / "briefbot.db"
+    assert not (cwd / "briefbot.db-wal").exists()  # checkpointed at close: the file is whole
+    return path
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("briefbot: "), err
+    return lines[0]
+
+
+def damage_page_of(path: Path, table: str) -> None:
+    """Overwrite the head of the page holding `table`'s rows, as a failing disk might."""
+    with sqlite3.connect(path) as conn:
+        page = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)
+        ).fetchone()
+        page_size, pages = (
+            conn.execute("PRAGMA page_size").fetchone()[0],
+            conn.execute("PRAGMA page_count").fetchone()[0],
+        )
+    conn.close()
+    assert 1 < page[0] < pages  # a page in the middle of the file
+    with path.open("r+b") as f:
+        f.seek((page[0] - 1) * page_size)
+        f.write(b"\xff" * 64)
+
+
+# -- a damaged file -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command", [["posts"], ["digest", "--no-refresh"], ["ask", QUESTION], ["search", "tariff"]]
+)
+def test_a_damaged_file_is_one_line_naming_it(
+    db: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    damage_page_of(db, "posts")
+    assert main(command) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert line == (
+        f"briefbot: database error: {db} is damaged (database disk image is malformed); "
+        "restore it from a backup or move it aside"
+    )
+
+
+def test_doctor_reports_a_damaged_file_as_failed(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An index page: counting posts still works, so only a real check of the file finds this.
+    damage_page_of(db, "post_aliases")
+    assert main(["doctor"]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert f"database: FAILED: {db} is damaged" in out
+    assert "feed irinfive: ok" in out
+
+
+# -- a read-only file -----------------------------------------------------------------------------
+
+
+def unprivileged(probe: Path) -> list[str]:
+    """A command prefix under which file modes bind: root ignores chmod 444 unless its
+    capabilities are dropped (setpriv). Skips when that cannot be arranged here."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip(
+            "running as root without setpriv: root ignores chmod 444, so nothing is read-only"
+        )
+    prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-all"]
+    check = subprocess.run([*prefix, "sh", "-c", f'test ! -w "{probe}"'], check=False)
+    if check.returncode != 0:
+        pytest.skip("setpriv could not drop root's capabilities here (needs CAP_SETPCAP)")
+    return prefix
+
+
+def run_cli(prefix: list[str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*prefix, str(BRIEFBOT), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")},
+    )
+
+
+@pytest.fixture
+def read_only_db(db: Path) -> Iterator[tuple[list[str], Path]]:
+    """The database file and its folder made read-only (so no -wal or -shm can be created)."""
+    folder = db.parent / "ro"
+    folder.mkdir()
+    path = folder / "briefbot.db"
+    shutil.copy(db, path)
+    shutil.copy(db.parent / "config.toml", folder / "config.toml")
+    path.chmod(0o444)
+    folder.chmod(0o555)
+    try:
+        yield unprivileged(path), path
+    finally:
+        folder.chmod(0o755)
+
+
+def digest_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["posts", "--json"], "EU and Japan Open Tariff Talks"),
+        (["search", "tariff"], "EU and Japan Open Tariff Talks"),
+        (["ask", QUESTION], "tariffs"),
+    ],
+)
+def test_reading_commands_work_on_a_read_only_file(
+    read_only_db: tuple[list[str], Path], command: list[str], expected: str
+) -> None:
+    prefix, path = read_only_db
+    before = digest_of(path), sorted(os.listdir(path.parent))
+    result = run_cli(prefix, path.parent, *command)
+    assert result.returncode == 0, result.stderr
+    assert expected in result.stdout
+    assert result.stderr == ""
+    assert (digest_of(path), sorted(os.listdir(path.parent))) == before  # nothing written
+
+
+def test_digest_on_a_read_only_file_says_so(read_only_db: tuple[list[str], Path]) -> None:
+    prefix, path = read_only_db
+    result = run_cli(prefix, path.parent, "digest", "--no-refresh")
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert f"the database {path} is read-only" in line
+    assert "digest records which posts it has shown" in line
+    assert "cannot migrate" not in line
+    assert result.stdout == ""
+
+
+def test_a_read_only_file_that_needs_upgrading_says_so(cwd: Path) -> None:
+    from briefings import store as store_module
+
+    old = Store.open(f"sqlite:///{cwd / 'old.db'}", migrate=False)
+    with old.engine.begin() as conn:
+        store_module.schema_version.create(conn)
+        store_module.MIGRATIONS[0][2](conn)
+        conn.execute(
+            store_module.schema_version.insert().values(version=1, applied_at=datetime.now(UTC))
+        )
+    old.close()
+    (cwd / "old.db").chmod(0o444)
+    prefix = unprivileged(cwd / "old.db")
+    result = run_cli(prefix, cwd, "--db", "sqlite:///old.db", "posts")
+    assert result.returncode == 1
+    line = one_error_line(result.stderr)
+    assert f"the database {cwd / 'old.db'} is read-only and needs upgrading" in line
+    assert "cannot migrate" not in line
+
+
+def test_a_read_only_file_without_wal_in_a_writable_folder_is_read(db: Path) -> None:
+    """A file in rollback-journal mode (made by the sqlite3 tool, say) is read as it is: switching
+    it to WAL would be a write."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")
+    conn.close()
+    db.chmod(0o444)
+    prefix = unprivileged(db)
+    before = digest_of(db)
+    result = run_cli(prefix, db.parent, "posts")
+    assert result.returncode == 0, result.stderr
+    assert "EU and Japan Open Tariff Talks" in result.stdout
+    assert digest_of(db) == before
+
+
+# -- a lock held by another process ---------------------------------------------------------------
+
+
+def test_a_locked_database_is_one_line_and_loses_nothing(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with (db.parent / "config.toml").open("a") as config:
+        config.write("[database]\nbusy_timeout_seconds = 0.5\n")
+    holder = sqlite3.connect(db, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        assert main(["digest", "--no-refresh"]) == 1  # waits database.busy_timeout_seconds
+        assert one_error_line(capsys.readouterr().err) == (
+            f"briefbot: database error: the database {db} is locked by another process; "
+            "try again when it has finished"
+        )
+    finally:
+        holder.rollback()
+        holder.close()
+    assert main(["digest", "--no-refresh", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["items"]) == 3
+
+
+# -- output closed early --------------------------------------------------------------------------
+
+
+def run_into_closed_pipe(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run with stdout a pipe nobody reads any more, as `briefbot ... | head` after head exits."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [str(BRIEFBOT), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=cwd,
+            env={k: v for k, v in os.environ.items() if not k.startswith("BRIEFBOT_")},
+        )
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("command", [["posts", "--json"], ["search", "tariff"], ["ask", QUESTION]])
+def test_a_closed_pipe_ends_quietly(db: Path, command: list[str]) -> None:
+    result = run_into_closed_pipe(db.parent, *command)
+    assert (result.returncode, result.stderr) == (EXIT_PIPE, "")
+
+
+def test_a_digest_that_could_not_be_printed_stays_unseen(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_into_closed_pipe(db.parent, "digest", "--no-refresh")
+    assert (result.returncode, result.stderr) == (EXIT_PIPE, "")
+    assert main(["digest", "--no-refresh", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["items"]) == 3
+
+
+# -- careless input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["summarize"], ["ask", "--batch"]])
+def test_a_line_that_is_not_utf8_is_skipped_with_its_number(
+    db: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = db.parent / "in.jsonl"
+    good = {"id": "a", "text": "The talks opened in Tokyo on Monday.", "question": QUESTION}
+    batch.write_bytes(json.dumps(good).encode() + b'\n{"id": "b", "text": "caf\xe9"}\n')
+    assert main([*command, str(batch)]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a"]
+    assert one_error_line(err) == f"briefbot: {batch}:2: skipped: not UTF-8 text (byte 25)"
+
+
+@pytest.mark.parametrize("command", [["posts"], ["search", "tariff"]])
+def test_a_huge_limit_is_a_usage_error(
+    db: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--limit", str(2**64)])
+    assert exit_.value.code == 2
+    assert "argument --limit: must be from 1 to 1,000,000" in capsys.readouterr().err
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///{tmp}", "{tmp} is a folder; the database URL needs a file in it"),
+        (
+            "sqlite:///{tmp}/no-such-dir/x.db",
+            "cannot open the database file {tmp}/no-such-dir/x.db",
+        ),
+        ("sqlite:///{tmp}/config.toml", "{tmp}/config.toml is not a SQLite database"),
+        ("sqlite:///{tmp}/x.db?timeout=soon", "cannot use database {tmp}/x.db: could not convert"),
+        ("postgresql://bot@127.0.0.1:{port}/db", "cannot connect to the database"),
+    ],
+)
+def test_a_bad_database_url_is_one_line(
+    db: Path, url: str, expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tmp, port = db.parent, closed_port()
+    assert main(["--db", url.format(tmp=tmp, port=port), "posts"]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert expected.format(tmp=tmp) in line
