@@ -40,7 +40,9 @@ class BriefingEngine:
         self.max_items = max_items
         self.summary_sentences = summary_sentences
         self.take_sentences = take_sentences
-        self.index = index or PassageIndex()
+        self.index = index or PassageIndex(store=store)
+        if self.index.store is None:
+            self.index.store = store
         self._index_live = False
         self.answerer = answerer
 
@@ -64,8 +66,9 @@ class BriefingEngine:
         return reports
 
     async def sync_index(self) -> int:
-        """Bring the passage index up to date with the store. The first call indexes every post;
-        after it, each refresh keeps the index current (a digest-only run never pays for it)."""
+        """Bring the search index up to date with the store, in a worker thread. The first call
+        opens the index (building it if missing or outdated); after it, each refresh keeps the index
+        current (a digest-only run never pays for it)."""
         self._index_live = True
         return await asyncio.to_thread(self.index.sync, self.store)
 
@@ -78,10 +81,14 @@ class BriefingEngine:
     async def answer(
         self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
     ) -> Answer:
-        """Like `ask`, through the LLM when one is configured (it falls back to `ask` itself)."""
+        """Like `ask`, off the event loop, and through the LLM when one is configured (it falls
+        back to `ask` itself)."""
         if self.answerer is None:
-            return self.ask(question, context_urls=context_urls, context_ids=context_ids)
-        return await self.answerer.ask(question, self._context(context_urls, context_ids))
+            return await asyncio.to_thread(
+                self.ask, question, context_urls=context_urls, context_ids=context_ids
+            )
+        context = await asyncio.to_thread(self._context, context_urls, context_ids)
+        return await self.answerer.ask(question, context)
 
     def _context(self, urls: Sequence[str], ids: Sequence[int]) -> list[int]:
         return [*ids, *self.index.post_ids_for(urls)]

@@ -83,6 +83,8 @@ posts = sa.Table(
     sa.Column("edited", sa.Boolean, nullable=False, default=False),
     sa.Index("ix_posts_published", "published"),
 )
+# Added by migration 5 (search index sync reads changes by it); declared apart so step 1 is unchanged.
+posts_updated_index = sa.Index("ix_posts_updated_at", posts.c.updated_at)
 
 post_aliases = sa.Table(
     "post_aliases",
@@ -190,6 +192,11 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
     (2, "summary cache", _create(summaries)),
     (3, "subscriptions and the delivery outbox", _create(subscriptions, deliveries)),
+    (
+        5,
+        "index on posts.updated_at",
+        lambda conn: posts_updated_index.create(conn, checkfirst=True),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -454,6 +461,19 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(posts).where(condition).order_by(posts.c.id)).mappings()
             return [_to_post(row) for row in rows]
+
+    def changed_post_ids(
+        self, after_id: int, updated_after: datetime | None
+    ) -> list[tuple[int, datetime]]:
+        """(id, updated_at) of posts first seen after `after_id` or updated after `updated_after`,
+        in id order: what a search index must re-read. Indexed on both columns, so a process that
+        is up to date pays one index probe, not a table scan."""
+        condition = posts.c.id > after_id
+        if updated_after is not None:
+            condition = sa.or_(condition, posts.c.updated_at > updated_after)
+        query = sa.select(posts.c.id, posts.c.updated_at).where(condition).order_by(posts.c.id)
+        with self.engine.connect() as conn:
+            return [(int(i), at) for i, at in conn.execute(query)]
 
     def iter_posts(self, batch: int = 500) -> Iterator[Post]:
         """Every post in id order, streamed in batches (for index builds)."""
