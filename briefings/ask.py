@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefings.index import SearchIndex, Unit, post_units, unspot
+from briefings.index import SearchIndex, post_sections, post_units, unspot
 from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.store import Store
 from briefings.terms import stem, terms
@@ -88,22 +88,6 @@ class Passage:
     sentences: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PostView:
-    """A post fetched from the store with its passages and terms, for the few posts an answer
-    quotes; never kept after the answer."""
-
-    post: Post
-    units: list[Unit]
-    words: frozenset[str]
-
-    def passage(self, section: str, position: int) -> Passage | None:
-        for unit in self.units:
-            if (unit.section, unit.position) == (section, position):
-                return Passage(self.post.id, section, position, unit.sentences)
-        return None
-
-
 Ranked = tuple[
     int, float, tuple[str, int]
 ]  # post id, blended score, best passage (section, position)
@@ -158,16 +142,19 @@ class PassageIndex:
             self.search_index.open(self.store)
         return self.store
 
-    def _views(self, post_ids: Sequence[int]) -> dict[int, PostView]:
+    def _posts(self, post_ids: Sequence[int]) -> dict[int, Post]:
+        """The posts an answer quotes or cites, read from the store (never kept)."""
         store = self._ready()
         if store is None or not post_ids:
             return {}
-        views = {}
-        for post in store.posts_by_ids(list(dict.fromkeys(post_ids))):
-            title, units = post_units(post, self.settings.passage_sentences)
-            words = frozenset(title).union(*(u.terms for u in units))
-            views[post.id] = PostView(post, units, words)
-        return views
+        return {post.id: post for post in store.posts_by_ids(list(dict.fromkeys(post_ids)))}
+
+    def _passage(self, post: Post, section: str, position: int) -> Passage | None:
+        for name, sentences in post_sections(post):
+            if name == section and position < len(sentences):
+                chunk = sentences[position : position + self.settings.passage_sentences]
+                return Passage(post.id, section, position, tuple(chunk))
+        return None
 
     # -- ranking ----------------------------------------------------------------------------------
 
@@ -247,16 +234,18 @@ class PassageIndex:
 
     def coverage(self, query: Sequence[str], post_id: int) -> float:
         """Share of the question's idf weight found in the post (unknown terms weigh the most)."""
-        view = self._views([post_id]).get(post_id)
-        return 0.0 if view is None else self._coverage(query, view, self.search_index.idf(query))
+        return self._coverages(query, [post_id], self.search_index.idf(query))[post_id]
 
-    @staticmethod
-    def _coverage(query: Sequence[str], view: PostView, idf: dict[str, float]) -> float:
+    def _coverages(
+        self, query: Sequence[str], post_ids: Sequence[int], idf: dict[str, float]
+    ) -> dict[int, float]:
         unique = set(query)
         total = sum(idf[t] for t in unique)
-        if not total:
-            return 0.0
-        return sum(idf[t] for t in unique if t in view.words) / total
+        found = self.search_index.containing(unique, post_ids)
+        return {
+            post_id: sum(idf[t] for t in words) / total if total else 0.0
+            for post_id, words in found.items()
+        }
 
     def top_passages(
         self, query: Sequence[str], context: Iterable[int] = (), n: int = 5
@@ -267,11 +256,11 @@ class PassageIndex:
             return []
         ids = [post_id for post_id, _, _ in ranked]
         hits = self.search_index.top_passages(sorted(set(query)), n, ids)
-        views = self._views(ids)
+        posts = self._posts(ids)
         out = []
         for post_id, place, score in hits:
-            view = views.get(post_id)
-            passage = view.passage(*unspot(place)) if view and score > 0 else None
+            post = posts.get(post_id)
+            passage = self._passage(post, *unspot(place)) if post and score > 0 else None
             if passage is not None:
                 out.append(passage)
         return out
@@ -284,10 +273,11 @@ class PassageIndex:
         return [post.id for post in found if post is not None]
 
     def passages_of(self, post_id: int) -> list[Passage]:
-        view = self._views([post_id]).get(post_id)
-        if view is None:
+        post = self._posts([post_id]).get(post_id)
+        if post is None:
             return []
-        return [Passage(post_id, u.section, u.position, u.sentences) for u in view.units]
+        units = post_units(post, self.settings.passage_sentences)[1]
+        return [Passage(post_id, u.section, u.position, u.sentences) for u in units]
 
     def citations(self, post_ids: Sequence[int]) -> tuple[Citation, ...]:
         """Citations of these posts, in the order given."""
@@ -300,13 +290,13 @@ class PassageIndex:
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         words = question_terms(query) or terms(query)
         ranked = self.rank(words, limit=limit)
-        views = self._views([pid for pid, _, _ in ranked])
+        posts = self._posts([pid for pid, _, _ in ranked])
         hits = []
         for post_id, score, (section, position) in ranked:
-            view = views.get(post_id)
-            passage = view.passage(section, position) if view else None
-            if view is not None and passage is not None:
-                hits.append(SearchHit(view.post, round(score, 4), " ".join(passage.sentences)))
+            post = posts.get(post_id)
+            passage = self._passage(post, section, position) if post else None
+            if post is not None and passage is not None:
+                hits.append(SearchHit(post, round(score, 4), " ".join(passage.sentences)))
         return hits
 
     def ask(self, question: str, context: Iterable[int] = ()) -> Answer:
@@ -314,14 +304,18 @@ class PassageIndex:
         ranked = self.rank(query, context)
         if not ranked:
             return Answer(NOT_COVERED, grounded=False, citations=())
-        views = self._views([pid for pid, _, _ in ranked[:3]])
+        top3 = [pid for pid, _, _ in ranked[:3]]
         idf = self.search_index.idf(query)
-        top = views.get(ranked[0][0])
-        if top is None or self._coverage(query, top, idf) < self.settings.min_coverage:
-            closest = tuple(cite(views[pid].post) for pid, _, _ in ranked[:3] if pid in views)
-            return Answer(NOT_COVERED, grounded=False, citations=closest)
-        facts, opinion = self._best_sentences(query, top, idf)
-        post = top.post
+        covers = self._coverages(query, top3, idf)
+        enough = self.settings.min_coverage
+        if covers[top3[0]] < enough:
+            return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
+        others = [pid for pid in top3[1:] if covers[pid] >= enough]
+        posts = self._posts([top3[0], *others])
+        post = posts.get(top3[0])
+        if post is None:  # gone from the store since it was indexed
+            return Answer(NOT_COVERED, grounded=False, citations=())
+        facts, opinion = self._best_sentences(query, post, idf)
         text = " ".join(facts)
         opinion_text = ""
         if opinion:
@@ -332,27 +326,22 @@ class PassageIndex:
         if not text:
             text = opinion_text
             opinion_text = ""
-        others = [
-            views[pid].post
-            for pid, _, _ in ranked[1:3]
-            if pid in views and self._coverage(query, views[pid], idf) >= self.settings.min_coverage
-        ]
-        citations = (cite(post), *(cite(other) for other in others))
+        citations = (cite(post), *(cite(posts[pid]) for pid in others if pid in posts))
         return Answer(text, grounded=True, citations=citations, opinion=opinion_text)
 
     def _best_sentences(
-        self, query: Sequence[str], view: PostView, idf: dict[str, float]
+        self, query: Sequence[str], post: Post, idf: dict[str, float]
     ) -> tuple[list[str], list[str]]:
         """Up to `answer_sentences` sentences of the post that match the question best, in reading
         order, split into reported facts (body) and the post's own view (take)."""
         wanted = set(query)
         scored: list[tuple[float, int, str, str]] = []
         order = 0
-        for unit in view.units:
-            for sentence in unit.sentences:
+        for section, sentences in post_sections(post):
+            for sentence in sentences:
                 present = wanted & set(terms(sentence))
                 score = sum(idf[t] for t in present)
-                scored.append((score, order, unit.section, sentence))
+                scored.append((score, order, section, sentence))
                 order += 1
         if not scored:
             return [], []

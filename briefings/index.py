@@ -62,10 +62,15 @@ class Unit:
     terms: list[str]
 
 
+def post_sections(post: Post) -> tuple[tuple[str, list[str]], ...]:
+    """The sentences of the post's body and take, as indexed and quoted."""
+    return ("body", body_sentences(post)), ("take", take_sentences(post))
+
+
 def post_units(post: Post, size: int) -> tuple[list[str], list[Unit]]:
     """The post's title terms and passages, the same way at indexing and at answering time."""
     units = []
-    for section, sentences in (("body", body_sentences(post)), ("take", take_sentences(post))):
+    for section, sentences in post_sections(post):
         for start in range(0, len(sentences), size):
             chunk = tuple(sentences[start : start + size])
             units.append(Unit(section, start, chunk, terms(" ".join(chunk))))
@@ -396,6 +401,14 @@ class SearchIndex:
             (int(i or 0), int(s or 0), float(score))
             for (score, _), i, s in zip(hits, ids, spots, strict=True)
         ]
+
+    def containing(self, words: Iterable[str], post_ids: Sequence[int]) -> dict[int, set[str]]:
+        """Which of the terms each of these posts contains (from the index, not the text)."""
+        found: dict[int, set[str]] = {post_id: set() for post_id in post_ids}
+        for word in set(words):
+            for post_id, _ in self.top_posts([word], len(found), list(found)):
+                found[post_id].add(word)
+        return found
 
     def idf(self, words: Iterable[str]) -> dict[str, float]:
         """BM25 idf of each term over whole posts; a term no post has gets the highest value."""
