@@ -40,7 +40,7 @@ class BriefingEngine:
         self.max_items = max_items
         self.summary_sentences = summary_sentences
         self.take_sentences = take_sentences
-        self.index = index or PassageIndex(store=store)
+        self.index = index if index is not None else PassageIndex(store=store)
         if self.index.store is None:
             self.index.store = store
         self._index_live = False

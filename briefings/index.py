@@ -153,6 +153,7 @@ class SearchIndex:
         self._passages: tantivy.Index | None = None
         self._posts: tantivy.Index | None = None
         self._meta: Meta | None = None  # in-memory indexes keep their position here
+        self._seen: Meta | None = None  # the position this process's readers reflect
         self._lock = threading.Lock()
 
     # -- opening and syncing --------------------------------------------------------------------
@@ -246,7 +247,10 @@ class SearchIndex:
             raise SearchIndexError(f"cannot create the search index at {self.path}: {exc}") from exc
 
     def _sync(self, store: Store) -> int:
-        if not store.changed_post_ids(*self._position(self._read_meta())):
+        meta = self._read_meta()
+        if meta != self._seen:  # another process committed since: read its segments
+            self._reload(meta)
+        if not store.changed_post_ids(*self._position(meta)):
             return 0
         with self._writers() as (passages, posts):
             meta = self._read_meta()  # another process may have synced while we waited
@@ -305,9 +309,13 @@ class SearchIndex:
         passages.commit()
         posts.commit()
         self._write_meta(meta)
+        self._reload(meta)
+
+    def _reload(self, meta: Meta) -> None:
         assert self._passages is not None and self._posts is not None
         self._passages.reload()
         self._posts.reload()
+        self._seen = meta
 
     @contextmanager
     def _writers(self) -> Iterator[tuple[tantivy.IndexWriter, tantivy.IndexWriter]]:
