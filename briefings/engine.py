@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 import httpx
@@ -10,11 +11,14 @@ import httpx
 from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.digest import build_digest, digest_item, unseen_posts
+from briefings.index import SearchIndexError
 from briefings.ingest import Progress, ingest_source
 from briefings.models import Answer, Digest, IngestReport, Post, SearchHit, SourceConfig
 from briefings.sources import FetchSettings
 from briefings.store import Store
 from briefings.summarize.cache import SummaryService
+
+log = logging.getLogger(__name__)
 
 
 class BriefingEngine:
@@ -62,7 +66,10 @@ class BriefingEngine:
             )
         )
         if self._index_live:
-            await self.sync_index()
+            try:
+                await self.sync_index()
+            except SearchIndexError as exc:  # the posts are stored; the next sync catches up
+                log.warning("search index not updated: %s", exc)
         return reports
 
     async def sync_index(self) -> int:
