@@ -6,6 +6,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from bot.commands import CommandSettings
 from bot.config import Settings
@@ -14,6 +15,7 @@ from bot.scheduler import SchedulerSettings
 from briefings.ask import AskSettings, PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.engine import BriefingEngine
+from briefings.index import default_index_path
 from briefings.llm import ChatClient, LLMConfig
 from briefings.models import SourceConfig, Subscription
 from briefings.sources import make_client
@@ -28,6 +30,13 @@ def open_store(settings: Settings, db_override: str | None = None) -> Store:
     return Store.open(
         settings.database_url(db_override), busy_timeout=settings.database.busy_timeout_seconds
     )
+
+
+def index_path(settings: Settings, store: Store) -> Path | None:
+    """Where the search index lives: `index.path`, else beside a SQLite file (None: in memory)."""
+    if settings.index.path:
+        return Path(settings.index.path).expanduser()
+    return default_index_path(store)
 
 
 def extractive_summarizer(settings: Settings) -> ExtractiveSummarizer:
@@ -86,7 +95,9 @@ async def engine_for(
                 answer_sentences=a.answer_sentences,
                 min_coverage=a.min_coverage,
                 context_boost=a.context_boost,
-            )
+            ),
+            store=store,
+            path=index_path(settings, store),
         )
         answerer = LLMAnswerer(chat, index) if a.backend == "llm" and chat else None
         yield BriefingEngine(

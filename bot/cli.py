@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -20,6 +21,7 @@ from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
 from bot.runner import MissingSecret, run_forever, run_once
 from briefings.engine import BriefingEngine
+from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, LATEST_VERSION, Store, StoreError, redact_db_url
@@ -100,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.add_argument("--limit", type=_positive_int, default=10)
     search.add_argument("--json", action="store_true")
+
+    sub.add_parser("reindex", help="rebuild the search index from the stored posts")
 
     summarize = sub.add_parser(
         "summarize",
@@ -205,7 +209,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 else console.render_posts(posts)
             )
             return EXIT_OK
-        if args.command in ("ask", "search"):
+        if args.command in ("ask", "search", "reindex"):
             return await _ask_or_search(args, settings, store)
         sources = feed_sources(args.feed) if args.feed else None
         async with engine_for(settings, store, sources=sources) as engine:
@@ -257,31 +261,46 @@ async def _run(args: argparse.Namespace, settings: Settings, store: Store) -> in
 
 
 async def _ask_or_search(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    """ask, search and reindex: the search index is opened (built if missing), synced, used."""
     async with engine_for(settings, store) as engine:
-        await engine.sync_index()
-        if not len(engine.index):
-            print("briefbot: no posts stored yet; run `briefbot ingest` first", file=sys.stderr)
+        try:
+            if args.command == "reindex":
+                return await _reindex(engine)
+            return await _answer_from_index(args, engine)
+        except SearchIndexError as exc:
+            print(f"briefbot: search index error: {exc}", file=sys.stderr)
             return EXIT_FAILED
-        if args.command == "search":
-            hits = engine.search(args.query, args.limit)
-            print(
-                console.dumps(console.hits_to_json(hits))
-                if args.json
-                else console.render_hits(hits)
-            )
-            return EXIT_OK
-        if args.batch:
-            return await _ask_batch(args.batch, engine)
-        if not args.question:
-            print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
-            return EXIT_USAGE
-        answer = await engine.answer(args.question, context_urls=args.post)
-        print(
-            console.dumps(console.answer_to_json(answer))
-            if args.json
-            else console.render_answer(answer)
-        )
+
+
+async def _reindex(engine: BriefingEngine) -> int:
+    started = time.perf_counter()
+    count = await asyncio.to_thread(engine.index.rebuild, engine.store)
+    where = engine.index.search_index.path or "memory (set index.path to keep it)"
+    print(f"indexed {count} post(s) in {time.perf_counter() - started:.1f} s into {where}")
+    return EXIT_OK
+
+
+async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -> int:
+    await engine.sync_index()
+    if not len(engine.index):
+        print("briefbot: no posts stored yet; run `briefbot ingest` first", file=sys.stderr)
+        return EXIT_FAILED
+    if args.command == "search":
+        hits = engine.search(args.query, args.limit)
+        print(console.dumps(console.hits_to_json(hits)) if args.json else console.render_hits(hits))
         return EXIT_OK
+    if args.batch:
+        return await _ask_batch(args.batch, engine)
+    if not args.question:
+        print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    answer = await engine.answer(args.question, context_urls=args.post)
+    print(
+        console.dumps(console.answer_to_json(answer))
+        if args.json
+        else console.render_answer(answer)
+    )
+    return EXIT_OK
 
 
 async def _ask_batch(path: str, engine: BriefingEngine) -> int:

@@ -97,6 +97,10 @@ class AskSettings(_Section):
     context_boost: Annotated[float, Field(ge=0, le=5)] = 0.35
 
 
+class IndexSettings(_Section):
+    path: str = ""  # "" = beside a SQLite database file; in memory for other databases
+
+
 class LLMSettings(_Section):
     base_url: str = ""
     model: str = ""
@@ -198,6 +202,7 @@ class Settings(_Section):
     digest: DigestSettings = DigestSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
     ask: AskSettings = AskSettings()
+    index: IndexSettings = IndexSettings()
     llm: LLMSettings = LLMSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     delivery: DeliveryConfig = DeliveryConfig()

@@ -1,6 +1,7 @@
 """Questions answered from the stored posts, with citations, or an honest "the posts don't cover that".
 
-Posts are cut into passages of a few sentences (body and take kept apart). A question is scored two
+Ranking runs on the persistent search index (`index.py`); the text quoted comes from the store, for
+the few posts an answer needs. Posts are cut into passages of a few sentences (body and take kept apart). A question is scored two
 ways with BM25 over stemmed content words: against passages (where in a post the answer sits) and
 against whole posts (which post is about this); the two, each scaled to its best hit, are blended to
 rank posts. Posts a thread is about (the digest it replies to, earlier turns) get a boost, so "what did
@@ -13,16 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from pathlib import Path
 
-import numpy as np
-
-from briefings.bm25 import BM25
+from briefings.index import SearchIndex, post_sections, post_units, unspot
 from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.store import Store
 from briefings.terms import stem, terms
-from briefings.text import body_sentences, take_sentences
-from briefings.urls import normalize_url
 
 NOT_COVERED = "The posts I have don't cover that."
 # Words that shape a question but say nothing about its topic.
@@ -91,110 +88,164 @@ class Passage:
     sentences: tuple[str, ...]
 
 
+Ranked = tuple[
+    int, float, tuple[str, int]
+]  # post id, blended score, best passage (section, position)
+
+# Candidates fetched from the index per question; widened while a post outside them could still
+# reach the requested top ranks.
+_FIRST_POSTS, _FIRST_PASSAGES, _MAX_POSTS = 50, 200, 3200
+
+
 def question_terms(question: str) -> list[str]:
     return [t for t in terms(question) if t not in _QUESTION_WORDS]
 
 
 class PassageIndex:
-    """In-memory index of every stored post, kept in step with the store by `sync()`."""
+    """Questions and searches over the search index, quoting posts read from the store.
 
-    def __init__(self, settings: AskSettings | None = None) -> None:
+    `store` is given here or by the first `sync`; `path` is where the index lives (None: in memory,
+    rebuilt from the store by each process)."""
+
+    def __init__(
+        self,
+        settings: AskSettings | None = None,
+        *,
+        store: Store | None = None,
+        path: Path | None = None,
+    ) -> None:
         self.settings = settings or AskSettings()
-        self.posts: dict[int, Post] = {}
-        self.passages: list[Passage] = []
-        self._passage_index = BM25()
-        self._doc_index = BM25()
-        self._passage_post: list[int] = []  # passage slot -> post id
-        self._post_doc_slot: dict[int, int] = {}
-        self._post_passage_slots: dict[int, list[int]] = {}
-        self._doc_terms: dict[int, frozenset[str]] = {}
-        self._by_url: dict[str, int] = {}
-        self._max_id = 0
-        self._max_updated: datetime | None = None
+        self.store = store
+        self.search_index = SearchIndex(path, self.settings.passage_sentences)
 
     def __len__(self) -> int:
-        return len(self.posts)
+        self._ready()
+        return len(self.search_index)
 
-    def sync(self, store: Store) -> int:
-        """Index posts stored or edited since the last sync; returns how many changed."""
-        changed = store.changed_posts(self._max_id, self._max_updated)
-        for post in changed:
-            self.add(post)
-        return len(changed)
+    def sync(self, store: Store | None = None) -> int:
+        """Index posts stored or edited since the last sync (every post the first time)."""
+        return self.search_index.sync(self._bind(store))
 
-    def add(self, post: Post) -> None:
-        """Index a post, replacing an earlier version of it."""
-        if post.id in self.posts:
-            self._remove(post.id)
-        self.posts[post.id] = post
-        self._by_url[normalize_url(post.url)] = post.id
-        self._max_id = max(self._max_id, post.id)
-        if self._max_updated is None or post.updated_at > self._max_updated:
-            self._max_updated = post.updated_at
-        size = self.settings.passage_sentences
-        title_terms = terms(post.title)
-        words = list(title_terms)  # the whole post's terms: title once, then every passage's
-        slots = []
-        for section, sentences in (("body", body_sentences(post)), ("take", take_sentences(post))):
-            for start in range(0, len(sentences), size):
-                chunk = tuple(sentences[start : start + size])
-                chunk_terms = terms(" ".join(chunk))
-                words.extend(chunk_terms)
-                slot = self._passage_index.add(title_terms + chunk_terms)
-                self.passages.append(Passage(post.id, section, start, chunk))
-                self._passage_post.append(post.id)
-                slots.append(slot)
-        self._post_passage_slots[post.id] = slots
-        self._post_doc_slot[post.id] = self._doc_index.add(words)
-        self._doc_terms[post.id] = frozenset(words)
+    def rebuild(self, store: Store | None = None) -> int:
+        return self.search_index.rebuild(self._bind(store))
 
-    def _remove(self, post_id: int) -> None:
-        for slot in self._post_passage_slots.pop(post_id, []):
-            self._passage_index.remove(slot)
-            self._passage_post[slot] = -1
-        self._doc_index.remove(self._post_doc_slot.pop(post_id))
-        del self.posts[post_id]
+    def _bind(self, store: Store | None) -> Store:
+        if store is not None and self.store is None:
+            self.store = store
+        chosen = store or self.store
+        if chosen is None:
+            raise ValueError("PassageIndex needs a store")
+        return chosen
+
+    def _ready(self) -> Store | None:
+        if self.store is not None and not self.search_index.is_open:
+            self.search_index.open(self.store)
+        return self.store
+
+    def _posts(self, post_ids: Sequence[int]) -> dict[int, Post]:
+        """The posts an answer quotes or cites, read from the store (never kept)."""
+        store = self._ready()
+        if store is None or not post_ids:
+            return {}
+        return {post.id: post for post in store.posts_by_ids(list(dict.fromkeys(post_ids)))}
+
+    def _passage(self, post: Post, section: str, position: int) -> Passage | None:
+        for name, sentences in post_sections(post):
+            if name == section and position < len(sentences):
+                chunk = sentences[position : position + self.settings.passage_sentences]
+                return Passage(post.id, section, position, tuple(chunk))
+        return None
 
     # -- ranking ----------------------------------------------------------------------------------
 
     def rank(
         self, query: Sequence[str], context: Iterable[int] = (), limit: int = 5
-    ) -> list[tuple[int, float, int]]:
-        """(post id, blended score, best passage slot) for the best posts, best first."""
-        if not query or not self.posts:
+    ) -> list[Ranked]:
+        """(post id, blended score, best passage) for the best posts, best first.
+
+        Blend: `passage_weight` x the post's best passage score + the rest x its whole-post score,
+        each scaled to the best hit of its kind, plus `context_boost` for thread posts. Scores come
+        from the index's top hits; posts among them missing one kind of score get it from a query
+        restricted to them. The top hits are widened until no post outside them could outrank the
+        last post returned."""
+        words = sorted(set(query))
+        if not words or self._ready() is None:
             return []
-        passage_scores = self._passage_index.scores(query)
-        doc_scores = self._doc_index.scores(query)
-        passage_post = np.asarray(self._passage_post)
-        live = passage_post >= 0
-        best_passage: dict[int, tuple[float, int]] = {}
-        for slot in np.flatnonzero(live & (passage_scores > 0)):
-            post_id = int(passage_post[slot])
-            score = float(passage_scores[slot])
-            if score > best_passage.get(post_id, (0.0, -1))[0]:
-                best_passage[post_id] = (score, int(slot))
-        top_passage = max((s for s, _ in best_passage.values()), default=0.0) or 1.0
-        top_doc = float(doc_scores.max()) or 1.0
+        index = self.search_index
+        context_ids = set(context)
+        k_posts, k_passages = _FIRST_POSTS, _FIRST_PASSAGES
+        while True:
+            docs = index.top_posts(words, k_posts)
+            passages = index.top_passages(words, k_passages)
+            if not docs or not passages:
+                return []
+            best: dict[int, tuple[float, int]] = {}
+            for post_id, place, score in passages:
+                if post_id not in best:
+                    best[post_id] = (score, place)
+            doc_score = dict(docs)
+            missing = sorted((set(doc_score) | context_ids) - set(best))
+            for post_id, place, score in index.top_passages(words, 50 * len(missing), missing):
+                if post_id not in best:
+                    best[post_id] = (score, place)
+            doc_score.update(index.top_posts(words, len(best), sorted(set(best) - set(doc_score))))
+            blended = self._blend(best, doc_score, passages[0][2], docs[0][1], context_ids)
+            order = sorted(blended, key=lambda pid: (-blended[pid], -pid))[:limit]
+            if self._complete(blended, order, limit, docs, passages, k_posts, k_passages):
+                return [(pid, blended[pid], unspot(best[pid][1])) for pid in order]
+            k_posts, k_passages = k_posts * 4, k_passages * 4
+
+    def _blend(
+        self,
+        best: dict[int, tuple[float, int]],
+        doc_score: dict[int, float],
+        top_passage: float,
+        top_doc: float,
+        context_ids: set[int],
+    ) -> dict[int, float]:
         w = self.settings.passage_weight
-        context_ids = {c for c in context if c in self.posts}
-        blended: dict[int, float] = {}
-        for post_id, (score, _slot) in best_passage.items():
-            doc = float(doc_scores[self._post_doc_slot[post_id]])
-            blended[post_id] = w * score / top_passage + (1 - w) * doc / top_doc
-        for post_id in context_ids:
-            if post_id in blended:
-                blended[post_id] += self.settings.context_boost
-        order = sorted(blended, key=lambda pid: (-blended[pid], -pid))[:limit]
-        return [(pid, blended[pid], best_passage[pid][1]) for pid in order]
+        blended = {}
+        for post_id, (score, _place) in best.items():
+            value = w * score / (top_passage or 1.0)
+            value += (1 - w) * doc_score.get(post_id, 0.0) / (top_doc or 1.0)
+            if post_id in context_ids:
+                value += self.settings.context_boost
+            blended[post_id] = value
+        return blended
+
+    def _complete(
+        self,
+        blended: dict[int, float],
+        order: list[int],
+        limit: int,
+        docs: list[tuple[int, float]],
+        passages: list[tuple[int, int, float]],
+        k_posts: int,
+        k_passages: int,
+    ) -> bool:
+        """Whether no post outside the candidates can reach the ranks returned."""
+        if len(passages) < k_passages or k_posts >= _MAX_POSTS:
+            return True  # every matching passage was seen (or we stop widening)
+        w = self.settings.passage_weight
+        bound = w * passages[-1][2] / passages[0][2]
+        if len(docs) == k_posts:
+            bound += (1 - w) * docs[-1][1] / docs[0][1]
+        return len(order) == limit and blended[order[-1]] > bound
 
     def coverage(self, query: Sequence[str], post_id: int) -> float:
         """Share of the question's idf weight found in the post (unknown terms weigh the most)."""
+        return self._coverages(query, [post_id], self.search_index.idf(query))[post_id]
+
+    def _coverages(
+        self, query: Sequence[str], post_ids: Sequence[int], idf: dict[str, float]
+    ) -> dict[int, float]:
         unique = set(query)
-        total = sum(self._doc_index.idf(t) for t in unique)
-        if not total:
-            return 0.0
-        present = self._doc_terms.get(post_id, frozenset())
-        return sum(self._doc_index.idf(t) for t in unique if t in present) / total
+        total = sum(idf[t] for t in unique)
+        found = self.search_index.containing(unique, post_ids)
+        return {
+            post_id: sum(idf[t] for t in words) / total if total else 0.0
+            for post_id, words in found.items()
+        }
 
     def top_passages(
         self, query: Sequence[str], context: Iterable[int] = (), n: int = 5
@@ -203,30 +254,49 @@ class PassageIndex:
         ranked = self.rank(query, context, limit=3)
         if not ranked:
             return []
-        scores = self._passage_index.scores(query)
-        slots = [slot for post_id, _, _ in ranked for slot in self._post_passage_slots[post_id]]
-        slots.sort(key=lambda slot: -scores[slot])
-        return [self.passages[slot] for slot in slots[:n] if scores[slot] > 0]
+        ids = [post_id for post_id, _, _ in ranked]
+        hits = self.search_index.top_passages(sorted(set(query)), n, ids)
+        posts = self._posts(ids)
+        out = []
+        for post_id, place, score in hits:
+            post = posts.get(post_id)
+            passage = self._passage(post, *unspot(place)) if post and score > 0 else None
+            if passage is not None:
+                out.append(passage)
+        return out
 
     def post_ids_for(self, urls: Iterable[str]) -> list[int]:
         """Posts named by URL (thread context); unknown URLs are ignored."""
-        found = (self._by_url.get(normalize_url(url)) for url in urls)
-        return [post_id for post_id in found if post_id is not None]
+        if self.store is None:
+            return []
+        found = (self.store.post_by_url(url) for url in urls)
+        return [post.id for post in found if post is not None]
 
     def passages_of(self, post_id: int) -> list[Passage]:
-        return [self.passages[slot] for slot in self._post_passage_slots.get(post_id, [])]
+        post = self._posts([post_id]).get(post_id)
+        if post is None:
+            return []
+        units = post_units(post, self.settings.passage_sentences)[1]
+        return [Passage(post_id, u.section, u.position, u.sentences) for u in units]
+
+    def citations(self, post_ids: Sequence[int]) -> tuple[Citation, ...]:
+        """Citations of these posts, in the order given."""
+        if self.store is None:
+            return ()
+        return tuple(cite(post) for post in self.store.posts_by_ids(list(post_ids)))
 
     # -- answers ----------------------------------------------------------------------------------
 
     def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         words = question_terms(query) or terms(query)
+        ranked = self.rank(words, limit=limit)
+        posts = self._posts([pid for pid, _, _ in ranked])
         hits = []
-        for post_id, score, slot in self.rank(words, limit=limit):
-            hits.append(
-                SearchHit(
-                    self.posts[post_id], round(score, 4), " ".join(self.passages[slot].sentences)
-                )
-            )
+        for post_id, score, (section, position) in ranked:
+            post = posts.get(post_id)
+            passage = self._passage(post, section, position) if post else None
+            if post is not None and passage is not None:
+                hits.append(SearchHit(post, round(score, 4), " ".join(passage.sentences)))
         return hits
 
     def ask(self, question: str, context: Iterable[int] = ()) -> Answer:
@@ -234,12 +304,18 @@ class PassageIndex:
         ranked = self.rank(query, context)
         if not ranked:
             return Answer(NOT_COVERED, grounded=False, citations=())
-        top_id = ranked[0][0]
-        if self.coverage(query, top_id) < self.settings.min_coverage:
-            closest = tuple(cite(self.posts[pid]) for pid, _, _ in ranked[:3])
-            return Answer(NOT_COVERED, grounded=False, citations=closest)
-        facts, opinion = self._best_sentences(query, top_id)
-        post = self.posts[top_id]
+        top3 = [pid for pid, _, _ in ranked[:3]]
+        idf = self.search_index.idf(query)
+        covers = self._coverages(query, top3, idf)
+        enough = self.settings.min_coverage
+        if covers[top3[0]] < enough:
+            return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
+        others = [pid for pid in top3[1:] if covers[pid] >= enough]
+        posts = self._posts([top3[0], *others])
+        post = posts.get(top3[0])
+        if post is None:  # gone from the store since it was indexed
+            return Answer(NOT_COVERED, grounded=False, citations=())
+        facts, opinion = self._best_sentences(query, post, idf)
         text = " ".join(facts)
         opinion_text = ""
         if opinion:
@@ -250,25 +326,22 @@ class PassageIndex:
         if not text:
             text = opinion_text
             opinion_text = ""
-        others = [
-            pid
-            for pid, _, _ in ranked[1:3]
-            if self.coverage(query, pid) >= self.settings.min_coverage
-        ]
-        citations = (cite(post), *(cite(self.posts[pid]) for pid in others))
+        citations = (cite(post), *(cite(posts[pid]) for pid in others if pid in posts))
         return Answer(text, grounded=True, citations=citations, opinion=opinion_text)
 
-    def _best_sentences(self, query: Sequence[str], post_id: int) -> tuple[list[str], list[str]]:
+    def _best_sentences(
+        self, query: Sequence[str], post: Post, idf: dict[str, float]
+    ) -> tuple[list[str], list[str]]:
         """Up to `answer_sentences` sentences of the post that match the question best, in reading
         order, split into reported facts (body) and the post's own view (take)."""
         wanted = set(query)
         scored: list[tuple[float, int, str, str]] = []
         order = 0
-        for passage in self.passages_of(post_id):
-            for sentence in passage.sentences:
+        for section, sentences in post_sections(post):
+            for sentence in sentences:
                 present = wanted & set(terms(sentence))
-                score = sum(self._doc_index.idf(t) for t in present)
-                scored.append((score, order, passage.section, sentence))
+                score = sum(idf[t] for t in present)
+                scored.append((score, order, section, sentence))
                 order += 1
         if not scored:
             return [], []

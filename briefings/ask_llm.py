@@ -8,11 +8,12 @@ or @-mention, and every number in it occurs in a passage it cites.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable
 
-from briefings.ask import NOT_COVERED, Passage, PassageIndex, cite, question_terms
+from briefings.ask import NOT_COVERED, Passage, PassageIndex, question_terms
 from briefings.grounding import check_no_links_or_mentions, check_numbers
 from briefings.llm import ChatClient, LLMError
 from briefings.models import Answer
@@ -39,13 +40,16 @@ class LLMAnswerer:
 
     async def ask(self, question: str, context: Iterable[int] = ()) -> Answer:
         context = list(context)
-        extractive = self.index.ask(question, context)
+        # Index and store reads run in a worker thread, never on the event loop.
+        extractive = await asyncio.to_thread(self.index.ask, question, context)
         if not extractive.grounded:
             return extractive
-        passages = self.index.top_passages(question_terms(question), context, self.max_passages)
+        passages = await asyncio.to_thread(
+            self.index.top_passages, question_terms(question), context, self.max_passages
+        )
         try:
             reply = await self.chat.complete(messages(question, passages))
-            return self.check(reply, passages, extractive)
+            return await asyncio.to_thread(self.check, reply, passages, extractive)
         except LLMError as exc:
             log.warning("LLM answer not used: %s", exc)
             return extractive
@@ -64,9 +68,7 @@ class LLMAnswerer:
         check_numbers(uncited, " ".join(" ".join(passages[n - 1].sentences) for n in set(cited)))
         post_ids = list(dict.fromkeys(passages[n - 1].post_id for n in cited))
         plain = " ".join(_CITE.sub("", text).split()).replace(" .", ".")
-        return Answer(
-            plain, grounded=True, citations=tuple(cite(self.index.posts[p]) for p in post_ids)
-        )
+        return Answer(plain, grounded=True, citations=self.index.citations(post_ids))
 
 
 def messages(question: str, passages: list[Passage]) -> list[dict[str, str]]:

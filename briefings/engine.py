@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 
 import httpx
@@ -10,11 +11,14 @@ import httpx
 from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.digest import build_digest, digest_item, unseen_posts
+from briefings.index import SearchIndexError
 from briefings.ingest import Progress, ingest_source
 from briefings.models import Answer, Digest, IngestReport, Post, SearchHit, SourceConfig
 from briefings.sources import FetchSettings
 from briefings.store import Store
 from briefings.summarize.cache import SummaryService
+
+log = logging.getLogger(__name__)
 
 
 class BriefingEngine:
@@ -40,7 +44,9 @@ class BriefingEngine:
         self.max_items = max_items
         self.summary_sentences = summary_sentences
         self.take_sentences = take_sentences
-        self.index = index or PassageIndex()
+        self.index = index if index is not None else PassageIndex(store=store)
+        if self.index.store is None:
+            self.index.store = store
         self._index_live = False
         self.answerer = answerer
 
@@ -60,12 +66,16 @@ class BriefingEngine:
             )
         )
         if self._index_live:
-            await self.sync_index()
+            try:
+                await self.sync_index()
+            except SearchIndexError as exc:  # the posts are stored; the next sync catches up
+                log.warning("search index not updated: %s", exc)
         return reports
 
     async def sync_index(self) -> int:
-        """Bring the passage index up to date with the store. The first call indexes every post;
-        after it, each refresh keeps the index current (a digest-only run never pays for it)."""
+        """Bring the search index up to date with the store, in a worker thread. The first call
+        opens the index (building it if missing or outdated); after it, each refresh keeps the index
+        current (a digest-only run never pays for it)."""
         self._index_live = True
         return await asyncio.to_thread(self.index.sync, self.store)
 
@@ -78,10 +88,14 @@ class BriefingEngine:
     async def answer(
         self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
     ) -> Answer:
-        """Like `ask`, through the LLM when one is configured (it falls back to `ask` itself)."""
+        """Like `ask`, off the event loop, and through the LLM when one is configured (it falls
+        back to `ask` itself)."""
         if self.answerer is None:
-            return self.ask(question, context_urls=context_urls, context_ids=context_ids)
-        return await self.answerer.ask(question, self._context(context_urls, context_ids))
+            return await asyncio.to_thread(
+                self.ask, question, context_urls=context_urls, context_ids=context_ids
+            )
+        context = await asyncio.to_thread(self._context, context_urls, context_ids)
+        return await self.answerer.ask(question, context)
 
     def _context(self, urls: Sequence[str], ids: Sequence[int]) -> list[int]:
         return [*ids, *self.index.post_ids_for(urls)]

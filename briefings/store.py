@@ -92,6 +92,8 @@ posts = sa.Table(
     sa.Column("edited", sa.Boolean, nullable=False, default=False),
     sa.Index("ix_posts_published", "published"),
 )
+# Added by migration 5 (search index sync reads changes by it); declared apart so step 1 is unchanged.
+posts_updated_index = sa.Index("ix_posts_updated_at", posts.c.updated_at)
 
 post_aliases = sa.Table(
     "post_aliases",
@@ -224,6 +226,11 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
         "outbox: first attempt and rejection times",
         _add_columns(deliveries, "first_attempt_at", "failed_at"),
     ),
+    (
+        5,
+        "index on posts.updated_at",
+        lambda conn: posts_updated_index.create(conn, checkfirst=True),
+    ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -285,10 +292,13 @@ def redact_db_url(url: str) -> str:
 class Store:
     """All reads and writes of briefbot state. Methods are short transactions; safe to share."""
 
-    def __init__(self, engine: Engine, *, read_only: bool = False, label: str = "") -> None:
+    def __init__(
+        self, engine: Engine, *, read_only: bool = False, label: str = "", file: str | None = None
+    ) -> None:
         self.engine = engine
         self.read_only = read_only
         self.label = label or engine.url.render_as_string(hide_password=True)
+        self.file = file  # the SQLite file, whatever URI form it was opened through
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True, busy_timeout: float = 5.0) -> Store:
@@ -303,6 +313,7 @@ class Store:
             raise StoreError(f"cannot use database {redact_db_url(url)}: {exc}") from exc
         label, read_only = redact_db_url(url), False
         connect_args: dict[str, Any] = {}
+        path = None
         if parsed.get_backend_name() == "sqlite":
             path = _sqlite_path(parsed)
             if path is not None:
@@ -321,7 +332,7 @@ class Store:
             raise StoreError(f"cannot use database {label}: {exc}") from exc
         if engine.dialect.name == "sqlite":
             sa.event.listen(engine, "connect", _sqlite_pragmas(read_only=read_only))
-        store = cls(engine, read_only=read_only, label=label)
+        store = cls(engine, read_only=read_only, label=label, file=path)
         if migrate:
             try:
                 store.migrate()
@@ -554,6 +565,19 @@ class Store:
         with self.engine.connect() as conn:
             rows = conn.execute(sa.select(posts).where(condition).order_by(posts.c.id)).mappings()
             return [_to_post(row) for row in rows]
+
+    def changed_post_ids(
+        self, after_id: int, updated_after: datetime | None
+    ) -> list[tuple[int, datetime]]:
+        """(id, updated_at) of posts first seen after `after_id` or updated after `updated_after`,
+        in id order: what a search index must re-read. Indexed on both columns, so a process that
+        is up to date pays one index probe, not a table scan."""
+        condition = posts.c.id > after_id
+        if updated_after is not None:
+            condition = sa.or_(condition, posts.c.updated_at > updated_after)
+        query = sa.select(posts.c.id, posts.c.updated_at).where(condition).order_by(posts.c.id)
+        with self.engine.connect() as conn:
+            return [(int(i), at) for i, at in conn.execute(query)]
 
     def iter_posts(self, batch: int = 500) -> Iterator[Post]:
         """Every post in id order, streamed in batches (for index builds)."""

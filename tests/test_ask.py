@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bot.cli import main
 from briefings.ask import NOT_COVERED, PassageIndex
@@ -199,6 +201,108 @@ def test_ask_and_search_commands(
 
     assert main([*db, "search", "famine", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["title"] == SUDAN_AID.title
+
+
+# -- the persistent index ---------------------------------------------------------------------
+
+
+def test_the_index_persists_and_a_new_process_reindexes_only_changes(
+    store: Store, tmp_path: Path
+) -> None:
+    store.save_posts([as_new(p) for p in ALL_POSTS])
+    path = tmp_path / "index"
+    first = PassageIndex(store=store, path=path)
+    assert first.sync(store) == len(ALL_POSTS)
+
+    again = PassageIndex(store=store, path=path)  # as a second process would open it
+    assert again.sync(store) == 0
+    assert "400 million euros" in again.ask("What did Estonia propose?").text
+
+    edited = replace(
+        SUDAN_AID,
+        paragraphs=("Egypt offered to host the next round of talks in Cairo.",),
+        take=(),
+    )
+    store.save_posts([as_new(edited)])
+    assert again.sync(store) == 1
+    assert first.sync(store) == 0  # the other process already brought the shared index up to date
+    assert len(first) == len(ALL_POSTS)
+    assert "Cairo" in first.ask("Where will the next round of Sudan talks be hosted?").text
+    # the old text of the edited post is no longer indexed
+    assert not first.ask("What do the mediators get wrong about access?").grounded
+
+
+def test_posts_updated_at_is_indexed_for_change_queries(store: Store) -> None:
+    indexes = sa.inspect(store.engine).get_indexes("posts")
+    assert any(ix["column_names"] == ["updated_at"] for ix in indexes)
+
+
+def _ingested(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss_feed(BASE, ALL_POSTS))
+    db = ["--db", f"sqlite:///{tmp_path / 'b.db'}"]
+    assert main([*db, "ingest", "--feed", str(feed)]) == 0
+    capsys.readouterr()
+    return db
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda index: (index / "meta.json").write_text("{not json"),
+        lambda index: (index / "meta.json").write_text(
+            (index / "meta.json").read_text().replace('"format": 1', '"format": 0')
+        ),
+        lambda index: [f.write_bytes(b"garbage") for f in (index / "posts").iterdir()],
+    ],
+    ids=["corrupt-meta", "old-format", "corrupt-segments"],
+)
+def test_a_damaged_or_outdated_index_is_rebuilt_with_a_log_line(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    damage: object,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = _ingested(tmp_path, capsys)
+    assert main([*db, "ask", "What did Estonia propose?"]) == 0
+    index = tmp_path / "b.db.index"
+    assert (index / "meta.json").is_file()  # kept beside the database
+    capsys.readouterr()
+    assert callable(damage)
+    damage(index)
+
+    with caplog.at_level(logging.WARNING, logger="briefings"):
+        assert main([*db, "ask", "What did Estonia propose?", "--json"]) == 0
+    assert "400 million euros" in json.loads(capsys.readouterr().out)["answer"]
+    assert any("rebuilding it from the store" in r.getMessage() for r in caplog.records)
+
+
+def test_reindex_command_rebuilds_the_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = _ingested(tmp_path, capsys)
+    assert main([*db, "reindex"]) == 0
+    assert f"indexed {len(ALL_POSTS)} post(s)" in capsys.readouterr().out
+    assert main([*db, "search", "famine", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["title"] == SUDAN_AID.title
+
+
+def test_an_unusable_index_path_is_one_line_and_exit_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = _ingested(tmp_path, capsys)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file")
+    config = tmp_path / "config.toml"
+    config.write_text(f'[index]\npath = "{blocker / "index"}"\n')
+    assert main(["--config", str(config), *db, "ask", "What did Estonia propose?"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("briefbot: search index error: cannot create the search index at")
+    assert len(err.strip().splitlines()) == 1
 
 
 # -- LLM answers ----------------------------------------------------------------------------------

@@ -1,0 +1,434 @@
+"""The search index of the stored posts: Tantivy indexes kept on disk beside the store, updated
+incrementally as posts are stored or edited.
+
+Two indexes: one document per passage (a few sentences of the body or of the take, with the post's
+title) and one per post (the title and every passage). Documents hold stemmed terms and numbers only
+(post id; section and first sentence of a passage), never text: answers quote the post fetched from
+the store, so a process holds no post bodies. `meta.json` says what the index reflects: its format,
+the passage size, the database it was built from, and that database's change position (highest post
+id and newest `updated_at` indexed). Syncing asks the store for posts changed since that position and
+re-indexes only those, deleting a post's old documents first, so nothing is indexed twice even when
+two processes share the directory (Tantivy lets one writer in at a time; readers never wait).
+
+Tantivy scores with BM25 (k1 1.2, b 0.75) and gives document frequencies, so the idf-weighted
+coverage gate needs nothing of its own. A missing, outdated or unreadable index is rebuilt from the
+store, with a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import tantivy
+
+from briefings.models import Post
+from briefings.store import Store, schema_version
+from briefings.terms import terms
+from briefings.text import body_sentences, take_sentences
+
+log = logging.getLogger(__name__)
+
+INDEX_FORMAT = 1  # bump when documents or fields change: older indexes are then rebuilt
+_WRITER_HEAP = 32_000_000
+_LOCK_WAIT_SECONDS = 30.0
+_BATCH = 200
+_FIELD = "terms"
+
+
+class SearchIndexError(Exception):
+    """The index directory cannot be used (permissions, disk full): one line for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """One passage of a post as indexed: derived from the post's text, never stored."""
+
+    section: str  # "body" or "take"
+    position: int  # index of its first sentence within the section
+    sentences: tuple[str, ...]
+    terms: list[str]
+
+
+def post_sections(post: Post) -> tuple[tuple[str, list[str]], ...]:
+    """The sentences of the post's body and take, as indexed and quoted."""
+    return ("body", body_sentences(post)), ("take", take_sentences(post))
+
+
+def post_units(post: Post, size: int) -> tuple[list[str], list[Unit]]:
+    """The post's title terms and passages, the same way at indexing and at answering time."""
+    units = []
+    for section, sentences in post_sections(post):
+        for start in range(0, len(sentences), size):
+            chunk = tuple(sentences[start : start + size])
+            units.append(Unit(section, start, chunk, terms(" ".join(chunk))))
+    return terms(post.title), units
+
+
+def spot(section: str, position: int) -> int:
+    """A passage's place in its post as one number (a fast field)."""
+    return position * 2 + (section == "take")
+
+
+def unspot(value: int) -> tuple[str, int]:
+    return ("take" if value % 2 else "body"), value // 2
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    format: int
+    passage_sentences: int
+    store: str
+    max_id: int = 0
+    max_updated: datetime | None = None
+
+    def to_json(self) -> str:
+        updated = self.max_updated.isoformat() if self.max_updated else None
+        return json.dumps({**self._fields(), "max_updated": updated})
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "passage_sentences": self.passage_sentences,
+            "store": self.store,
+            "max_id": self.max_id,
+        }
+
+    @classmethod
+    def from_json(cls, text: str) -> Meta:
+        raw = json.loads(text)
+        updated = raw.get("max_updated")
+        return cls(
+            format=int(raw["format"]),
+            passage_sentences=int(raw["passage_sentences"]),
+            store=str(raw["store"]),
+            max_id=int(raw["max_id"]),
+            max_updated=datetime.fromisoformat(updated) if updated else None,
+        )
+
+
+def store_identity(store: Store) -> str:
+    """Which database this is: its dialect and when its schema was created (a replaced or other
+    database gets its own index, not a stale one)."""
+    with store.engine.connect() as conn:
+        created = conn.execute(sa.select(sa.func.min(schema_version.c.applied_at))).scalar()
+    return f"{store.engine.dialect.name}:{created.isoformat() if created else ''}"
+
+
+def default_index_path(store: Store) -> Path | None:
+    """Beside a SQLite file (`briefbot.db.index/`); None (in memory) for anything else, and for a
+    read-only file whose folder has no writable index beside it (reading commands still work)."""
+    if store.file is None:
+        return None
+    path = Path(f"{store.file}.index")
+    if store.read_only and not os.access(path if path.exists() else path.parent, os.W_OK):
+        return None
+    return path
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("post", stored=False, indexed=True, fast=True)
+    builder.add_integer_field("spot", stored=False, indexed=False, fast=True)
+    builder.add_text_field(_FIELD, tokenizer_name="whitespace", index_option="freq")
+    return builder.build()
+
+
+class SearchIndex:
+    """Passage and post indexes at `path` (in memory when None), synced from a store."""
+
+    def __init__(self, path: Path | None, passage_sentences: int = 3) -> None:
+        self.path = path
+        self.passage_sentences = passage_sentences
+        self._schema = _schema()
+        self._passages: tantivy.Index | None = None
+        self._posts: tantivy.Index | None = None
+        self._meta: Meta | None = None  # in-memory indexes keep their position here
+        self._seen: Meta | None = None  # the position this process's readers reflect
+        self._lock = threading.Lock()
+
+    # -- opening and syncing --------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self._posts is not None
+
+    def open(self, store: Store) -> None:
+        """Open the index, rebuilding it from the store if it is missing, outdated or unreadable."""
+        with self._lock:
+            if not self.is_open:
+                self._open(store)
+                self._sync(store)
+
+    def sync(self, store: Store) -> int:
+        """Index posts stored or edited since the position the index reflects; returns how many."""
+        with self._lock:
+            if not self.is_open:
+                self._open(store)
+            return self._sync(store)
+
+    def rebuild(self, store: Store) -> int:
+        """Index every stored post afresh (`briefbot reindex`); returns how many."""
+        with self._lock:
+            if not self.is_open:
+                self._open(store)
+            identity = store_identity(store)
+            with self._writers() as (passages, posts):
+                passages.delete_all_documents()
+                posts.delete_all_documents()
+                meta = Meta(INDEX_FORMAT, self.passage_sentences, identity)
+                count, meta = self._index(passages, posts, store.iter_posts(), meta)
+                self._commit(passages, posts, meta)
+            return count
+
+    def _open(self, store: Store) -> None:
+        identity = store_identity(store)
+        fresh = Meta(INDEX_FORMAT, self.passage_sentences, identity)
+        if self.path is None:
+            self._passages = tantivy.Index(self._schema)
+            self._posts = tantivy.Index(self._schema)
+            self._meta = fresh
+            return
+        reason = self._unusable(identity, store)
+        if reason is None:
+            return
+        if reason == "missing":
+            log.info("building the search index at %s from the store", self.path)
+        else:
+            log.warning("search index at %s %s; rebuilding it from the store", self.path, reason)
+        self._create(fresh)
+
+    def _unusable(self, identity: str, store: Store) -> str | None:
+        """Why the index on disk cannot be used as it is (None: opened and usable)."""
+        assert self.path is not None
+        meta_file = self.path / "meta.json"
+        if not meta_file.exists():
+            return "missing"
+        try:
+            meta = Meta.from_json(meta_file.read_text(encoding="utf-8"))
+            if meta.format != INDEX_FORMAT:
+                return f"has format {meta.format}, not {INDEX_FORMAT}"
+            if meta.passage_sentences != self.passage_sentences:
+                return f"was built with {meta.passage_sentences}-sentence passages"
+            if meta.store != identity:
+                return "was built from another database"
+            if meta.max_id > store.max_post_id():
+                return "is ahead of the database"
+            self._passages = tantivy.Index.open(str(self.path / "passages"))
+            self._posts = tantivy.Index.open(str(self.path / "posts"))
+            return None
+        except (ValueError, KeyError, TypeError, OSError) as exc:
+            self._passages = self._posts = None
+            return f"is unreadable ({str(exc).splitlines()[0][:200]})"
+
+    def _create(self, meta: Meta) -> None:
+        """A new, empty index on disk; only our own files are removed from the directory."""
+        assert self.path is not None
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            (self.path / "meta.json").unlink(missing_ok=True)
+            indexes = []
+            for name in ("passages", "posts"):
+                shutil.rmtree(self.path / name, ignore_errors=True)
+                (self.path / name).mkdir()
+                indexes.append(tantivy.Index(self._schema, path=str(self.path / name)))
+            self._passages, self._posts = indexes
+            self._write_meta(meta)
+        except (OSError, ValueError) as exc:
+            raise SearchIndexError(f"cannot create the search index at {self.path}: {exc}") from exc
+
+    def _sync(self, store: Store) -> int:
+        meta = self._read_meta()
+        if meta != self._seen:  # another process committed since: read its segments
+            self._reload(meta)
+        if not store.changed_post_ids(*self._position(meta)):
+            return 0
+        with self._writers() as (passages, posts):
+            meta = self._read_meta()  # another process may have synced while we waited
+            changed = store.changed_post_ids(*self._position(meta))
+            if not changed:
+                return 0
+            ids = [post_id for post_id, _ in changed]
+            for post_id in ids:
+                passages.delete_documents_by_term("post", post_id)
+                posts.delete_documents_by_term("post", post_id)
+            count, meta = self._index(passages, posts, self._fetch(store, ids), meta)
+            self._commit(passages, posts, meta)
+        return count
+
+    @staticmethod
+    def _position(meta: Meta) -> tuple[int, datetime | None]:
+        return meta.max_id, meta.max_updated
+
+    @staticmethod
+    def _fetch(store: Store, ids: Sequence[int]) -> Iterator[Post]:
+        for start in range(0, len(ids), _BATCH):
+            yield from store.posts_by_ids(ids[start : start + _BATCH])
+
+    def _index(
+        self,
+        passages: tantivy.IndexWriter,
+        posts: tantivy.IndexWriter,
+        items: Iterable[Post],
+        meta: Meta,
+    ) -> tuple[int, Meta]:
+        count, max_id, max_updated = 0, meta.max_id, meta.max_updated
+        for post in items:
+            title, units = post_units(post, self.passage_sentences)
+            words = list(title)
+            for unit in units:
+                words.extend(unit.terms)
+                passages.add_document(
+                    tantivy.Document(
+                        post=post.id,
+                        spot=spot(unit.section, unit.position),
+                        terms=" ".join(title + unit.terms),
+                    )
+                )
+            posts.add_document(tantivy.Document(post=post.id, spot=0, terms=" ".join(words)))
+            count += 1
+            max_id = max(max_id, post.id)
+            if max_updated is None or post.updated_at > max_updated:
+                max_updated = post.updated_at
+        return count, Meta(meta.format, meta.passage_sentences, meta.store, max_id, max_updated)
+
+    def _commit(
+        self, passages: tantivy.IndexWriter, posts: tantivy.IndexWriter, meta: Meta
+    ) -> None:
+        """Commit both indexes, then record the position: a crash in between only means the
+        same posts are re-indexed (replacing themselves) next time."""
+        passages.commit()
+        posts.commit()
+        self._write_meta(meta)
+        self._reload(meta)
+
+    def _reload(self, meta: Meta) -> None:
+        assert self._passages is not None and self._posts is not None
+        self._passages.reload()
+        self._posts.reload()
+        self._seen = meta
+
+    @contextmanager
+    def _writers(self) -> Iterator[tuple[tantivy.IndexWriter, tantivy.IndexWriter]]:
+        """Both writers, waiting while another process holds them; released on leaving."""
+        assert self._passages is not None and self._posts is not None
+        passages = self._writer(self._passages)
+        try:
+            posts = self._writer(self._posts)
+        except BaseException:
+            passages.rollback()
+            passages.wait_merging_threads()
+            raise
+        try:
+            yield passages, posts
+        finally:
+            for writer in (passages, posts):
+                writer.wait_merging_threads()  # also releases the directory's writer lock
+
+    def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
+        deadline = time.monotonic() + _LOCK_WAIT_SECONDS
+        while True:
+            try:
+                return index.writer(heap_size=_WRITER_HEAP, num_threads=1)
+            except ValueError as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                    raise SearchIndexError(f"cannot write the search index: {exc}") from exc
+                time.sleep(0.05)
+
+    def _read_meta(self) -> Meta:
+        if self.path is None:
+            assert self._meta is not None
+            return self._meta
+        try:
+            return Meta.from_json((self.path / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError) as exc:
+            raise SearchIndexError(f"cannot read {self.path / 'meta.json'}: {exc}") from exc
+
+    def _write_meta(self, meta: Meta) -> None:
+        if self.path is None:
+            self._meta = meta
+            return
+        tmp = self.path / "meta.json.tmp"
+        tmp.write_text(meta.to_json(), encoding="utf-8")
+        os.replace(tmp, self.path / "meta.json")
+
+    # -- querying ---------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        """Posts indexed."""
+        return 0 if self._posts is None else self._posts.searcher().num_docs
+
+    def _query(self, words: Iterable[str], within: Sequence[int] | None) -> tantivy.Query:
+        should = [
+            (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, _FIELD, w))
+            for w in sorted(set(words))
+        ]
+        query = tantivy.Query.boolean_query(should)
+        if within is None:
+            return query
+        posts = tantivy.Query.term_set_query(self._schema, "post", list(within))
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, tantivy.Query.const_score_query(posts, 0.0)),
+                (tantivy.Occur.Must, query),
+            ]
+        )
+
+    def top_posts(
+        self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
+    ) -> list[tuple[int, float]]:
+        """(post id, BM25 score of the whole post), best first."""
+        if self._posts is None or not words or within == []:
+            return []
+        searcher = self._posts.searcher()
+        hits = searcher.search(self._query(words, within), limit, count=False).hits
+        ids = searcher.fast_field_values("post", [address for _, address in hits])
+        return [(int(i or 0), float(score)) for (score, _), i in zip(hits, ids, strict=True)]
+
+    def top_passages(
+        self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
+    ) -> list[tuple[int, int, float]]:
+        """(post id, spot, BM25 score of the passage), best first."""
+        if self._passages is None or not words or within == []:
+            return []
+        searcher = self._passages.searcher()
+        hits = searcher.search(self._query(words, within), limit, count=False).hits
+        addresses = [address for _, address in hits]
+        ids = searcher.fast_field_values("post", addresses)
+        spots = searcher.fast_field_values("spot", addresses)
+        return [
+            (int(i or 0), int(s or 0), float(score))
+            for (score, _), i, s in zip(hits, ids, spots, strict=True)
+        ]
+
+    def containing(self, words: Iterable[str], post_ids: Sequence[int]) -> dict[int, set[str]]:
+        """Which of the terms each of these posts contains (from the index, not the text)."""
+        found: dict[int, set[str]] = {post_id: set() for post_id in post_ids}
+        for word in set(words):
+            for post_id, _ in self.top_posts([word], len(found), list(found)):
+                found[post_id].add(word)
+        return found
+
+    def idf(self, words: Iterable[str]) -> dict[str, float]:
+        """BM25 idf of each term over whole posts; a term no post has gets the highest value."""
+        if self._posts is None:
+            return {w: 0.0 for w in words}
+        searcher = self._posts.searcher()
+        n = max(searcher.num_docs, 1)
+        out = {}
+        for word in set(words):
+            df = min(searcher.doc_freq(_FIELD, word), n)
+            out[word] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
