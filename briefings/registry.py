@@ -198,7 +198,7 @@ def read_args(spec: CommandSpec, words: Sequence[str]) -> dict[str, Any]:
         taken = _words_for(arg.kind, rest)
         values[arg.name] = " ".join(rest[:taken])
         del rest[:taken]
-    if rest:
+    if rest and spec.args:  # a command without arguments ignores what follows ("status please")
         raise UsageError(f"Too many words for `{spec.name}`; use `{spec.usage}`.")
     return values
 

@@ -282,13 +282,14 @@ def _subcommand(
     async def callback(interaction: discord.Interaction, **values: Any) -> None:
         await run_command(client, interaction, spec, values)
 
-    kind = inspect.Parameter.KEYWORD_ONLY
-    options = [
-        inspect.Parameter(
-            arg.name, kind, annotation=OPTION_TYPES[arg.kind][0], default=OPTION_TYPES[arg.kind][1]
+    options = []
+    for arg in spec.args:
+        annotation, default = OPTION_TYPES[arg.kind]
+        options.append(
+            inspect.Parameter(
+                arg.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+            )
         )
-        for arg in spec.args
-    ]
     first = inspect.Parameter(
         "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
     )
