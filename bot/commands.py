@@ -2,14 +2,16 @@
 
 Adapters parse their platform's event into an `Invocation` and render the `Reply`; everything that is
 decided (who may do what, what a schedule means, what a channel receives) is decided here, with the
-admin check made on every call, never cached.
+admin check made on every call, never cached. Each command is declared once, with `@command` on its
+handler (briefings/registry.py): help, parsing, the admin check, reply privacy and the Discord tree
+all come from those declarations.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.delivery import Deliverer
@@ -17,30 +19,24 @@ from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from briefings.chat import Caller, Invocation, Reply
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
+from briefings.registry import (
+    Arg,
+    ArgKind,
+    CommandSpec,
+    Parsed,
+    Registry,
+    UnknownCommand,
+    UsageError,
+    command,
+)
 from briefings.store import Store
 
 log = logging.getLogger(__name__)
 
 ScheduleListener = Callable[[Subscription], Awaitable[None] | None]
 
-HELP = f"""Commands:
-  latest                      the newest posts as a digest, now
-  ask <question>              an answer from the posts, with the post it came from
-  search <words>              posts matching the words, best first
-  preview                     exactly what this channel's next digest would post
-  status                      feeds (last fetch, last error) and this channel's schedule
-  subscribe [source]          (admin) send digests here; all sources unless one is named
-  unsubscribe [source]        (admin) stop them, or stop one source
-  schedule show               this channel's schedule and next run
-  schedule set <when> [zone]  (admin) when: {SCHEDULE_EXAMPLES}; zone e.g. Europe/London
-  schedule clear              (admin) back to the default schedule
-  schedule skip-empty on|off  (admin) on: no message when nothing is new (the default)
-  help                        this list
-In a digest's thread, any message is a question about that digest's posts."""
-
-ADMIN_COMMANDS = frozenset(
-    {"subscribe", "unsubscribe", "schedule set", "schedule clear", "schedule skip-empty"}
-)
+GROUPS = {"schedule": "When this channel gets digests"}
+FOOTER = "In a digest's thread, any message is a question about that digest's posts."
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +65,10 @@ class CommandSet:
         self.settings = settings
         self.on_schedule_change = on_schedule_change
 
+    @property
+    def registry(self) -> Registry:
+        return REGISTRY
+
     def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
         return self.store.is_delivered_message(platform, channel, message_id)
 
@@ -77,51 +77,65 @@ class CommandSet:
 
     async def handle(self, inv: Invocation) -> Reply:
         """Run one command; never raises for bad input (the reply says what was wrong)."""
-        words = inv.text.split()
-        if inv.question:
-            return await self._ask(inv, inv.text)
-        if not words:
-            return Reply(text=HELP, ephemeral=True)
-        name, args = words[0].lower(), words[1:]
         try:
-            if name in ("help", "?"):
-                return Reply(text=HELP, ephemeral=True)
-            if name == "latest":
-                return await self._latest(inv)
-            if name == "ask":
-                return await self._ask(inv, " ".join(args))
-            if name == "search":
-                return await self._search(" ".join(args))
-            if name == "preview":
-                return await self._preview(inv)
-            if name == "status":
-                return self._status(inv)
-            if name in ("subscribe", "unsubscribe"):
-                return await self._admin(inv, name, args)
-            if name == "schedule":
-                sub_name = args[0].lower() if args else "show"
-                if sub_name == "show":
-                    return self._schedule_show(inv)
-                return await self._admin(inv, f"schedule {sub_name}", args[1:])
-            # Not a command word: a question, as people type them at a prompt or after /briefing.
-            return await self._ask(inv, inv.text)
+            parsed = self._parse(inv)
+        except UnknownCommand as exc:
+            return refusal(f"{exc}\n{HELP}")
+        except UsageError as exc:
+            return refusal(str(exc))
+        return await self._run(inv, parsed)
+
+    def _parse(self, inv: Invocation) -> Parsed:
+        if inv.question:
+            return Parsed(ASK, {"question": inv.text})
+        if inv.args is not None:  # typed by the platform (Discord): `text` is the command's name
+            spec = REGISTRY.get(inv.text.strip().lower())
+            if spec is None:
+                raise UnknownCommand(f"Unknown command {inv.text!r}.")
+            return Parsed(spec, {k: v for k, v in inv.args.items() if v is not None})
+        if not inv.text.strip():
+            return Parsed(HELP_COMMAND, {})
+        # Not a command word: a question, as people type them at a prompt or after /briefing.
+        return REGISTRY.parse(inv.text) or Parsed(ASK, {"question": inv.text})
+
+    async def _run(self, inv: Invocation, parsed: Parsed) -> Reply:
+        spec = parsed.spec
+        if spec.admin and not self.is_admin(inv.caller):
+            log.info(
+                "refused %r from non-admin %s:%s",
+                spec.name,
+                inv.caller.platform,
+                inv.caller.user_id,
+            )
+            return refusal(
+                f"Only admins can use `{spec.name}`: workspace or server admins, or people listed "
+                "in the bot's config. Ask one of them."
+            )
+        try:
+            handler: Callable[..., Awaitable[Reply]] = getattr(self, spec.handler)
+            reply = await handler(inv, **parsed.args)
+            if spec.admin and reply.ok:  # admin commands change the channel: tell the scheduler
+                await self._changed(inv)
         except Exception:
-            log.exception("command %r from %s failed", name, inv.caller.platform)
+            log.exception("command %r from %s failed", spec.name, inv.caller.platform)
             return refusal("Something went wrong on our side; the error is logged. Try again soon.")
+        return replace(reply, ephemeral=spec.private or not reply.ok)
 
-    # -- reading --------------------------------------------------------------------------------
+    # -- reading (help lists the commands in the order they are defined here) ---------------------
 
+    @command("latest", private=True)
     async def _latest(self, inv: Invocation) -> Reply:
+        """The newest posts as a digest, now"""
         sub = self.store.subscription(inv.caller.platform, inv.channel)
         sources = sub.sources if sub else ()
         posts = self.store.latest_posts(self.deliverer.settings.max_items, sources=sources)
         if not posts:
-            return Reply(
-                text="No posts stored yet; the feeds have not been fetched.", ephemeral=True
-            )
-        return Reply(digest=await self.engine.digest_of(posts), ephemeral=True)
+            return Reply(text="No posts stored yet; the feeds have not been fetched.")
+        return Reply(digest=await self.engine.digest_of(posts))
 
-    async def _ask(self, inv: Invocation, question: str) -> Reply:
+    @command("ask", args=(Arg("question", ArgKind.REST, "What you want to know"),))
+    async def _ask(self, inv: Invocation, question: str = "") -> Reply:
+        """An answer from the posts, with the post it came from"""
         if not question.strip():
             return refusal("Ask a question, e.g. `ask what did the post say about tariffs?`")
         await self.engine.sync_index()
@@ -133,30 +147,34 @@ class CommandSet:
         )
         return Reply(answer=answer)
 
-    async def _search(self, query: str) -> Reply:
-        if not query.strip():
+    @command(
+        "search", args=(Arg("words", ArgKind.REST, "Words to look for in the posts"),), private=True
+    )
+    async def _search(self, inv: Invocation, words: str = "") -> Reply:
+        """Posts matching the words, best first"""
+        if not words.strip():
             return refusal("Search for some words, e.g. `search ceasefire`")
         await self.engine.sync_index()
-        hits = self.engine.search(query, limit=5)
+        hits = self.engine.search(words, limit=5)
         if not hits:
-            return Reply(text=f"No posts match {query!r}.", ephemeral=True)
-        return Reply(hits=tuple(hits), ephemeral=True)
+            return Reply(text=f"No posts match {words!r}.")
+        return Reply(hits=tuple(hits))
 
+    @command("preview", private=True)
     async def _preview(self, inv: Invocation) -> Reply:
+        """Exactly what this channel's next digest would post"""
         sub = self.store.subscription(inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
-            return Reply(
-                text="This channel is not subscribed; nothing is scheduled.", ephemeral=True
-            )
+            return Reply(text="This channel is not subscribed; nothing is scheduled.")
         digest = await self.deliverer.preview(sub)
         when = self._when(sub)
         if digest.empty and sub.skip_empty:
-            return Reply(
-                text=f"Nothing new: the next digest ({when}) would be skipped.", ephemeral=True
-            )
-        return Reply(text=f"Preview of the digest due {when}:", digest=digest, ephemeral=True)
+            return Reply(text=f"Nothing new: the next digest ({when}) would be skipped.")
+        return Reply(text=f"Preview of the digest due {when}:", digest=digest)
 
-    def _status(self, inv: Invocation) -> Reply:
+    @command("status", private=True)
+    async def _status(self, inv: Invocation) -> Reply:
+        """Feeds (last fetch, last error) and this channel's schedule"""
         lines = ["Feeds:"]
         states = {s.name: s for s in self.store.source_states()}
         for name in self.settings.source_names:
@@ -172,10 +190,12 @@ class CommandSet:
         lines.append(f"Posts stored: {self.store.count_posts()}")
         lines.append("This channel:")
         lines.extend(f"  {line}" for line in self._channel_lines(inv))
-        return Reply(text="\n".join(lines), ephemeral=True)
+        return Reply(text="\n".join(lines))
 
-    def _schedule_show(self, inv: Invocation) -> Reply:
-        return Reply(text="\n".join(self._channel_lines(inv)), ephemeral=True)
+    @command("schedule show", private=True, group_default=True)
+    async def _schedule_show(self, inv: Invocation) -> Reply:
+        """This channel's schedule and next run"""
+        return Reply(text="\n".join(self._channel_lines(inv)))
 
     def _channel_lines(self, inv: Invocation) -> list[str]:
         sub = self.store.subscription(inv.caller.platform, inv.channel)
@@ -220,43 +240,22 @@ class CommandSet:
 
     # -- admin ----------------------------------------------------------------------------------
 
-    async def _admin(self, inv: Invocation, name: str, args: Sequence[str]) -> Reply:
-        if name not in ADMIN_COMMANDS:
-            return refusal(f"Unknown command {name!r}.\n{HELP}")
-        if not self.is_admin(inv.caller):
-            log.info(
-                "refused %r from non-admin %s:%s", name, inv.caller.platform, inv.caller.user_id
-            )
-            return refusal(
-                f"Only admins can use `{name}`: workspace or server admins, or people listed in "
-                "the bot's config. Ask one of them."
-            )
-        if name == "subscribe":
-            reply = self._subscribe(inv, args)
-        elif name == "unsubscribe":
-            reply = self._unsubscribe(inv, args)
-        elif name == "schedule set":
-            reply = self._schedule_set(inv, args)
-        elif name == "schedule clear":
-            reply = self._schedule_set(inv, [])
-        else:
-            reply = self._skip_empty(inv, args)
-        if reply.ok:
-            await self._changed(inv)
-        return reply
-
-    def _subscribe(self, inv: Invocation, args: Sequence[str]) -> Reply:
-        if len(args) > 1:
-            return refusal("Name at most one source, e.g. `subscribe irinfive`.")
+    @command(
+        "subscribe",
+        args=(Arg("source", ArgKind.WORD, "One source to add (default: all of them)"),),
+        admin=True,
+    )
+    async def _subscribe(self, inv: Invocation, source: str | None = None) -> Reply:
+        """Send digests here; all sources unless one is named"""
         sub = self.store.subscription(inv.caller.platform, inv.channel)
         sources: tuple[str, ...] = ()
-        if args:
-            source = args[0].lower()
-            if source not in self.settings.source_names:
+        if source:
+            name = source.lower()
+            if name not in self.settings.source_names:
                 known = ", ".join(self.settings.source_names)
-                return refusal(f"No source named {args[0]!r}. Sources: {known}.")
-            current = sub.sources if sub and sub.active else (source,)
-            sources = tuple(sorted({*current, source})) if current else ()
+                return refusal(f"No source named {source!r}. Sources: {known}.")
+            current = sub.sources if sub and sub.active else (name,)
+            sources = tuple(sorted({*current, name})) if current else ()
         now = self.deliverer.clock()
         draft = self.store.save_subscription(
             inv.caller.platform,
@@ -280,23 +279,27 @@ class CommandSet:
             f"{self.deliverer.schedule_of(draft).describe()}; next: {self._when(draft)}."
         )
 
-    def _unsubscribe(self, inv: Invocation, args: Sequence[str]) -> Reply:
+    @command(
+        "unsubscribe",
+        args=(Arg("source", ArgKind.WORD, "One source to stop (default: all of them)"),),
+        admin=True,
+    )
+    async def _unsubscribe(self, inv: Invocation, source: str | None = None) -> Reply:
+        """Stop digests here, or stop one source"""
         sub = self.store.subscription(inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return refusal("This channel is not subscribed.")
-        if len(args) > 1:
-            return refusal("Name at most one source, e.g. `unsubscribe irinfive`.")
-        if args:
-            source = args[0].lower()
+        if source:
+            name = source.lower()
             current = sub.sources or self.settings.source_names
-            if source not in current:
-                return refusal(f"This channel does not get {args[0]!r}.")
-            rest = tuple(s for s in current if s != source)
+            if name not in current:
+                return refusal(f"This channel does not get {source!r}.")
+            rest = tuple(s for s in current if s != name)
             if rest:
                 self.store.save_subscription(
                     inv.caller.platform, inv.channel, sources=rest, admin_user=inv.caller.user_id
                 )
-                return Reply(text=f"Stopped {source}; this channel still gets {', '.join(rest)}.")
+                return Reply(text=f"Stopped {name}; this channel still gets {', '.join(rest)}.")
         self.store.save_subscription(
             inv.caller.platform,
             inv.channel,
@@ -306,12 +309,23 @@ class CommandSet:
         )
         return Reply(text="This channel will get no more digests. `subscribe` starts them again.")
 
-    def _schedule_set(self, inv: Invocation, args: Sequence[str]) -> Reply:
+    @command(
+        "schedule set",
+        args=(
+            Arg("when", ArgKind.SCHEDULE, f"e.g. {SCHEDULE_EXAMPLES}"),
+            Arg(
+                "timezone", ArgKind.ZONE, "IANA time zone, e.g. Europe/London (default: the bot's)"
+            ),
+        ),
+        admin=True,
+    )
+    async def _schedule_set(
+        self, inv: Invocation, when: str = "", timezone: str | None = None
+    ) -> Reply:
+        """When: daily 08:00, weekdays 07:30, mon,thu 09:00, hourly or cron; zone e.g. Europe/London"""
         defaults = self.deliverer.settings
-        if args:
-            when, zone = _split_when_zone(args, defaults.default_timezone)
-        else:
-            when, zone = "", ""
+        when = when.strip()
+        zone = (timezone or "").strip() if when else ""
         try:
             schedule = parse_schedule(
                 when or defaults.default_when, zone or defaults.default_timezone
@@ -336,10 +350,18 @@ class CommandSet:
             text += ". This channel is not subscribed yet: `subscribe` starts the digests."
         return Reply(text=text)
 
-    def _skip_empty(self, inv: Invocation, args: Sequence[str]) -> Reply:
-        if len(args) != 1 or args[0].lower() not in ("on", "off"):
-            return refusal("Use `schedule skip-empty on` or `schedule skip-empty off`.")
-        on = args[0].lower() == "on"
+    @command("schedule clear", admin=True)
+    async def _schedule_clear(self, inv: Invocation) -> Reply:
+        """Back to the default schedule"""
+        return await self._schedule_set(inv)
+
+    @command(
+        "schedule skip-empty",
+        args=(Arg("on", ArgKind.SWITCH, "on: post nothing when nothing is new; off: say so"),),
+        admin=True,
+    )
+    async def _skip_empty(self, inv: Invocation, on: bool) -> Reply:
+        """On (the default): no message when nothing is new; off: a short 'nothing new' message"""
         self.store.save_subscription(
             inv.caller.platform, inv.channel, skip_empty=on, admin_user=inv.caller.user_id
         )
@@ -349,6 +371,11 @@ class CommandSet:
             else "A short 'nothing new' message will be posted when nothing is new."
         )
 
+    @command("help", private=True, aliases=("?",))
+    async def _help(self, inv: Invocation) -> Reply:
+        """This list"""
+        return Reply(text=HELP)
+
     async def _changed(self, inv: Invocation) -> None:
         sub = self.store.subscription(inv.caller.platform, inv.channel)
         if sub is not None and self.on_schedule_change is not None:
@@ -357,14 +384,19 @@ class CommandSet:
                 await result
 
 
-def _split_when_zone(args: Sequence[str], default_zone: str) -> tuple[str, str]:
-    """`daily 08:00 Europe/London` -> ("daily 08:00", "Europe/London"); cron has five fields."""
-    words = list(args)
-    if words[0].lower() == "hourly":
-        return "hourly", " ".join(words[1:])
-    if len(words) in (5, 6) and not any(":" in w for w in words[:2]):
-        return " ".join(words[:5]), " ".join(words[5:])
-    return " ".join(words[:2]), " ".join(words[2:])
+REGISTRY = Registry.of(CommandSet, GROUPS)
+HELP = REGISTRY.help_text(FOOTER)
+
+
+def _command(name: str) -> CommandSpec:
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise LookupError(f"the command set declares no {name!r}")
+    return spec
+
+
+ASK = _command("ask")  # what a question runs
+HELP_COMMAND = _command("help")  # what an empty line runs
 
 
 def _stamp(moment: datetime | None) -> str:

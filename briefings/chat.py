@@ -35,6 +35,9 @@ class Invocation:
     thread: str = ""  # the platform message id the thread hangs off (a digest message, often)
     # Free text from a thread or a mention: a question, whatever word it starts with.
     question: bool = False
+    # Typed arguments by name, from platforms with typed options (Discord); `text` is then just the
+    # command's name ("schedule set"). None: `text` is a whole line to parse.
+    args: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

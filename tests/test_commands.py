@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from adapters.terminal import TerminalPlatform
 from bot.app import engine_for
-from bot.commands import CommandSet, CommandSettings
+from bot.commands import REGISTRY, CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import DeliverySettings
 from briefings.chat import Caller, Invocation, Reply
 from briefings.models import Subscription
+from briefings.registry import UnknownCommand, UsageError
 from briefings.store import Store
 from tests.fixtures.platform import RecordingPlatform
 from tests.test_delivery import Clock, World
@@ -200,3 +202,82 @@ async def test_help_questions_and_search(bot: Bot) -> None:
     latest = await bot.say("latest", caller=MEMBER)
     assert latest.digest is not None and len(latest.digest.items) == 3
     assert not (await bot.say("ask")).ok
+
+
+async def test_help_is_built_from_the_registry(bot: Bot) -> None:
+    help_reply = await bot.say("help", caller=MEMBER)
+    assert help_reply.ephemeral
+    lines = help_reply.text.splitlines()
+    for spec in REGISTRY.commands:  # one line each: its usage, then its handler's docstring
+        [line] = [x for x in lines if x.split("  ")[1:2] == [spec.usage]]
+        assert line.endswith(spec.summary) and ("(admin)" in line) == spec.admin
+    assert "schedule set <when> [timezone]" in help_reply.text
+    assert "(admin) Send digests here" in help_reply.text
+    for same in ("?", "  "):
+        assert (await bot.say(same, caller=MEMBER)).text == help_reply.text
+
+
+@pytest.mark.parametrize(
+    ("line", "name", "args"),
+    [
+        (
+            "schedule set weekdays 07:30 Europe/London",
+            "schedule set",
+            {"when": "weekdays 07:30", "timezone": "Europe/London"},
+        ),
+        (
+            "SCHEDULE SET hourly Asia/Tokyo",
+            "schedule set",
+            {"when": "hourly", "timezone": "Asia/Tokyo"},
+        ),
+        ("schedule set 30 7 * * 1-5", "schedule set", {"when": "30 7 * * 1-5"}),
+        (
+            "schedule set 0 9 * * 1 Europe/Paris",
+            "schedule set",
+            {"when": "0 9 * * 1", "timezone": "Europe/Paris"},
+        ),
+        ("schedule", "schedule show", {}),
+        ("schedule skip-empty OFF", "schedule skip-empty", {"on": False}),
+        ("subscribe irinfive", "subscribe", {"source": "irinfive"}),
+        ("unsubscribe", "unsubscribe", {}),
+        ("ask what did Russia demand?", "ask", {"question": "what did Russia demand?"}),
+        ("search Mekong talks", "search", {"words": "Mekong talks"}),
+        ("status please", "status", {}),
+        ("?", "help", {}),
+    ],
+)
+def test_a_typed_line_becomes_a_command_and_typed_arguments(
+    line: str, name: str, args: dict[str, Any]
+) -> None:
+    parsed = REGISTRY.parse(line)
+    assert parsed is not None and (parsed.spec.name, parsed.args) == (name, args)
+
+
+def test_lines_that_name_no_command_are_questions_and_bad_ones_say_how() -> None:
+    assert REGISTRY.parse("what did the Baltic delegates agree on?") is None
+    with pytest.raises(UnknownCommand, match="'schedule sett'"):
+        REGISTRY.parse("schedule sett daily 08:00")
+    with pytest.raises(UsageError, match="use `subscribe \\[source\\]`"):
+        REGISTRY.parse("subscribe irinfive other")
+    with pytest.raises(UsageError, match="`schedule skip-empty on`"):
+        REGISTRY.parse("schedule skip-empty")
+
+
+async def test_typed_arguments_go_straight_to_the_handler_after_the_admin_check(bot: Bot) -> None:
+    async def typed(name: str, caller: Caller = ADMIN, **args: Any) -> Reply:
+        invocation = Invocation(caller=caller, channel="C1", text=name, args=args)
+        return await bot.commands.handle(invocation)
+
+    refused = await typed("subscribe", caller=MEMBER, source=None)
+    assert not refused.ok and "Only admins can use `subscribe`" in refused.text
+    assert bot.world.store.subscription("chat", "C1") is None
+
+    assert (await typed("subscribe", source=None)).ok
+    reply = await typed("schedule set", when="hourly", timezone="Asia/Tokyo")
+    assert reply.ok and not reply.ephemeral and "hourly (Asia/Tokyo)" in reply.text
+    await typed("schedule skip-empty", on=False)
+    sub = bot.world.store.subscription("chat", "C1")
+    assert sub is not None and (sub.schedule, sub.timezone) == ("hourly", "Asia/Tokyo")
+    assert not sub.skip_empty and bot.changed[-1] == sub
+    status = await typed("schedule show", caller=MEMBER)
+    assert status.ephemeral and "hourly (Asia/Tokyo)" in status.text

@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import discord
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adapters.discord.bot import BriefingClient, DiscordSettings, briefing_group, command_names
+from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.discord.render import (
     CONTENT_LIMIT,
     DESCRIPTION_LIMIT,
@@ -34,12 +34,13 @@ from adapters.discord.render import (
 )
 from bot.app import apply_declared_subscriptions, delivery_settings, engine_for
 from bot.cli import main
-from bot.commands import CommandSet, CommandSettings
+from bot.commands import REGISTRY, CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
 from bot.runner import run_forever
 from briefings.chat import Invocation, Reply
 from briefings.models import Digest, DigestItem
+from briefings.registry import ArgKind
 from briefings.store import Store
 from tests.fixtures.discord_server import (
     ADMIN,
@@ -338,22 +339,35 @@ def test_mentions_and_markdown_in_posts_are_inert() -> None:
     assert "\\# shout" in embed["description"]
 
 
-def test_every_command_of_the_neutral_set_is_a_subcommand() -> None:
-    group = briefing_group(None)  # type: ignore[arg-type]
-    assert set(command_names(group)) == {
-        "latest",
-        "ask",
-        "search",
-        "preview",
-        "status",
-        "help",
-        "subscribe",
-        "unsubscribe",
-        "schedule set",
-        "schedule show",
-        "schedule clear",
-        "schedule skip-empty",
-    }
+async def test_the_synced_tree_is_the_command_registry(rig: Rig) -> None:
+    """What Discord is given matches the registry the command set runs: a command added, renamed
+    or retyped in one and not the other fails here."""
+    [sync] = [r for r in rig.fake.requests if r.method == "PUT"]
+    [briefing] = sync.body
+    synced: dict[str, dict[str, Any]] = {}
+    for option in briefing["options"]:
+        if option["type"] == 2:  # a sub-group: /briefing schedule ...
+            assert option["name"] in REGISTRY.groups and len(option["description"]) <= 100
+            synced.update({f"{option['name']} {o['name']}": o for o in option["options"]})
+        else:
+            synced[option["name"]] = option
+    assert set(synced) == {spec.name for spec in REGISTRY.commands}
+    option_type = {ArgKind.SWITCH: 5}  # boolean; every other kind is a string (3)
+    for spec in REGISTRY.commands:
+        command = synced[spec.name]
+        assert command["type"] == 1, spec.name
+        assert command["description"].startswith("(admin) ") == spec.admin, spec.name
+        assert spec.summary in command["description"] and len(command["description"]) <= 100
+        expected = [
+            (arg.name, option_type.get(arg.kind, 3), arg.required, arg.kind is ArgKind.ZONE)
+            for arg in spec.args
+        ]
+        options = command.get("options", [])
+        assert [
+            (o["name"], o["type"], o.get("required", False), o.get("autocomplete", False))
+            for o in options
+        ] == expected, spec.name
+        assert all(0 < len(o["description"]) <= 100 for o in options)
 
 
 @given(st.text(alphabet=st.sampled_from("ab *_[]\\\n"), max_size=9000), st.integers(20, 4096))

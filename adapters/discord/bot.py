@@ -9,8 +9,9 @@ repeat one.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,6 @@ from discord import app_commands
 from adapters.discord.render import digest_messages, reply_payloads
 from briefings.chat import (
     Caller,
-    CommandHandler,
     DeliveryError,
     Invocation,
     MessageRejectedError,
@@ -32,6 +32,7 @@ from briefings.chat import (
     TransientDeliveryError,
 )
 from briefings.models import Digest, Subscription
+from briefings.registry import ArgKind, CommandSpec, RegisteredHandler, Registry
 
 log = logging.getLogger(__name__)
 
@@ -136,12 +137,23 @@ class BriefingClient(discord.AutoShardedClient):
         super().__init__(intents=intents, shard_count=shard_count, allowed_mentions=NO_MENTIONS)
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
-        self.commands: CommandHandler | None = None
+        self._commands: RegisteredHandler | None = None
         self.platform = DiscordPlatform(self, settings.requests_per_second)
-        self.tree.add_command(briefing_group(self))
 
     async def setup_hook(self) -> None:
         await self.tree.sync()
+
+    @property
+    def commands(self) -> RegisteredHandler | None:
+        return self._commands
+
+    @commands.setter
+    def commands(self, handler: RegisteredHandler | None) -> None:
+        """Attach the command set; `/briefing` is built from its registry (synced at login)."""
+        self._commands = handler
+        self.tree.remove_command("briefing")
+        if handler is not None:
+            self.tree.add_command(briefing_group(self, handler.registry))
 
     async def handle(self, invocation: Invocation) -> Reply:
         if self.commands is None:
@@ -191,8 +203,15 @@ class BriefingClient(discord.AutoShardedClient):
         )
 
 
-async def run_command(client: BriefingClient, interaction: discord.Interaction, text: str) -> None:
-    """Answer within Discord's 3 s: directly when the command is quick, else defer and follow up."""
+async def run_command(
+    client: BriefingClient,
+    interaction: discord.Interaction,
+    spec: CommandSpec,
+    values: Mapping[str, Any],
+) -> None:
+    """Hand the typed options straight to the command set, and answer within Discord's 3 s:
+    directly when the command is quick, else defer (as privately as the command replies) and
+    follow up."""
     user = interaction.user
     permissions = interaction.permissions
     caller = Caller(
@@ -209,14 +228,15 @@ async def run_command(client: BriefingClient, interaction: discord.Interaction, 
     invocation = Invocation(
         caller=caller,
         channel=str(parent_id),
-        text=text,
+        text=spec.name,
+        args=dict(values),
         workspace=str(interaction.guild_id or ""),
         thread=thread,
     )
     work = asyncio.ensure_future(client.handle(invocation))
     done, _ = await asyncio.wait({work}, timeout=ANSWER_WITHIN)
     if not done:
-        await interaction.response.defer(ephemeral=_private(text), thinking=True)
+        await interaction.response.defer(ephemeral=spec.private, thinking=True)
     reply = await work
     payloads = reply_payloads(reply)
     for i, payload in enumerate(payloads):
@@ -237,14 +257,6 @@ async def run_command(client: BriefingClient, interaction: discord.Interaction, 
             )
 
 
-def _private(text: str) -> bool:
-    """Before the reply is known: which commands answer only the caller."""
-    word = text.split()[0] if text.split() else "help"
-    return word in ("help", "status", "preview", "latest", "search") or text.startswith(
-        "schedule show"
-    )
-
-
 _ZONES: list[str] = []
 
 
@@ -256,78 +268,61 @@ async def zone_choices(_: discord.Interaction, current: str) -> list[app_command
     return [app_commands.Choice(name=z, value=z) for z in matches]
 
 
-def briefing_group(client: BriefingClient) -> app_commands.Group:
-    """`/briefing ...`: the platform-neutral command set as typed Discord subcommands."""
+# How each kind of argument is typed as a Discord option: (annotation, default; None = optional).
+OPTION_TYPES: dict[ArgKind, tuple[Any, Any]] = {
+    ArgKind.REST: (str, inspect.Parameter.empty),
+    ArgKind.SCHEDULE: (str, inspect.Parameter.empty),
+    ArgKind.SWITCH: (bool, inspect.Parameter.empty),
+    ArgKind.WORD: (str | None, None),
+    ArgKind.ZONE: (str | None, None),
+}
+
+
+def briefing_group(client: BriefingClient, registry: Registry) -> app_commands.Group:
+    """`/briefing ...`: every command of the registry as a typed subcommand (one sub-group level,
+    e.g. `/briefing schedule set`)."""
     group = app_commands.Group(name="briefing", description="IR in Five briefings")
-    schedule = app_commands.Group(
-        name="schedule", description="When this channel gets digests", parent=group
-    )
-
-    async def run(interaction: discord.Interaction, *words: str | None) -> None:
-        await run_command(client, interaction, " ".join(w for w in words if w))
-
-    @group.command(name="latest", description="The newest posts as a digest")
-    async def latest(interaction: discord.Interaction) -> None:
-        await run(interaction, "latest")
-
-    @group.command(name="ask", description="A question, answered from the posts with a citation")
-    async def ask(interaction: discord.Interaction, question: str) -> None:
-        await run(interaction, "ask", question)
-
-    @group.command(name="search", description="Posts matching some words")
-    async def search(interaction: discord.Interaction, words: str) -> None:
-        await run(interaction, "search", words)
-
-    @group.command(name="preview", description="What this channel's next digest would post")
-    async def preview(interaction: discord.Interaction) -> None:
-        await run(interaction, "preview")
-
-    @group.command(name="status", description="Feeds, and this channel's schedule and deliveries")
-    async def status(interaction: discord.Interaction) -> None:
-        await run(interaction, "status")
-
-    @group.command(name="help", description="What the commands do")
-    async def help_(interaction: discord.Interaction) -> None:
-        await run(interaction, "help")
-
-    @group.command(name="subscribe", description="(admin) Send digests to this channel")
-    async def subscribe(interaction: discord.Interaction, source: str | None = None) -> None:
-        await run(interaction, "subscribe", source)
-
-    @group.command(name="unsubscribe", description="(admin) Stop digests here, or one source")
-    async def unsubscribe(interaction: discord.Interaction, source: str | None = None) -> None:
-        await run(interaction, "unsubscribe", source)
-
-    @schedule.command(
-        name="set",
-        description="(admin) daily 08:00, weekdays 07:30, mon,thu 09:00, hourly, or cron",
-    )
-    @app_commands.autocomplete(timezone=zone_choices)
-    async def schedule_set(
-        interaction: discord.Interaction, when: str, timezone: str | None = None
-    ) -> None:
-        await run(interaction, "schedule set", when, timezone)
-
-    @schedule.command(name="show", description="This channel's schedule and next run")
-    async def schedule_show(interaction: discord.Interaction) -> None:
-        await run(interaction, "schedule show")
-
-    @schedule.command(name="clear", description="(admin) Back to the default schedule")
-    async def schedule_clear(interaction: discord.Interaction) -> None:
-        await run(interaction, "schedule clear")
-
-    @schedule.command(name="skip-empty", description="(admin) Post nothing when nothing is new")
-    async def schedule_skip_empty(interaction: discord.Interaction, on: bool) -> None:
-        await run(interaction, "schedule skip-empty", "on" if on else "off")
-
+    groups: dict[str, app_commands.Group] = {}
+    for spec in registry.commands:
+        *path, leaf = spec.name.split()
+        parent = group
+        if path:
+            if path[0] not in groups:
+                description = registry.groups[path[0]]
+                groups[path[0]] = app_commands.Group(
+                    name=path[0], description=description, parent=group
+                )
+            parent = groups[path[0]]
+        parent.add_command(_subcommand(client, spec, leaf, parent))
     return group
 
 
-def command_names(group: app_commands.Group) -> Sequence[str]:
-    names = []
-    for command in group.commands:
-        if isinstance(command, app_commands.Group):
-            names += [f"{command.name} {c.name}" for c in command.commands]
-        else:
-            names.append(command.name)
-    return names
+def _subcommand(
+    client: BriefingClient, spec: CommandSpec, name: str, parent: app_commands.Group
+) -> app_commands.Command[Any, ..., None]:
+    """One command, its options typed from the registry: discord.py reads them from the
+    callback's signature, so the callback is given one built from the declared arguments."""
+
+    async def callback(interaction: discord.Interaction, **values: Any) -> None:
+        await run_command(client, interaction, spec, values)
+
+    options = []
+    for arg in spec.args:
+        annotation, default = OPTION_TYPES[arg.kind]
+        options.append(
+            inspect.Parameter(
+                arg.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation, default=default
+            )
+        )
+    first = inspect.Parameter(
+        "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
+    )
+    callback.__signature__ = inspect.Signature([first, *options])  # type: ignore[attr-defined]
+    if spec.args:
+        app_commands.describe(**{arg.name: arg.description for arg in spec.args})(callback)
+    zones = {arg.name: zone_choices for arg in spec.args if arg.kind is ArgKind.ZONE}
+    if zones:
+        app_commands.autocomplete(**zones)(callback)
+    return app_commands.Command(
+        name=name, description=spec.description, callback=callback, parent=parent
+    )
