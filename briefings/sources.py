@@ -79,7 +79,10 @@ async def fetch(
     last_modified: str | None = None,
     accept: str = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
 ) -> FetchedBody:
-    """GET a URL (or read a local file) with conditional headers and a hard size cap."""
+    """GET a URL (or read a local file) with conditional headers and a hard size cap.
+
+    `settings.timeout_seconds` bounds the whole request, body included: httpx's own timeouts are
+    per read, so a server sending a byte a second would otherwise never time out."""
     if is_local_path(location):
         return _read_local(location, settings)
     headers = {"Accept": accept}
@@ -88,7 +91,10 @@ async def fetch(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        async with client.stream("GET", location, headers=headers) as response:
+        async with (
+            asyncio.timeout(settings.timeout_seconds),
+            client.stream("GET", location, headers=headers) as response,
+        ):
             if response.status_code == 304:
                 return FetchedBody(
                     url=str(response.url),
@@ -119,7 +125,7 @@ async def fetch(
                 etag=response.headers.get("ETag"),
                 last_modified=response.headers.get("Last-Modified"),
             )
-    except httpx.TimeoutException as exc:
+    except (TimeoutError, httpx.TimeoutException) as exc:
         raise FeedError(f"{location} timed out after {settings.timeout_seconds:g} s") from exc
     except httpx.TooManyRedirects as exc:
         raise FeedError(

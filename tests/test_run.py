@@ -130,13 +130,17 @@ def world_factory(db_url: str) -> Iterator[World]:
     store.close()
 
 
-def write_config(directory: Path, feed_server: FeedServer) -> Path:
-    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+def write_config(
+    directory: Path, feed_server: FeedServer, *, drip: float = 0.0, http: str = "", more: str = ""
+) -> Path:
+    """A config with one feed (dripping a byte every `drip` seconds if asked); `http` adds keys to
+    [http], `more` adds sections."""
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS), drip=drip)
     path = directory / "config.toml"
     path.write_text(
         f'[database]\nurl = "sqlite:///{directory / "bot.db"}"\n'
         f'[[sources]]\nname = "irinfive"\nurl = "{feed_server.url("/feed/")}"\n'
-        "[http]\nfetch_article_pages = false\n",
+        f"[http]\nfetch_article_pages = false\n{http}\n{more}",
         encoding="utf-8",
     )
     return path
@@ -210,3 +214,20 @@ def test_sigterm_stops_a_running_bot_cleanly(tmp_path: Path, feed_server: FeedSe
     _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_a_feed_that_drips_a_byte_at_a_time_times_out_as_a_whole(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # Every byte comes within httpx's read timeout; the whole feed would take minutes.
+    config = write_config(tmp_path, feed_server, drip=0.2, http="timeout_seconds = 1")
+    assert len(feed_server.routes["/feed/"].body) * 0.2 > 30
+    ingest = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "ingest"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert ingest.returncode == 1, ingest.stderr
+    assert f"irinfive: FAILED: {feed_server.url('/feed/')} timed out after 1 s" in ingest.stdout
