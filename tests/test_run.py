@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -172,8 +173,9 @@ def test_run_once_sends_what_is_due_and_only_once(
     assert captured.out == "" and "0 digest run(s) due" in captured.err
 
 
-def run_bot(config: Path, stdin: int | None) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def run_bot(
+    config: Path, stdin: int | None, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "--config", str(config), "run"],
         cwd=ROOT,
@@ -181,12 +183,57 @@ def run_bot(config: Path, stdin: int | None) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
+
+
+class Output:
+    """A running process's stdout and stderr, collected by threads so a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.threads = []
+        for stream, lines in ((process.stdout, self.out), (process.stderr, self.err)):
+            assert stream is not None
+            thread = threading.Thread(target=self._collect, args=(stream, lines), daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def close(self) -> None:
+        """Kill the process if it still runs, and close its pipes once read to the end."""
+        self.process.kill()
+        self.process.wait()
+        for thread in self.threads:
+            thread.join(5)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+    @staticmethod
+    def _collect(stream: IO[str], lines: list[str]) -> None:
+        for line in stream:
+            lines.append(line)
+
+    def wait_for(self, text: str, *, stream: str = "out", within: float = 30.0) -> None:
+        lines = self.out if stream == "out" else self.err
+        deadline = time.monotonic() + within
+        while not any(text in line for line in lines):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in {''.join(lines)!r} (stderr: {self.text})")
+            time.sleep(0.02)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.err)
 
 
 def test_the_prompt_takes_commands_and_questions(tmp_path: Path, feed_server: FeedServer) -> None:
     process = run_bot(write_config(tmp_path, feed_server), subprocess.PIPE)
+    assert process.stderr is not None
+    while "caught up at start" not in (line := process.stderr.readline()):  # feeds fetched
+        assert line, "the bot ended before fetching the feeds"
     out, err = process.communicate(
         "status\nschedule set weekdays 07:30 Europe/Paris\nschedule show\n"
         "what did the Baltic states say about the ceasefire?\nquit\n",
@@ -231,3 +278,26 @@ def test_a_feed_that_drips_a_byte_at_a_time_times_out_as_a_whole(
     )
     assert ingest.returncode == 1, ingest.stderr
     assert f"irinfive: FAILED: {feed_server.url('/feed/')} timed out after 1 s" in ingest.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_commands_are_answered_while_a_slow_feed_is_fetched_and_a_signal_ends_it(
+    tmp_path: Path, feed_server: FeedServer, signum: signal.Signals
+) -> None:
+    # The feed takes minutes to arrive (a byte every 0.2 s, a 60 s deadline).
+    config = write_config(tmp_path, feed_server, drip=0.2, http="timeout_seconds = 60")
+    process = run_bot(config, subprocess.PIPE)
+    output = Output(process)
+    assert process.stdin is not None
+    try:
+        process.stdin.write("help\nstatus\n")
+        process.stdin.flush()
+        output.wait_for("schedule skip-empty on|off")
+        output.wait_for("irinfive: not fetched yet")
+        assert feed_server.hits("/feed/")  # the fetch is under way, not done
+        process.send_signal(signum)
+        assert process.wait(timeout=10) == 0, output.text
+    finally:
+        output.close()
+    assert "Traceback" not in output.text
+    assert "caught up at start" not in output.text

@@ -46,6 +46,7 @@ class DiscordSettings:
     sharded: bool = False
     message_content: bool = False  # privileged intent: questions in threads without a mention
     requests_per_second: float = 40.0  # under Discord's global 50/s, leaving room for replies
+    sync_commands: bool = True  # off for `run --once`, which only sends
 
 
 class DiscordPlatform:
@@ -117,7 +118,8 @@ class BriefingClient(discord.AutoShardedClient):
         self.tree.add_command(briefing_group(self))
 
     async def setup_hook(self) -> None:
-        await self.tree.sync()
+        if self.settings.sync_commands:
+            await self.tree.sync()
 
     async def handle(self, invocation: Invocation) -> Reply:
         if self.commands is None:
