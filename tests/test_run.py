@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from bot.cli import main
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.posts import ALL_POSTS, rss_feed
+from tests.fixtures.slack_server import SIGNING_SECRET, Canned, FakeSlack
 from tests.test_delivery import World
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -301,3 +304,92 @@ def test_commands_are_answered_while_a_slow_feed_is_fetched_and_a_signal_ends_it
         output.close()
     assert "Traceback" not in output.text
     assert "caught up at start" not in output.text
+
+
+def slack_section(fake: FakeSlack, *, mode: str = "http", port: int = 0) -> str:
+    return f'[slack]\nmode = "{mode}"\nport = {port}\napi_base_url = "{fake.base_url}"\n'
+
+
+async def test_a_stop_during_a_send_that_never_answers_leaves_the_digest_owed(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    slack = await FakeSlack().start()
+    slack.hold = {"chat.postMessage"}  # the send is in flight until the bot gives up on it
+    config = write_config(
+        tmp_path,
+        feed_server,
+        more=slack_section(slack) + "[delivery]\nstop_grace_seconds = 0.5\n",
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    sub = store.save_subscription(
+        "slack", "C1", active=True, admin_user="UADMIN", next_run_at=datetime.now(UTC)
+    )
+    store.close()
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+    process = run_bot(config, subprocess.DEVNULL, env)
+    output = Output(process)
+    try:
+        await slack.wait_for(lambda: slack.posted("C1"), within=30)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(process.wait, 10) == 0, output.text
+    finally:
+        output.close()
+        await slack.stop()
+    assert "Traceback" not in output.text
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        owed = store.deliveries_for(sub.id)
+    finally:
+        store.close()
+    assert owed and {d.status for d in owed} == {"pending"}  # sent at the next start
+
+
+async def run_to_exit(
+    config: Path, env: dict[str, str], within: float = 20
+) -> subprocess.CompletedProcess[str]:
+    """`briefbot run` to its end (stdin closed, so only an error or a signal ends it)."""
+    process = run_bot(config, subprocess.DEVNULL, env)
+    try:
+        out, err = await asyncio.to_thread(process.communicate, None, within)
+    finally:
+        process.kill()
+        await asyncio.to_thread(process.communicate)
+    return subprocess.CompletedProcess(process.args, process.returncode, out, err)
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "not_allowed_token_type"])
+async def test_an_app_token_slack_refuses_stops_run_with_exit_2_naming_the_variable(
+    tmp_path: Path, feed_server: FeedServer, error: str
+) -> None:
+    slack = await FakeSlack().start()
+    slack.canned["apps.connections.open"] = [Canned(200, {"ok": False, "error": error})] * 50
+    config = write_config(tmp_path, feed_server, more=slack_section(slack, mode="socket"))
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_APP_TOKEN": "xapp-1-secret-value"}
+    try:
+        ended = await run_to_exit(config, env)
+    finally:
+        await slack.stop()
+    assert ended.returncode == 2, ended.stderr
+    last = ended.stderr.splitlines()[-1]
+    assert last == f"briefbot: SLACK_APP_TOKEN was refused by Slack: {error}"
+    assert "secret-value" not in ended.stderr and "Traceback" not in ended.stderr
+
+
+async def test_a_busy_port_in_slack_http_mode_is_one_line_naming_it(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    slack = await FakeSlack().start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = write_config(tmp_path, feed_server, more=slack_section(slack, port=port))
+        env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+        try:
+            ended = await run_to_exit(config, env)
+        finally:
+            await slack.stop()
+    assert ended.returncode == 2, ended.stderr
+    line = ended.stderr.splitlines()[-1]
+    assert line.startswith(f"briefbot: cannot listen on 127.0.0.1:{port}")
+    assert "slack.port" in line and "Traceback" not in ended.stderr

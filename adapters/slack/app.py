@@ -188,11 +188,11 @@ class SlackBot:
             await self.login()
         if self.settings.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
-            client = self._socket.client
             try:  # asked here once: inside connect_async a refusal is retried forever
-                client.wss_uri = await client.issue_new_wss_url()
+                opened = await self.client.apps_connections_open(app_token=self.settings.app_token)
             except SlackApiError as exc:
                 raise SlackRefused("app", _error_code(exc)) from None
+            self._socket.client.wss_uri = str(opened["url"])
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode as %s", self.bot_user_id)
             return
