@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +22,9 @@ import pytest
 
 from bot.cli import main
 from briefings.store import Store
+from tests.fixtures.background import background_loop
+from tests.fixtures.discord_server import CHANNEL as DISCORD_CHANNEL
+from tests.fixtures.discord_server import FakeDiscord
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.posts import ALL_POSTS, rss_feed
 from tests.fixtures.slack_server import SIGNING_SECRET, Canned, FakeSlack
@@ -393,3 +397,107 @@ async def test_a_busy_port_in_slack_http_mode_is_one_line_naming_it(
     line = ended.stderr.splitlines()[-1]
     assert line.startswith(f"briefbot: cannot listen on 127.0.0.1:{port}")
     assert "slack.port" in line and "Traceback" not in ended.stderr
+
+
+@contextmanager
+def sigterm_after(seconds: float) -> Iterator[None]:
+    """Bound an in-process `briefbot run`: a bot that does not stop by itself gets SIGTERM."""
+    timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+@pytest.fixture
+def service_stdin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Standard input as a service has it: nothing to read."""
+    with open(os.devnull, encoding="utf-8") as handle:
+        monkeypatch.setattr(sys, "stdin", handle)
+        yield
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (4014, "enable it for the bot in the Developer Portal"),
+        (4004, "DISCORD_TOKEN was refused by Discord (gateway close 4004)"),
+        (4013, "gateway close 4013: invalid intents"),
+    ],
+)
+def test_a_fatal_discord_gateway_close_stops_run_with_exit_2_saying_what_to_fix(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    service_stdin: None,
+    code: int,
+    says: str,
+) -> None:
+    config = write_config(tmp_path, feed_server, more="[discord]\nmessage_content = true\n")
+    monkeypatch.setenv("DISCORD_TOKEN", "fake.token.value")
+    with background_loop() as loop:
+        fake = loop.run(FakeDiscord(close_code=code).start())
+        try:
+            with sigterm_after(20):
+                code_returned = main(["--config", str(config), "run"])
+        finally:
+            loop.run(fake.stop())
+    err = capsys.readouterr().err
+    assert code_returned == 2, err
+    assert "briefbot: " in err and says in err and "Traceback" not in err
+    assert "fake.token.value" not in err
+
+
+def due_subscriptions(tmp_path: Path, *channels: tuple[str, str]) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
+    try:
+        for platform, channel in channels:
+            store.save_subscription(
+                platform, channel, active=True, admin_user="config", next_run_at=datetime.now(UTC)
+            )
+    finally:
+        store.close()
+
+
+def test_run_once_delivers_to_slack_and_discord(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")  # no app token: sending needs none
+    monkeypatch.setenv("DISCORD_TOKEN", "fake.token.value")
+    with background_loop() as loop:
+        slack = loop.run(FakeSlack().start())
+        discord_fake = loop.run(FakeDiscord().start())
+        try:
+            config = write_config(tmp_path, feed_server, more=slack_section(slack))
+            due_subscriptions(tmp_path, ("slack", "C1"), ("discord", DISCORD_CHANNEL))
+            code = main(["--config", str(config), "run", "--once"])
+        finally:
+            loop.run(discord_fake.stop())
+            loop.run(slack.stop())
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "2 digest run(s) due" in err and "0 delivery(ies) left to retry" in err
+    [to_slack] = slack.posted("C1")
+    assert ALL_POSTS[0].title in json.dumps(to_slack["blocks"])
+    [to_discord] = discord_fake.posted(DISCORD_CHANNEL)
+    assert ALL_POSTS[0].title in json.dumps(to_discord["embeds"])
+    assert not discord_fake.calls("applications/")  # no command sync for a one-off send
+
+
+def test_run_once_exits_1_when_a_due_digest_has_no_token_to_go_out_with(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+    config = write_config(tmp_path, feed_server)
+    due_subscriptions(tmp_path, ("slack", "C1"))
+    assert main(["--config", str(config), "run", "--once"]) == 1
+    err = capsys.readouterr().err
+    assert "1 digest run(s) or delivery(ies) for slack left owed: its token is not set" in err
