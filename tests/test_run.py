@@ -301,7 +301,10 @@ def test_commands_are_answered_while_a_slow_feed_is_fetched_and_a_signal_ends_it
         process.stdin.flush()
         output.wait_for("schedule skip-empty on|off")
         output.wait_for("irinfive: not fetched yet")
-        assert feed_server.hits("/feed/")  # the fetch is under way, not done
+        deadline = time.monotonic() + 30
+        while not feed_server.hits("/feed/"):  # the fetch is under way, and far from done
+            assert time.monotonic() < deadline, output.text
+            time.sleep(0.02)
         process.send_signal(signum)
         assert process.wait(timeout=10) == 0, output.text
     finally:
