@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from adapters import console
 from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
-from bot.runner import MissingSecret, run_forever, run_once
+from bot.runner import MissingSecret, PlatformFailed, run_forever, run_once
 from briefings.engine import BriefingEngine
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
@@ -170,6 +170,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MissingSecret as exc:
         print(f"briefbot: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except PlatformFailed as exc:
+        print(f"briefbot: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("briefbot: interrupted", file=sys.stderr)
         return 130
@@ -256,7 +259,25 @@ async def _run(args: argparse.Namespace, settings: Settings, store: Store) -> in
     )
     for channel in report.paused:
         print(f"briefbot: deliveries to {channel} paused; see `status`", file=sys.stderr)
-    failed = result.feed_errors or report.retrying or report.paused
+    if report.rejected:
+        print(
+            f"briefbot: {report.rejected} message(s) rejected by their platform for good; "
+            "see `status` in their channels",
+            file=sys.stderr,
+        )
+    for platform, owed in sorted(result.unreachable.items()):
+        print(
+            f"briefbot: {owed} digest run(s) or delivery(ies) for {platform} left owed: "
+            f"its token is not set here",
+            file=sys.stderr,
+        )
+    failed = (
+        result.feed_errors
+        or report.retrying
+        or report.paused
+        or report.rejected
+        or result.unreachable
+    )
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -136,6 +136,7 @@ class DeliveryConfig(_Section):
     retry_max_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600.0
     concurrency: Annotated[int, Field(ge=1, le=500)] = 50
     send_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    stop_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
 
 
 class CommandSettingsConfig(_Section):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,13 +73,13 @@ class BriefingScheduler:
         self._refreshing: dict[str, asyncio.Task[Any]] = {}
         self._flush_task: asyncio.Task[None] | None = None
         self._flush_wanted = False
+        self._tasks: set[asyncio.Task[None]] = set()  # fetches and claims, cancelled at stop
+        self._stopping = False
+        self.caught_up: asyncio.Task[None] | None = None  # the start-up catch-up
 
     async def start(self) -> None:
-        """Catch up on what came due while stopped, then start the timers (needs a running loop)."""
-        await self.refresh(self.engine.sources)
-        report = await self.deliverer.run_due(self.clock())
-        if report.claimed or report.skipped:
-            log.info("at start: %d run(s) caught up, %d skipped", report.claimed, report.skipped)
+        """Start the timers, and catch up in the background on what came due while stopped: the
+        prompt and the platforms answer at once, however slow the feeds are (needs a running loop)."""
         s = self.settings
         scheduler = AsyncIOScheduler(
             timezone=UTC,
@@ -91,9 +91,9 @@ class BriefingScheduler:
         )
         for source in self.engine.sources:
             scheduler.add_job(
-                self.refresh,
+                self._spawn_refresh,
                 IntervalTrigger(minutes=s.refresh_minutes, jitter=s.refresh_jitter_seconds),
-                args=[[source]],
+                args=[source],
                 id=f"refresh:{source.name}",
             )
         scheduler.add_job(self._flush_now, IntervalTrigger(seconds=s.outbox_seconds), id="outbox")
@@ -101,6 +101,17 @@ class BriefingScheduler:
         for sub in self.store.subscriptions(active_only=False):
             self.sync(sub)
         scheduler.start()
+        self.caught_up = self._spawn(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        await self.refresh(self.engine.sources)
+        report = await self.deliverer.run_due(self.clock(), flush=False)
+        log.info(
+            "caught up at start: feeds fetched, %d run(s) due, %d skipped",
+            report.claimed,
+            report.skipped,
+        )
+        self.request_flush()  # also sends what an earlier run left owed
 
     def sync(self, sub: Subscription) -> None:
         """Add, replace or remove the digest job of one subscription to match the store."""
@@ -117,7 +128,7 @@ class BriefingScheduler:
             log.error("%s %s: schedule unusable: %s", sub.platform, sub.channel, exc)
             return
         self.scheduler.add_job(
-            self._run_subscription,
+            self._spawn_digest,
             ScheduleTrigger(schedule),
             args=[sub.id],
             id=job_id,
@@ -128,18 +139,47 @@ class BriefingScheduler:
         job = self.scheduler.get_job(f"digest:{sub.id}") if self.scheduler else None
         return None if job is None else job.next_run_time
 
-    async def stop(self, grace_seconds: float = 30.0) -> None:
-        """Stop the timers; let a flush in progress finish (what it leaves stays pending)."""
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop the timers and cancel fetches; sends in flight get `grace_seconds` to be confirmed.
+
+        Nothing is lost by stopping at any point: a claimed run not yet confirmed stays pending in
+        the store and goes out at the next start, with the same idempotency key."""
+        self._stopping = True
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)  # queued onto the loop by APScheduler
             await asyncio.sleep(0)
-        if self._flush_task is not None and not self._flush_task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(self._flush_task), grace_seconds)
-            except TimeoutError:
-                log.warning("stopped with deliveries in flight; they are retried at next start")
+        work = [*self._tasks, *self._refreshing.values()]
+        for task in work:
+            task.cancel()
+        await asyncio.gather(*work, return_exceptions=True)
+        flush = self._flush_task
+        if flush is not None and not flush.done():
+            await asyncio.wait({flush}, timeout=grace_seconds)
+            if not flush.done():
+                flush.cancel()
+                await asyncio.wait({flush}, timeout=1.0)
+                log.warning("stopped with deliveries in flight; they are sent at the next start")
 
     # -- jobs -------------------------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` in a task that is kept (cancelled at stop) and whose failure is logged."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("scheduled work failed", exc_info=task.exception())
+
+    async def _spawn_refresh(self, source: SourceConfig) -> None:
+        """The refresh job: the fetch runs in a kept task, so a stop can cancel it."""
+        self._spawn(self.refresh([source]))
+
+    async def _spawn_digest(self, sub_id: int) -> None:
+        self._spawn(self._run_subscription(sub_id))
 
     async def refresh(self, sources: list[SourceConfig] | tuple[SourceConfig, ...]) -> None:
         """Fetch sources, sharing one fetch between callers that ask at the same time."""
@@ -171,11 +211,15 @@ class BriefingScheduler:
         ]
         if wanted:
             await self.refresh(wanted)
+        if self._stopping:
+            return
         await self.deliverer.run_due(self.clock(), only=sub_id, flush=False)
         self.request_flush()
 
     def request_flush(self) -> None:
         """Send what is owed soon; many digest jobs firing in the same minute share flushes."""
+        if self._stopping:
+            return  # what is owed stays pending for the next start
         self._flush_wanted = True
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.ensure_future(self._flush_loop())

@@ -106,7 +106,10 @@ async def fetch(
     last_modified: str | None = None,
     accept: str = FEED_ACCEPT,
 ) -> FetchedBody:
-    """GET a feed URL (or read a local feed file) with conditional headers and a hard size cap."""
+    """GET a feed URL (or read a local feed file) with conditional headers and a hard size cap.
+
+    `settings.timeout_seconds` bounds the whole request, body included: httpx's own timeouts are
+    per read, so a server sending a byte a second would otherwise never time out."""
     if is_local_path(location):
         return _read_local(location, settings)
     headers = {"Accept": accept}
@@ -135,20 +138,21 @@ async def _fetch_http(
     try:
         url, auth = _without_credentials(httpx.URL(location))
         origin = (url.scheme, url.host, url.port)
-        for _ in range(settings.max_redirects + 1):
-            if check is not None:
-                await check(url)
-            hop_auth = auth if (url.scheme, url.host, url.port) == origin else None
-            async with client.stream(
-                "GET", url, headers=headers, auth=hop_auth, follow_redirects=False
-            ) as response:
-                target = response.headers.get("Location")
-                if response.status_code in _REDIRECTS and target:
-                    url, _ = _without_credentials(response.url.join(target))
-                    continue
-                return await _read_response(response, shown, settings, etag, last_modified)
+        async with asyncio.timeout(settings.timeout_seconds):
+            for _ in range(settings.max_redirects + 1):
+                if check is not None:
+                    await check(url)
+                hop_auth = auth if (url.scheme, url.host, url.port) == origin else None
+                async with client.stream(
+                    "GET", url, headers=headers, auth=hop_auth, follow_redirects=False
+                ) as response:
+                    target = response.headers.get("Location")
+                    if response.status_code in _REDIRECTS and target:
+                        url, _ = _without_credentials(response.url.join(target))
+                        continue
+                    return await _read_response(response, shown, settings, etag, last_modified)
         raise httpx.TooManyRedirects("too many redirects")
-    except httpx.TimeoutException as exc:
+    except (TimeoutError, httpx.TimeoutException) as exc:
         raise FeedError(f"{shown} timed out after {settings.timeout_seconds:g} s") from exc
     except httpx.TooManyRedirects as exc:
         raise FeedError(

@@ -68,23 +68,26 @@ def stored(store: Store, parts: PostParts, url: str = "https://example.com/huge/
 
 
 @pytest.fixture
-def huge_post(tmp_path: Path) -> Iterator[Post]:
+def huge_store(tmp_path: Path) -> Iterator[tuple[Store, Post]]:
     store = Store.open(f"sqlite:///{tmp_path / 'huge.db'}")
     paragraphs = huge_paragraphs()
     post = stored(store, split_post(paragraphs, title_hint="A very long post"))
     assert len(post.body) > 2_000_000
     # Nothing is cut from storage: the stored post keeps every paragraph.
     assert post.paragraphs == tuple(paragraphs)
-    yield post
+    yield store, post
     store.close()
 
 
-def test_huge_post_is_summarized_and_indexed_from_its_opening(huge_post: Post) -> None:
+def test_huge_post_is_summarized_and_indexed_from_its_opening(
+    huge_store: tuple[Store, Post], tmp_path: Path
+) -> None:
+    store, huge_post = huge_store
     summary = ExtractiveSummarizer().summarize_post(huge_post, 3)
     assert summary == [opening_sentence(0), opening_sentence(1), opening_sentence(2)]
 
-    index = PassageIndex()
-    index.add(huge_post)
+    index = PassageIndex(store=store, path=tmp_path / "index")
+    index.sync()
     word = _word(5 * 20 + 1)
     answer = index.ask(f"Who met envoy {_word(5 * 20)} and {word}?")
     assert answer.grounded and answer.citations[0].url == huge_post.url
@@ -134,11 +137,11 @@ class Heartbeat:
 
 
 async def test_the_event_loop_keeps_running_while_a_huge_post_is_summarized(
-    huge_post: Post,
+    huge_store: tuple[Store, Post],
 ) -> None:
     async with Heartbeat() as heart:
         before = heart.ticks
-        summary = await ExtractiveSummarizer().summarize(huge_post, 3)
+        summary = await ExtractiveSummarizer().summarize(huge_store[1], 3)
         during = heart.ticks - before
     assert summary.sentences[0] == opening_sentence(0)
     assert during > 0

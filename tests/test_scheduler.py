@@ -67,6 +67,8 @@ async def test_jobs_mirror_the_store_and_follow_commands_at_once(
     world.subscribe("C1")
     await scheduler.start()
     try:
+        assert scheduler.caught_up is not None
+        await scheduler.caught_up  # in the background: start() does not wait for the feeds
         assert world.store.count_posts() == len(ALL_POSTS)  # fetched at start
         assert scheduler.scheduler is not None
         ids = {job.id for job in scheduler.scheduler.get_jobs()}

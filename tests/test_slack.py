@@ -490,7 +490,7 @@ async def test_briefbot_run_serves_slack_when_its_tokens_are_in_the_environment(
     assert process.stderr is not None
     try:
         seen = ""
-        while "briefbot running" not in seen:
+        while "caught up at start" not in seen:  # feeds fetched: status shows them
             line = await asyncio.wait_for(process.stderr.readline(), 60)
             assert line, seen
             seen += line.decode()

@@ -49,6 +49,7 @@ class DiscordSettings:
     sharded: bool = False
     message_content: bool = False  # privileged intent: questions in threads without a mention
     requests_per_second: float = 40.0  # under Discord's global 50/s, leaving room for replies
+    sync_commands: bool = True  # off for `run --once`, which only sends
 
 
 class DiscordPlatform:
@@ -141,7 +142,8 @@ class BriefingClient(discord.AutoShardedClient):
         self.platform = DiscordPlatform(self, settings.requests_per_second)
 
     async def setup_hook(self) -> None:
-        await self.tree.sync()
+        if self.settings.sync_commands:
+            await self.tree.sync()
 
     @property
     def commands(self) -> RegisteredHandler | None:

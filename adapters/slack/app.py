@@ -82,6 +82,7 @@ CLOCK_SLACK = timedelta(minutes=2)  # our clock and Slack's may differ: search a
 HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an earlier attempt
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
+STOP_SECONDS = 2.0  # what HTTP requests in progress get to finish when the bot stops
 SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
 
 
@@ -214,6 +215,29 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     return TransientDeliveryError(code or str(exc))
 
 
+class SlackRefused(Exception):
+    """Slack refused a token at start: `which` is "bot" or "app", `error` Slack's error code."""
+
+    def __init__(self, which: str, error: str) -> None:
+        super().__init__(f"Slack refused the {which} token: {error}")
+        self.which = which
+        self.error = error
+
+
+class SlackListenError(Exception):
+    """HTTP mode cannot listen on the configured address (in use, or not ours to bind)."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+        self.host = host
+        self.port = port
+        self.reason = reason
+
+
+def _error_code(exc: SlackApiError) -> str:
+    return str(exc.response.get("error", "refused")) if exc.response is not None else "refused"
+
+
 class SlackBot:
     """The bolt app and its listeners, in either connection mode."""
 
@@ -242,21 +266,42 @@ class SlackBot:
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
 
-    async def start(self, commands: CommandHandler) -> None:
-        """Connect (Socket Mode) or listen (HTTP mode); `commands` answers what arrives."""
-        self.commands = commands
-        identity = await self.client.auth_test()
+    async def login(self) -> None:
+        """Check the bot token (auth.test): enough to send; `start` also listens."""
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise SlackRefused("bot", _error_code(exc)) from None
         self.bot_user_id = str(identity.get("user_id", ""))
+
+    async def start(self, commands: CommandHandler) -> None:
+        """Connect (Socket Mode) or listen (HTTP mode); `commands` answers what arrives.
+
+        A refused token raises `SlackRefused` and a busy address `SlackListenError`, so the caller
+        can stop with a message instead of bolt retrying forever."""
+        self.commands = commands
+        if not self.bot_user_id:
+            await self.login()
         if self.settings.mode == "socket":
             self._socket = AsyncSocketModeHandler(self.app, self.settings.app_token)
+            try:  # asked here once: inside connect_async a refusal is retried forever
+                opened = await self.client.apps_connections_open(app_token=self.settings.app_token)
+            except SlackApiError as exc:
+                raise SlackRefused("app", _error_code(exc)) from None
+            self._socket.client.wss_uri = str(opened["url"])
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode as %s", self.bot_user_id)
             return
         server = AsyncSlackAppServer(self.settings.port, self.settings.path, self.app)
-        self._runner = web.AppRunner(server.web_app)
+        self._runner = web.AppRunner(server.web_app, shutdown_timeout=STOP_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise SlackListenError(
+                self.settings.host, self.settings.port, exc.strerror or str(exc)
+            ) from None
         addresses = self._runner.addresses
         if addresses:
             self.port = int(addresses[0][1])  # the port chosen when configured as 0
@@ -265,6 +310,7 @@ class SlackBot:
         )
 
     async def stop(self) -> None:
+        """Disconnect, and stop listening (requests in progress get `STOP_SECONDS`)."""
         if self._socket is not None:
             await self._socket.close_async()  # type: ignore[no-untyped-call]
         if self._runner is not None:
