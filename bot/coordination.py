@@ -192,10 +192,11 @@ class SeenEvents:
             dialect.insert(seen_events)
             .values(platform=self.platform, event_id=event_id[:200], seen_at=now)
             .on_conflict_do_nothing()
+            .returning(seen_events.c.event_id)  # a row back: ours; none: someone's before us
         )
         try:
             with self.store.engine.begin() as conn:
-                inserted = conn.execute(statement).rowcount == 1
+                inserted = conn.execute(statement).first() is not None
                 self._inserts += 1
                 if self._inserts % PRUNE_EVERY == 1:
                     conn.execute(
