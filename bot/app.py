@@ -135,6 +135,7 @@ def scheduler_settings(settings: Settings) -> SchedulerSettings:
         refresh_minutes=s.refresh_minutes,
         refresh_jitter_seconds=s.refresh_jitter_seconds,
         misfire_grace_seconds=max(1, s.grace_minutes * 60),
+        index_sync_seconds=settings.coordination.index_sync_seconds,
     )
 
 

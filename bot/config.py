@@ -175,8 +175,39 @@ class SlackConfig(_Section):
 class DiscordConfig(_Section):
     token_env: EnvName = "DISCORD_TOKEN"  # noqa: S105 (names a variable, holds no secret)
     sharded: bool = False
+    # Shards across processes: this process runs `shard_ids` of `shard_count` (all when unset).
+    shard_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    shard_ids: list[Annotated[int, Field(ge=0)]] | None = None
     message_content: bool = False
     requests_per_second: Annotated[float, Field(ge=0, le=50)] = 40.0
+
+    @model_validator(mode="after")
+    def _shards_within_count(self) -> DiscordConfig:
+        if self.shard_count is None:
+            if self.shard_ids is not None:
+                raise ValueError("shard_ids needs shard_count (the total number of shards)")
+            return self
+        if self.sharded:
+            raise ValueError("set sharded (Discord picks the count) or shard_count, not both")
+        ids = self.shard_ids if self.shard_ids is not None else []
+        if self.shard_ids is not None and not ids:
+            raise ValueError("shard_ids is empty; list this process's shards, e.g. [0, 1]")
+        outside = sorted({i for i in ids if i >= self.shard_count})
+        if outside:
+            raise ValueError(
+                f"shard_ids {outside} not below shard_count "
+                f"{self.shard_count} (shards are numbered 0 to {self.shard_count - 1})"
+            )
+        if len(ids) != len(set(ids)):
+            raise ValueError("shard_ids lists a shard twice")
+        return self
+
+
+class CoordinationSettings(_Section):
+    """Several processes on one PostgreSQL (bot/coordination.py); ignored on SQLite."""
+
+    leader_check_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
+    index_sync_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
 
 class SubscriptionConfig(_Section):
@@ -210,6 +241,7 @@ class Settings(_Section):
     commands: CommandSettingsConfig = CommandSettingsConfig()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
+    coordination: CoordinationSettings = CoordinationSettings()
     subscriptions: list[SubscriptionConfig] = [
         SubscriptionConfig(platform="terminal", channel="terminal")
     ]
@@ -227,6 +259,17 @@ class Settings(_Section):
         channels = [(s.platform, s.channel) for s in self.subscriptions]
         if len(channels) != len(set(channels)):
             raise ValueError("each channel may be declared in [[subscriptions]] only once")
+        return self
+
+    @model_validator(mode="after")
+    def _coordination_within_a_poll(self) -> Settings:
+        """A dead leader is replaced, and its posts searchable elsewhere, within one poll."""
+        poll = self.schedule.refresh_minutes * 60
+        for key in ("leader_check_seconds", "index_sync_seconds"):
+            if getattr(self.coordination, key) > poll:
+                raise ValueError(
+                    f"coordination.{key} must not exceed schedule.refresh_minutes ({poll:g} s)"
+                )
         return self
 
     @model_validator(mode="after")

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.ratelimit import RateLimiter
+from bot.coordination import limiter_for
 from bot.schedules import Schedule, ScheduleError, parse_schedule
 from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
@@ -92,7 +92,7 @@ class Deliverer:
         self.settings = settings or DeliverySettings()
         self.clock = clock
         self._limiters = {
-            name: RateLimiter.per_second(p.requests_per_second, hold=self.settings.hold_seconds)
+            name: limiter_for(store, name, p.requests_per_second, hold=self.settings.hold_seconds)
             for name, p in platforms.items()
         }
         self._flushing = asyncio.Lock()

@@ -23,7 +23,15 @@ import itertools
 import math
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """What delivery needs of a limiter: this one, or `bot.coordination.SharedRateLimiter` (the
+    same rule held in the database for several processes)."""
+
+    def slot(self) -> AbstractAsyncContextManager[None]: ...
 
 
 class RateLimiter:

@@ -25,6 +25,7 @@ from bot.app import (
 )
 from bot.commands import CommandSet
 from bot.config import Settings
+from bot.coordination import SeenEvents, leadership_for
 from bot.delivery import Deliverer, RunReport, utc_now
 from bot.scheduler import BriefingScheduler
 from briefings.chat import ChatPlatform
@@ -93,7 +94,14 @@ async def run_forever(
     async with engine_for(settings, store) as engine:
         deliverer = Deliverer(store, engine, platforms.delivery, delivery_settings(settings))
         apply_declared_subscriptions(store, settings, deliverer, utc_now())
-        scheduler = BriefingScheduler(store, engine, deliverer, scheduler_settings(settings))
+        if (
+            platforms.slack is not None
+        ):  # Slack's retries answered once, whichever process gets them
+            platforms.slack.first_seen = SeenEvents(store, "slack").first_time
+        leader = leadership_for(store, settings.coordination.leader_check_seconds)
+        scheduler = BriefingScheduler(
+            store, engine, deliverer, scheduler_settings(settings), leader=leader
+        )
         commands = CommandSet(
             store, engine, deliverer, command_settings(settings), on_schedule_change=scheduler.sync
         )
@@ -326,6 +334,8 @@ def discord_bot(
     return BriefingClient(
         DiscordSettings(
             sharded=d.sharded,
+            shard_count=d.shard_count,
+            shard_ids=tuple(d.shard_ids) if d.shard_ids is not None else None,
             message_content=d.message_content,
             requests_per_second=d.requests_per_second,
             sync_commands=listen,

@@ -1,7 +1,13 @@
-"""APScheduler 3 as the timer: a refresh job per source, a digest job per subscription, and an outbox
-job that retries what failed. The store stays the source of truth: a job only says "look now", and
-`Deliverer.run_due` decides from the store what is due, so a job firing twice, late, or in two
-processes changes nothing.
+"""APScheduler 3 as the timer: a refresh job per source, a digest job per subscription, an outbox
+job that retries what failed, and an index job. The store stays the source of truth: a job only says
+"look now", and `Deliverer.run_due` decides from the store what is due, so a job firing twice, late,
+or in two processes changes nothing.
+
+With several processes on one database (see bot.coordination), only the leader polls feeds, runs the
+start-up catch-up and claims due runs (claims are safe anywhere; one claimer saves each process
+fetching feeds before the same run); a process that becomes leader catches up at once. Every process
+keeps its digest jobs (for `status`), flushes the outbox and syncs its search index from the store,
+so it answers questions about posts another process fetched.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.coordination import AlwaysLeader, Leadership
 from bot.delivery import Deliverer, utc_now
 from bot.schedules import Schedule, ScheduleError
 from briefings.engine import BriefingEngine
+from briefings.index import SearchIndexError
 from briefings.models import SourceConfig, Subscription
 from briefings.store import Store
 
@@ -51,6 +59,7 @@ class SchedulerSettings:
     outbox_seconds: float = 15.0  # how often failed deliveries are looked at for retry
     fresh_seconds: float = 120.0  # a digest run re-fetches feeds older than this first
     misfire_grace_seconds: int = 7200
+    index_sync_seconds: float = 60.0  # how soon posts another process stored can be asked about
 
 
 class BriefingScheduler:
@@ -62,8 +71,10 @@ class BriefingScheduler:
         settings: SchedulerSettings | None = None,
         *,
         clock: Callable[[], datetime] = utc_now,
+        leader: Leadership | None = None,
     ) -> None:
         self.store = store
+        self.leader: Leadership = leader or AlwaysLeader()
         self.engine = engine
         self.deliverer = deliverer
         self.settings = settings or SchedulerSettings()
@@ -97,11 +108,21 @@ class BriefingScheduler:
                 id=f"refresh:{source.name}",
             )
         scheduler.add_job(self._flush_now, IntervalTrigger(seconds=s.outbox_seconds), id="outbox")
+        scheduler.add_job(
+            self._spawn_index_sync, IntervalTrigger(seconds=s.index_sync_seconds), id="index"
+        )
         self.scheduler = scheduler
         for sub in self.store.subscriptions(active_only=False):
             self.sync(sub)
         scheduler.start()
-        self.caught_up = self._spawn(self._catch_up())
+        await self.leader.start(self._became_leader)
+        if not self.leader.is_leader:
+            self.request_flush()  # what is owed goes out from here too
+
+    def _became_leader(self) -> None:
+        """Catch up on what came due while no process led (at start: while stopped)."""
+        if not self._stopping:
+            self.caught_up = self._spawn(self._catch_up())
 
     async def _catch_up(self) -> None:
         await self.refresh(self.engine.sources)
@@ -148,6 +169,7 @@ class BriefingScheduler:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)  # queued onto the loop by APScheduler
             await asyncio.sleep(0)
+        await self.leader.stop()
         work = [*self._tasks, *self._refreshing.values()]
         for task in work:
             task.cancel()
@@ -175,11 +197,24 @@ class BriefingScheduler:
             log.error("scheduled work failed", exc_info=task.exception())
 
     async def _spawn_refresh(self, source: SourceConfig) -> None:
-        """The refresh job: the fetch runs in a kept task, so a stop can cancel it."""
-        self._spawn(self.refresh([source]))
+        """The refresh job: the fetch runs in a kept task, so a stop can cancel it. Only the
+        leader polls; the others see its posts through the index job."""
+        if self.leader.is_leader:
+            self._spawn(self.refresh([source]))
 
     async def _spawn_digest(self, sub_id: int) -> None:
-        self._spawn(self._run_subscription(sub_id))
+        if self.leader.is_leader:  # the leader claims; it took over any run due meanwhile
+            self._spawn(self._run_subscription(sub_id))
+
+    async def _spawn_index_sync(self) -> None:
+        self._spawn(self.sync_index())
+
+    async def sync_index(self) -> None:
+        """Index posts any process stored since the last sync (shared with concurrent syncs)."""
+        try:
+            await self.engine.sync_index()
+        except SearchIndexError as exc:  # the posts are stored; the next sync catches up
+            log.warning("search index not updated: %s", exc)
 
     async def refresh(self, sources: list[SourceConfig] | tuple[SourceConfig, ...]) -> None:
         """Fetch sources, sharing one fetch between callers that ask at the same time."""

@@ -49,6 +49,11 @@ class BriefingEngine:
             self.index.store = store
         self._index_live = False
         self.answerer = answerer
+        # Single flight: a sync requested while one runs waits and shares the next one.
+        self._sync_turn = asyncio.Lock()
+        self._sync_asked = 0  # requests so far
+        self._sync_covered = 0  # requests the last finished sync was started after
+        self._sync_count = 0
 
     async def refresh(
         self, sources: Sequence[SourceConfig] | None = None, *, progress: Progress | None = None
@@ -77,7 +82,15 @@ class BriefingEngine:
         opens the index (building it if missing or outdated); after it, each refresh keeps the index
         current (a digest-only run never pays for it)."""
         self._index_live = True
-        return await asyncio.to_thread(self.index.sync, self.store)
+        self._sync_asked += 1
+        mine = self._sync_asked
+        async with self._sync_turn:
+            if self._sync_covered >= mine:  # a sync begun after this request has finished
+                return self._sync_count
+            started = self._sync_asked
+            self._sync_count = await asyncio.to_thread(self.index.sync, self.store)
+            self._sync_covered = started
+            return self._sync_count
 
     def ask(
         self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()

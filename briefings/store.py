@@ -175,6 +175,34 @@ deliveries = sa.Table(
     sa.Index("ix_deliveries_message", "platform", "channel", "message_id"),
 )
 
+# Added by migration 7, shared by the processes of one deployment (queries in bot/coordination.py).
+# A platform event id is answered by the process that first inserts it; rows older than a day go.
+seen_events = sa.Table(
+    "seen_events",
+    metadata,
+    sa.Column("platform", sa.String(40), primary_key=True),
+    sa.Column("event_id", sa.String(200), primary_key=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False),
+    sa.Index("ix_seen_events_seen_at", "seen_at"),
+)
+# A platform's global rate limit, held across processes: one row per platform (locked while a
+# place is taken; when the last request was let go) and one per place held, ending `ends_at`
+# (seconds since the epoch on the database's clock, so hosts' clocks need not agree).
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("platform", sa.String(40), primary_key=True),
+    sa.Column("last_start", sa.Double, nullable=False),
+)
+rate_holds = sa.Table(
+    "rate_holds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(40), nullable=False),
+    sa.Column("ends_at", sa.Double, nullable=False),
+    sa.Index("ix_rate_holds_platform", "platform", "ends_at"),
+)
+
 SUBSCRIPTION_FIELDS = frozenset(
     {
         "workspace",
@@ -230,6 +258,11 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
         5,
         "index on posts.updated_at",
         lambda conn: posts_updated_index.create(conn, checkfirst=True),
+    ),
+    (
+        7,
+        "several processes: seen platform events, shared rate limits",
+        _create(seen_events, rate_limits, rate_holds),
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]

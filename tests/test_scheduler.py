@@ -74,7 +74,7 @@ async def test_jobs_mirror_the_store_and_follow_commands_at_once(
         ids = {job.id for job in scheduler.scheduler.get_jobs()}
         sub1 = world.store.subscription("chat", "C1")
         assert sub1 is not None
-        assert ids == {"refresh:irinfive", "outbox", f"digest:{sub1.id}"}
+        assert ids == {"refresh:irinfive", "outbox", "index", f"digest:{sub1.id}"}
         assert scheduler.next_run_time(sub1) == sub1.next_run_at
 
         await commands.handle(Invocation(ADMIN, "C2", "schedule set daily 06:15 Asia/Tokyo"))

@@ -47,6 +47,8 @@ THREAD_NAME = "Questions about this briefing"
 @dataclass(frozen=True, slots=True)
 class DiscordSettings:
     sharded: bool = False
+    shard_count: int | None = None  # fixed total across processes (None: one, or Discord's)
+    shard_ids: tuple[int, ...] | None = None  # this process's shards (None: all of them)
     message_content: bool = False  # privileged intent: questions in threads without a mention
     requests_per_second: float = 40.0  # under Discord's global 50/s, leaving room for replies
     sync_commands: bool = True  # off for `run --once`, which only sends
@@ -134,15 +136,20 @@ class BriefingClient(discord.AutoShardedClient):
         intents.guilds = True
         intents.guild_messages = True  # thread replies and mentions
         intents.message_content = settings.message_content
-        shard_count = None if settings.sharded else 1
-        super().__init__(intents=intents, shard_count=shard_count, allowed_mentions=NO_MENTIONS)
+        shard_count = settings.shard_count or (None if settings.sharded else 1)
+        shards: dict[str, Any] = {"shard_count": shard_count}
+        if settings.shard_ids is not None:  # this process's share of the bot's shards
+            shards["shard_ids"] = list(settings.shard_ids)
+        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **shards)
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
         self._commands: RegisteredHandler | None = None
         self.platform = DiscordPlatform(self, settings.requests_per_second)
 
     async def setup_hook(self) -> None:
-        if self.settings.sync_commands:
+        # One process syncs the commands: the one running shard 0 (every process when unsharded).
+        ids = self.settings.shard_ids
+        if self.settings.sync_commands and (ids is None or 0 in ids):
             await self.tree.sync()
 
     @property

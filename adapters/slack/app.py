@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -258,6 +258,8 @@ class SlackBot:
             request_verification_enabled=settings.mode == "http",
         )
         self.bot_user_id = ""
+        # Whether an event id is new; set by the bot to a check shared by its processes (a table).
+        self.first_seen: Callable[[str], Awaitable[bool]] = self._first_seen_here
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._runner: web.AppRunner | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -334,7 +336,7 @@ class SlackBot:
             await respond(response_type=kind, replace_original=False, **message)
 
     async def _on_mention(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
-        if not self._first_time(body) or event.get("bot_id"):
+        if event.get("bot_id") or not await self._first_time(body):
             return
         thread = str(event.get("thread_ts") or "")
         await self._answer(event, thread=thread, reply_in=thread or str(event.get("ts", "")))
@@ -347,7 +349,7 @@ class SlackBot:
         channel, thread = str(event.get("channel", "")), str(event["thread_ts"])
         if not self._commands().is_digest_thread(PLATFORM, channel, thread):
             return
-        if not self._first_time(body):
+        if not await self._first_time(body):
             return
         await self._answer(event, thread=thread, reply_in=thread)
 
@@ -406,11 +408,16 @@ class SlackBot:
             log.warning("slack: users.info failed for %s: %s", user, exc)
         return Caller(PLATFORM, user, name=name, is_admin=is_admin)
 
-    def _first_time(self, body: Mapping[str, Any]) -> bool:
-        """False for an event already handled (Slack re-sends events it thinks were missed)."""
+    async def _first_time(self, body: Mapping[str, Any]) -> bool:
+        """False for an event already handled (Slack re-sends events it thinks were missed, to any
+        of the bot's processes)."""
         event_id = str(body.get("event_id", ""))
         if not event_id:
             return True
+        return await self.first_seen(event_id)
+
+    async def _first_seen_here(self, event_id: str) -> bool:
+        """In memory, for a SlackBot used without the bot's shared check."""
         if event_id in self._seen:
             return False
         self._seen[event_id] = None
