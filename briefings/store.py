@@ -266,6 +266,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     ),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
+_MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,28 +417,61 @@ class Store:
         return int(value or 0)
 
     def migrate(self) -> list[int]:
-        """Apply pending migrations; returns the versions applied. A current schema is only read."""
-        current = self.schema_version()
-        pending = [m for m in MIGRATIONS if m[0] > current]
+        """Apply pending migrations; returns the versions applied. A current schema is only read.
+
+        A step is pending when its version is not recorded (not merely above the highest one), and
+        on PostgreSQL the steps run under an advisory lock, re-read once it is held: replicas that
+        start together migrate once.
+        """
+        pending = self._pending()
         if not pending:
             return []
         if self.read_only:
             raise StoreError(
                 f"the database {self.label} is read-only and needs upgrading to schema "
-                f"v{LATEST_VERSION} (it is v{current}); run briefbot once with write access to it"
+                f"v{LATEST_VERSION} (it is v{self.schema_version()}); run briefbot once with write "
+                "access to it"
             )
         applied: list[int] = []
         try:
-            with self.engine.begin() as conn:
-                schema_version.create(conn, checkfirst=True)
-            for version, _name, step in pending:
+            with self._migration_lock():
                 with self.engine.begin() as conn:
-                    step(conn)
-                    conn.execute(schema_version.insert().values(version=version, applied_at=_now()))
-                applied.append(version)
+                    schema_version.create(conn, checkfirst=True)
+                for version, _name, step in self._pending():
+                    with self.engine.begin() as conn:
+                        step(conn)
+                        conn.execute(
+                            schema_version.insert().values(version=version, applied_at=_now())
+                        )
+                    applied.append(version)
         except DB_ERRORS as exc:
             raise self.error(exc, "cannot migrate") from exc
         return applied
+
+    def _pending(self) -> list[tuple[int, str, Callable[[Connection], None]]]:
+        try:
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("schema_version"):
+                    return list(MIGRATIONS)
+                done = set(conn.execute(sa.select(schema_version.c.version)).scalars())
+        except DB_ERRORS as exc:
+            raise self.error(exc, "cannot read") from exc
+        return [m for m in MIGRATIONS if m[0] not in done]
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """Held for the whole migration on PostgreSQL (a session lock on its own connection)."""
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn.execute(sa.select(sa.func.pg_advisory_lock(_MIGRATION_LOCK)))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(_MIGRATION_LOCK)))
+                conn.commit()
 
     def describe(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
@@ -495,6 +529,18 @@ class Store:
         """
         at = at or _now()
         batch = [(item, post_keys(item.guid, item.url)) for item in items]
+        tries = 3
+        while True:
+            try:
+                return self._save_batch(batch, at)
+            except sa.exc.IntegrityError:
+                # Another writer stored some of these posts after we looked them up (two polls of
+                # one feed at once); the whole batch was rolled back, and the retry sees theirs.
+                tries -= 1
+                if not tries:
+                    raise
+
+    def _save_batch(self, batch: list[tuple[NewPost, list[str]]], at: datetime) -> SaveResult:
         updated = unchanged = duplicates = 0
         with self.engine.begin() as conn:
             known = _aliases_of(conn, [key for _, keys in batch for key in keys])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,8 @@ import sqlalchemy as sa
 
 from briefings.digest import unseen_posts
 from briefings.models import PostParts
-from briefings.store import LATEST_VERSION, NewPost, Store, StoreError, redact_db_url
+from briefings.store import LATEST_VERSION, MIGRATIONS, NewPost, Store, StoreError, redact_db_url
+from briefings.text import split_post
 
 
 def new_post(n: int, body: str = "", url: str = "") -> NewPost:
@@ -157,3 +159,79 @@ def test_a_version_1_database_upgrades_in_place(db_url: str) -> None:
     assert upgraded.count_posts() == 1
     upgraded.cache_summary("h", ("extractive", "p", "1"), 3, ["S."])
     upgraded.close()
+
+
+def test_two_writers_saving_the_same_new_posts_at_once_store_each_once(db_url: str) -> None:
+    """Two processes polling the same feed at once (a cron `ingest` beside `run`, or two leaders
+    for a moment) both find the posts new; the second to commit must not fail on the aliases."""
+    items = [
+        NewPost(
+            source="irinfive",
+            guid=f"https://example.com/p/{n}/",
+            url=f"https://example.com/p/{n}/",
+            published=None,
+            parts=split_post(f"<p>Post number {n} says something new today.</p>", f"Post {n}"),
+        )
+        for n in range(300)
+    ]
+    stores = [Store.open(db_url), Store.open(db_url)]
+    start = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def save(store: Store) -> None:
+        start.wait()
+        try:
+            store.save_posts(items)
+        except BaseException as exc:
+            errors.append(exc)
+
+    for _ in range(5):
+        threads = [threading.Thread(target=save, args=(s,)) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    try:
+        assert not errors, errors[0]
+        assert stores[0].count_posts() == 300
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_a_step_missing_below_the_newest_recorded_one_is_applied(db_url: str) -> None:
+    """Branches that each add a step can land in either order: a step is applied when its version
+    is not recorded, not only when it is above the highest one."""
+    store = Store.open(db_url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 4"))
+    store.close()
+    reopened = Store.open(db_url)
+    with reopened.engine.connect() as conn:
+        versions = set(conn.execute(sa.text("SELECT version FROM schema_version")).scalars())
+    reopened.close()
+    assert versions == {m[0] for m in MIGRATIONS}
+
+
+@pytest.mark.postgres
+def test_replicas_starting_together_on_an_empty_database_migrate_once(pg_url: str) -> None:
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+    opened: list[Store] = []
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            opened.append(Store.open(pg_url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for s in opened:
+        s.close()
+    assert not errors, errors[0]
+    assert len(opened) == 3
