@@ -16,7 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefings.index import SCORE_SLACK, Hit, SearchIndex, post_sections, post_units, unspot
+from briefings.index import (
+    SCORE_SLACK,
+    ExactScorer,
+    Hit,
+    SearchIndex,
+    post_sections,
+    post_units,
+    unspot,
+)
 from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.store import Store
 from briefings.terms import stem, terms
@@ -106,19 +114,22 @@ def _near(hits: list[Hit], top: float) -> list[Hit]:
 
 
 class _Exact:
-    """Exact BM25 of hits, each document scored once per question."""
+    """Exact BM25 of hits for one question, each document scored once."""
 
     def __init__(self, index: SearchIndex, words: list[str]) -> None:
         self.index = index
         self.words = words
+        self._scorers: dict[str, ExactScorer] = {}
         self._known: dict[tuple[str, int, int], float] = {}
 
     def scores(self, kind: str, hits: Sequence[Hit]) -> list[float]:
         keys = [(kind, h.address.segment_ord, h.address.doc) for h in hits]
-        todo = [(key, h) for key, h in zip(keys, hits, strict=True) if key not in self._known]
+        todo = {key: h.address for key, h in zip(keys, hits, strict=True) if key not in self._known}
         if todo:
-            values = self.index.exact_scores(kind, self.words, [h.address for _, h in todo])
-            self._known.update(zip((key for key, _ in todo), values, strict=True))
+            if kind not in self._scorers:
+                self._scorers[kind] = self.index.exact_scorer(kind, self.words)
+            values = self._scorers[kind](list(todo.values()))
+            self._known.update(zip(todo, values, strict=True))
         return [self._known[key] for key in keys]
 
     def best(self, kind: str, hits: Sequence[Hit]) -> float:
@@ -277,14 +288,16 @@ class PassageIndex:
             words, _MAX_PASSAGES_PER_POST * len(chosen), chosen
         ):
             mine[hit.post].append(hit)
+        near = {pid: _near(hits, hits[0].score) if hits else [] for pid, hits in mine.items()}
+        exact.scores("passages", [hit for hits in near.values() for hit in hits])  # one batch
+        exact.scores("posts", [doc_hit[pid] for pid in chosen if pid in doc_hit])
         spots, scores = {}, {}
-        for pid, hits in mine.items():
-            near = _near(hits, hits[0].score) if hits else []
-            values = exact.scores("passages", near)
-            top = max(range(len(near)), key=lambda i: (values[i], -i), default=-1)
+        for pid, hits in near.items():
+            values = exact.scores("passages", hits)
+            top = max(range(len(hits)), key=lambda i: (values[i], -i), default=-1)
             doc = doc_hit.get(pid)
             doc_score = exact.scores("posts", [doc])[0] if doc else 0.0
-            spots[pid] = near[top].spot if top >= 0 else 0
+            spots[pid] = hits[top].spot if top >= 0 else 0
             scores[pid] = (values[top] if top >= 0 else 0.0, doc_score)
         return spots, scores
 

@@ -175,6 +175,33 @@ def _manual(index: tantivy.Index) -> tantivy.Index:
     return index
 
 
+class ExactScorer:
+    """Exact BM25 of documents of one index, for one question's terms."""
+
+    def __init__(
+        self, searcher: tantivy.Searcher | None, idf: dict[str, float], average: float
+    ) -> None:
+        self.searcher = searcher
+        self.idf = idf
+        self.average = average
+
+    def __call__(self, addresses: Sequence[tantivy.DocAddress]) -> list[float]:
+        if self.searcher is None or not addresses:
+            return [0.0] * len(addresses)
+        lengths = self.searcher.fast_field_values("len", list(addresses))
+        out = []
+        for address, length in zip(addresses, lengths, strict=True):
+            counts = Counter((self.searcher.doc(address).get_first(_FIELD) or "").split())
+            norm = K1 * (1 - B + B * int(length or 0) / self.average)
+            score = 0.0
+            for word, idf in self.idf.items():
+                tf = counts[word]
+                if tf:
+                    score += idf * tf * (K1 + 1) / (tf + norm)
+            out.append(score)
+        return out
+
+
 class SearchIndex:
     """Passage and post indexes at `path` (in memory when None), synced from a store."""
 
@@ -467,28 +494,19 @@ class SearchIndex:
             for (score, address), i, s in zip(hits, ids, spots, strict=True)
         ]
 
-    def exact_scores(
-        self, kind: str, words: Iterable[str], addresses: Sequence[tantivy.DocAddress]
-    ) -> list[float]:
-        """Exact BM25 (k1 1.2, b 0.75) of these documents of the "posts" or "passages" index:
-        from their exact lengths and stored terms, the average length over live documents and
-        the index's document frequencies, as an in-memory BM25 would score them."""
+    def exact_scorer(self, kind: str, words: Iterable[str]) -> ExactScorer:
+        """Exact BM25 (k1 1.2, b 0.75) of documents of the "posts" or "passages" index, from their
+        exact lengths and stored terms, the average length over live documents and the index's
+        document frequencies: as an in-memory BM25 scores them."""
         index = self._posts if kind == "posts" else self._passages
-        if index is None or not addresses:
-            return [0.0] * len(addresses)
+        if index is None:
+            return ExactScorer(None, {}, 1.0)
         searcher = index.searcher()
-        idf = self._idf(searcher, words)
-        avg = self._average_length(kind, index, searcher)
-        lengths = searcher.fast_field_values("len", list(addresses))
-        out = []
-        for address, length in zip(addresses, lengths, strict=True):
-            text = searcher.doc(address).get_first(_FIELD) or ""
-            counts = Counter(word for word in text.split() if word in idf)
-            norm = K1 * (1 - B + B * int(length or 0) / avg)
-            out.append(sum(idf[w] * tf * (K1 + 1) / (tf + norm) for w, tf in counts.items()))
-        return out
+        return ExactScorer(
+            searcher, self._idf(searcher, words), self._average_length(kind, searcher)
+        )
 
-    def _average_length(self, kind: str, index: tantivy.Index, searcher: tantivy.Searcher) -> float:
+    def _average_length(self, kind: str, searcher: tantivy.Searcher) -> float:
         """Average document length (terms) over the live documents, once per reload."""
         if kind not in self._avg_len:
             total = searcher.aggregate(tantivy.Query.all_query(), {"t": {"sum": {"field": "len"}}})
