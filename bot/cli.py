@@ -307,7 +307,7 @@ async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -
         print("briefbot: no posts stored yet; run `briefbot ingest` first", file=sys.stderr)
         return EXIT_FAILED
     if args.command == "search":
-        hits = engine.search(args.query, args.limit)
+        hits = await engine.search(args.query, args.limit)
         print(console.dumps(console.hits_to_json(hits)) if args.json else console.render_hits(hits))
         return EXIT_OK
     if args.batch:

@@ -155,7 +155,7 @@ class CommandSet:
         if not words.strip():
             return refusal("Search for some words, e.g. `search ceasefire`")
         await self.engine.sync_index()
-        hits = self.engine.search(words, limit=5)
+        hits = await self.engine.search(words, limit=5)
         if not hits:
             return Reply(text=f"No posts match {words!r}.")
         return Reply(hits=tuple(hits))

@@ -114,11 +114,13 @@ async def run_forever(
             if not await _unless_stopped(stop, platforms.listen(commands)):
                 return
             await scheduler.start()  # catches up in the background
+            engine.open_index_in_background()  # so the first question finds it ready
             log.info("briefbot running; %d subscription(s)", len(store.subscriptions()))
             await _serve(commands, stdin, out, stop, platforms.failed)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
+            engine.stop_index()
             await scheduler.stop(settings.delivery.stop_grace_seconds)
             try:
                 await asyncio.wait_for(platforms.close(), CLOSE_SECONDS)

@@ -16,7 +16,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefings.index import SearchIndex, post_sections, post_units, unspot
+from briefings.index import (
+    SCORE_SLACK,
+    ExactScorer,
+    Hit,
+    SearchIndex,
+    post_sections,
+    post_units,
+    unspot,
+)
 from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.store import Store
 from briefings.terms import stem, terms
@@ -95,6 +103,37 @@ Ranked = tuple[
 # Candidates fetched from the index per question; widened while a post outside them could still
 # reach the requested top ranks.
 _FIRST_POSTS, _FIRST_PASSAGES, _MAX_POSTS = 50, 200, 3200
+# A post's indexed opening has at most 400 sentences: fewer passages than this, take included.
+_MAX_PASSAGES_PER_POST = 200
+SLACK2 = SCORE_SLACK**2  # two scores each within SCORE_SLACK of exact: their ratio within this
+
+
+def _near(hits: list[Hit], top: float) -> list[Hit]:
+    """The leading hits (sorted by Tantivy's score) whose exact score could reach the best."""
+    return [hit for hit in hits if hit.score * SLACK2 >= top]
+
+
+class _Exact:
+    """Exact BM25 of hits for one question, each document scored once."""
+
+    def __init__(self, index: SearchIndex, words: list[str]) -> None:
+        self.index = index
+        self.words = words
+        self._scorers: dict[str, ExactScorer] = {}
+        self._known: dict[tuple[str, int, int], float] = {}
+
+    def scores(self, kind: str, hits: Sequence[Hit]) -> list[float]:
+        keys = [(kind, h.address.segment_ord, h.address.doc) for h in hits]
+        todo = {key: h.address for key, h in zip(keys, hits, strict=True) if key not in self._known}
+        if todo:
+            if kind not in self._scorers:
+                self._scorers[kind] = self.index.exact_scorer(kind, self.words)
+            values = self._scorers[kind](list(todo.values()))
+            self._known.update(zip(todo, values, strict=True))
+        return [self._known[key] for key in keys]
+
+    def best(self, kind: str, hits: Sequence[Hit]) -> float:
+        return max(self.scores(kind, hits), default=0.0) or 1.0
 
 
 def question_terms(question: str) -> list[str]:
@@ -164,73 +203,103 @@ class PassageIndex:
         """(post id, blended score, best passage) for the best posts, best first.
 
         Blend: `passage_weight` x the post's best passage score + the rest x its whole-post score,
-        each scaled to the best hit of its kind, plus `context_boost` for thread posts. Scores come
-        from the index's top hits; posts among them missing one kind of score get it from a query
-        restricted to them. The top hits are widened until no post outside them could outrank the
-        last post returned."""
+        each scaled to the best hit of its kind, plus `context_boost` for thread posts. Candidates
+        come from the index's top hits (Tantivy's BM25, close to exact); posts among them missing
+        one kind of score get it from a query restricted to them. The posts that could still reach
+        the ranks returned, and the best hits the scores are scaled to, are then rescored with
+        exact BM25, so a near-tie falls as exact scores say. The top hits are widened until no
+        post outside them could outrank the last post returned."""
         words = sorted(set(query))
         if not words or self._ready() is None:
             return []
-        index = self.search_index
         context_ids = set(context)
         k_posts, k_passages = _FIRST_POSTS, _FIRST_PASSAGES
         while True:
-            docs = index.top_posts(words, k_posts)
-            passages = index.top_passages(words, k_passages)
-            if not docs or not passages:
-                return []
-            best: dict[int, tuple[float, int]] = {}
-            for post_id, place, score in passages:
-                if post_id not in best:
-                    best[post_id] = (score, place)
-            doc_score = dict(docs)
-            missing = sorted((set(doc_score) | context_ids) - set(best))
-            for post_id, place, score in index.top_passages(words, 50 * len(missing), missing):
-                if post_id not in best:
-                    best[post_id] = (score, place)
-            doc_score.update(index.top_posts(words, len(best), sorted(set(best) - set(doc_score))))
-            blended = self._blend(best, doc_score, passages[0][2], docs[0][1], context_ids)
-            order = sorted(blended, key=lambda pid: (-blended[pid], -pid))[:limit]
-            if self._complete(blended, order, limit, docs, passages, k_posts, k_passages):
-                return [(pid, blended[pid], unspot(best[pid][1])) for pid in order]
+            ranked = self._rank_within(words, context_ids, limit, k_posts, k_passages)
+            if ranked is not None:
+                return ranked
             k_posts, k_passages = k_posts * 4, k_passages * 4
 
-    def _blend(
-        self,
-        best: dict[int, tuple[float, int]],
-        doc_score: dict[int, float],
-        top_passage: float,
-        top_doc: float,
-        context_ids: set[int],
-    ) -> dict[int, float]:
-        w = self.settings.passage_weight
-        blended = {}
-        for post_id, (score, _place) in best.items():
-            value = w * score / (top_passage or 1.0)
-            value += (1 - w) * doc_score.get(post_id, 0.0) / (top_doc or 1.0)
-            if post_id in context_ids:
-                value += self.settings.context_boost
-            blended[post_id] = value
-        return blended
+    def _rank_within(
+        self, words: list[str], context_ids: set[int], limit: int, k_posts: int, k_passages: int
+    ) -> list[Ranked] | None:
+        """The ranking from the top `k_*` hits, or None when more hits are needed to be sure."""
+        index = self.search_index
+        docs = index.top_posts(words, k_posts)
+        passages = index.top_passages(words, k_passages)
+        if not docs or not passages:
+            return []
+        widen = k_posts < _MAX_POSTS
+        full_docs, full_passages = len(docs) == k_posts, len(passages) == k_passages
+        best: dict[int, Hit] = {}  # each post's best passage by Tantivy's score
+        for hit in passages:
+            best.setdefault(hit.post, hit)
+        doc_hit = {hit.post: hit for hit in docs}
+        missing = sorted((set(doc_hit) | context_ids) - set(best))
+        for hit in index.top_passages(words, 50 * len(missing), missing):
+            best.setdefault(hit.post, hit)
+        doc_hit.update(
+            (hit.post, hit)
+            for hit in index.top_posts(words, len(best), sorted(set(best) - set(doc_hit)))
+        )
+        exact = _Exact(index, words)
+        # The best exact scores lie among the hits Tantivy puts within its margin of its best.
+        top_passage = exact.best("passages", _near(passages, passages[0].score))
+        top_doc = exact.best("posts", _near(docs, docs[0].score))
+        if widen and (
+            (full_passages and passages[-1].score * SLACK2 >= passages[0].score)
+            or (full_docs and docs[-1].score * SLACK2 >= docs[0].score)
+        ):
+            return None
+        w, boost = self.settings.passage_weight, self.settings.context_boost
 
-    def _complete(
-        self,
-        blended: dict[int, float],
-        order: list[int],
-        limit: int,
-        docs: list[tuple[int, float]],
-        passages: list[tuple[int, int, float]],
-        k_posts: int,
-        k_passages: int,
-    ) -> bool:
-        """Whether no post outside the candidates can reach the ranks returned."""
-        if len(passages) < k_passages or k_posts >= _MAX_POSTS:
-            return True  # every matching passage was seen (or we stop widening)
-        w = self.settings.passage_weight
-        bound = w * passages[-1][2] / passages[0][2]
-        if len(docs) == k_posts:
-            bound += (1 - w) * docs[-1][1] / docs[0][1]
-        return len(order) == limit and blended[order[-1]] > bound
+        def blend(passage: float, doc: float, post_id: int) -> float:
+            value = w * passage / top_passage + (1 - w) * doc / top_doc
+            return value + (boost if post_id in context_ids else 0.0)
+
+        def reach(post_id: int, scale: float) -> float:
+            """The post's blend with Tantivy's scores times `scale`."""
+            hit = doc_hit.get(post_id)
+            doc = hit.score * scale if hit else 0.0
+            return blend(best[post_id].score * scale, doc, post_id)
+
+        # Exact scores lie within SCORE_SLACK of Tantivy's either way: rescore every post whose
+        # highest possible blend reaches the `limit`-th best lowest possible one.
+        lows = sorted((reach(pid, 1 / SCORE_SLACK) for pid in best), reverse=True)
+        floor = lows[limit - 1] if len(lows) >= limit else float("-inf")
+        chosen = [pid for pid in best if reach(pid, SCORE_SLACK) >= floor]
+        spots, scores = self._exact_posts(exact, words, chosen, doc_hit)
+        blended = {pid: blend(*scores[pid], pid) for pid in chosen}
+        order = sorted(blended, key=lambda pid: (-blended[pid], -pid))[:limit]
+        if widen and full_passages:
+            bound = w * passages[-1].score / top_passage
+            if full_docs:
+                bound += (1 - w) * docs[-1].score / top_doc
+            if len(order) < limit or blended[order[-1]] <= bound * SCORE_SLACK:
+                return None
+        return [(pid, blended[pid], unspot(spots[pid])) for pid in order]
+
+    def _exact_posts(
+        self, exact: _Exact, words: list[str], chosen: list[int], doc_hit: dict[int, Hit]
+    ) -> tuple[dict[int, int], dict[int, tuple[float, float]]]:
+        """For each chosen post: its best passage's spot, and exact (best passage, whole post)."""
+        mine: dict[int, list[Hit]] = {pid: [] for pid in chosen}
+        for hit in self.search_index.top_passages(
+            words, _MAX_PASSAGES_PER_POST * len(chosen), chosen
+        ):
+            mine[hit.post].append(hit)
+        near = {pid: _near(hits, hits[0].score) if hits else [] for pid, hits in mine.items()}
+        exact.scores("passages", [hit for hits in near.values() for hit in hits])  # one batch
+        exact.scores("posts", [doc_hit[pid] for pid in chosen if pid in doc_hit])
+        spots, scores = {}, {}
+        for pid, hits in near.items():
+            values = exact.scores("passages", hits)
+            top = max(range(len(hits)), key=lambda i: (values[i], -i), default=-1)
+            doc = doc_hit.get(pid)
+            doc_score = exact.scores("posts", [doc])[0] if doc else 0.0
+            spots[pid] = hits[top].spot if top >= 0 else 0
+            scores[pid] = (values[top] if top >= 0 else 0.0, doc_score)
+        return spots, scores
 
     def coverage(self, query: Sequence[str], post_id: int) -> float:
         """Share of the question's idf weight found in the post (unknown terms weigh the most)."""
@@ -258,9 +327,9 @@ class PassageIndex:
         hits = self.search_index.top_passages(sorted(set(query)), n, ids)
         posts = self._posts(ids)
         out = []
-        for post_id, place, score in hits:
-            post = posts.get(post_id)
-            passage = self._passage(post, *unspot(place)) if post and score > 0 else None
+        for hit in hits:
+            post = posts.get(hit.post)
+            passage = self._passage(post, *unspot(hit.spot)) if post and hit.score > 0 else None
             if passage is not None:
                 out.append(passage)
         return out

@@ -48,6 +48,7 @@ class BriefingEngine:
         if self.index.store is None:
             self.index.store = store
         self._index_live = False
+        self._opening: asyncio.Task[None] | None = None  # kept so it is not collected mid-way
         self.answerer = answerer
         # Single flight: a sync requested while one runs waits and shares the next one.
         self._sync_turn = asyncio.Lock()
@@ -113,8 +114,31 @@ class BriefingEngine:
     def _context(self, urls: Sequence[str], ids: Sequence[int]) -> list[int]:
         return [*ids, *self.index.post_ids_for(urls)]
 
-    def search(self, query: str, limit: int = 10) -> list[SearchHit]:
-        return self.index.search(query, limit)
+    async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
+        """Posts matching the query, best first, ranked in a worker thread: on a large index a
+        search takes milliseconds that every other channel would otherwise wait for."""
+        return await asyncio.to_thread(self.index.search, query, limit)
+
+    def open_index_in_background(self) -> asyncio.Task[None]:
+        """Open the search index (building it if missing or outdated) and sync it in a worker
+        thread, without waiting: `briefbot run` starts this so the first question finds the index
+        ready. A question asked meanwhile waits for it in its own thread, never on the event loop;
+        a failure is logged, and the next question tries again."""
+        self._opening = asyncio.create_task(self._open_index(), name="open search index")
+        return self._opening
+
+    async def _open_index(self) -> None:
+        try:
+            count = await self.sync_index()
+        except SearchIndexError as exc:
+            log.warning("search index not opened: %s", exc)
+        else:
+            log.info("search index ready (%d post(s) indexed at start)", count)
+
+    def stop_index(self) -> None:
+        """End an index build or sync in progress at its next post, keeping what it committed,
+        so a stop is never held up by indexing (the rest is indexed at the next start)."""
+        self.index.search_index.stopping.set()
 
     async def digest_of(self, posts: Sequence[Post], notes: Sequence[str] = ()) -> Digest:
         summaries = await asyncio.gather(

@@ -11,8 +11,12 @@ re-indexes only those, deleting a post's old documents first, so nothing is inde
 two processes share the directory (Tantivy lets one writer in at a time; readers never wait).
 
 Tantivy scores with BM25 (k1 1.2, b 0.75) and gives document frequencies, so the idf-weighted
-coverage gate needs nothing of its own. A missing, outdated or unreadable index is rebuilt from the
-store, with a log line.
+coverage gate needs nothing of its own. Its scores are close, not exact: it keeps each document's
+length as a one-byte approximation (up to about 1/8 off). Each document therefore also keeps its exact
+length (a fast field) and its terms (stored), so the few candidates that decide a ranking are
+rescored with exact BM25 (`exact_scores`), as a full in-memory BM25 would score them. Syncs commit
+every `_COMMIT_EVERY` posts, so a large catch-up keeps memory flat and a stop can end it between posts.
+A missing, outdated or unreadable index is rebuilt from the store, with a log line.
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ import os
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import tantivy
@@ -41,11 +46,27 @@ from briefings.text import body_sentences, take_sentences
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 1  # bump when documents or fields change: older indexes are then rebuilt
+INDEX_FORMAT = 2  # bump when documents or fields change: older indexes are then rebuilt
 _WRITER_HEAP = 32_000_000
 _LOCK_WAIT_SECONDS = 30.0
 _BATCH = 200
+_COMMIT_EVERY = 2000  # posts per commit while syncing: memory stays flat however many changed
 _FIELD = "terms"
+K1, B = 1.2, 0.75  # BM25 parameters, Tantivy's and ours
+# Tantivy's score of a document over its exact BM25 score lies within [1/SCORE_SLACK, SCORE_SLACK]:
+# its one-byte length norm is at most 1/8 below the true length (deleted documents not yet merged
+# away can move its averages a little further).
+SCORE_SLACK = 1.15
+
+
+class Hit(NamedTuple):
+    """One document found: its post, its passage's place (0 for a whole post), Tantivy's score, and
+    where it is (for `exact_scores`)."""
+
+    post: int
+    spot: int
+    score: float
+    address: tantivy.DocAddress
 
 
 class SearchIndexError(Exception):
@@ -142,8 +163,43 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("post", stored=False, indexed=True, fast=True)
     builder.add_integer_field("spot", stored=False, indexed=False, fast=True)
-    builder.add_text_field(_FIELD, tokenizer_name="whitespace", index_option="freq")
+    builder.add_integer_field("len", stored=False, indexed=False, fast=True)
+    builder.add_text_field(_FIELD, stored=True, tokenizer_name="whitespace", index_option="freq")
     return builder.build()
+
+
+def _manual(index: tantivy.Index) -> tantivy.Index:
+    """Readers see a commit only when we reload them (after reading `meta.json`), so the averages
+    cached for exact scoring always match the documents searched."""
+    index.config_reader(reload_policy="Manual")
+    return index
+
+
+class ExactScorer:
+    """Exact BM25 of documents of one index, for one question's terms."""
+
+    def __init__(
+        self, searcher: tantivy.Searcher | None, idf: dict[str, float], average: float
+    ) -> None:
+        self.searcher = searcher
+        self.idf = idf
+        self.average = average
+
+    def __call__(self, addresses: Sequence[tantivy.DocAddress]) -> list[float]:
+        if self.searcher is None or not addresses:
+            return [0.0] * len(addresses)
+        lengths = self.searcher.fast_field_values("len", list(addresses))
+        out = []
+        for address, length in zip(addresses, lengths, strict=True):
+            counts = Counter((self.searcher.doc(address).get_first(_FIELD) or "").split())
+            norm = K1 * (1 - B + B * int(length or 0) / self.average)
+            score = 0.0
+            for word, idf in self.idf.items():
+                tf = counts[word]
+                if tf:
+                    score += idf * tf * (K1 + 1) / (tf + norm)
+            out.append(score)
+        return out
 
 
 class SearchIndex:
@@ -158,6 +214,8 @@ class SearchIndex:
         self._meta: Meta | None = None  # in-memory indexes keep their position here
         self._seen: Meta | None = None  # the position this process's readers reflect
         self._lock = threading.Lock()
+        self._avg_len: dict[str, float] = {}  # per index, over live documents; reset on reload
+        self.stopping = threading.Event()  # set to end a sync or rebuild at the next post
 
     # -- opening and syncing --------------------------------------------------------------------
 
@@ -189,16 +247,14 @@ class SearchIndex:
                 passages.delete_all_documents()
                 posts.delete_all_documents()
                 meta = Meta(INDEX_FORMAT, self.passage_sentences, identity)
-                count, meta = self._index(passages, posts, store.iter_posts(), meta)
-                self._commit(passages, posts, meta)
-            return count
+                return self._index(passages, posts, store.iter_posts(), meta)
 
     def _open(self, store: Store) -> None:
         identity = store_identity(store)
         fresh = Meta(INDEX_FORMAT, self.passage_sentences, identity)
         if self.path is None:
-            self._passages = tantivy.Index(self._schema)
-            self._posts = tantivy.Index(self._schema)
+            self._passages = _manual(tantivy.Index(self._schema))
+            self._posts = _manual(tantivy.Index(self._schema))
             self._meta = fresh
             return
         reason = self._unusable(identity, store)
@@ -226,8 +282,8 @@ class SearchIndex:
                 return "was built from another database"
             if meta.max_id > store.max_post_id():
                 return "is ahead of the database"
-            self._passages = tantivy.Index.open(str(self.path / "passages"))
-            self._posts = tantivy.Index.open(str(self.path / "posts"))
+            self._passages = _manual(tantivy.Index.open(str(self.path / "passages")))
+            self._posts = _manual(tantivy.Index.open(str(self.path / "posts")))
             return None
         except (ValueError, KeyError, TypeError, OSError) as exc:
             self._passages = self._posts = None
@@ -243,7 +299,7 @@ class SearchIndex:
             for name in ("passages", "posts"):
                 shutil.rmtree(self.path / name, ignore_errors=True)
                 (self.path / name).mkdir()
-                indexes.append(tantivy.Index(self._schema, path=str(self.path / name)))
+                indexes.append(_manual(tantivy.Index(self._schema, path=str(self.path / name))))
             self._passages, self._posts = indexes
             self._write_meta(meta)
         except (OSError, ValueError) as exc:
@@ -260,22 +316,19 @@ class SearchIndex:
             changed = store.changed_post_ids(*self._position(meta))
             if not changed:
                 return 0
-            ids = [post_id for post_id, _ in changed]
-            for post_id in ids:
-                passages.delete_documents_by_term("post", post_id)
-                posts.delete_documents_by_term("post", post_id)
-            count, meta = self._index(passages, posts, self._fetch(store, ids), meta)
-            self._commit(passages, posts, meta)
-        return count
+            return self._index(passages, posts, self._fetch(store, changed), meta)
 
     @staticmethod
     def _position(meta: Meta) -> tuple[int, datetime | None]:
         return meta.max_id, meta.max_updated
 
     @staticmethod
-    def _fetch(store: Store, ids: Sequence[int]) -> Iterator[Post]:
-        for start in range(0, len(ids), _BATCH):
-            yield from store.posts_by_ids(ids[start : start + _BATCH])
+    def _fetch(store: Store, changed: Sequence[tuple[int, datetime]]) -> Iterator[Post]:
+        """The changed posts, in id order, read a batch at a time."""
+        for start in range(0, len(changed), _BATCH):
+            ids = [post_id for post_id, _ in changed[start : start + _BATCH]]
+            found = {post.id: post for post in store.posts_by_ids(ids)}
+            yield from (found[post_id] for post_id in ids if post_id in found)
 
     def _index(
         self,
@@ -283,26 +336,49 @@ class SearchIndex:
         posts: tantivy.IndexWriter,
         items: Iterable[Post],
         meta: Meta,
-    ) -> tuple[int, Meta]:
-        count, max_id, max_updated = 0, meta.max_id, meta.max_updated
+    ) -> int:
+        """Index the posts (in id order), replacing their old documents, committing every
+        `_COMMIT_EVERY` posts with the position reached: every post not yet indexed has a higher
+        id, so an interrupted sync resumes where it stopped. Returns how many were indexed."""
+        count, pending = 0, 0
+        max_id, max_updated = meta.max_id, meta.max_updated
         for post in items:
-            title, units = post_units(post, self.passage_sentences)
-            words = list(title)
-            for unit in units:
-                words.extend(unit.terms)
-                passages.add_document(
-                    tantivy.Document(
-                        post=post.id,
-                        spot=spot(unit.section, unit.position),
-                        terms=" ".join(title + unit.terms),
-                    )
-                )
-            posts.add_document(tantivy.Document(post=post.id, spot=0, terms=" ".join(words)))
+            if self.stopping.is_set():
+                break
+            passages.delete_documents_by_term("post", post.id)
+            posts.delete_documents_by_term("post", post.id)
+            self._add(passages, posts, post)
             count += 1
+            pending += 1
             max_id = max(max_id, post.id)
             if max_updated is None or post.updated_at > max_updated:
                 max_updated = post.updated_at
-        return count, Meta(meta.format, meta.passage_sentences, meta.store, max_id, max_updated)
+            if pending == _COMMIT_EVERY:
+                meta = Meta(meta.format, meta.passage_sentences, meta.store, max_id, max_updated)
+                self._commit(passages, posts, meta)
+                pending = 0
+        meta = Meta(meta.format, meta.passage_sentences, meta.store, max_id, max_updated)
+        if pending or meta != self._read_meta():
+            self._commit(passages, posts, meta)
+        return count
+
+    def _add(self, passages: tantivy.IndexWriter, posts: tantivy.IndexWriter, post: Post) -> None:
+        title, units = post_units(post, self.passage_sentences)
+        words = list(title)
+        for unit in units:
+            words.extend(unit.terms)
+            passage = title + unit.terms
+            passages.add_document(
+                tantivy.Document(
+                    post=post.id,
+                    spot=spot(unit.section, unit.position),
+                    len=len(passage),
+                    terms=" ".join(passage),
+                )
+            )
+        posts.add_document(
+            tantivy.Document(post=post.id, spot=0, len=len(words), terms=" ".join(words))
+        )
 
     def _commit(
         self, passages: tantivy.IndexWriter, posts: tantivy.IndexWriter, meta: Meta
@@ -318,6 +394,7 @@ class SearchIndex:
         assert self._passages is not None and self._posts is not None
         self._passages.reload()
         self._posts.reload()
+        self._avg_len = {}
         self._seen = meta
 
     @contextmanager
@@ -388,44 +465,71 @@ class SearchIndex:
 
     def top_posts(
         self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
-    ) -> list[tuple[int, float]]:
-        """(post id, BM25 score of the whole post), best first."""
-        if self._posts is None or not words or within == []:
-            return []
-        searcher = self._posts.searcher()
-        hits = searcher.search(self._query(words, within), limit, count=False).hits
-        ids = searcher.fast_field_values("post", [address for _, address in hits])
-        return [(int(i or 0), float(score)) for (score, _), i in zip(hits, ids, strict=True)]
+    ) -> list[Hit]:
+        """Whole posts by Tantivy's BM25, best first."""
+        return self._top(self._posts, words, limit, within)
 
     def top_passages(
         self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
-    ) -> list[tuple[int, int, float]]:
-        """(post id, spot, BM25 score of the passage), best first."""
-        if self._passages is None or not words or within == []:
+    ) -> list[Hit]:
+        """Passages by Tantivy's BM25, best first."""
+        return self._top(self._passages, words, limit, within)
+
+    def _top(
+        self,
+        index: tantivy.Index | None,
+        words: Sequence[str],
+        limit: int,
+        within: Sequence[int] | None,
+    ) -> list[Hit]:
+        if index is None or not words or within == [] or limit < 1:
             return []
-        searcher = self._passages.searcher()
+        searcher = index.searcher()
         hits = searcher.search(self._query(words, within), limit, count=False).hits
         addresses = [address for _, address in hits]
         ids = searcher.fast_field_values("post", addresses)
         spots = searcher.fast_field_values("spot", addresses)
         return [
-            (int(i or 0), int(s or 0), float(score))
-            for (score, _), i, s in zip(hits, ids, spots, strict=True)
+            Hit(int(i or 0), int(s or 0), float(score), address)
+            for (score, address), i, s in zip(hits, ids, spots, strict=True)
         ]
+
+    def exact_scorer(self, kind: str, words: Iterable[str]) -> ExactScorer:
+        """Exact BM25 (k1 1.2, b 0.75) of documents of the "posts" or "passages" index, from their
+        exact lengths and stored terms, the average length over live documents and the index's
+        document frequencies: as an in-memory BM25 scores them."""
+        index = self._posts if kind == "posts" else self._passages
+        if index is None:
+            return ExactScorer(None, {}, 1.0)
+        searcher = index.searcher()
+        return ExactScorer(
+            searcher, self._idf(searcher, words), self._average_length(kind, searcher)
+        )
+
+    def _average_length(self, kind: str, searcher: tantivy.Searcher) -> float:
+        """Average document length (terms) over the live documents, once per reload."""
+        if kind not in self._avg_len:
+            total = searcher.aggregate(tantivy.Query.all_query(), {"t": {"sum": {"field": "len"}}})
+            value = float(total["t"]["value"] or 0.0)
+            self._avg_len[kind] = value / searcher.num_docs if searcher.num_docs and value else 1.0
+        return self._avg_len[kind]
 
     def containing(self, words: Iterable[str], post_ids: Sequence[int]) -> dict[int, set[str]]:
         """Which of the terms each of these posts contains (from the index, not the text)."""
         found: dict[int, set[str]] = {post_id: set() for post_id in post_ids}
         for word in set(words):
-            for post_id, _ in self.top_posts([word], len(found), list(found)):
-                found[post_id].add(word)
+            for hit in self.top_posts([word], len(found), list(found)):
+                found[hit.post].add(word)
         return found
 
     def idf(self, words: Iterable[str]) -> dict[str, float]:
         """BM25 idf of each term over whole posts; a term no post has gets the highest value."""
         if self._posts is None:
             return {w: 0.0 for w in words}
-        searcher = self._posts.searcher()
+        return self._idf(self._posts.searcher(), words)
+
+    @staticmethod
+    def _idf(searcher: tantivy.Searcher, words: Iterable[str]) -> dict[str, float]:
         n = max(searcher.num_docs, 1)
         out = {}
         for word in set(words):

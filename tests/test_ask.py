@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from bot.cli import main
 from briefings.ask import NOT_COVERED, PassageIndex
 from briefings.ask_llm import LLMAnswerer
+from briefings.index import INDEX_FORMAT
 from briefings.llm import ChatClient, LLMConfig
+from briefings.models import PostParts
 from briefings.store import NewPost, Store
 from briefings.text import split_post
 from tests.fixtures.llm_server import LLMServer, Reply
@@ -152,6 +154,36 @@ def test_search_lists_matching_posts_best_first(index: PassageIndex) -> None:
     assert index.search("zeppelin") == []
 
 
+def _filler(post: str, count: int) -> str:
+    """One sentence of `count` made-up terms, none shared with any other post."""
+    return " ".join(f"zo{post}{chr(97 + i // 26)}{chr(97 + i % 26)}" for i in range(count)) + "."
+
+
+def test_a_near_tie_goes_to_the_post_exact_bm25_prefers(tmp_path: Path) -> None:
+    """Tantivy stores a document's length in one byte: 96 and 103 terms look alike to it, so alone
+    it would tie these posts (and the later one would win). Exact BM25 puts first the shorter post,
+    where the asked-for word weighs more, as an in-memory BM25 does."""
+    store = Store.open(f"sqlite:///{tmp_path / 'tie.db'}")
+    store.save_posts(
+        NewPost(
+            "irinfive",
+            f"{BASE}/{name}/",
+            f"{BASE}/{name}/",
+            datetime(2025, 4, day, tzinfo=UTC),
+            PostParts("", "", "", (f"Quorvane {_filler(name, length - 1)}",), "", "", ()),
+        )
+        for day, (name, length) in enumerate((("short", 96), ("long", 103)), start=1)
+    )
+    index = PassageIndex(store=store, path=tmp_path / "index")
+    index.sync()
+
+    hits = index.search("quorvane")
+    assert [hit.post.url for hit in hits] == [f"{BASE}/short/", f"{BASE}/long/"]
+    assert hits[0].score > hits[1].score
+    assert index.ask("What about quorvane?").citations[0].url == f"{BASE}/short/"
+    store.close()
+
+
 def test_ask_and_search_commands(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -251,7 +283,7 @@ def _ingested(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     [
         lambda index: (index / "meta.json").write_text("{not json"),
         lambda index: (index / "meta.json").write_text(
-            (index / "meta.json").read_text().replace('"format": 1', '"format": 0')
+            (index / "meta.json").read_text().replace(f'"format": {INDEX_FORMAT}', '"format": 0')
         ),
         lambda index: [f.write_bytes(b"garbage") for f in (index / "posts").iterdir()],
     ],
