@@ -98,7 +98,7 @@ class BriefingScheduler:
             )
         scheduler.add_job(self._flush_now, IntervalTrigger(seconds=s.outbox_seconds), id="outbox")
         self.scheduler = scheduler
-        for sub in self.store.subscriptions(active_only=False):
+        for sub in self.deliverer.outbox.subscriptions(active_only=False):
             self.sync(sub)
         scheduler.start()
         self.caught_up = self._spawn(self._catch_up())
@@ -199,7 +199,7 @@ class BriefingScheduler:
         self._refreshed[source.name] = self.clock()
 
     async def _run_subscription(self, sub_id: int) -> None:
-        sub = self.store.subscription_by_id(sub_id)
+        sub = self.deliverer.outbox.subscription_by_id(sub_id)
         if sub is None:
             return
         stale = self.clock() - timedelta(seconds=self.settings.fresh_seconds)
