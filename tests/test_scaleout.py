@@ -244,4 +244,8 @@ def test_three_processes_one_killed_mid_delivery_each_digest_once_within_the_lim
     per_channel = Counter(m["channel"] for m in messages)
     assert per_channel == Counter({c: 1 for c in channels})
     assert all(sorted(m["post_ids"]) == sorted(posts) for m in messages)
+    # Only a message the killed process had in flight may arrive again (same key, deduplicated
+    # as Discord's nonce does); no living process ever sent what another had sent.
+    first_sender = {m["key"]: m["sender"] for m in messages}
+    assert {first_sender[r["key"]] for r in stats["repeats"]} <= {victim.pid}
     assert stats["violations"] == 0
