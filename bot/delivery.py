@@ -272,9 +272,9 @@ class Deliverer:
                 if not running:
                     return
             done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                claims.finished.add(running.pop(task))
-                progress = task.result()
+            for finished in done:
+                claims.finished.add(running.pop(finished))
+                progress = finished.result()
                 report.sent_messages += progress.messages
                 report.rejected += progress.rejected
                 if progress.paused:
