@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.app import engine_for
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
+from bot.outbox_store import OutboxStore
 from briefings.chat import OutgoingMessage, TransientDeliveryError
 from briefings.models import Digest, PostParts, Subscription
 from briefings.store import NewPost, Store
@@ -158,8 +159,9 @@ def seed(store: Store, subscriptions: int, posts: int) -> None:
         url = f"https://irinfive.com/bench-{n}/"
         items.append(NewPost("irinfive", url, url, DUE - timedelta(hours=n + 1), parts))
     store.save_posts(items)
+    outbox = OutboxStore(store.engine)
     for n in range(subscriptions):
-        store.save_subscription(
+        outbox.save_subscription(
             "chat", f"channel-{n:04d}", active=True, schedule="daily 08:00", next_run_at=DUE
         )
 
@@ -185,7 +187,7 @@ async def run(subscriptions: int, posts: int, rate: int, db_url: str) -> list[tu
         stats = server.stats()
     finally:
         server.stop()
-    pending = len(store.pending_deliveries(DUE + timedelta(days=1)))
+    pending = sum(OutboxStore(store.engine).pending_by_platform(DUE + timedelta(days=1)).values())
     store.close()
     messages = [tuple(m) for m in stats["messages"]]
     per_channel = Counter(channel for channel, _ in messages)

@@ -156,13 +156,13 @@ def apply_declared_subscriptions(
     changed since follows config.toml; once an admin changes it in chat, their change wins."""
     applied = []
     for declared in settings.subscriptions:
-        current = store.subscription(declared.platform, declared.channel)
+        current = deliverer.outbox.subscription(declared.platform, declared.channel)
         if current is not None and current.admin_user != CONFIG_OWNER:
             continue
         skip_empty = (
             settings.schedule.skip_empty if declared.skip_empty is None else declared.skip_empty
         )
-        sub = store.save_subscription(
+        sub = deliverer.outbox.save_subscription(
             declared.platform,
             declared.channel,
             sources=declared.sources,
@@ -177,7 +177,7 @@ def apply_declared_subscriptions(
             sub.timezone,
         )
         if moved or sub.next_run_at is None:
-            sub = store.save_subscription(
+            sub = deliverer.outbox.save_subscription(
                 sub.platform, sub.channel, next_run_at=deliverer.next_run_after(sub, now)
             )
         applied.append(sub)

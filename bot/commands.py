@@ -62,6 +62,7 @@ class CommandSet:
         self.store = store
         self.engine = engine
         self.deliverer = deliverer
+        self.outbox = deliverer.outbox
         self.settings = settings
         self.on_schedule_change = on_schedule_change
 
@@ -70,7 +71,7 @@ class CommandSet:
         return REGISTRY
 
     def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
-        return self.store.is_delivered_message(platform, channel, message_id)
+        return self.outbox.is_delivered_message(platform, channel, message_id)
 
     def is_admin(self, caller: Caller) -> bool:
         return caller.is_admin or f"{caller.platform}:{caller.user_id}" in self.settings.admins
@@ -126,7 +127,7 @@ class CommandSet:
     @command("latest", private=True)
     async def _latest(self, inv: Invocation) -> Reply:
         """The newest posts as a digest, now"""
-        sub = self.store.subscription(inv.caller.platform, inv.channel)
+        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
         sources = sub.sources if sub else ()
         posts = self.store.latest_posts(self.deliverer.settings.max_items, sources=sources)
         if not posts:
@@ -139,7 +140,7 @@ class CommandSet:
         if not question.strip():
             return refusal("Ask a question, e.g. `ask what did the post say about tariffs?`")
         await self.engine.sync_index()
-        thread_posts = self.store.posts_in_message(inv.caller.platform, inv.channel, inv.thread)
+        thread_posts = self.outbox.posts_in_message(inv.caller.platform, inv.channel, inv.thread)
         answer = await self.engine.answer(
             question,
             context_ids=(*inv.context_post_ids, *thread_posts),
@@ -163,7 +164,7 @@ class CommandSet:
     @command("preview", private=True)
     async def _preview(self, inv: Invocation) -> Reply:
         """Exactly what this channel's next digest would post"""
-        sub = self.store.subscription(inv.caller.platform, inv.channel)
+        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return Reply(text="This channel is not subscribed; nothing is scheduled.")
         digest = await self.deliverer.preview(sub)
@@ -198,7 +199,7 @@ class CommandSet:
         return Reply(text="\n".join(self._channel_lines(inv)))
 
     def _channel_lines(self, inv: Invocation) -> list[str]:
-        sub = self.store.subscription(inv.caller.platform, inv.channel)
+        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             default = f"{self.deliverer.settings.default_when} ({self.deliverer.settings.default_timezone})"
             return [f"not subscribed (the default schedule is {default})"]
@@ -214,11 +215,11 @@ class CommandSet:
             ),
             f"next run: {self._when(sub)}",
         ]
-        last = self.store.last_delivery(sub.id)
+        last = self.outbox.last_delivery(sub.id)
         lines.append(
             f"last delivery: {_stamp(last.sent_at) if last and last.sent_at else 'none yet'}"
         )
-        rejected = self.store.last_failure(sub.id)
+        rejected = self.outbox.last_failure(sub.id)
         if rejected is not None and rejected.failed_at is not None:
             lines.append(
                 f"last rejected message: {rejected.last_error} ({_stamp(rejected.failed_at)}); "
@@ -247,7 +248,7 @@ class CommandSet:
     )
     async def _subscribe(self, inv: Invocation, source: str | None = None) -> Reply:
         """Send digests here; all sources unless one is named"""
-        sub = self.store.subscription(inv.caller.platform, inv.channel)
+        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
         sources: tuple[str, ...] = ()
         if source:
             name = source.lower()
@@ -257,7 +258,7 @@ class CommandSet:
             current = sub.sources if sub and sub.active else (name,)
             sources = tuple(sorted({*current, name})) if current else ()
         now = self.deliverer.clock()
-        draft = self.store.save_subscription(
+        draft = self.outbox.save_subscription(
             inv.caller.platform,
             inv.channel,
             workspace=inv.workspace,
@@ -268,7 +269,7 @@ class CommandSet:
             admin_user=inv.caller.user_id,
         )
         if sub is None or not sub.active or draft.next_run_at is None:
-            draft = self.store.save_subscription(
+            draft = self.outbox.save_subscription(
                 inv.caller.platform,
                 inv.channel,
                 next_run_at=self.deliverer.next_run_after(draft, now),
@@ -286,7 +287,7 @@ class CommandSet:
     )
     async def _unsubscribe(self, inv: Invocation, source: str | None = None) -> Reply:
         """Stop digests here, or stop one source"""
-        sub = self.store.subscription(inv.caller.platform, inv.channel)
+        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return refusal("This channel is not subscribed.")
         if source:
@@ -296,11 +297,11 @@ class CommandSet:
                 return refusal(f"This channel does not get {source!r}.")
             rest = tuple(s for s in current if s != name)
             if rest:
-                self.store.save_subscription(
+                self.outbox.save_subscription(
                     inv.caller.platform, inv.channel, sources=rest, admin_user=inv.caller.user_id
                 )
                 return Reply(text=f"Stopped {name}; this channel still gets {', '.join(rest)}.")
-        self.store.save_subscription(
+        self.outbox.save_subscription(
             inv.caller.platform,
             inv.channel,
             active=False,
@@ -332,7 +333,7 @@ class CommandSet:
             )
         except ScheduleError as exc:
             return refusal(str(exc))
-        draft = self.store.save_subscription(
+        draft = self.outbox.save_subscription(
             inv.caller.platform,
             inv.channel,
             workspace=inv.workspace,
@@ -342,7 +343,9 @@ class CommandSet:
         )
         now = self.deliverer.clock()
         next_run = schedule.next_fire(now) if draft.active else None
-        draft = self.store.save_subscription(inv.caller.platform, inv.channel, next_run_at=next_run)
+        draft = self.outbox.save_subscription(
+            inv.caller.platform, inv.channel, next_run_at=next_run
+        )
         text = f"Schedule: {schedule.describe()}" + ("" if when else " (the default)")
         if draft.active:
             text += f"; next digest {self._when(draft)}."
@@ -362,7 +365,7 @@ class CommandSet:
     )
     async def _skip_empty(self, inv: Invocation, on: bool) -> Reply:
         """On (the default): no message when nothing is new; off: a short 'nothing new' message"""
-        self.store.save_subscription(
+        self.outbox.save_subscription(
             inv.caller.platform, inv.channel, skip_empty=on, admin_user=inv.caller.user_id
         )
         return Reply(
@@ -377,7 +380,7 @@ class CommandSet:
         return Reply(text=HELP)
 
     async def _changed(self, inv: Invocation) -> None:
-        sub = self.store.subscription(inv.caller.platform, inv.channel)
+        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
         if sub is not None and self.on_schedule_change is not None:
             result = self.on_schedule_change(sub)
             if result is not None:

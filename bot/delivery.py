@@ -20,17 +20,21 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import random
+import socket
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.coordination import limiter_for
+from bot.outbox_store import OutboxStore, RunClaim
 from bot.schedules import Schedule, ScheduleError, parse_schedule
 from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
-from briefings.store import RunClaim, Store
+from briefings.store import DB_ERRORS, Store
 
 log = logging.getLogger(__name__)
 EPSILON = timedelta(microseconds=1)
@@ -55,6 +59,9 @@ class DeliverySettings:
     # A request still unanswered this long has surely reached the platform: the rate limiter
     # stops holding its place then (a slow response must not hold every other channel).
     hold_seconds: float = 2.0
+    # How long a claim on a channel's outbox lasts unless renewed (renewed every third of it while
+    # sends go on): how soon another process takes over the channels of one that died.
+    lease_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,9 @@ class Deliverer:
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.store = store
+        self.outbox = OutboxStore(store.engine)
+        # Names this Deliverer's claims in the store: unique per process and per instance.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.engine = engine
         self.platforms = dict(platforms)
         self.settings = settings or DeliverySettings()
@@ -137,7 +147,7 @@ class Deliverer:
         newest_id = self.store.max_post_id()  # one view of the posts for every run claimed now
         plans: dict[tuple[int, tuple[str, ...]], Plan] = {}  # channels alike share one plan
         claims: list[RunClaim] = []
-        for sub in self.store.due_subscriptions(now, only=only):
+        for sub in self.outbox.due_subscriptions(now, only=only):
             if sub.platform not in self.platforms:
                 continue  # its adapter is not running here: left due for one that is
             key = (sub.cursor, sub.sources)
@@ -149,7 +159,7 @@ class Deliverer:
             else:
                 claims.append(claim)
         if claims:
-            report.claimed = sum(self.store.claim_runs(claims, now))
+            report.claimed = sum(self.outbox.claim_runs(claims, now))
         if flush:
             sent = await self.flush(now)
             report.sent_messages, report.retrying = sent.sent_messages, sent.retrying
@@ -176,7 +186,7 @@ class Deliverer:
                 "its posts go in the next one"
             )
             log.warning("%s %s: %s", sub.platform, sub.channel, note)
-            self.store.skip_run(sub, next_run_at=following, note=note, now=now)
+            self.outbox.skip_run(sub, next_run_at=following, note=note, now=now)
             return None
         return RunClaim(
             subscription=sub,
@@ -191,67 +201,142 @@ class Deliverer:
     # -- sending ----------------------------------------------------------------------------------
 
     async def flush(self, now: datetime | None = None) -> RunReport:
-        """Send every pending delivery whose time has come; channels concurrently, each channel's
-        runs in order. The report counts messages sent, deliveries left to retry, channels paused
-        and messages rejected."""
+        """Send every pending delivery whose time has come, page after page until no channel this
+        process may claim is left owed; channels concurrently, each channel's runs in order.
+
+        A channel is claimed (leased in the store) before it is sent to, so however many
+        processes flush at once, each channel's messages go out from one of them. The report
+        counts messages sent, deliveries left to retry (failed and waiting, or due and held by
+        no process), channels paused and messages rejected."""
         async with self._flushing:
             now = now or self.clock()
-            by_sub: dict[int, list[Delivery]] = {}
-            for row in self.store.pending_deliveries(now):
-                if row.platform in self.platforms:
-                    by_sub.setdefault(row.subscription_id, []).append(row)
-            # Marked before any is sent (one write for the lot), so that after a crash or an
-            # unconfirmed send, the next flush knows these messages may already be out.
-            fresh = [r.id for rows in by_sub.values() for r in rows if r.first_attempt_at is None]
-            await asyncio.to_thread(self.store.mark_attempt, fresh, now)
-            gate = asyncio.Semaphore(self.settings.concurrency)
-            digests: _DigestCache = {}
-            results = await asyncio.gather(
-                *(
-                    self._send_subscription(sub_id, rows, gate, digests)
-                    for sub_id, rows in by_sub.items()
-                )
+            report = RunReport()
+            claims = _Claims(now)
+            heartbeat = asyncio.ensure_future(self._renew_leases(claims))
+            try:
+                await self._send_claimed(now, claims, report)
+            finally:
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+                # Also when cancelled at stop: blocking briefly beats leaving channels held.
+                self.outbox.release(self.owner, sorted(claims.held))
+            report.retrying = await asyncio.to_thread(
+                self.outbox.left_owed,
+                self.owner,
+                platforms=list(self.platforms),
+                due_at=now,
+                now=self.clock(),
             )
-        report = RunReport()
-        for progress in results:
-            report.sent_messages += progress.messages
-            report.retrying += progress.retrying
-            report.rejected += progress.rejected
-            if progress.paused:
-                report.paused.append(progress.paused)
         return report
+
+    async def _send_claimed(self, now: datetime, claims: _Claims, report: RunReport) -> None:
+        """Claim channels as sending slots free up (refilling at half the concurrency, so the
+        claims are few), send each claimed channel's owed runs, until nothing is left to claim."""
+        running: dict[asyncio.Future[_Progress], int] = {}
+        try:
+            await self._claim_and_send(now, claims, report, running)
+        finally:  # stopped: sends still in flight stay owed (unconfirmed, with their keys)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _claim_and_send(
+        self,
+        now: datetime,
+        claims: _Claims,
+        report: RunReport,
+        running: dict[asyncio.Future[_Progress], int],
+    ) -> None:
+        digests: _DigestCache = {}
+        slots = self.settings.concurrency
+        while True:
+            if len(running) <= slots // 2:
+                page = await asyncio.to_thread(
+                    self.outbox.claim_channels,
+                    self.owner,
+                    platforms=list(self.platforms),
+                    due_at=now,
+                    now=self.clock(),
+                    lease_until=self._lease_end(),
+                    limit=slots - len(running),
+                    release=sorted(claims.finished),
+                )
+                claims.held -= claims.finished
+                claims.finished.clear()
+                for sub, rows in page:
+                    claims.held.add(sub.id)
+                    task = asyncio.ensure_future(
+                        self._send_subscription(sub, rows, claims, digests)
+                    )
+                    running[task] = sub.id
+                if not running:
+                    return
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                claims.finished.add(running.pop(finished))
+                progress = finished.result()
+                report.sent_messages += progress.messages
+                report.rejected += progress.rejected
+                if progress.paused:
+                    report.paused.append(progress.paused)
+
+    def _lease_end(self) -> datetime:
+        return self.clock() + timedelta(seconds=self.settings.lease_seconds)
+
+    async def _renew_leases(self, claims: _Claims) -> None:
+        """Keep this process's channels while their sends go on (a send may outlast a lease); a
+        channel whose lease was lost anyway (this process stalled past it) is noted, and its
+        sending stops before the next message."""
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            mine = sorted(claims.held - claims.finished)
+            if not mine:
+                continue
+            try:
+                kept = await asyncio.to_thread(
+                    self.outbox.renew, self.owner, mine, self._lease_end()
+                )
+            except DB_ERRORS:
+                log.exception("could not renew delivery leases; trying again")
+                continue
+            for lost in set(mine) - kept:
+                if lost not in claims.lost:
+                    log.warning(
+                        "delivery lease on subscription %d lost; another process has it", lost
+                    )
+                claims.lost.add(lost)
 
     async def _send_subscription(
         self,
-        sub_id: int,
+        sub: Subscription,
         rows: list[Delivery],
-        gate: asyncio.Semaphore,
+        claims: _Claims,
         digests: _DigestCache,
     ) -> _Progress:
         """Send one channel's owed runs in order; stop at the first transient failure (order is
-        kept) or when the channel is unusable. A rejected message does not stop the rest."""
+        kept), when the channel is unusable, or when its lease was lost. A rejected message does
+        not stop the rest."""
         progress = _Progress()
-        sub = self.store.subscription_by_id(sub_id)
-        if sub is None:
-            return progress
         platform = self.platforms[sub.platform]
         runs: dict[datetime, list[Delivery]] = {}
         for row in rows:
             runs.setdefault(row.run_at, []).append(row)
-        async with gate:
-            for run_rows in runs.values():
-                try:
-                    await self._send_run(sub, platform, run_rows, progress, digests)
-                except DeliveryError as exc:
-                    left = [r for r in rows if r.id not in progress.done]
-                    if exc.permanent:
-                        if self._pause(sub, exc.reason):
-                            await self._tell_admins(platform, sub, _paused_text(sub, exc.reason))
-                        progress.paused = sub.channel
-                        return progress
-                    self._retry_later(left, exc.reason, exc.retry_after)
-                    progress.retrying = len(left)
+        for run_rows in runs.values():
+            try:
+                await self._send_run(sub, platform, run_rows, progress, digests, claims)
+            except _LeaseLost:
+                return progress  # the new holder sends the rest, with the same keys
+            except DeliveryError as exc:
+                left = [r for r in rows if r.id not in progress.done]
+                if exc.permanent:
+                    if self._pause(sub, exc.reason):
+                        await self._tell_admins(platform, sub, _paused_text(sub, exc.reason))
+                    progress.paused = sub.channel
                     return progress
+                after = max(claims.now, self.clock())  # never again within this flush
+                await asyncio.to_thread(self._retry_later, left, exc.reason, exc.retry_after, after)
+                progress.retrying = len(left)
+                return progress
         return progress
 
     async def _send_run(
@@ -261,6 +346,7 @@ class Deliverer:
         rows: list[Delivery],
         progress: _Progress,
         digests: _DigestCache,
+        claims: _Claims,
     ) -> None:
         by_post = {r.post_id: r for r in rows}
         notes = tuple(r.note for r in rows if r.note)
@@ -270,6 +356,8 @@ class Deliverer:
         digest = await digests[key]
         unclaimed = [r for r in rows if r.post_id is None]  # a "nothing new" notice rides first
         for message in platform.render_digest(digest):
+            if sub.id in claims.lost:
+                raise _LeaseLost
             owed = [by_post[p] for p in message.post_ids if p in by_post] + unclaimed
             unclaimed = []
             try:
@@ -280,7 +368,7 @@ class Deliverer:
             else:
                 # Off the event loop: other channels' responses are read while this commits.
                 await asyncio.to_thread(
-                    self.store.mark_sent, [r.id for r in owed], message_id, self.clock()
+                    self.outbox.mark_sent, [r.id for r in owed], message_id, self.clock()
                 )
                 progress.messages += 1
             progress.done.update(r.id for r in owed)
@@ -321,7 +409,7 @@ class Deliverer:
         """The platform will never take this message: its posts are failed (never retried, never
         sent again), and the people responsible are told."""
         log.warning("%s %s: message rejected for good: %s", sub.platform, sub.channel, reason)
-        await asyncio.to_thread(self.store.mark_failed, [r.id for r in owed], reason, self.clock())
+        await asyncio.to_thread(self.outbox.mark_failed, [r.id for r in owed], reason, self.clock())
         text = (
             f"A briefing message to channel {sub.channel} was rejected by {platform.name} and "
             f"will not be retried: {reason}. Its {len(owed)} post(s) were not delivered there; "
@@ -329,7 +417,9 @@ class Deliverer:
         )
         await self._tell_admins(platform, sub, text)
 
-    def _retry_later(self, rows: list[Delivery], reason: str, retry_after: float | None) -> None:
+    def _retry_later(
+        self, rows: list[Delivery], reason: str, retry_after: float | None, after: datetime
+    ) -> None:
         if not rows:
             return
         s = self.settings
@@ -343,10 +433,10 @@ class Deliverer:
             reason,
             delay,
         )
-        self.store.mark_retry([r.id for r in rows], reason, self.clock() + timedelta(seconds=delay))
+        self.outbox.mark_retry([r.id for r in rows], reason, after + timedelta(seconds=delay))
 
     def _pause(self, sub: Subscription, reason: str) -> bool:
-        newly = self.store.pause_subscription(sub.id, reason)
+        newly = self.outbox.pause_subscription(sub.id, reason)
         if newly:
             log.warning("%s %s: paused: %s", sub.platform, sub.channel, reason)
         return newly
@@ -381,6 +471,21 @@ def _newest_first(post: Post) -> tuple[float, int]:
 
 
 _DigestCache = dict[tuple[tuple[int, ...], tuple[str, ...]], "asyncio.Future[Digest]"]
+
+
+class _LeaseLost(Exception):
+    """This process's lease on the channel ran out and another process took it over."""
+
+
+@dataclass(slots=True)
+class _Claims:
+    """The channels one flush holds, those it is done with (released at the next claim), and
+    those whose lease it lost."""
+
+    now: datetime  # the flush's time: rows due by it are sent, a failed one waits from it
+    held: set[int] = field(default_factory=set)
+    finished: set[int] = field(default_factory=set)
+    lost: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from bot.commands import CommandSet
 from bot.config import Settings
 from bot.coordination import SeenEvents, leadership_for
 from bot.delivery import Deliverer, RunReport, utc_now
+from bot.outbox_store import OutboxStore
 from bot.scheduler import BriefingScheduler
 from briefings.chat import ChatPlatform
 from briefings.store import Store
@@ -64,20 +65,20 @@ async def run_once(
         return RunResult(
             report=report,
             feed_errors=sum(1 for r in reports if r.error),
-            unreachable=_unreachable(store, platforms.delivery),
+            unreachable=_unreachable(deliverer.outbox, platforms.delivery),
         )
 
 
-def _unreachable(store: Store, platforms: Mapping[str, ChatPlatform]) -> dict[str, int]:
+def _unreachable(outbox: OutboxStore, platforms: Mapping[str, ChatPlatform]) -> dict[str, int]:
     """Runs due and deliveries owed on platforms this process could not send to."""
     now = utc_now()
     counts: dict[str, int] = {}
-    for sub in store.due_subscriptions(now):
+    for sub in outbox.due_subscriptions(now):
         if sub.platform not in platforms:
             counts[sub.platform] = counts.get(sub.platform, 0) + 1
-    for row in store.pending_deliveries(now):
-        if row.platform not in platforms:
-            counts[row.platform] = counts.get(row.platform, 0) + 1
+    for platform, owed in outbox.pending_by_platform(now).items():
+        if platform not in platforms:
+            counts[platform] = counts.get(platform, 0) + owed
     return counts
 
 
@@ -115,7 +116,7 @@ async def run_forever(
                 return
             await scheduler.start()  # catches up in the background
             engine.open_index_in_background()  # so the first question finds it ready
-            log.info("briefbot running; %d subscription(s)", len(store.subscriptions()))
+            log.info("briefbot running; %d subscription(s)", len(deliverer.outbox.subscriptions()))
             await _serve(commands, stdin, out, stop, platforms.failed)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):

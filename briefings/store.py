@@ -20,7 +20,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from briefings.models import Delivery, Post, PostParts, SourceState, Subscription
+from briefings.models import Post, PostParts, SourceState
 from briefings.sources import redact_credentials
 from briefings.urls import post_keys
 
@@ -145,6 +145,10 @@ subscriptions = sa.Table(
     sa.Column("last_note", sa.Text, nullable=False, default=""),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Added by migration 6: the process that holds the channel's outbox (sends its owed deliveries,
+    # in order) and until when; another process may take it over only once the lease has run out.
+    sa.Column("delivery_owner", sa.String(200)),
+    sa.Column("delivery_lease_until", UTCDateTime),
     sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
 )
 
@@ -202,21 +206,9 @@ rate_holds = sa.Table(
     sa.Column("ends_at", sa.Double, nullable=False),
     sa.Index("ix_rate_holds_platform", "platform", "ends_at"),
 )
-
-SUBSCRIPTION_FIELDS = frozenset(
-    {
-        "workspace",
-        "sources",
-        "active",
-        "schedule",
-        "timezone",
-        "skip_empty",
-        "next_run_at",
-        "paused",
-        "pause_reason",
-        "admin_user",
-        "last_note",
-    }
+# Added by migration 6: a channel's owed rows, read when its outbox is claimed.
+deliveries_owed_index = sa.Index(
+    "ix_deliveries_owed", deliveries.c.subscription_id, deliveries.c.status
 )
 
 
@@ -244,6 +236,11 @@ def _add_columns(table: sa.Table, *names: str) -> Callable[[Connection], None]:
     return migrate
 
 
+def _outbox_leases(conn: Connection) -> None:
+    _add_columns(subscriptions, "delivery_owner", "delivery_lease_until")(conn)
+    deliveries_owed_index.create(conn, checkfirst=True)
+
+
 # Append only: never edit a released step. Each runs once, in its own transaction.
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
@@ -259,6 +256,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
         "index on posts.updated_at",
         lambda conn: posts_updated_index.create(conn, checkfirst=True),
     ),
+    (6, "outbox leases: a channel's owner and lease expiry", _outbox_leases),
     (
         7,
         "several processes: seen platform events, shared rate limits",
@@ -284,19 +282,6 @@ class NewPost:
         parts = self.parts
         text = "\x1f".join((parts.title, parts.date_line, parts.body, parts.take_label, parts.take))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class RunClaim:
-    """One scheduled run to record: the posts it owes a channel, and where its schedule goes next."""
-
-    subscription: Subscription
-    run_at: datetime
-    next_run_at: datetime | None
-    post_ids: tuple[int, ...]
-    cursor: int  # the newest post id the run considered
-    notice: bool  # with no posts, owe a "nothing new" message
-    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -679,300 +664,6 @@ class Store:
             found = {row["id"]: _to_post(row) for row in rows}
         return [found[i] for i in post_ids if i in found]
 
-    # -- subscriptions ----------------------------------------------------------------------------
-
-    def subscription(self, platform: str, channel: str) -> Subscription | None:
-        query = sa.select(subscriptions).where(
-            subscriptions.c.platform == platform, subscriptions.c.channel == channel
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else _to_subscription(row)
-
-    def subscription_by_id(self, subscription_id: int) -> Subscription | None:
-        query = sa.select(subscriptions).where(subscriptions.c.id == subscription_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else _to_subscription(row)
-
-    def subscriptions(self, *, active_only: bool = True) -> list[Subscription]:
-        query = sa.select(subscriptions).order_by(subscriptions.c.id)
-        if active_only:
-            query = query.where(subscriptions.c.active.is_(True))
-        with self.engine.connect() as conn:
-            return [_to_subscription(row) for row in conn.execute(query).mappings()]
-
-    def save_subscription(
-        self, platform: str, channel: str, *, create: bool = True, **changes: Any
-    ) -> Subscription:
-        """Update a channel's subscription, creating it (when `create`) if it has none.
-
-        A channel keeps one row for life, through unsubscribe and resubscribe, so its cursor and
-        delivery history (and so "never the same post twice") survive.
-        """
-        unknown = set(changes) - SUBSCRIPTION_FIELDS
-        if unknown:
-            raise ValueError(f"not subscription fields: {sorted(unknown)}")
-        if "sources" in changes:
-            changes["sources"] = json.dumps(sorted(set(changes["sources"])))
-        now = _now()
-        where = (subscriptions.c.platform == platform, subscriptions.c.channel == channel)
-        with self.engine.begin() as conn:
-            found = conn.execute(sa.select(subscriptions.c.id).where(*where)).scalar()
-            if found is None and create:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            subscriptions.insert().values(
-                                platform=platform,
-                                channel=channel,
-                                created_at=now,
-                                updated_at=now,
-                                **changes,
-                            )
-                        )
-                except sa.exc.IntegrityError:
-                    found = 0  # another process created it meanwhile: update theirs
-            if found is not None:
-                conn.execute(subscriptions.update().where(*where).values(updated_at=now, **changes))
-        sub = self.subscription(platform, channel)
-        if sub is None:
-            raise StoreError(f"{platform} channel {channel} has no subscription")
-        return sub
-
-    def due_subscriptions(self, now: datetime, *, only: int | None = None) -> list[Subscription]:
-        """Active, unpaused subscriptions whose next run has come (or just subscription `only`)."""
-        query = (
-            sa.select(subscriptions)
-            .where(
-                subscriptions.c.active.is_(True),
-                subscriptions.c.paused.is_(False),
-                subscriptions.c.next_run_at <= now,
-            )
-            .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
-        )
-        if only is not None:
-            query = query.where(subscriptions.c.id == only)
-        with self.engine.connect() as conn:
-            return [_to_subscription(row) for row in conn.execute(query).mappings()]
-
-    def claim_runs(self, claims: Sequence[RunClaim], now: datetime) -> list[bool]:
-        """Record runs' deliveries as pending and move their schedules on, in one transaction.
-
-        A run is claimed only while its subscription's `next_run_at` is still the one it was read
-        with, so when two processes see the same due run, one claims it and the other is told
-        False. Posts already delivered to the channel are left out; `notice` adds a "nothing new"
-        row instead when nothing is left. One transaction for the lot: a minute in which a thousand
-        channels are due commits once, not a thousand times.
-        """
-        claimed: list[bool] = []
-        rows: list[dict[str, Any]] = []
-        with self.engine.begin() as conn:
-            for claim in claims:
-                sub = claim.subscription
-                moved = conn.execute(
-                    subscriptions.update()
-                    .where(
-                        subscriptions.c.id == sub.id,
-                        _same_time(subscriptions.c.next_run_at, sub.next_run_at),
-                    )
-                    .values(
-                        next_run_at=claim.next_run_at,
-                        cursor=max(sub.cursor, claim.cursor),
-                        last_run_at=claim.run_at,
-                        last_note="",
-                        updated_at=now,
-                    )
-                ).rowcount
-                claimed.append(moved == 1)
-                if moved != 1:
-                    continue
-                already = _delivered(conn, sub.platform, sub.channel, claim.post_ids)
-                owed: list[int | None] = [p for p in claim.post_ids if p not in already]
-                if not owed and claim.notice:
-                    owed = [None]
-                rows.extend(
-                    {
-                        "subscription_id": sub.id,
-                        "platform": sub.platform,
-                        "channel": sub.channel,
-                        "post_id": post_id,
-                        "run_at": claim.run_at,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "note": claim.note if i == 0 else "",
-                    }
-                    for i, post_id in enumerate(owed)
-                )
-            if rows:
-                conn.execute(deliveries.insert(), rows)
-        return claimed
-
-    def skip_run(
-        self, sub: Subscription, *, next_run_at: datetime | None, note: str, now: datetime
-    ) -> bool:
-        """Move the schedule on without a run (missed beyond the grace period), keeping a note."""
-        with self.engine.begin() as conn:
-            moved = conn.execute(
-                subscriptions.update()
-                .where(
-                    subscriptions.c.id == sub.id,
-                    _same_time(subscriptions.c.next_run_at, sub.next_run_at),
-                )
-                .values(next_run_at=next_run_at, last_note=note, updated_at=now)
-            ).rowcount
-        return bool(moved == 1)
-
-    def pause_subscription(self, subscription_id: int, reason: str) -> bool:
-        """Pause deliveries to a channel; True only for the call that paused it (tell admins once)."""
-        with self.engine.begin() as conn:
-            changed = conn.execute(
-                subscriptions.update()
-                .where(subscriptions.c.id == subscription_id, subscriptions.c.paused.is_(False))
-                .values(paused=True, pause_reason=reason, updated_at=_now())
-            ).rowcount
-        return bool(changed == 1)
-
-    # -- deliveries -------------------------------------------------------------------------------
-
-    def pending_deliveries(self, now: datetime, *, limit: int = 10_000) -> list[Delivery]:
-        """Deliveries owed and ready to try, oldest first, for channels subscribed and not paused
-        (the others keep theirs until they are subscribed again)."""
-        query = (
-            sa.select(deliveries)
-            .join(subscriptions, subscriptions.c.id == deliveries.c.subscription_id)
-            .where(
-                deliveries.c.status == "pending",
-                deliveries.c.next_attempt_at <= now,
-                subscriptions.c.active.is_(True),
-                subscriptions.c.paused.is_(False),
-            )
-            .order_by(deliveries.c.id)
-            .limit(limit)
-        )
-        with self.engine.connect() as conn:
-            return [_to_delivery(row) for row in conn.execute(query).mappings()]
-
-    def deliveries_for(self, subscription_id: int) -> list[Delivery]:
-        query = (
-            sa.select(deliveries)
-            .where(deliveries.c.subscription_id == subscription_id)
-            .order_by(deliveries.c.id)
-        )
-        with self.engine.connect() as conn:
-            return [_to_delivery(row) for row in conn.execute(query).mappings()]
-
-    def posts_in_message(self, platform: str, channel: str, message_id: str) -> list[int]:
-        """The posts a delivered message carried (a thread under it is about them)."""
-        if not message_id:
-            return []
-        query = sa.select(deliveries.c.post_id).where(
-            deliveries.c.platform == platform,
-            deliveries.c.channel == channel,
-            deliveries.c.message_id == message_id,
-            deliveries.c.status == "sent",
-        )
-        with self.engine.connect() as conn:
-            return [int(p) for p in conn.execute(query).scalars() if p is not None]
-
-    def is_delivered_message(self, platform: str, channel: str, message_id: str) -> bool:
-        if not message_id:
-            return False
-        query = (
-            sa.select(deliveries.c.id)
-            .where(
-                deliveries.c.platform == platform,
-                deliveries.c.channel == channel,
-                deliveries.c.message_id == message_id,
-            )
-            .limit(1)
-        )
-        with self.engine.connect() as conn:
-            return conn.execute(query).first() is not None
-
-    def last_delivery(self, subscription_id: int) -> Delivery | None:
-        query = (
-            sa.select(deliveries)
-            .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == "sent")
-            .order_by(deliveries.c.sent_at.desc(), deliveries.c.id.desc())
-            .limit(1)
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else _to_delivery(row)
-
-    def mark_sent(self, delivery_ids: Sequence[int], message_id: str, at: datetime) -> None:
-        if not delivery_ids:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
-                .values(status="sent", message_id=message_id, sent_at=at, last_error="")
-            )
-
-    def mark_attempt(self, delivery_ids: Sequence[int], at: datetime) -> None:
-        """Record that sending these rows begins (kept from the first attempt on), so a retry, even
-        after a crash, knows their message may already be on the platform. One transaction."""
-        ids = list(delivery_ids)
-        with self.engine.begin() as conn:
-            for start in range(0, len(ids), 500):  # within every backend's bound-parameter limit
-                conn.execute(
-                    deliveries.update()
-                    .where(
-                        deliveries.c.id.in_(ids[start : start + 500]),
-                        deliveries.c.first_attempt_at.is_(None),
-                    )
-                    .values(first_attempt_at=at)
-                )
-
-    def mark_failed(self, delivery_ids: Sequence[int], reason: str, at: datetime) -> None:
-        """The platform rejected these rows' message for good: never retried, the reason kept.
-        Their posts stay recorded for the channel, so no later run sends them either."""
-        if not delivery_ids:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
-                .values(
-                    status="failed",
-                    attempts=deliveries.c.attempts + 1,
-                    last_error=reason[:500],
-                    failed_at=at,
-                )
-            )
-
-    def last_failure(self, subscription_id: int) -> Delivery | None:
-        """The channel's most recent delivery whose message the platform rejected, if any."""
-        query = (
-            sa.select(deliveries)
-            .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == "failed")
-            .order_by(deliveries.c.failed_at.desc(), deliveries.c.id.desc())
-            .limit(1)
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else _to_delivery(row)
-
-    def mark_retry(
-        self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime
-    ) -> None:
-        if not delivery_ids:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
-                .values(
-                    attempts=deliveries.c.attempts + 1,
-                    last_error=error[:500],
-                    next_attempt_at=next_attempt_at,
-                )
-            )
-
     # -- summaries --------------------------------------------------------------------------------
 
     def cached_summary(
@@ -1196,31 +887,3 @@ def _to_post(row: sa.RowMapping) -> Post:
         updated_at=row["updated_at"],
         edited=bool(row["edited"]),
     )
-
-
-def _same_time(column: sa.Column[Any], value: datetime | None) -> sa.ColumnElement[bool]:
-    return column.is_(None) if value is None else column == value
-
-
-def _delivered(conn: Connection, platform: str, channel: str, post_ids: Sequence[int]) -> set[int]:
-    if not post_ids:
-        return set()
-    query = sa.select(deliveries.c.post_id).where(
-        deliveries.c.platform == platform,
-        deliveries.c.channel == channel,
-        deliveries.c.post_id.in_(list(post_ids)),
-    )
-    return {int(p) for p in conn.execute(query).scalars()}
-
-
-def _to_subscription(row: sa.RowMapping) -> Subscription:
-    values = dict(row)
-    values["sources"] = tuple(json.loads(values["sources"]))
-    values["active"] = bool(values["active"])
-    values["skip_empty"] = bool(values["skip_empty"])
-    values["paused"] = bool(values["paused"])
-    return Subscription(**values)
-
-
-def _to_delivery(row: sa.RowMapping) -> Delivery:
-    return Delivery(**dict(row))

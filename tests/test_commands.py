@@ -69,39 +69,39 @@ async def bot(db_url: str) -> AsyncIterator[Bot]:
 )
 async def test_non_admins_cannot_change_subscriptions(bot: Bot, command: str) -> None:
     await bot.say("subscribe")
-    before = bot.world.store.subscription("chat", "C1")
+    before = bot.world.outbox.subscription("chat", "C1")
     reply = await bot.say(command, caller=MEMBER)
     assert not reply.ok and reply.ephemeral and "Only admins" in reply.text
-    assert bot.world.store.subscription("chat", "C1") == before
+    assert bot.world.outbox.subscription("chat", "C1") == before
     assert len(bot.changed) == 1  # only the admin's subscribe
 
 
 async def test_the_config_allow_list_makes_an_admin(bot: Bot) -> None:
     reply = await bot.say("subscribe", caller=LISTED)
     assert reply.ok, reply.text
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and sub.active and sub.admin_user == "U-listed"
 
 
 async def test_subscribe_schedules_the_next_run_and_tells_the_scheduler(bot: Bot) -> None:
     reply = await bot.say("subscribe")
     assert "all sources" in reply.text and "daily 08:00 (UTC)" in reply.text
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and sub.next_run_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     assert bot.changed == [sub]
 
     reply = await bot.say("schedule set weekdays 07:30 America/New_York")
     assert reply.ok and "weekdays 07:30 (America/New_York)" in reply.text
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and sub.next_run_at == datetime(2026, 11, 25, 12, 30, tzinfo=UTC)
     assert bot.changed[-1] == sub
 
     reply = await bot.say("schedule set 0 9 * * 1 Europe/London")
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and sub.next_run_at == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
     await bot.say("schedule clear")
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and (sub.schedule, sub.timezone) == ("", "")
     assert sub.next_run_at == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
@@ -120,22 +120,22 @@ async def test_bad_admin_input_gets_an_example_and_changes_nothing(
     bot: Bot, command: str, expected: str
 ) -> None:
     await bot.say("subscribe")
-    before = bot.world.store.subscription("chat", "C1")
+    before = bot.world.outbox.subscription("chat", "C1")
     reply = await bot.say(command)
     assert not reply.ok and expected in reply.text
-    assert bot.world.store.subscription("chat", "C1") == before
+    assert bot.world.outbox.subscription("chat", "C1") == before
 
 
 async def test_sources_can_be_added_and_removed_one_at_a_time(bot: Bot) -> None:
     await bot.say("subscribe other")
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and sub.sources == ("other",)
     await bot.say("subscribe irinfive")
-    assert bot.world.store.subscription("chat", "C1").sources == ("irinfive", "other")  # type: ignore[union-attr]
+    assert bot.world.outbox.subscription("chat", "C1").sources == ("irinfive", "other")  # type: ignore[union-attr]
     reply = await bot.say("unsubscribe other")
     assert "still gets irinfive" in reply.text
     reply = await bot.say("unsubscribe irinfive")
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and not sub.active and sub.next_run_at is None
     assert "no more digests" in reply.text
 
@@ -143,10 +143,10 @@ async def test_sources_can_be_added_and_removed_one_at_a_time(bot: Bot) -> None:
 async def test_schedule_set_before_subscribe_does_not_start_digests(bot: Bot) -> None:
     reply = await bot.say("schedule set daily 06:00")
     assert reply.ok and "`subscribe` starts the digests" in reply.text
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and not sub.active and sub.next_run_at is None
     await bot.say("subscribe")
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and sub.next_run_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
 
 
@@ -179,8 +179,8 @@ async def test_status_shows_feeds_and_the_channel(bot: Bot) -> None:
     assert "other: not fetched yet" in reply.text
     assert "next run: Wed 25 Nov 2026 08:00 UTC" in reply.text
     assert "last delivery: none yet" in reply.text
-    bot.world.store.pause_subscription(
-        bot.world.store.subscription("chat", "C1").id, "not_in_channel"
+    bot.world.outbox.pause_subscription(
+        bot.world.outbox.subscription("chat", "C1").id, "not_in_channel"
     )  # type: ignore[union-attr]
     assert "PAUSED: not_in_channel" in (await bot.say("status")).text
     await bot.say("subscribe")  # an admin resumes it
@@ -270,13 +270,13 @@ async def test_typed_arguments_go_straight_to_the_handler_after_the_admin_check(
 
     refused = await typed("subscribe", caller=MEMBER, source=None)
     assert not refused.ok and "Only admins can use `subscribe`" in refused.text
-    assert bot.world.store.subscription("chat", "C1") is None
+    assert bot.world.outbox.subscription("chat", "C1") is None
 
     assert (await typed("subscribe", source=None)).ok
     reply = await typed("schedule set", when="hourly", timezone="Asia/Tokyo")
     assert reply.ok and not reply.ephemeral and "hourly (Asia/Tokyo)" in reply.text
     await typed("schedule skip-empty", on=False)
-    sub = bot.world.store.subscription("chat", "C1")
+    sub = bot.world.outbox.subscription("chat", "C1")
     assert sub is not None and (sub.schedule, sub.timezone) == ("hourly", "Asia/Tokyo")
     assert not sub.skip_empty and bot.changed[-1] == sub
     status = await typed("schedule show", caller=MEMBER)

@@ -12,6 +12,7 @@ from bot.app import engine_for
 from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
+from bot.outbox_store import OutboxStore
 from briefings.chat import (
     Caller,
     Invocation,
@@ -48,6 +49,10 @@ class World:
     added: int = 0
     deliverers: list[Deliverer] = field(default_factory=list)
 
+    @property
+    def outbox(self) -> OutboxStore:
+        return OutboxStore(self.store.engine)
+
     def deliverer(self, platform: RecordingPlatform | None = None) -> Deliverer:
         platform = platform or self.platform
         made = Deliverer(
@@ -82,7 +87,7 @@ class World:
     def subscribe(
         self, channel: str, when: str = "daily 08:00", zone: str = "UTC", **extra: object
     ) -> Subscription:
-        sub = self.store.save_subscription(
+        sub = self.outbox.save_subscription(
             self.platform.name,
             channel,
             active=True,
@@ -92,7 +97,7 @@ class World:
             **extra,
         )
         first = self.deliverer().next_run_after(sub, self.clock.now)
-        return self.store.save_subscription(self.platform.name, channel, next_run_at=first)
+        return self.outbox.save_subscription(self.platform.name, channel, next_run_at=first)
 
 
 @pytest.fixture
@@ -122,7 +127,7 @@ async def test_a_due_digest_is_delivered_once_and_the_next_has_only_new_posts(wo
     report = await deliverer.run_due()
     assert (report.claimed, report.sent_messages) == (1, 1)
     assert sorted(world.platform.posts_to("C1")) == sorted(first_posts)
-    rows = world.store.deliveries_for(world.store.subscription("chat", "C1").id)  # type: ignore[union-attr]
+    rows = world.outbox.deliveries_for(world.outbox.subscription("chat", "C1").id)  # type: ignore[union-attr]
     assert {r.status for r in rows} == {"sent"} and {r.message_id for r in rows} == {"m1"}
 
     world.clock.now += timedelta(minutes=5)
@@ -203,7 +208,7 @@ async def test_a_channel_that_fails_for_good_is_paused_while_others_deliver(worl
     assert report.paused == ["gone"]
     assert sorted(world.platform.posts_to("A")) == sorted(posts)
     assert sorted(world.platform.posts_to("C")) == sorted(posts)
-    gone = world.store.subscription("chat", "gone")
+    gone = world.outbox.subscription("chat", "gone")
     assert gone is not None and gone.paused and gone.pause_reason == "channel_not_found"
     assert len(world.platform.told) == 1 and "channel_not_found" in world.platform.told[0][1]
 
@@ -214,7 +219,7 @@ async def test_a_channel_that_fails_for_good_is_paused_while_others_deliver(worl
     assert world.platform.posts_to("gone") == [] and len(world.platform.told) == 1
 
     # Resumed, it gets what it was owed: nothing was lost while paused.
-    world.store.save_subscription("chat", "gone", paused=False, pause_reason="")
+    world.outbox.save_subscription("chat", "gone", paused=False, pause_reason="")
     await deliverer.flush()
     assert sorted(world.platform.posts_to("gone")) == sorted(posts)
 
@@ -229,7 +234,7 @@ async def test_transient_errors_back_off_then_deliver_once(world: World) -> None
     deliverer = world.deliverer()
     world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     assert (await deliverer.run_due()).retrying == 2
-    row = world.store.deliveries_for(world.store.subscription("chat", "flaky").id)[0]  # type: ignore[union-attr]
+    row = world.outbox.deliveries_for(world.outbox.subscription("chat", "flaky").id)[0]  # type: ignore[union-attr]
     assert row.attempts == 1 and row.last_error == "HTTP 503"
     assert timedelta(seconds=24) <= row.next_attempt_at - world.clock.now <= timedelta(seconds=36)
 
@@ -238,7 +243,7 @@ async def test_transient_errors_back_off_then_deliver_once(world: World) -> None
 
     world.clock.now += timedelta(seconds=40)
     await deliverer.flush()  # second failure asks for 600 s, more than the backoff
-    row = world.store.deliveries_for(row.subscription_id)[0]
+    row = world.outbox.deliveries_for(row.subscription_id)[0]
     assert row.next_attempt_at - world.clock.now >= timedelta(seconds=600)
 
     world.clock.now += timedelta(seconds=601)
@@ -297,7 +302,7 @@ async def test_after_downtime_a_missed_digest_is_sent_once_within_grace(world: W
     assert sorted(world.platform.posts_to("daily")) == sorted(posts)
     assert sorted(world.platform.posts_to("hourly")) == sorted(posts)
     assert len(world.platform.sent) == 2  # hourly missed 08:00 and 09:00: one digest, not two
-    hourly = world.store.subscription("chat", "hourly")
+    hourly = world.outbox.subscription("chat", "hourly")
     assert hourly is not None and hourly.next_run_at == datetime(2026, 11, 25, 10, tzinfo=UTC)
 
 
@@ -308,7 +313,7 @@ async def test_beyond_grace_the_missed_run_is_skipped_and_its_posts_wait(world: 
     deliverer = world.deliverer()
     report = await deliverer.run_due()
     assert (report.claimed, report.skipped, world.platform.sent) == (0, 1, [])
-    sub = world.store.subscription("chat", "daily")
+    sub = world.outbox.subscription("chat", "daily")
     assert sub is not None and "missed the 2026-11-25 08:00 UTC digest" in sub.last_note
     world.clock.now = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
     await deliverer.run_due()
@@ -334,7 +339,7 @@ async def test_a_post_reaches_a_channel_at_most_once_even_after_resubscribing(wo
     deliverer = world.deliverer()
     await deliverer.run_due()
     # Unsubscribe, and a careless reset of the cursor on resubscribe: the outbox still refuses.
-    world.store.save_subscription("chat", "C", active=False, next_run_at=None)
+    world.outbox.save_subscription("chat", "C", active=False, next_run_at=None)
     sub = world.subscribe("C", skip_empty=False)
     with world.store.engine.begin() as conn:
         conn.execute(subscriptions.update().where(subscriptions.c.id == sub.id).values(cursor=0))
@@ -365,9 +370,9 @@ async def test_a_rejected_message_is_failed_not_retried_and_later_digests_go(wor
     assert (report.rejected, report.retrying, report.paused) == (1, 0, [])
     assert len(world.platform.posts_to("picky")) == 1  # the rest of the digest still went
     assert sorted(world.platform.posts_to("other")) == sorted(posts)
-    sub = world.store.subscription("chat", "picky")
+    sub = world.outbox.subscription("chat", "picky")
     assert sub is not None and not sub.paused
-    failed = [d for d in world.store.deliveries_for(sub.id) if d.status == "failed"]
+    failed = [d for d in world.outbox.deliveries_for(sub.id) if d.status == "failed"]
     assert len(failed) == 1 and failed[0].last_error == "50035 Invalid Form Body"
     [(channel, text)] = world.platform.told
     assert channel == "picky" and "rejected" in text and "50035 Invalid Form Body" in text
@@ -388,7 +393,7 @@ async def test_a_rejected_message_is_failed_not_retried_and_later_digests_go(wor
 async def test_a_pause_tells_the_configured_admins_of_that_platform(world: World) -> None:
     world.add_posts(1)
     world.subscribe("gone")
-    world.store.save_subscription("chat", "gone", admin_user="config")  # declared in config.toml
+    world.outbox.save_subscription("chat", "gone", admin_user="config")  # declared in config.toml
     world.settings = DeliverySettings(admins=("chat:U-ops", "slack:U-elsewhere", "chat:U-lead"))
     world.platform.errors["gone"] = [PermanentDeliveryError("channel_not_found")]
     world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

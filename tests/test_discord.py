@@ -109,7 +109,7 @@ async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
 
 async def deliver_digest(rig: Rig) -> list[int]:
     posts = rig.world.add_posts(3)
-    rig.world.store.save_subscription(
+    rig.world.outbox.save_subscription(
         "discord", CHANNEL, active=True, admin_user=ADMIN["id"], next_run_at=DUE
     )
     await rig.deliverer.run_due(DUE)
@@ -155,7 +155,9 @@ async def test_a_scheduled_digest_goes_out_as_embeds_that_ping_no_one(rig: Rig) 
     # A thread opens under the digest for questions.
     message_id = rig.fake.messages[CHANNEL][0]["id"]
     assert rig.fake.calls(f"channels/{CHANNEL}/messages/{message_id}/threads")
-    assert sorted(rig.world.store.posts_in_message("discord", CHANNEL, message_id)) == sorted(posts)
+    assert sorted(rig.world.outbox.posts_in_message("discord", CHANNEL, message_id)) == sorted(
+        posts
+    )
 
 
 async def test_schedule_set_from_an_admin_and_from_a_member(rig: Rig) -> None:
@@ -184,14 +186,14 @@ async def test_schedule_set_from_an_admin_and_from_a_member(rig: Rig) -> None:
     )
     assert not reply["data"].get("flags", 0) & 64  # public: the channel sees its new schedule
     assert reply["data"]["allowed_mentions"] == {"parse": []}
-    sub = rig.world.store.subscription("discord", CHANNEL)
+    sub = rig.world.outbox.subscription("discord", CHANNEL)
     assert sub is not None and sub.schedule == "weekdays 07:30" and sub.admin_user == ADMIN["id"]
 
     member_call = await rig.command(options, MEMBER, 0)
     await rig.fake.wait_for(lambda: rig.callbacks(member_call))
     [refusal] = rig.callbacks(member_call)
     assert refusal["data"]["flags"] & 64 and "Only admins" in refusal["data"]["content"]
-    assert rig.world.store.subscription("discord", CHANNEL) == sub
+    assert rig.world.outbox.subscription("discord", CHANNEL) == sub
 
 
 async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation(rig: Rig) -> None:
@@ -224,8 +226,8 @@ async def test_a_429_with_retry_after_is_survived(rig: Rig) -> None:
     rig.fake.rate_limit_next = 1
     await deliver_digest(rig)
     assert len(rig.fake.posted(CHANNEL)) == 2  # the limited attempt, then discord.py's retry
-    sub = rig.world.store.subscription("discord", CHANNEL)
-    assert sub is not None and {d.status for d in rig.world.store.deliveries_for(sub.id)} == {
+    sub = rig.world.outbox.subscription("discord", CHANNEL)
+    assert sub is not None and {d.status for d in rig.world.outbox.deliveries_for(sub.id)} == {
         "sent"
     }
 
@@ -233,7 +235,7 @@ async def test_a_429_with_retry_after_is_survived(rig: Rig) -> None:
 async def test_missing_access_pauses_the_channel(rig: Rig) -> None:
     rig.fake.fail_channels[CHANNEL] = (403, 50001, "Missing Access")
     await deliver_digest(rig)
-    sub = rig.world.store.subscription("discord", CHANNEL)
+    sub = rig.world.outbox.subscription("discord", CHANNEL)
     assert sub is not None and sub.paused and "50001" in sub.pause_reason
     # The admin who set it up is told once, by direct message.
     [dm] = [r for r in rig.fake.requests if r.method == "POST" and r.path == "users/@me/channels"]
@@ -256,9 +258,9 @@ async def test_a_reconnect_does_not_repost(rig: Rig) -> None:
 async def test_a_message_discord_rejects_is_dropped_told_and_the_next_digest_goes(rig: Rig) -> None:
     rig.fake.reject_next = 1
     await deliver_digest(rig)
-    sub = rig.world.store.subscription("discord", CHANNEL)
+    sub = rig.world.outbox.subscription("discord", CHANNEL)
     assert sub is not None and not sub.paused
-    rows = rig.world.store.deliveries_for(sub.id)
+    rows = rig.world.outbox.deliveries_for(sub.id)
     assert {r.status for r in rows} == {"failed"} and "50035" in rows[0].last_error
     [dm] = [r for r in rig.fake.requests if r.method == "POST" and r.path == "users/@me/channels"]
     assert dm.body == {"recipient_id": int(ADMIN["id"])}
@@ -270,7 +272,7 @@ async def test_a_message_discord_rejects_is_dropped_told_and_the_next_digest_goe
     later = rig.world.add_posts(1)
     await rig.deliverer.run_due(DUE.replace(day=26))
     assert len(rig.fake.posted(CHANNEL)) == 2  # the channel's next digest went
-    sent = {r.post_id for r in rig.world.store.deliveries_for(sub.id) if r.status == "sent"}
+    sent = {r.post_id for r in rig.world.outbox.deliveries_for(sub.id) if r.status == "sent"}
     assert sent == set(later)
 
 

@@ -21,6 +21,7 @@ from typing import IO
 import pytest
 
 from bot.cli import main
+from bot.outbox_store import OutboxStore
 from briefings.store import Store
 from tests.fixtures.background import background_loop
 from tests.fixtures.discord_server import CHANNEL as DISCORD_CHANNEL
@@ -119,9 +120,9 @@ def test_sigkill_mid_delivery_then_restart_repeats_nothing_confirmed_and_loses_n
     store = Store.open(db_url)
     try:
         for channel in channels:
-            sub = store.subscription("chat", channel)
+            sub = OutboxStore(store.engine).subscription("chat", channel)
             assert sub is not None
-            assert {d.status for d in store.deliveries_for(sub.id)} == {"sent"}
+            assert {d.status for d in OutboxStore(store.engine).deliveries_for(sub.id)} == {"sent"}
     finally:
         store.close()
 
@@ -162,9 +163,9 @@ def test_run_once_sends_what_is_due_and_only_once(
     assert "0 digest run(s) due" in capsys.readouterr().err  # subscribed, next run tomorrow 08:00
 
     store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
-    sub = store.subscription("terminal", "terminal")
+    sub = OutboxStore(store.engine).subscription("terminal", "terminal")
     assert sub is not None and sub.active and sub.admin_user == "config"
-    store.save_subscription(
+    OutboxStore(store.engine).save_subscription(
         "terminal", "terminal", next_run_at=datetime.now(UTC) - timedelta(minutes=5)
     )
     store.close()
@@ -328,7 +329,7 @@ async def test_a_stop_during_a_send_that_never_answers_leaves_the_digest_owed(
         more=slack_section(slack) + "[delivery]\nstop_grace_seconds = 0.5\n",
     )
     store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
-    sub = store.save_subscription(
+    sub = OutboxStore(store.engine).save_subscription(
         "slack", "C1", active=True, admin_user="UADMIN", next_run_at=datetime.now(UTC)
     )
     store.close()
@@ -345,7 +346,7 @@ async def test_a_stop_during_a_send_that_never_answers_leaves_the_digest_owed(
     assert "Traceback" not in output.text
     store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
-        owed = store.deliveries_for(sub.id)
+        owed = OutboxStore(store.engine).deliveries_for(sub.id)
     finally:
         store.close()
     assert owed and {d.status for d in owed} == {"pending"}  # sent at the next start
@@ -457,7 +458,7 @@ def due_subscriptions(tmp_path: Path, *channels: tuple[str, str]) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'bot.db'}")
     try:
         for platform, channel in channels:
-            store.save_subscription(
+            OutboxStore(store.engine).save_subscription(
                 platform, channel, active=True, admin_user="config", next_run_at=datetime.now(UTC)
             )
     finally:

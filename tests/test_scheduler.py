@@ -72,14 +72,14 @@ async def test_jobs_mirror_the_store_and_follow_commands_at_once(
         assert world.store.count_posts() == len(ALL_POSTS)  # fetched at start
         assert scheduler.scheduler is not None
         ids = {job.id for job in scheduler.scheduler.get_jobs()}
-        sub1 = world.store.subscription("chat", "C1")
+        sub1 = world.outbox.subscription("chat", "C1")
         assert sub1 is not None
         assert ids == {"refresh:irinfive", "outbox", "index", f"digest:{sub1.id}"}
         assert scheduler.next_run_time(sub1) == sub1.next_run_at
 
         await commands.handle(Invocation(ADMIN, "C2", "schedule set daily 06:15 Asia/Tokyo"))
         await commands.handle(Invocation(ADMIN, "C2", "subscribe"))
-        sub2 = world.store.subscription("chat", "C2")
+        sub2 = world.outbox.subscription("chat", "C2")
         assert sub2 is not None and scheduler.next_run_time(sub2) == sub2.next_run_at
         assert sub2.next_run_at is not None
         assert (
@@ -93,7 +93,7 @@ async def test_jobs_mirror_the_store_and_follow_commands_at_once(
         assert scheduler.next_run_time(sub2) is None
 
         # The job APScheduler fires: refreshes stale feeds, claims the run, sends it.
-        world.store.save_subscription(
+        world.outbox.save_subscription(
             "chat", "C1", next_run_at=world.clock.now - timedelta(seconds=1)
         )
         hits_before = len(feed_server.hits("/feed/"))

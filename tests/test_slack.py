@@ -155,10 +155,10 @@ async def test_a_scheduled_digest_is_posted_as_block_kit(rig: Rig) -> None:
     )
     assert message["text"].startswith("IR in Five briefing: Post 3")
     assert message["unfurl_links"] is False
-    sub = rig.world.store.subscription("slack", "C1")
+    sub = rig.world.outbox.subscription("slack", "C1")
     assert sub is not None
-    ts = rig.world.store.deliveries_for(sub.id)[0].message_id
-    assert sorted(rig.world.store.posts_in_message("slack", "C1", ts)) == sorted(posts)
+    ts = rig.world.outbox.deliveries_for(sub.id)[0].message_id
+    assert sorted(rig.world.outbox.posts_in_message("slack", "C1", ts)) == sorted(posts)
 
 
 async def test_schedule_set_by_an_admin_and_refused_to_a_member(rig: Rig) -> None:
@@ -168,14 +168,14 @@ async def test_schedule_set_by_an_admin_and_refused_to_a_member(rig: Rig) -> Non
     reply = rig.slack.responses[0]
     assert reply["response_type"] == "in_channel"
     assert "Schedule: weekdays 07:30 (Europe/Paris)" in reply["text"]
-    sub = rig.world.store.subscription("slack", "C1")
+    sub = rig.world.outbox.subscription("slack", "C1")
     assert sub is not None and sub.schedule == "weekdays 07:30" and sub.admin_user == "UADMIN"
 
     await rig.command("schedule set daily 05:00", user="UMEMBER")
     await rig.slack.wait_for(lambda: len(rig.slack.responses) == 2)
     refusal = rig.slack.responses[1]
     assert refusal["response_type"] == "ephemeral" and "Only admins" in refusal["text"]
-    assert rig.world.store.subscription("slack", "C1") == sub
+    assert rig.world.outbox.subscription("slack", "C1") == sub
     # users.info asked on every command: admin rights are never cached
     assert [c.body["user"] for c in rig.slack.calls if c.method == "users.info"] == [
         "UADMIN",
@@ -185,9 +185,9 @@ async def test_schedule_set_by_an_admin_and_refused_to_a_member(rig: Rig) -> Non
 
 async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation(rig: Rig) -> None:
     await deliver_digest(rig)
-    sub = rig.world.store.subscription("slack", "C1")
+    sub = rig.world.outbox.subscription("slack", "C1")
     assert sub is not None
-    thread = rig.world.store.deliveries_for(sub.id)[0].message_id
+    thread = rig.world.outbox.deliveries_for(sub.id)[0].message_id
     question = {
         "type": "message",
         "channel": "C1",
@@ -216,9 +216,9 @@ async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation
 
 async def test_a_mention_is_answered_once_in_a_thread_under_it(rig: Rig) -> None:
     await deliver_digest(rig)
-    sub = rig.world.store.subscription("slack", "C1")
+    sub = rig.world.outbox.subscription("slack", "C1")
     assert sub is not None
-    thread = rig.world.store.deliveries_for(sub.id)[0].message_id
+    thread = rig.world.outbox.deliveries_for(sub.id)[0].message_id
     mention = {
         "type": "app_mention",
         "channel": "C1",
@@ -250,7 +250,7 @@ async def test_bad_signatures_and_stale_timestamps_are_rejected(rig: Rig) -> Non
     for headers in (forged, stale, {}):
         response = await rig.post(body, "application/x-www-form-urlencoded", headers)
         assert response.status_code == 401
-    assert rig.world.store.subscription("slack", "C1") is None
+    assert rig.world.outbox.subscription("slack", "C1") is None
     assert rig.slack.responses == []
 
 
@@ -261,8 +261,8 @@ async def test_a_429_with_retry_after_is_waited_out(rig: Rig) -> None:
     await deliver_digest(rig)
     attempts = rig.slack.posted("C1")
     assert len(attempts) == 2  # the limited one, then the retry slack_sdk made after 1 s
-    sub = rig.world.store.subscription("slack", "C1")
-    assert sub is not None and {d.status for d in rig.world.store.deliveries_for(sub.id)} == {
+    sub = rig.world.outbox.subscription("slack", "C1")
+    assert sub is not None and {d.status for d in rig.world.outbox.deliveries_for(sub.id)} == {
         "sent"
     }
 
@@ -270,12 +270,12 @@ async def test_a_429_with_retry_after_is_waited_out(rig: Rig) -> None:
 async def test_a_channel_slack_refuses_is_paused_and_its_admin_told(rig: Rig) -> None:
     rig.slack.canned["chat.postMessage"] = [Canned(200, {"ok": False, "error": "not_in_channel"})]
     rig.world.add_posts(1)
-    rig.world.store.save_subscription(
+    rig.world.outbox.save_subscription(
         "slack", "C9", active=True, admin_user="UADMIN", next_run_at=DUE
     )
     report = await rig.deliverer.run_due(DUE)
     assert report.paused == ["C9"]
-    sub = rig.world.store.subscription("slack", "C9")
+    sub = rig.world.outbox.subscription("slack", "C9")
     assert sub is not None and sub.paused and sub.pause_reason == "not_in_channel"
     [dm] = rig.slack.posted("UADMIN")
     assert "paused: not_in_channel" in dm["text"]
@@ -285,11 +285,11 @@ async def test_a_message_slack_rejects_is_dropped_told_and_the_next_digest_goes(
     rig.slack.canned["chat.postMessage"] = [Canned(200, {"ok": False, "error": "invalid_blocks"})]
     first = rig.world.add_posts(3)
     rig.world.subscribe("C1")
-    rig.world.store.save_subscription("slack", "C1", admin_user="UADMIN")
+    rig.world.outbox.save_subscription("slack", "C1", admin_user="UADMIN")
     await rig.deliverer.run_due(DUE)
-    sub = rig.world.store.subscription("slack", "C1")
+    sub = rig.world.outbox.subscription("slack", "C1")
     assert sub is not None and not sub.paused
-    rows = rig.world.store.deliveries_for(sub.id)
+    rows = rig.world.outbox.deliveries_for(sub.id)
     assert {(r.status, r.last_error) for r in rows} == {("failed", "invalid_blocks")}
     [dm] = rig.slack.posted("UADMIN")  # whoever subscribed the channel is told
     assert "rejected" in dm["text"] and "invalid_blocks" in dm["text"]
@@ -299,7 +299,7 @@ async def test_a_message_slack_rejects_is_dropped_told_and_the_next_digest_goes(
     later = rig.world.add_posts(1)
     await rig.deliverer.run_due(DUE.replace(day=26))  # and the channel's next digest goes
     assert len(rig.slack.posted("C1")) == 2
-    assert {r.post_id for r in rig.world.store.deliveries_for(sub.id) if r.status == "sent"} == {
+    assert {r.post_id for r in rig.world.outbox.deliveries_for(sub.id) if r.status == "sent"} == {
         *later
     }
     assert set(first).isdisjoint(later)
@@ -353,7 +353,9 @@ async def test_a_slow_answer_holds_no_other_channel_and_its_retry_posts_nothing_
     await slack.wait_for(lambda: bool(slack.posted("CFAST")))
     # The other channel went while CSLOW's post was still unanswered, its send not given up on.
     assert slack.hanging == {"CSLOW"}
-    assert {(d.status, d.attempts) for d in world.store.deliveries_for(slow.id)} == {("pending", 0)}
+    assert {(d.status, d.attempts) for d in world.outbox.deliveries_for(slow.id)} == {
+        ("pending", 0)
+    }
     report = await running  # CSLOW's send times out on our side; Slack has posted it
     assert report.retrying == 2 and len(slack.posted("CSLOW")) == 1
     release.set()
@@ -363,7 +365,7 @@ async def test_a_slow_answer_holds_no_other_channel_and_its_retry_posts_nothing_
     searches = [c.body for c in slack.calls if c.method == "conversations.history"]
     assert [s["channel"] for s in searches] == ["CSLOW"]
     first_ts = slack.history["CSLOW"][0]["ts"]
-    rows = world.store.deliveries_for(slow.id)
+    rows = world.outbox.deliveries_for(slow.id)
     assert {(r.status, r.message_id) for r in rows} == {("sent", first_ts)}
 
 
