@@ -14,7 +14,13 @@ from typing import Any, TextIO
 import discord
 
 from adapters.discord.bot import BriefingClient, DiscordSettings
-from adapters.slack.app import SlackBot, SlackListenError, SlackRefused, SlackSettings
+from adapters.slack.app import (
+    SlackBot,
+    SlackListenError,
+    SlackRefused,
+    SlackSettings,
+    SlackUnavailable,
+)
 from adapters.terminal import TerminalPlatform, prompt_loop
 from bot.app import (
     apply_declared_subscriptions,
@@ -193,6 +199,8 @@ class Platforms:
                 await self.slack.login()
             except SlackRefused as exc:
                 raise self._slack_refused(exc) from None
+            except SlackUnavailable as exc:
+                raise PlatformFailed(f"{exc}; try again later") from None
         if self.discord is not None:
             try:  # a bad token fails here, before anything runs, not later in a task
                 await self.discord.login(discord_token(self.settings, self.env))
@@ -209,6 +217,8 @@ class Platforms:
                 await self.slack.start(commands)
             except SlackRefused as exc:
                 raise self._slack_refused(exc) from None
+            except SlackUnavailable as exc:
+                raise PlatformFailed(f"{exc}; try again later") from None
             except SlackListenError as exc:
                 raise MissingSecret(
                     f"cannot listen on {exc.host}:{exc.port} for Slack ({exc.reason}): "
