@@ -11,10 +11,17 @@ from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+import aiohttp
 import discord
 
 from adapters.discord.bot import BriefingClient, DiscordSettings
-from adapters.slack.app import SlackBot, SlackListenError, SlackRefused, SlackSettings
+from adapters.slack.app import (
+    SlackBot,
+    SlackListenError,
+    SlackRefused,
+    SlackSettings,
+    SlackUnavailable,
+)
 from adapters.terminal import TerminalPlatform, prompt_loop
 from bot.app import (
     apply_declared_subscriptions,
@@ -36,6 +43,17 @@ log = logging.getLogger(__name__)
 
 
 CLOSE_SECONDS = 3.0  # after the sends' grace, what platforms get to disconnect
+LOGIN_SECONDS = 30.0  # a platform's API silent this long at start is given up on (run --once ends)
+
+
+class _NoVoiceWarning(logging.Filter):
+    """The bot never joins voice: discord.py's warnings that voice libraries are missing are noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "voice will NOT be supported" not in record.getMessage()
+
+
+logging.getLogger("discord.client").addFilter(_NoVoiceWarning())
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,12 +222,25 @@ class Platforms:
                 await self.slack.login()
             except SlackRefused as exc:
                 raise self._slack_refused(exc) from None
+            except SlackUnavailable as exc:
+                raise PlatformFailed(f"{exc}; try again later") from None
         if self.discord is not None:
             try:  # a bad token fails here, before anything runs, not later in a task
-                await self.discord.login(discord_token(self.settings, self.env))
+                await asyncio.wait_for(
+                    self.discord.login(discord_token(self.settings, self.env)), LOGIN_SECONDS
+                )
             except discord.LoginFailure as exc:
                 raise MissingSecret(
                     f"{self.settings.discord.token_env} was refused by Discord: {exc}"
+                ) from None
+            except TimeoutError:
+                raise PlatformFailed(
+                    f"Discord did not answer at start within {LOGIN_SECONDS:g} s; try again later"
+                ) from None
+            except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
+                reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+                raise PlatformFailed(
+                    f"cannot reach Discord at start ({reason}); try again later"
                 ) from None
 
     async def listen(self, commands: CommandSet) -> None:
@@ -220,6 +251,8 @@ class Platforms:
                 await self.slack.start(commands)
             except SlackRefused as exc:
                 raise self._slack_refused(exc) from None
+            except SlackUnavailable as exc:
+                raise PlatformFailed(f"{exc}; try again later") from None
             except SlackListenError as exc:
                 raise MissingSecret(
                     f"cannot listen on {exc.host}:{exc.port} for Slack ({exc.reason}): "

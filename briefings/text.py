@@ -8,6 +8,7 @@ links). Posts from other feeds have none of these markers and come out as title 
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -136,14 +137,18 @@ def html_to_paragraphs(markup: str) -> list[str]:
     if not _LOOKS_LIKE_HTML.search(markup):
         return _text_paragraphs(markup)
     markup = _CHAT_MARKUP.sub("&lt;", markup)
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=True)
     try:
         root = lxml.html.fragment_fromstring(
             markup.encode("utf-8", "replace"),
             create_parent="div",
-            parser=lxml.html.HTMLParser(encoding="utf-8", remove_comments=True),
+            parser=parser,  # huge_tree: past depth 256 libxml2 would drop the rest of the post
         )
     except (etree.ParserError, ValueError):
         return _text_paragraphs(_strip_tags(markup))
+    if any(e.type_name == "ERR_RESOURCE_LIMIT" for e in parser.error_log):
+        # Nested deeper than libxml2 goes even so (2,048): it dropped text, the tags are ignored.
+        return _text_paragraphs(_flat_text(markup))
     chunks: list[str] = []
     _walk(root, chunks)
     return _text_paragraphs("".join(chunks))
@@ -153,24 +158,35 @@ def html_to_text(markup: str) -> str:
     return "\n\n".join(html_to_paragraphs(markup))
 
 
-def _walk(element: etree._Element, out: list[str]) -> None:
-    tag = element.tag if isinstance(element.tag, str) else ""
-    tag = tag.lower()
-    if tag in _DROP_TAGS or not isinstance(element.tag, str):
-        if element.tail:
+def _walk(root: etree._Element, out: list[str]) -> None:
+    """Visible text of `root` in document order, blocks set apart by blank lines. Iterative: a
+    post with thousands of unclosed tags nests deeper than Python's recursion limit."""
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, element in walker:
+        tag = element.tag.lower() if isinstance(element.tag, str) else ""
+        dropped = tag in _DROP_TAGS or not isinstance(element.tag, str)
+        if event == "start":
+            if dropped:
+                walker.skip_subtree()
+            elif tag in _BLOCK_TAGS:
+                out.append("\n\n")
+            if not dropped and element.text:
+                out.append(element.text)
+            continue
+        if tag in _BLOCK_TAGS and not dropped:
+            out.append("\n\n")
+        if element.tail and element is not root:
             out.append(element.tail)
-        return
-    block = tag in _BLOCK_TAGS
-    if block:
-        out.append("\n\n")
-    if element.text:
-        out.append(element.text)
-    for child in element:
-        _walk(child, out)
-    if block:
-        out.append("\n\n")
-    if element.tail:
-        out.append(element.tail)
+
+
+_DROPPED_CONTENT = re.compile(r"(?is)<(script|style|noscript|template)\b.*?</\1\s*>")
+_BLOCK_TAG = re.compile(r"(?i)</?(?:" + "|".join(sorted(_BLOCK_TAGS)) + r")\b[^>]*>")
+
+
+def _flat_text(markup: str) -> str:
+    """Text of markup no parser can hold: scripts dropped, block tags as paragraph breaks."""
+    text = _BLOCK_TAG.sub("\n\n", _DROPPED_CONTENT.sub(" ", markup))
+    return html.unescape(_strip_tags(text))
 
 
 def _strip_tags(markup: str) -> str:

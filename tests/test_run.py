@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import socket
@@ -505,3 +506,51 @@ def test_run_once_exits_1_when_a_due_digest_has_no_token_to_go_out_with(
     assert main(["--config", str(config), "run", "--once"]) == 1
     err = capsys.readouterr().err
     assert "1 digest run(s) or delivery(ies) for slack left owed: its token is not set" in err
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """A port that takes connections and never answers (a hung API behind a load balancer)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield listener.getsockname()[1]
+
+
+@pytest.mark.parametrize("answers", [False, True])
+def test_discord_unreachable_or_silent_at_start_is_one_line_within_a_deadline(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    answers: bool,
+) -> None:
+    """`run --once` from cron must end: a Discord API that never answers is given up on, and
+    one that cannot be reached is said plainly (exit 1), not as an unexpected error."""
+    import discord
+
+    import bot.runner
+
+    monkeypatch.setattr(bot.runner, "LOGIN_SECONDS", 1.0)
+    monkeypatch.setenv("DISCORD_TOKEN", "fake.token.value")
+    config = write_config(tmp_path, feed_server)
+    due_subscriptions(tmp_path, ("discord", DISCORD_CHANNEL))
+    with silent_server() as port:
+        if not answers:
+            port = 1  # nothing listens there
+        monkeypatch.setattr(discord.http.Route, "BASE", f"http://127.0.0.1:{port}/api/v10")
+        code = main(["--config", str(config), "run", "--once"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    [line] = [line for line in err.splitlines() if line.startswith("briefbot:")]
+    assert "Discord" in line and "unexpected" not in line and "fake.token.value" not in err
+
+
+def test_starting_discord_prints_no_warning_about_voice(caplog: pytest.LogCaptureFixture) -> None:
+    """The bot never joins voice: discord.py's "PyNaCl is not installed" warnings are noise."""
+    from bot.config import Settings
+    from bot.runner import discord_bot
+
+    with caplog.at_level(logging.WARNING):
+        discord_bot(Settings(), {"DISCORD_TOKEN": "fake.token.value"})
+    assert "voice" not in caplog.text

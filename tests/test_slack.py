@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import os
 import signal
 import socket
@@ -21,8 +22,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from slack_sdk.errors import SlackApiError
 
-from adapters.slack.app import SlackBot, SlackPlatform, SlackSettings
+from adapters.slack.app import SlackBot, SlackPlatform, SlackSettings, delivery_error
 from adapters.slack.render import (
     CONTEXT_LIMIT,
     FALLBACK_LIMIT,
@@ -40,7 +42,7 @@ from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
-from bot.runner import MissingSecret, run_forever
+from bot.runner import MissingSecret, PlatformFailed, run_forever
 from briefings.chat import Caller, Invocation
 from briefings.models import Answer, Citation, Digest
 from briefings.store import Store
@@ -603,3 +605,85 @@ def test_any_digest_renders_within_every_slack_limit_and_loses_no_text(digest: D
     for item in digest.items:
         for field in (item.title, item.category, item.summary, item.take, *item.sources):
             assert squashed(field) in written
+
+
+@pytest.mark.parametrize(
+    ("method", "canned"),
+    [
+        ("auth.test", Canned(500, {"ok": False, "error": "fatal_error"})),
+        ("auth.test", Canned(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "0"})),
+        ("apps.connections.open", Canned(503, {"ok": False, "error": "service_unavailable"})),
+    ],
+)
+async def test_slack_down_at_start_is_not_blamed_on_a_token(
+    tmp_path: Path, method: str, canned: Canned
+) -> None:
+    """An outage or a rate limit is not a refused token: exit 1 (try again), not 2 (fix a
+    setting), and the message says Slack did not answer rather than naming a token."""
+    slack = await FakeSlack().start()
+    slack.canned[method] = [canned] * 10
+    settings = Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+            "slack": {"api_base_url": slack.base_url},
+        }
+    )
+    store = Store.open(settings.database.url)
+    env = {"SLACK_BOT_TOKEN": "xoxb-fine", "SLACK_APP_TOKEN": "xapp-fine"}
+    try:
+        with pytest.raises(PlatformFailed) as raised:
+            await run_forever(settings, store, io.StringIO(), io.StringIO(), env=env)
+    finally:
+        store.close()
+        await slack.stop()
+    message = str(raised.value)
+    assert "Slack" in message and canned.body["error"] in message and "refused" not in message
+    assert "\n" not in message
+
+
+async def test_slack_unreachable_at_start_is_one_line_not_an_unexpected_error(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings.model_validate(
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'bot.db'}"},
+            "slack": {"api_base_url": f"http://127.0.0.1:{port}/api/"},
+        }
+    )
+    store = Store.open(settings.database.url)
+    env = {"SLACK_BOT_TOKEN": "xoxb-fine", "SLACK_APP_TOKEN": "xapp-fine"}
+    try:
+        with pytest.raises(PlatformFailed, match="cannot reach Slack"):
+            await run_forever(settings, store, io.StringIO(), io.StringIO(), env=env)
+    finally:
+        store.close()
+
+
+def test_a_slack_error_without_an_error_code_is_one_line() -> None:
+    """A proxy's HTML 502 has no Slack error code; slack_sdk's message for it spans lines."""
+    from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+    response = AsyncSlackResponse(
+        client=None,  # type: ignore[arg-type]
+        http_verb="POST",
+        api_url="https://slack.example/api/chat.postMessage",
+        req_args={},
+        data={},
+        headers={},
+        status_code=502,
+    )
+    error = delivery_error(SlackApiError("The request to the Slack API failed.\nmore", response))
+    assert error.reason == "HTTP 502" and not error.permanent and not error.rejected
+
+
+def test_bolt_does_not_warn_about_the_token_it_was_handed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """bolt reads SLACK_BOT_TOKEN itself and warns that it is unused: noise on every start."""
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-from-env")
+    with caplog.at_level(logging.WARNING):
+        SlackBot(SlackSettings(bot_token="xoxb-from-env", mode="socket", app_token="xapp-1"))
+    assert "token" not in caplog.text

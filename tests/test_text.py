@@ -249,3 +249,16 @@ def test_cyrillic_greek_cjk_arabic_and_devanagari_text_splits_into_its_sentences
     split = split_sentences(text)
     assert split == sentences
     assert "".join(split).replace(" ", "") == text.replace(" ", "")
+
+
+@pytest.mark.parametrize("depth", [300, 5000])
+def test_deeply_nested_markup_loses_no_text(depth: int) -> None:
+    """Unclosed tags pile up in broken feeds; past libxml2's default depth (256) the rest of the
+    post used to vanish without a word."""
+    markup = "<p>Before the nest.</p>" + "<div>" * depth + "Deep in the nest." + "</div>" * depth
+    markup += "<p>After the nest.</p>"
+    assert html_to_paragraphs(markup) == [
+        "Before the nest.",
+        "Deep in the nest.",
+        "After the nest.",
+    ]

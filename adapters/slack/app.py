@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -77,6 +78,10 @@ MESSAGE_ERRORS = frozenset(
     }
 )
 AUTH_STATUSES = frozenset({401, 403})
+# Answers that say Slack is down or busy, not that a token is wrong (with any 429 or 5xx).
+UNAVAILABLE_ERRORS = frozenset(
+    {"ratelimited", "fatal_error", "internal_error", "service_unavailable", "request_timeout"}
+)
 DIGEST_EVENT = "briefbot_digest"  # message metadata event_type; its payload carries the send key
 CLOCK_SLACK = timedelta(minutes=2)  # our clock and Slack's may differ: search a little earlier
 HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an earlier attempt
@@ -193,6 +198,10 @@ class SlackPlatform:
                 log.warning("slack: cannot tell %s: %s", user, exc.response.get("error", exc))
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def _is_user(user: str) -> bool:
     return re.fullmatch(r"[UW][A-Z0-9]+", user) is not None
 
@@ -212,7 +221,8 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
         return TransientDeliveryError(code or "ratelimited", retry_after=retry_after)
     if 400 <= status < 500 and status not in AUTH_STATUSES:
         return MessageRejectedError(f"HTTP {status} {code}".strip())
-    return TransientDeliveryError(code or str(exc))
+    # Without a code (a proxy's HTML error page) slack_sdk's message spans lines: say the status.
+    return TransientDeliveryError(code or f"HTTP {status}")
 
 
 class SlackRefused(Exception):
@@ -234,8 +244,33 @@ class SlackListenError(Exception):
         self.reason = reason
 
 
+class SlackUnavailable(Exception):
+    """Slack could not be reached, or was down or rate limiting, at start: no token is to blame."""
+
+
 def _error_code(exc: SlackApiError) -> str:
     return str(exc.response.get("error", "refused")) if exc.response is not None else "refused"
+
+
+def _startup_error(which: str, exc: SlackApiError) -> Exception:
+    """A refused token (`SlackRefused`, a setting to fix) or Slack being unavailable."""
+    response = exc.response
+    status = response.status_code if response is not None else 0
+    code = str(response.get("error", "") or "") if response is not None else ""
+    if status == 429 or status >= 500 or code in UNAVAILABLE_ERRORS or not code:
+        detail = " ".join(part for part in (f"HTTP {status}" if status else "", code) if part)
+        return SlackUnavailable(f"Slack did not answer as expected at start ({detail})")
+    return SlackRefused(which, code)
+
+
+class _TokenUnusedFilter(logging.Filter):
+    """bolt reads SLACK_BOT_TOKEN itself and warns it is unused when given a client: noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
+logging.getLogger("slack_bolt.AsyncApp").addFilter(_TokenUnusedFilter())
 
 
 class SlackBot:
@@ -273,7 +308,9 @@ class SlackBot:
         try:
             identity = await self.client.auth_test()
         except SlackApiError as exc:
-            raise SlackRefused("bot", _error_code(exc)) from None
+            raise _startup_error("bot", exc) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise SlackUnavailable(f"cannot reach Slack: {_one_line(exc)}") from None
         self.bot_user_id = str(identity.get("user_id", ""))
 
     async def start(self, commands: CommandHandler) -> None:
@@ -289,7 +326,9 @@ class SlackBot:
             try:  # asked here once: inside connect_async a refusal is retried forever
                 opened = await self.client.apps_connections_open(app_token=self.settings.app_token)
             except SlackApiError as exc:
-                raise SlackRefused("app", _error_code(exc)) from None
+                raise _startup_error("app", exc) from None
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                raise SlackUnavailable(f"cannot reach Slack: {_one_line(exc)}") from None
             self._socket.client.wss_uri = str(opened["url"])
             await self._socket.connect_async()  # type: ignore[no-untyped-call]
             log.info("slack: connected in Socket Mode as %s", self.bot_user_id)
