@@ -89,7 +89,9 @@ async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
             RecordingPlatform(name="discord"),
             DeliverySettings(),
         )
-        client = BriefingClient(DiscordSettings(message_content=True, requests_per_second=0))
+        client = BriefingClient(
+            DiscordSettings(message_content=True, requests_per_second=0, guild_ready_timeout=0.01)
+        )
         deliverer = Deliverer(
             store, engine, {"discord": client.platform}, DeliverySettings(), clock=world.clock
         )
@@ -475,7 +477,11 @@ async def test_a_slow_command_is_deferred_then_followed_up(
 
 async def test_sharded_mode_connects_every_shard_discord_recommends(sqlite_url: str) -> None:
     fake = await FakeDiscord().start()
-    client = BriefingClient(DiscordSettings(sharded=True, requests_per_second=0))
+    client = BriefingClient(
+        DiscordSettings(
+            sharded=True, requests_per_second=0, guild_ready_timeout=0.01, identify_interval=0
+        )
+    )
     running = asyncio.ensure_future(client.start("fake.token.value"))
     try:
         await fake.wait_for(lambda: fake.identifies == 2 and client.is_ready())
