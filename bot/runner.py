@@ -27,6 +27,7 @@ from bot.commands import CommandSet
 from bot.config import Settings
 from bot.delivery import Deliverer, RunReport, utc_now
 from bot.scheduler import BriefingScheduler
+from bot.tasks import create_task
 from briefings.chat import ChatPlatform
 from briefings.store import Store
 
@@ -175,6 +176,7 @@ class Platforms:
         # Set to the error to stop with when a platform dies for good while running.
         self.failed: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
         self._connection: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
     @property
@@ -216,8 +218,12 @@ class Platforms:
                 ) from None
         if self.discord is not None:
             self.discord.commands = commands
-            self._connection = asyncio.ensure_future(self.discord.connect())
-            self._connection.add_done_callback(self._discord_ended)
+            self._connection = create_task(
+                self.discord.connect(),
+                name="discord connection",
+                tasks=self._tasks,
+                on_done=self._discord_ended,
+            )
 
     def _slack_refused(self, exc: SlackRefused) -> MissingSecret:
         s = self.settings.slack
