@@ -29,6 +29,7 @@ from bot.delivery import Deliverer, RunReport, utc_now
 from bot.scheduler import BriefingScheduler
 from bot.tasks import create_task
 from briefings.chat import ChatPlatform
+from briefings.errors import BriefbotError
 from briefings.store import Store
 
 log = logging.getLogger(__name__)
@@ -271,12 +272,12 @@ def discord_failure(settings: Settings, exc: BaseException | None) -> Exception:
     return PlatformFailed(f"the Discord connection failed: {type(exc).__name__}: {exc}")
 
 
-class MissingSecret(Exception):
+class MissingSecret(BriefbotError):
     """A platform cannot run as configured: a token or secret is missing or refused, an intent is
     not allowed, an address is taken. The message names the setting to fix (exit 2)."""
 
 
-class PlatformFailed(Exception):
+class PlatformFailed(BriefbotError):
     """A platform's connection ended for good for a reason no setting explains (exit 1)."""
 
 

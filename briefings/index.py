@@ -34,6 +34,7 @@ from typing import Any
 import sqlalchemy as sa
 import tantivy
 
+from briefings.errors import SearchIndexError as SearchIndexError
 from briefings.models import Post
 from briefings.store import Store, schema_version
 from briefings.terms import terms
@@ -46,10 +47,6 @@ _WRITER_HEAP = 32_000_000
 _LOCK_WAIT_SECONDS = 30.0
 _BATCH = 200
 _FIELD = "terms"
-
-
-class SearchIndexError(Exception):
-    """The index directory cannot be used (permissions, disk full): one line for the user."""
 
 
 @dataclass(frozen=True, slots=True)
