@@ -19,8 +19,10 @@ from urllib.parse import urlsplit
 from adapters import console
 from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
-from bot.runner import MissingSecret, PlatformFailed, run_forever, run_once
+from bot.runner import MissingSecret, run_forever, run_once
+from bot.schedules import ScheduleError
 from briefings.engine import BriefingEngine
+from briefings.errors import BriefbotError, UsageError
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
@@ -161,18 +163,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_PIPE
-    except ConfigError as exc:
-        print(f"briefbot: configuration error:\n{exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"briefbot: database error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except MissingSecret as exc:
-        print(f"briefbot: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PlatformFailed as exc:
-        print(f"briefbot: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except BriefbotError as exc:
+        heading, code = error_heading(exc)
+        print(f"briefbot: {heading}{exc}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("briefbot: interrupted", file=sys.stderr)
         return 130
@@ -183,6 +177,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+# What briefbot's own errors (the tree in briefings/errors.py) say and exit with: the first row whose
+# class matches wins, so a subclass comes before its parent. Exit codes as in the README.
+ERROR_TABLE: tuple[tuple[type[BriefbotError], str, int], ...] = (
+    (ConfigError, "configuration error:\n", EXIT_USAGE),  # one line per bad key follows
+    (MissingSecret, "", EXIT_USAGE),  # a token, intent or address refused: a setting to fix
+    (UsageError, "", EXIT_USAGE),
+    (ScheduleError, "", EXIT_USAGE),
+    (StoreError, "database error: ", EXIT_FAILED),
+    (SearchIndexError, "search index error: ", EXIT_FAILED),
+    (FeedError, "feed error: ", EXIT_FAILED),
+    (BriefbotError, "", EXIT_FAILED),  # PlatformFailed and the rest: the message says it all
+)
+
+
+def error_heading(exc: BriefbotError) -> tuple[str, int]:
+    """The words before `exc`'s message, and the exit code, from `ERROR_TABLE`."""
+    return next((words, code) for kind, words, code in ERROR_TABLE if isinstance(exc, kind))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -284,13 +297,9 @@ async def _run(args: argparse.Namespace, settings: Settings, store: Store) -> in
 async def _ask_or_search(args: argparse.Namespace, settings: Settings, store: Store) -> int:
     """ask, search and reindex: the search index is opened (built if missing), synced, used."""
     async with engine_for(settings, store) as engine:
-        try:
-            if args.command == "reindex":
-                return await _reindex(engine)
-            return await _answer_from_index(args, engine)
-        except SearchIndexError as exc:
-            print(f"briefbot: search index error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
+        if args.command == "reindex":
+            return await _reindex(engine)
+        return await _answer_from_index(args, engine)
 
 
 async def _reindex(engine: BriefingEngine) -> int:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.schedules import parse_schedule
+from briefings.errors import BriefbotError
 from briefings.models import SourceConfig
 from briefings.sources import DEFAULT_USER_AGENT, FetchSettings
 
@@ -22,7 +23,7 @@ DEFAULT_CONFIG_NAME = "config.toml"
 IRINFIVE_FEED = "https://irinfive.com/feed/"
 
 
-class ConfigError(Exception):
+class ConfigError(BriefbotError):
     """The configuration cannot be used. The message names the file, key and line where it can."""
 
 

@@ -36,7 +36,9 @@ from bot.coordination import SeenEvents, leadership_for
 from bot.delivery import Deliverer, RunReport, utc_now
 from bot.outbox_store import OutboxStore
 from bot.scheduler import BriefingScheduler
+from bot.tasks import create_task
 from briefings.chat import ChatPlatform
+from briefings.errors import BriefbotError
 from briefings.store import Store
 
 log = logging.getLogger(__name__)
@@ -204,6 +206,7 @@ class Platforms:
         # Set to the error to stop with when a platform dies for good while running.
         self.failed: asyncio.Future[Exception] = asyncio.get_running_loop().create_future()
         self._connection: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
 
     @property
@@ -260,8 +263,12 @@ class Platforms:
                 ) from None
         if self.discord is not None:
             self.discord.commands = commands
-            self._connection = asyncio.ensure_future(self.discord.connect())
-            self._connection.add_done_callback(self._discord_ended)
+            self._connection = create_task(
+                self.discord.connect(),
+                name="discord connection",
+                tasks=self._tasks,
+                on_done=self._discord_ended,
+            )
 
     def _slack_refused(self, exc: SlackRefused) -> MissingSecret:
         s = self.settings.slack
@@ -309,12 +316,12 @@ def discord_failure(settings: Settings, exc: BaseException | None) -> Exception:
     return PlatformFailed(f"the Discord connection failed: {type(exc).__name__}: {exc}")
 
 
-class MissingSecret(Exception):
+class MissingSecret(BriefbotError):
     """A platform cannot run as configured: a token or secret is missing or refused, an intent is
     not allowed, an address is taken. The message names the setting to fix (exit 2)."""
 
 
-class PlatformFailed(Exception):
+class PlatformFailed(BriefbotError):
     """A platform's connection ended for good for a reason no setting explains (exit 1)."""
 
 

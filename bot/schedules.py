@@ -17,6 +17,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from briefings.errors import BriefbotError
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 SCHEDULE_EXAMPLES = (
@@ -26,7 +28,7 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _SEARCH_DAYS = 366 * 8  # long enough for "29 Feb on a Monday"
 
 
-class ScheduleError(ValueError):
+class ScheduleError(BriefbotError, ValueError):
     """A schedule or time zone that cannot be used; the message shows a correct example."""
 
 

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from briefings.errors import DeliveryError as DeliveryError
+from briefings.errors import MessageRejectedError as MessageRejectedError
+from briefings.errors import PermanentDeliveryError as PermanentDeliveryError
+from briefings.errors import TransientDeliveryError as TransientDeliveryError
 from briefings.models import Answer, Digest, SearchHit, Subscription
 
 
@@ -63,38 +67,6 @@ class OutgoingMessage:
 
     post_ids: tuple[int, ...]
     payload: Mapping[str, Any] = field(default_factory=dict)
-
-
-class DeliveryError(Exception):
-    """Sending failed. Three kinds, which delivery treats differently:
-
-    - transient (this class, `TransientDeliveryError`): rate limits, 5xx, timeouts, the network;
-      retried with backoff, no sooner than `retry_after` seconds, the channel's later runs waiting;
-    - `PermanentDeliveryError`: the channel cannot be posted to until a person acts (gone, bot
-      removed, no access): the subscription is paused;
-    - `MessageRejectedError`: the platform will never accept this message (a 4xx about its
-      content): its posts are marked failed, never retried, and the channel's later runs go on.
-    """
-
-    permanent = False  # the channel is unusable
-    rejected = False  # this message is unusable
-
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-class PermanentDeliveryError(DeliveryError):
-    permanent = True
-
-
-class MessageRejectedError(DeliveryError):
-    rejected = True
-
-
-class TransientDeliveryError(DeliveryError):
-    permanent = False
 
 
 class CommandHandler(Protocol):

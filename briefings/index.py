@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 import tantivy
 
+from briefings.errors import SearchIndexError as SearchIndexError
 from briefings.models import Post
 from briefings.store import Store, schema_version
 from briefings.terms import terms
@@ -67,10 +68,6 @@ class Hit(NamedTuple):
     spot: int
     score: float
     address: tantivy.DocAddress
-
-
-class SearchIndexError(Exception):
-    """The index directory cannot be used (permissions, disk full): one line for the user."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,11 +17,9 @@ from typing import Any
 
 import httpx
 
+from briefings.errors import LLMError as LLMError
+
 log = logging.getLogger(__name__)
-
-
-class LLMError(Exception):
-    """The endpoint could not give a usable reply; the message says why (never the key)."""
 
 
 @dataclass(frozen=True, slots=True)

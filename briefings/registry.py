@@ -19,6 +19,8 @@ from enum import Enum
 from typing import Any, Protocol, TypeVar
 
 from briefings.chat import CommandHandler
+from briefings.errors import UnknownCommand as UnknownCommand
+from briefings.errors import UsageError as UsageError
 
 
 class ArgKind(Enum):
@@ -110,14 +112,6 @@ def command(
         return handler
 
     return declare
-
-
-class UsageError(ValueError):
-    """A command line that names a command but cannot be read; the message says how to write it."""
-
-
-class UnknownCommand(UsageError):
-    """A group's name followed by a word that names none of its commands ("schedule sett")."""
 
 
 @dataclass(frozen=True, slots=True)

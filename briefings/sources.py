@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import feedparser
 import httpx
 
+from briefings.errors import FeedError as FeedError
 from briefings.models import FeedEntry
 from briefings.text import clean_inline, html_to_text
 
@@ -38,10 +39,6 @@ _EXCERPT_MARKERS = re.compile(
     r"(\[(?:\u2026|\.\.\.|&hellip;)\]|\u2026\s*$|appeared first on|read more|continue reading)",
     re.I,
 )
-
-
-class FeedError(Exception):
-    """A feed or page could not be fetched or understood. The message says why, in plain words."""
 
 
 @dataclass(frozen=True, slots=True)

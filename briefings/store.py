@@ -20,14 +20,10 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from briefings.errors import StoreError as StoreError
 from briefings.models import Post, PostParts, SourceState
 from briefings.sources import redact_credentials
 from briefings.urls import post_keys
-
-
-class StoreError(Exception):
-    """The database cannot be opened, migrated or written."""
-
 
 # What the database layer raises; `Store.error` turns any of them into a StoreError with a plain reason.
 DB_ERRORS: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error)

@@ -28,7 +28,6 @@ from adapters.discord.render import (
     FOOTER_LIMIT,
     TITLE_LIMIT,
     digest_messages,
-    embed_size,
     escape,
     split_text,
 )
@@ -89,7 +88,9 @@ async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
             RecordingPlatform(name="discord"),
             DeliverySettings(),
         )
-        client = BriefingClient(DiscordSettings(message_content=True, requests_per_second=0))
+        client = BriefingClient(
+            DiscordSettings(message_content=True, requests_per_second=0, guild_ready_timeout=0.01)
+        )
         deliverer = Deliverer(
             store, engine, {"discord": client.platform}, DeliverySettings(), clock=world.clock
         )
@@ -314,7 +315,7 @@ def test_an_oversized_digest_is_split_within_every_discord_limit() -> None:
         embeds = message.payload["embeds"]
         assert len(message.payload["content"]) <= CONTENT_LIMIT
         assert len(embeds) <= EMBEDS_PER_MESSAGE
-        assert sum(map(embed_size, embeds)) <= EMBED_CHARS_PER_MESSAGE
+        assert sum(len(discord.Embed.from_dict(e)) for e in embeds) <= EMBED_CHARS_PER_MESSAGE
         for embed in embeds:
             assert (
                 len(embed["title"]) <= TITLE_LIMIT
@@ -477,7 +478,11 @@ async def test_a_slow_command_is_deferred_then_followed_up(
 
 async def test_sharded_mode_connects_every_shard_discord_recommends(sqlite_url: str) -> None:
     fake = await FakeDiscord().start()
-    client = BriefingClient(DiscordSettings(sharded=True, requests_per_second=0))
+    client = BriefingClient(
+        DiscordSettings(
+            sharded=True, requests_per_second=0, guild_ready_timeout=0.01, identify_interval=0
+        )
+    )
     running = asyncio.ensure_future(client.start("fake.token.value"))
     try:
         await fake.wait_for(lambda: fake.identifies == 2 and client.is_ready())

@@ -177,7 +177,7 @@ async def test_missing_article_page_keeps_the_excerpt(
             "HTML page, not an RSS",
         ),
         (Route(b"", content_type="application/rss+xml"), "not an RSS or Atom feed"),
-        (Route(rss_feed("http://x", ALL_POSTS), delay=3.0), "timed out after 2 s"),
+        (Route(rss_feed("http://x", ALL_POSTS), delay=3.0), "timed out after 0.3 s"),
         (Route(b"", stream_bytes=50_000_000), "larger than the 2,000,000-byte limit"),
         (Route(b"x" * 3_000_000), "larger than the 2,000,000-byte limit"),
     ],
@@ -200,7 +200,9 @@ async def test_bad_feeds_fail_clearly_and_lose_nothing(
     await ingest_source(store, client, source(feed_server), FAST)
     feed_server.routes["/feed/"] = route
 
-    report = await ingest_source(store, client, source(feed_server), FAST)
+    # A feed slower than the timeout: a short one, so the test does not wait out two seconds.
+    settings = replace(FAST, timeout_seconds=0.3) if route.delay else FAST
+    report = await ingest_source(store, client, source(feed_server), settings)
 
     assert not report.ok and message in (report.error or "")
     assert store.count_posts() == 3

@@ -29,6 +29,7 @@ from tests.fixtures.discord_server import CHANNEL as DISCORD_CHANNEL
 from tests.fixtures.discord_server import FakeDiscord
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.posts import ALL_POSTS, rss_feed
+from tests.fixtures.serving import serve_in_thread
 from tests.fixtures.slack_server import SIGNING_SECRET, Canned, FakeSlack
 from tests.test_delivery import World
 
@@ -65,7 +66,7 @@ class ChatServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
 
     def stop(self) -> None:

@@ -148,14 +148,17 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def llm(server: LLMServer, http: httpx.AsyncClient, **overrides: float) -> LLMSummarizer:
+    options: dict[str, float] = {
+        "timeout_seconds": 1.0,
+        "max_retries": 2,
+        "backoff_base": 0.01,
+        **overrides,
+    }
     config = LLMConfig(
         base_url=server.base_url,
         model="test-model",
         api_key="sk-test",
-        timeout_seconds=1.0,
-        max_retries=2,
-        backoff_base=0.01,
-        **overrides,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]
     )
     return LLMSummarizer(ChatClient(config, http), ExtractiveSummarizer(), max_tokens=150)
 
@@ -239,7 +242,9 @@ async def test_untrustworthy_llm_output_falls_back_to_extractive(
 ) -> None:
     store, post = sudan
     llm_server.script = [reply]
-    service = SummaryService(store, llm(llm_server, http))
+    # A reply slower than the timeout: a short timeout, so three tries take well under a second.
+    overrides = {"timeout_seconds": 0.25} if reply.delay else {}
+    service = SummaryService(store, llm(llm_server, http, **overrides))
     summary = await service.for_post(post, 3)
     assert summary.method == "extractive"
     assert summary.sentences == tuple(ExtractiveSummarizer().summarize_post(post, 3))

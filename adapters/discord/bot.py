@@ -52,6 +52,12 @@ class DiscordSettings:
     message_content: bool = False  # privileged intent: questions in threads without a mention
     requests_per_second: float = 40.0  # under Discord's global 50/s, leaving room for replies
     sync_commands: bool = True  # off for `run --once`, which only sends
+    # Seconds discord.py waits after the last GUILD_CREATE before it calls the client ready (its own
+    # default); tests against a fake that sends every guild at once set it near zero.
+    guild_ready_timeout: float = 2.0
+    # Seconds between one shard's IDENTIFY and the next (Discord allows one per 5 s per bucket); a
+    # fake gateway has no such limit.
+    identify_interval: float = 5.0
 
 
 class DiscordPlatform:
@@ -140,11 +146,21 @@ class BriefingClient(discord.AutoShardedClient):
         shards: dict[str, Any] = {"shard_count": shard_count}
         if settings.shard_ids is not None:  # this process's share of the bot's shards
             shards["shard_ids"] = list(settings.shard_ids)
-        super().__init__(intents=intents, allowed_mentions=NO_MENTIONS, **shards)
+        super().__init__(
+            intents=intents,
+            allowed_mentions=NO_MENTIONS,
+            guild_ready_timeout=settings.guild_ready_timeout,
+            **shards,
+        )
         self.settings = settings
         self.tree = app_commands.CommandTree(self)
         self._commands: RegisteredHandler | None = None
         self.platform = DiscordPlatform(self, settings.requests_per_second)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        """discord.py's own wait between shards' IDENTIFYs, its length our setting."""
+        if not initial:
+            await asyncio.sleep(self.settings.identify_interval)
 
     async def setup_hook(self) -> None:
         # One process syncs the commands: the one running shard 0 (every process when unsharded).

@@ -2,11 +2,12 @@
 
 Limits kept (Discord's), whatever the post: message content 2,000 characters; embed title 256,
 description 4,096, footer 2,048; 10 embeds and 6,000 embed characters per message, counted as
-discord.py counts them (`len(discord.Embed)`). Each embed is built to stay under 4,600 characters
-(title, one description piece, a short footer), so any one embed fits a message on its own. Longer
-text continues in further embeds and messages; nothing is cut. Post text has its markdown escaped (so a post cannot hide a link
-behind `[text](url)` or shout in headings), and every message goes out with mentions disabled, so
-`@everyone`, `@here`, `<@id>` and `<@&role>` in a post stay text.
+discord.py counts them: embeds are built as `discord.Embed` and measured with `len()`, then stored
+as their dicts (the outbox keeps JSON). Each embed is built to stay under 4,600 characters (title,
+one description piece, a short footer), so any one embed fits a message on its own. Longer text
+continues in further embeds and messages; nothing is cut. Post text has its markdown escaped (so a
+post cannot hide a link behind `[text](url)` or shout in headings), and every message goes out with
+mentions disabled, so `@everyone`, `@here`, `<@id>` and `<@&role>` in a post stay text.
 """
 
 from __future__ import annotations
@@ -31,12 +32,16 @@ EMBEDS_PER_MESSAGE = 10
 EMBED_CHARS_PER_MESSAGE = 6000
 COLOUR = 0x1F4E79
 
-Embed = dict[str, Any]
 _MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()-])")
 
 
 def escape(text: str) -> str:
-    """Markdown characters escaped; what remains is plain text."""
+    """Markdown characters escaped; what remains is plain text.
+
+    Not `discord.utils.escape_markdown`: it escapes only the first `[` of `[a] and [b](url)` (the
+    second link stays live), `#`, `-` and `>` only at a line's start, and never `(` or `)`. This
+    escapes each of them wherever it stands, which Discord shows as the character itself.
+    """
     return _MARKDOWN.sub(r"\\\1", text)
 
 
@@ -53,7 +58,7 @@ def _date(value: datetime | None) -> str:
     return value.strftime("%d %b %Y") if value else "undated"
 
 
-def item_embeds(item: DigestItem) -> list[Embed]:
+def item_embeds(item: DigestItem) -> list[discord.Embed]:
     """One embed per post; a post too long for one continues in more, each marked as such."""
     title = escape(item.title)
     footer = " · ".join(p for p in ("IR in Five", escape(item.category)) if p)
@@ -72,28 +77,20 @@ def item_embeds(item: DigestItem) -> list[Embed]:
     if item.sources:
         lines.append(f"Sources: {escape(', '.join(item.sources))}")
     pieces = split_text("\n\n".join(lines), DESCRIPTION_LIMIT)
-    embeds: list[Embed] = []
+    embeds: list[discord.Embed] = []
     for i, piece in enumerate(pieces):
-        embed: Embed = {"color": COLOUR}
-        if piece:
-            embed["description"] = piece
-        if i == 0:
-            if title:
-                embed["title"] = title
-            embed["url"] = item.url
-        else:
-            embed["title"] = "(continued)"
-        if i == len(pieces) - 1:
-            embed["footer"] = {"text": footer}
-            if item.published:
-                embed["timestamp"] = item.published.isoformat()
+        first, last = i == 0, i == len(pieces) - 1
+        embed = discord.Embed(
+            colour=COLOUR,
+            title=(title or None) if first else "(continued)",
+            url=item.url if first else None,
+            description=piece or None,
+            timestamp=item.published if last else None,
+        )
+        if last:
+            embed.set_footer(text=footer)
         embeds.append(embed)
     return embeds
-
-
-def embed_size(embed: Embed) -> int:
-    """Characters Discord counts toward the 6,000 per message, as discord.py counts them."""
-    return len(discord.Embed.from_dict(embed))
 
 
 DIGEST_NOTE = (
@@ -109,14 +106,13 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
         content = "\n".join(p for p in ("No new posts since the last briefing.", notes) if p)
         return [_message(piece, [], ()) for piece in split_text(content, CONTENT_LIMIT)]
     content = "\n".join(p for p in (heading, notes, DIGEST_NOTE) if p)
-    messages: list[tuple[list[Embed], list[int]]] = [([], [])]
+    messages: list[tuple[list[discord.Embed], list[int]]] = [([], [])]
     for item in digest.items:
         for embed in item_embeds(item):
             embeds, _ = messages[-1]
             full = len(embeds) >= EMBEDS_PER_MESSAGE
-            if embeds and (
-                full or sum(map(embed_size, embeds)) + embed_size(embed) > EMBED_CHARS_PER_MESSAGE
-            ):
+            # len(discord.Embed): the characters Discord counts toward 6,000 per message.
+            if embeds and (full or sum(map(len, embeds)) + len(embed) > EMBED_CHARS_PER_MESSAGE):
                 messages.append(([], []))
             messages[-1][0].append(embed)
         messages[-1][1].append(item.post_id)  # marked sent with the message holding its end
@@ -130,8 +126,11 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
     return out
 
 
-def _message(content: str, embeds: list[Embed], post_ids: tuple[int, ...]) -> OutgoingMessage:
-    return OutgoingMessage(post_ids=post_ids, payload={"content": content, "embeds": embeds})
+def _message(
+    content: str, embeds: list[discord.Embed], post_ids: tuple[int, ...]
+) -> OutgoingMessage:
+    payload = {"content": content, "embeds": [e.to_dict() for e in embeds]}
+    return OutgoingMessage(post_ids=post_ids, payload=payload)
 
 
 def answer_text(answer: Answer) -> str:

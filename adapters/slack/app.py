@@ -35,6 +35,7 @@ from briefings.chat import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from briefings.errors import BriefbotError
 from briefings.models import Digest, Subscription
 
 log = logging.getLogger(__name__)
@@ -225,7 +226,7 @@ def delivery_error(exc: SlackApiError) -> DeliveryError:
     return TransientDeliveryError(code or f"HTTP {status}")
 
 
-class SlackRefused(Exception):
+class SlackRefused(BriefbotError):
     """Slack refused a token at start: `which` is "bot" or "app", `error` Slack's error code."""
 
     def __init__(self, which: str, error: str) -> None:
@@ -234,7 +235,7 @@ class SlackRefused(Exception):
         self.error = error
 
 
-class SlackListenError(Exception):
+class SlackListenError(BriefbotError):
     """HTTP mode cannot listen on the configured address (in use, or not ours to bind)."""
 
     def __init__(self, host: str, port: int, reason: str) -> None:
@@ -244,7 +245,7 @@ class SlackListenError(Exception):
         self.reason = reason
 
 
-class SlackUnavailable(Exception):
+class SlackUnavailable(BriefbotError):
     """Slack could not be reached, or was down or rate limiting, at start: no token is to blame."""
 
 
