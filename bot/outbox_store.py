@@ -262,15 +262,7 @@ class OutboxStore:
             return conn.execute(query).first() is not None
 
     def last_delivery(self, subscription_id: int) -> Delivery | None:
-        query = (
-            sa.select(deliveries)
-            .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == "sent")
-            .order_by(deliveries.c.sent_at.desc(), deliveries.c.id.desc())
-            .limit(1)
-        )
-        with self.engine.connect() as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else _to_delivery(row)
+        return self._latest(subscription_id, "sent", deliveries.c.sent_at)
 
     def mark_sent(self, delivery_ids: Sequence[int], message_id: str, at: datetime) -> None:
         if not delivery_ids:
@@ -301,10 +293,13 @@ class OutboxStore:
 
     def last_failure(self, subscription_id: int) -> Delivery | None:
         """The channel's most recent delivery whose message the platform rejected, if any."""
+        return self._latest(subscription_id, "failed", deliveries.c.failed_at)
+
+    def _latest(self, subscription_id: int, status: str, moment: sa.Column[Any]) -> Delivery | None:
         query = (
             sa.select(deliveries)
-            .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == "failed")
-            .order_by(deliveries.c.failed_at.desc(), deliveries.c.id.desc())
+            .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == status)
+            .order_by(moment.desc(), deliveries.c.id.desc())
             .limit(1)
         )
         with self.engine.connect() as conn:

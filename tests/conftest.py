@@ -34,6 +34,16 @@ def llm_server() -> Iterator[LLMServer]:
 
 
 @pytest.fixture
+def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh working directory, as a user running `briefbot` in an empty folder has: no
+    config.toml and no database variables from the environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
+    monkeypatch.delenv("BRIEFBOT_DATABASE_URL", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'briefbot.db'}"
 

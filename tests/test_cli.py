@@ -17,14 +17,6 @@ from tests.fixtures.llm_server import LLMServer, Reply
 from tests.fixtures.posts import ALL_POSTS, SUDAN_AID, rss_feed
 
 
-@pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
-    monkeypatch.delenv("BRIEFBOT_DATABASE_URL", raising=False)
-    return tmp_path
-
-
 def config_for(cwd: Path, server: FeedServer) -> None:
     (cwd / "config.toml").write_text(
         f'[[sources]]\nname = "irinfive"\nurl = "{server.url("/feed/")}"\n[http]\ntimeout_seconds = 2\n'

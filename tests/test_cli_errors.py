@@ -31,14 +31,6 @@ QUESTION = "What are the EU and Japan negotiating about?"
 
 
 @pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
-    monkeypatch.delenv("BRIEFBOT_DATABASE_URL", raising=False)
-    return tmp_path
-
-
-@pytest.fixture
 def db(cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]) -> Path:
     """briefbot.db in the working directory, holding the three fixture posts; config.toml reads a
     loopback feed, so `doctor` and `digest` never leave the machine."""

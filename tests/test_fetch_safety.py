@@ -43,14 +43,6 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @pytest.fixture
-def cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("BRIEFBOT_CONFIG", raising=False)
-    monkeypatch.delenv("BRIEFBOT_DATABASE_URL", raising=False)
-    return tmp_path
-
-
-@pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     async with make_client(FAST) as http:
         yield http
