@@ -16,6 +16,7 @@ from datetime import datetime
 
 from bot.delivery import Deliverer
 from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
+from bot.tasks import log_failure
 from briefings.chat import Caller, Invocation, Reply
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
@@ -117,8 +118,8 @@ class CommandSet:
             reply = await handler(inv, **parsed.args)
             if spec.admin and reply.ok:  # admin commands change the channel: tell the scheduler
                 await self._changed(inv)
-        except Exception:
-            log.exception("command %r from %s failed", spec.name, inv.caller.platform)
+        except Exception as exc:
+            log_failure(log, exc, f"command {spec.name!r} from {inv.caller.platform}")
             return refusal("Something went wrong on our side; the error is logged. Try again soon.")
         return replace(reply, ephemeral=spec.private or not reply.ok)
 

