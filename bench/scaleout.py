@@ -4,8 +4,9 @@ one database, to a chat server (its own process) that keeps a global limit of 50
     python bench/scaleout.py [--subscriptions 1000] [--rate 50] [--processes 1,2,3] [--db URL]
 
 Each delivering process is tests/fixtures/outbox_child.py (claims the due runs, flushes until
-nothing is owed) limited to rate / processes requests per second: the limit is split evenly until
-the platform's limit is shared through the database. The server counts a request past the limit
+nothing is owed) told the platform's whole limit: on PostgreSQL the processes share it through the
+database (bot/coordination.py); on SQLite, where nothing is shared, each is given rate / processes.
+The server counts a request past the limit
 in any trailing second as a violation (429), and a message whose key it has already seen as a
 duplicate. Default database: a temporary SQLite file; pass a PostgreSQL URL with --db (each run
 gets a fresh schema there).
@@ -54,7 +55,9 @@ def measure(db_url: str, subscriptions: int, rate: int, processes: int) -> dict[
     server = LimitedChat(rate)
     try:
         command = [sys.executable, "-m", "tests.fixtures.outbox_child", db_url, server.url]
-        args = [(DUE + timedelta(seconds=5)).isoformat(), "--rate", str(rate / processes)]
+        shared = db_url.startswith("postgresql")
+        share = rate if shared else rate / processes
+        args = [(DUE + timedelta(seconds=5)).isoformat(), "--rate", str(share)]
         start = time.perf_counter()
         children = [
             subprocess.Popen([*command, *args, "--concurrency", "50", "--lease", "10"], cwd=ROOT)
