@@ -26,7 +26,7 @@ from briefings.errors import BriefbotError, UsageError
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
-from briefings.store import DB_ERRORS, LATEST_VERSION, Store, StoreError, redact_db_url
+from briefings.store import DB_ERRORS, LATEST_VERSION, Store, StoreError, db, redact_db_url
 from briefings.summarize.extractive import ExtractiveSummarizer
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -208,7 +208,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _doctor(args, settings)
     if args.command == "summarize":
         return summarize_jsonl(args.file, args.sentences, extractive_summarizer(settings))
-    store = open_store(settings, args.db)
+    store = await db(open_store, settings, args.db)
     try:
         if store.read_only and args.command in WRITES:
             raise StoreError(
@@ -218,7 +218,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "run":
             return await _run(args, settings, store)
         if args.command == "posts":
-            posts = store.latest_posts(args.limit)
+            posts = await db(store.latest_posts, args.limit)
             print(
                 console.dumps(console.posts_to_json(posts))
                 if args.json
@@ -245,7 +245,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     except DB_ERRORS as exc:
         raise store.error(exc) from exc
     finally:
-        store.close()
+        await db(store.close)
 
 
 def _print_digest(digest: Digest, *, as_json: bool) -> None:
@@ -433,7 +433,7 @@ def _doctor_database(args: argparse.Namespace, settings: Settings) -> bool:
 async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     where = config_path(args.config)
     print(f"config: ok ({where if where else 'embedded defaults'})")
-    ok = _doctor_database(args, settings)
+    ok = await db(_doctor_database, args, settings)
     fetch_settings = settings.fetch_settings()
     async with make_client(fetch_settings) as client:
         for source in settings.source_configs():

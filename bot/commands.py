@@ -30,7 +30,7 @@ from briefings.registry import (
     UsageError,
     command,
 )
-from briefings.store import Store
+from briefings.store import Store, db
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,8 @@ class CommandSet:
     def registry(self) -> Registry:
         return REGISTRY
 
-    def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
-        return self.outbox.is_delivered_message(platform, channel, message_id)
+    async def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
+        return await db(self.outbox.is_delivered_message, platform, channel, message_id)
 
     def is_admin(self, caller: Caller) -> bool:
         return caller.is_admin or f"{caller.platform}:{caller.user_id}" in self.settings.admins
@@ -128,9 +128,11 @@ class CommandSet:
     @command("latest", private=True)
     async def _latest(self, inv: Invocation) -> Reply:
         """The newest posts as a digest, now"""
-        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         sources = sub.sources if sub else ()
-        posts = self.store.latest_posts(self.deliverer.settings.max_items, sources=sources)
+        posts = await db(
+            self.store.latest_posts, self.deliverer.settings.max_items, sources=sources
+        )
         if not posts:
             return Reply(text="No posts stored yet; the feeds have not been fetched.")
         return Reply(digest=await self.engine.digest_of(posts))
@@ -141,7 +143,9 @@ class CommandSet:
         if not question.strip():
             return refusal("Ask a question, e.g. `ask what did the post say about tariffs?`")
         await self.engine.sync_index()
-        thread_posts = self.outbox.posts_in_message(inv.caller.platform, inv.channel, inv.thread)
+        thread_posts = await db(
+            self.outbox.posts_in_message, inv.caller.platform, inv.channel, inv.thread
+        )
         answer = await self.engine.answer(
             question,
             context_ids=(*inv.context_post_ids, *thread_posts),
@@ -165,7 +169,7 @@ class CommandSet:
     @command("preview", private=True)
     async def _preview(self, inv: Invocation) -> Reply:
         """Exactly what this channel's next digest would post"""
-        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return Reply(text="This channel is not subscribed; nothing is scheduled.")
         digest = await self.deliverer.preview(sub)
@@ -178,7 +182,7 @@ class CommandSet:
     async def _status(self, inv: Invocation) -> Reply:
         """Feeds (last fetch, last error) and this channel's schedule"""
         lines = ["Feeds:"]
-        states = {s.name: s for s in self.store.source_states()}
+        states = {s.name: s for s in await db(self.store.source_states)}
         for name in self.settings.source_names:
             state = states.get(name)
             if state is None or state.last_attempt_at is None:
@@ -189,18 +193,18 @@ class CommandSet:
             if state.last_error:
                 line += f"; last error: {state.last_error}"
             lines.append(line)
-        lines.append(f"Posts stored: {self.store.count_posts()}")
+        lines.append(f"Posts stored: {await db(self.store.count_posts)}")
         lines.append("This channel:")
-        lines.extend(f"  {line}" for line in self._channel_lines(inv))
+        lines.extend(f"  {line}" for line in await self._channel_lines(inv))
         return Reply(text="\n".join(lines))
 
     @command("schedule show", private=True, group_default=True)
     async def _schedule_show(self, inv: Invocation) -> Reply:
         """This channel's schedule and next run"""
-        return Reply(text="\n".join(self._channel_lines(inv)))
+        return Reply(text="\n".join(await self._channel_lines(inv)))
 
-    def _channel_lines(self, inv: Invocation) -> list[str]:
-        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
+    async def _channel_lines(self, inv: Invocation) -> list[str]:
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             default = f"{self.deliverer.settings.default_when} ({self.deliverer.settings.default_timezone})"
             return [f"not subscribed (the default schedule is {default})"]
@@ -216,11 +220,11 @@ class CommandSet:
             ),
             f"next run: {self._when(sub)}",
         ]
-        last = self.outbox.last_delivery(sub.id)
+        last = await db(self.outbox.last_delivery, sub.id)
         lines.append(
             f"last delivery: {_stamp(last.sent_at) if last and last.sent_at else 'none yet'}"
         )
-        rejected = self.outbox.last_failure(sub.id)
+        rejected = await db(self.outbox.last_failure, sub.id)
         if rejected is not None and rejected.failed_at is not None:
             lines.append(
                 f"last rejected message: {rejected.last_error} ({_stamp(rejected.failed_at)}); "
@@ -249,7 +253,7 @@ class CommandSet:
     )
     async def _subscribe(self, inv: Invocation, source: str | None = None) -> Reply:
         """Send digests here; all sources unless one is named"""
-        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         sources: tuple[str, ...] = ()
         if source:
             name = source.lower()
@@ -259,7 +263,8 @@ class CommandSet:
             current = sub.sources if sub and sub.active else (name,)
             sources = tuple(sorted({*current, name})) if current else ()
         now = self.deliverer.clock()
-        draft = self.outbox.save_subscription(
+        draft = await db(
+            self.outbox.save_subscription,
             inv.caller.platform,
             inv.channel,
             workspace=inv.workspace,
@@ -270,7 +275,8 @@ class CommandSet:
             admin_user=inv.caller.user_id,
         )
         if sub is None or not sub.active or draft.next_run_at is None:
-            draft = self.outbox.save_subscription(
+            draft = await db(
+                self.outbox.save_subscription,
                 inv.caller.platform,
                 inv.channel,
                 next_run_at=self.deliverer.next_run_after(draft, now),
@@ -288,7 +294,7 @@ class CommandSet:
     )
     async def _unsubscribe(self, inv: Invocation, source: str | None = None) -> Reply:
         """Stop digests here, or stop one source"""
-        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return refusal("This channel is not subscribed.")
         if source:
@@ -298,11 +304,16 @@ class CommandSet:
                 return refusal(f"This channel does not get {source!r}.")
             rest = tuple(s for s in current if s != name)
             if rest:
-                self.outbox.save_subscription(
-                    inv.caller.platform, inv.channel, sources=rest, admin_user=inv.caller.user_id
+                await db(
+                    self.outbox.save_subscription,
+                    inv.caller.platform,
+                    inv.channel,
+                    sources=rest,
+                    admin_user=inv.caller.user_id,
                 )
                 return Reply(text=f"Stopped {name}; this channel still gets {', '.join(rest)}.")
-        self.outbox.save_subscription(
+        await db(
+            self.outbox.save_subscription,
             inv.caller.platform,
             inv.channel,
             active=False,
@@ -334,7 +345,8 @@ class CommandSet:
             )
         except ScheduleError as exc:
             return refusal(str(exc))
-        draft = self.outbox.save_subscription(
+        draft = await db(
+            self.outbox.save_subscription,
             inv.caller.platform,
             inv.channel,
             workspace=inv.workspace,
@@ -344,8 +356,8 @@ class CommandSet:
         )
         now = self.deliverer.clock()
         next_run = schedule.next_fire(now) if draft.active else None
-        draft = self.outbox.save_subscription(
-            inv.caller.platform, inv.channel, next_run_at=next_run
+        draft = await db(
+            self.outbox.save_subscription, inv.caller.platform, inv.channel, next_run_at=next_run
         )
         text = f"Schedule: {schedule.describe()}" + ("" if when else " (the default)")
         if draft.active:
@@ -366,8 +378,12 @@ class CommandSet:
     )
     async def _skip_empty(self, inv: Invocation, on: bool) -> Reply:
         """On (the default): no message when nothing is new; off: a short 'nothing new' message"""
-        self.outbox.save_subscription(
-            inv.caller.platform, inv.channel, skip_empty=on, admin_user=inv.caller.user_id
+        await db(
+            self.outbox.save_subscription,
+            inv.caller.platform,
+            inv.channel,
+            skip_empty=on,
+            admin_user=inv.caller.user_id,
         )
         return Reply(
             text="No digest will be posted when nothing is new."
@@ -381,7 +397,7 @@ class CommandSet:
         return Reply(text=HELP)
 
     async def _changed(self, inv: Invocation) -> None:
-        sub = self.outbox.subscription(inv.caller.platform, inv.channel)
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is not None and self.on_schedule_change is not None:
             result = self.on_schedule_change(sub)
             if result is not None:

@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.ratelimit import Limiter, RateLimiter
-from briefings.store import DB_ERRORS, Store, rate_holds, rate_limits, seen_events
+from briefings.store import DB_ERRORS, Store, db, rate_holds, rate_limits, seen_events
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ class AdvisoryLeader:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        await asyncio.to_thread(self._release)
+        await db(self._release)
         self.engine.dispose()
 
     async def _loop(self) -> None:
@@ -105,11 +105,11 @@ class AdvisoryLeader:
     async def _tick(self) -> None:
         was = self.is_leader
         try:
-            self.is_leader = await asyncio.to_thread(self._check)
+            self.is_leader = await db(self._check)
         except DB_ERRORS as exc:
             reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
             log.warning("leader: cannot reach the database (%s); trying again", reason)
-            await asyncio.to_thread(self._drop)
+            await db(self._drop)
             self.is_leader = False
         if self.is_leader and not was:
             log.info("leader: this process now polls feeds")
@@ -183,7 +183,7 @@ class SeenEvents:
         self._inserts = 0
 
     async def first_time(self, event_id: str) -> bool:
-        return await asyncio.to_thread(self._insert, event_id)
+        return await db(self._insert, event_id)
 
     def _insert(self, event_id: str) -> bool:
         dialect = postgresql if is_shared(self.store) else sqlite
@@ -239,7 +239,7 @@ class SharedRateLimiter:
         """Hold a place for one request: `async with limiter.slot(): await send()`."""
         async with self._turn:
             while True:
-                token, wait = await asyncio.to_thread(self._take)
+                token, wait = await db(self._take)
                 if token is not None:
                     break
                 self._released.clear()
@@ -249,7 +249,7 @@ class SharedRateLimiter:
             yield
         finally:
             with contextlib.suppress(*DB_ERRORS):
-                await asyncio.to_thread(self._answered, token)
+                await db(self._answered, token)
             self._released.set()
 
     def _take(self) -> tuple[int | None, float]:

@@ -35,7 +35,7 @@ from bot.tasks import log_failure
 from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
-from briefings.store import DB_ERRORS, Store
+from briefings.store import DB_ERRORS, Store, db
 
 log = logging.getLogger(__name__)
 EPSILON = timedelta(microseconds=1)
@@ -121,20 +121,26 @@ class Deliverer:
 
     # -- planning ---------------------------------------------------------------------------------
 
-    def plan(self, sub: Subscription, newest_id: int | None = None) -> Plan:
+    async def plan(self, sub: Subscription, newest_id: int | None = None) -> Plan:
         """What a digest for `sub` would carry now: its unseen posts, newest first, capped."""
         if newest_id is None:
-            newest_id = self.store.max_post_id()
-        posts = self.store.latest_posts(
-            self.settings.max_items, after_id=sub.cursor, up_to_id=newest_id, sources=sub.sources
+            newest_id = await db(self.store.max_post_id)
+        posts = await db(
+            self.store.latest_posts,
+            self.settings.max_items,
+            after_id=sub.cursor,
+            up_to_id=newest_id,
+            sources=sub.sources,
         )
-        total = self.store.count_posts(after_id=sub.cursor, up_to_id=newest_id, sources=sub.sources)
+        total = await db(
+            self.store.count_posts, after_id=sub.cursor, up_to_id=newest_id, sources=sub.sources
+        )
         note = f"{total - len(posts)} older post(s) not shown" if total > len(posts) else ""
         return Plan(posts=posts, cursor=newest_id, note=note)
 
     async def preview(self, sub: Subscription) -> Digest:
         """Exactly what the next run would post if it ran now, without recording anything."""
-        plan = self.plan(sub)
+        plan = await self.plan(sub)
         return await self.engine.digest_of(plan.posts, (plan.note,) if plan.note else ())
 
     # -- due runs ---------------------------------------------------------------------------------
@@ -145,35 +151,36 @@ class Deliverer:
         """Claim every due run (catching up once after downtime), then send what is owed."""
         now = now or self.clock()
         report = RunReport()
-        newest_id = self.store.max_post_id()  # one view of the posts for every run claimed now
+        # One view of the posts for every run claimed now.
+        newest_id = await db(self.store.max_post_id)
         plans: dict[tuple[int, tuple[str, ...]], Plan] = {}  # channels alike share one plan
         claims: list[RunClaim] = []
-        for sub in self.outbox.due_subscriptions(now, only=only):
+        for sub in await db(self.outbox.due_subscriptions, now, only=only):
             if sub.platform not in self.platforms:
                 continue  # its adapter is not running here: left due for one that is
             key = (sub.cursor, sub.sources)
             if key not in plans:
-                plans[key] = self.plan(sub, newest_id)
-            claim = self._claim(sub, now, plans[key])
+                plans[key] = await self.plan(sub, newest_id)
+            claim = await self._claim(sub, now, plans[key])
             if claim is None:
                 report.skipped += 1
             else:
                 claims.append(claim)
         if claims:
-            report.claimed = sum(self.outbox.claim_runs(claims, now))
+            report.claimed = sum(await db(self.outbox.claim_runs, claims, now))
         if flush:
             sent = await self.flush(now)
             report.sent_messages, report.retrying = sent.sent_messages, sent.retrying
             report.paused, report.rejected = sent.paused, sent.rejected
         return report
 
-    def _claim(self, sub: Subscription, now: datetime, plan: Plan) -> RunClaim | None:
+    async def _claim(self, sub: Subscription, now: datetime, plan: Plan) -> RunClaim | None:
         """The run to claim for a due subscription, or None when it is skipped (or unusable)."""
         assert sub.next_run_at is not None
         try:
             schedule = self.schedule_of(sub)
         except ScheduleError as exc:
-            self._pause(sub, f"its schedule cannot be used: {exc}")
+            await self._pause(sub, f"its schedule cannot be used: {exc}")
             return None
         due = sub.next_run_at
         grace_start = now - self.settings.grace
@@ -187,7 +194,7 @@ class Deliverer:
                 "its posts go in the next one"
             )
             log.warning("%s %s: %s", sub.platform, sub.channel, note)
-            self.outbox.skip_run(sub, next_run_at=following, note=note, now=now)
+            await db(self.outbox.skip_run, sub, next_run_at=following, note=note, now=now)
             return None
         return RunClaim(
             subscription=sub,
@@ -219,9 +226,10 @@ class Deliverer:
             finally:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
-                # Also when cancelled at stop: blocking briefly beats leaving channels held.
-                self.outbox.release(self.owner, sorted(claims.held))
-            report.retrying = await asyncio.to_thread(
+                # Also when cancelled at stop: the release runs to its end in its thread even if
+                # this wait is cancelled too, so no channel is left held.
+                await db(self.outbox.release, self.owner, sorted(claims.held))
+            report.retrying = await db(
                 self.outbox.left_owed,
                 self.owner,
                 platforms=list(self.platforms),
@@ -252,7 +260,7 @@ class Deliverer:
         slots = self.settings.concurrency
         while True:
             if len(running) <= slots // 2:
-                page = await asyncio.to_thread(
+                page = await db(
                     self.outbox.claim_channels,
                     self.owner,
                     platforms=list(self.platforms),
@@ -294,9 +302,7 @@ class Deliverer:
             if not mine:
                 continue
             try:
-                kept = await asyncio.to_thread(
-                    self.outbox.renew, self.owner, mine, self._lease_end()
-                )
+                kept = await db(self.outbox.renew, self.owner, mine, self._lease_end())
             except DB_ERRORS as exc:
                 log_failure(log, exc, "renewing delivery leases (trying again)")
                 continue
@@ -330,12 +336,12 @@ class Deliverer:
             except DeliveryError as exc:
                 left = [r for r in rows if r.id not in progress.done]
                 if exc.permanent:
-                    if self._pause(sub, exc.reason):
+                    if await self._pause(sub, exc.reason):
                         await self._tell_admins(platform, sub, _paused_text(sub, exc.reason))
                     progress.paused = sub.channel
                     return progress
                 after = max(claims.now, self.clock())  # never again within this flush
-                await asyncio.to_thread(self._retry_later, left, exc.reason, exc.retry_after, after)
+                await self._retry_later(left, exc.reason, exc.retry_after, after)
                 progress.retrying = len(left)
                 return progress
         return progress
@@ -368,14 +374,12 @@ class Deliverer:
                 progress.rejected += 1
             else:
                 # Off the event loop: other channels' responses are read while this commits.
-                await asyncio.to_thread(
-                    self.outbox.mark_sent, [r.id for r in owed], message_id, self.clock()
-                )
+                await db(self.outbox.mark_sent, [r.id for r in owed], message_id, self.clock())
                 progress.messages += 1
             progress.done.update(r.id for r in owed)
 
     async def _digest(self, post_ids: tuple[int, ...], notes: tuple[str, ...]) -> Digest:
-        posts = self.store.posts_by_ids(post_ids)
+        posts = await db(self.store.posts_by_ids, post_ids)
         posts.sort(key=_newest_first)
         return await self.engine.digest_of(posts, notes)
 
@@ -410,7 +414,7 @@ class Deliverer:
         """The platform will never take this message: its posts are failed (never retried, never
         sent again), and the people responsible are told."""
         log.warning("%s %s: message rejected for good: %s", sub.platform, sub.channel, reason)
-        await asyncio.to_thread(self.outbox.mark_failed, [r.id for r in owed], reason, self.clock())
+        await db(self.outbox.mark_failed, [r.id for r in owed], reason, self.clock())
         text = (
             f"A briefing message to channel {sub.channel} was rejected by {platform.name} and "
             f"will not be retried: {reason}. Its {len(owed)} post(s) were not delivered there; "
@@ -418,7 +422,7 @@ class Deliverer:
         )
         await self._tell_admins(platform, sub, text)
 
-    def _retry_later(
+    async def _retry_later(
         self, rows: list[Delivery], reason: str, retry_after: float | None, after: datetime
     ) -> None:
         if not rows:
@@ -434,10 +438,12 @@ class Deliverer:
             reason,
             delay,
         )
-        self.outbox.mark_retry([r.id for r in rows], reason, after + timedelta(seconds=delay))
+        await db(
+            self.outbox.mark_retry, [r.id for r in rows], reason, after + timedelta(seconds=delay)
+        )
 
-    def _pause(self, sub: Subscription, reason: str) -> bool:
-        newly = self.outbox.pause_subscription(sub.id, reason)
+    async def _pause(self, sub: Subscription, reason: str) -> bool:
+        newly = await db(self.outbox.pause_subscription, sub.id, reason)
         if newly:
             log.warning("%s %s: paused: %s", sub.platform, sub.channel, reason)
         return newly

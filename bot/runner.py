@@ -39,7 +39,7 @@ from bot.scheduler import BriefingScheduler
 from bot.tasks import create_task
 from briefings.chat import ChatPlatform
 from briefings.errors import BriefbotError
-from briefings.store import Store
+from briefings.store import Store, db
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ async def run_once(
         try:
             await platforms.login()
             deliverer = Deliverer(store, engine, platforms.delivery, delivery_settings(settings))
-            apply_declared_subscriptions(store, settings, deliverer, utc_now())
+            await db(apply_declared_subscriptions, store, settings, deliverer, utc_now())
             reports = await engine.refresh()
             for failed in (r for r in reports if r.error):
                 log.warning("feed %s: %s", failed.source, failed.error)
@@ -85,7 +85,7 @@ async def run_once(
         return RunResult(
             report=report,
             feed_errors=sum(1 for r in reports if r.error),
-            unreachable=_unreachable(deliverer.outbox, platforms.delivery),
+            unreachable=await db(_unreachable, deliverer.outbox, platforms.delivery),
         )
 
 
@@ -114,7 +114,7 @@ async def run_forever(
     platforms = Platforms(settings, os.environ if env is None else env, out, listen=True)
     async with engine_for(settings, store) as engine:
         deliverer = Deliverer(store, engine, platforms.delivery, delivery_settings(settings))
-        apply_declared_subscriptions(store, settings, deliverer, utc_now())
+        await db(apply_declared_subscriptions, store, settings, deliverer, utc_now())
         if (
             platforms.slack is not None
         ):  # Slack's retries answered once, whichever process gets them
@@ -136,7 +136,8 @@ async def run_forever(
                 return
             await scheduler.start()  # catches up in the background
             engine.open_index_in_background()  # so the first question finds it ready
-            log.info("briefbot running; %d subscription(s)", len(deliverer.outbox.subscriptions()))
+            subscriptions = await db(deliverer.outbox.subscriptions)
+            log.info("briefbot running; %d subscription(s)", len(subscriptions))
             await _serve(commands, stdin, out, stop, platforms.failed)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):

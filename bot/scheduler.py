@@ -29,7 +29,7 @@ from bot.schedules import Schedule, ScheduleError
 from briefings.engine import BriefingEngine
 from briefings.index import SearchIndexError
 from briefings.models import SourceConfig, Subscription
-from briefings.store import Store
+from briefings.store import Store, db
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class BriefingScheduler:
             self._spawn_index_sync, IntervalTrigger(seconds=s.index_sync_seconds), id="index"
         )
         self.scheduler = scheduler
-        for sub in self.deliverer.outbox.subscriptions(active_only=False):
+        for sub in await db(self.deliverer.outbox.subscriptions, active_only=False):
             self.sync(sub)
         scheduler.start()
         await self.leader.start(self._became_leader)
@@ -234,7 +234,7 @@ class BriefingScheduler:
         self._refreshed[source.name] = self.clock()
 
     async def _run_subscription(self, sub_id: int) -> None:
-        sub = self.deliverer.outbox.subscription_by_id(sub_id)
+        sub = await db(self.deliverer.outbox.subscription_by_id, sub_id)
         if sub is None:
             return
         stale = self.clock() - timedelta(seconds=self.settings.fresh_seconds)

@@ -74,9 +74,9 @@ class CommandHandler(Protocol):
 
     async def handle(self, invocation: Invocation) -> Reply: ...
 
-    def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
+    async def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
         """Whether `message_id` is a digest this bot posted in `channel` (its thread takes
-        questions without a mention)."""
+        questions without a mention). A store query: async, so it runs off the event loop."""
         ...
 
 

@@ -15,7 +15,7 @@ from briefings.index import SearchIndexError
 from briefings.ingest import Progress, ingest_source
 from briefings.models import Answer, Digest, IngestReport, Post, SearchHit, SourceConfig
 from briefings.sources import FetchSettings
-from briefings.store import Store
+from briefings.store import Store, db
 from briefings.summarize.cache import SummaryService
 
 log = logging.getLogger(__name__)
@@ -162,10 +162,10 @@ class BriefingEngine:
         The reader's cursor moves only after `show` returns, so a digest that could not be shown
         (a closed pipe, a failed print) stays unseen for next time.
         """
-        unseen = unseen_posts(self.store, reader, max_items=self.max_items)
+        unseen = await db(unseen_posts, self.store, reader, max_items=self.max_items)
         digest = await self.digest_of(unseen.posts, unseen.notes)
         if show is not None:
             show(digest)
         if mark_seen:
-            self.store.advance_cursor(reader, [unseen.newest_id])
+            await db(self.store.advance_cursor, reader, [unseen.newest_id])
         return digest

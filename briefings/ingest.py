@@ -22,7 +22,7 @@ from briefings.sources import (
     parse_feed,
     redact_credentials,
 )
-from briefings.store import NewPost, Store
+from briefings.store import NewPost, Store, db
 from briefings.text import split_post
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ async def ingest_source(
     progress: Progress | None = None,
 ) -> IngestReport:
     """Poll one source. Never raises for feed problems: they come back in `IngestReport.error`."""
-    state = store.source_state(source.name)
+    state = await db(store.source_state, source.name)
     # The store keeps the URL with its password hidden (see Store.record_fetch).
     same_url = state is not None and state.url == redact_credentials(source.url)
     try:
@@ -52,13 +52,17 @@ async def ingest_source(
             last_modified=state.last_modified if same_url and state else None,
         )
         if fetched.not_modified:
-            store.record_fetch(
-                source.name, source.url, etag=fetched.etag, last_modified=fetched.last_modified
+            await db(
+                store.record_fetch,
+                source.name,
+                source.url,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
             )
             return IngestReport(source=source.name, fetched=True, not_modified=True)
         parsed = await asyncio.to_thread(parse_feed, fetched)
     except FeedError as exc:
-        store.record_fetch(source.name, source.url, error=str(exc))
+        await db(store.record_fetch, source.name, source.url, error=str(exc))
         log.info("source %s: %s", source.name, exc)
         return IngestReport(source=source.name, error=str(exc))
 
@@ -66,9 +70,13 @@ async def ingest_source(
     texts, page_warnings = await _article_texts(client, entries, settings, progress, source.url)
     # Parsing and cleaning HTML is CPU work (a multi-megabyte post takes a while): off the event loop.
     items = await asyncio.to_thread(_new_posts, source.name, entries, texts)
-    saved = await asyncio.to_thread(store.save_posts, items)
-    store.record_fetch(
-        source.name, source.url, etag=fetched.etag, last_modified=fetched.last_modified
+    saved = await db(store.save_posts, items)
+    await db(
+        store.record_fetch,
+        source.name,
+        source.url,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
     )
     all_warnings = (*parsed.warnings, *page_warnings)
     if saved.duplicates:

@@ -6,6 +6,7 @@ recorded in `schema_version`, so a database made by any earlier release upgrades
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -27,6 +28,16 @@ from briefings.urls import post_keys
 
 # What the database layer raises; `Store.error` turns any of them into a StoreError with a plain reason.
 DB_ERRORS: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error)
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+async def db(call: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Run one call of the (synchronous) store in a worker thread. Every store call made from a
+    coroutine goes through here: a slow or locked database then holds up only the command or send
+    that waits for it, never the event loop that every adapter's heartbeat and ack run on."""
+    return await asyncio.to_thread(call, *args, **kwargs)
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -196,9 +196,9 @@ class BriefingClient(discord.AutoShardedClient):
             thread = str(channel.id)  # a thread started from a message has that message's id
         mentioned = self.user in message.mentions
         replied = message.reference.message_id if message.reference else None
-        if replied is not None and self._is_digest(parent, str(replied)):
+        if replied is not None and await self._is_digest(parent, str(replied)):
             thread = str(replied)
-        if not (mentioned or (thread and self._is_digest(parent, thread))):
+        if not (mentioned or (thread and await self._is_digest(parent, thread))):
             return
         question = message.content.replace(f"<@{self.user.id}>", "").strip()
         if not question:
@@ -222,8 +222,8 @@ class BriefingClient(discord.AutoShardedClient):
                 mention_author=False,
             )
 
-    def _is_digest(self, channel: str, message_id: str) -> bool:
-        return self.commands is not None and self.commands.is_digest_thread(
+    async def _is_digest(self, channel: str, message_id: str) -> bool:
+        return self.commands is not None and await self.commands.is_digest_thread(
             PLATFORM, channel, message_id
         )
 

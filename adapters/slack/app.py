@@ -387,7 +387,7 @@ class SlackBot:
         if self.bot_user_id and f"<@{self.bot_user_id}>" in str(event.get("text", "")):
             return  # app_mention answers it
         channel, thread = str(event.get("channel", "")), str(event["thread_ts"])
-        if not self._commands().is_digest_thread(PLATFORM, channel, thread):
+        if not await self._commands().is_digest_thread(PLATFORM, channel, thread):
             return
         if not await self._first_time(body):
             return

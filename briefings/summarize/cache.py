@@ -3,11 +3,10 @@ version, sentence count), however many channels receive the post."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from briefings.models import Post
-from briefings.store import Store
+from briefings.store import Store, db
 from briefings.summarize.base import Summarizer, Summary
 from briefings.summarize.budget import fit_sentences
 
@@ -22,9 +21,7 @@ class SummaryService:
 
     async def for_post(self, post: Post, sentences: int) -> Summary:
         key = self.summarizer.key
-        cached = await asyncio.to_thread(
-            self.store.cached_summary, post.content_hash, key, sentences
-        )
+        cached = await db(self.store.cached_summary, post.content_hash, key, sentences)
         if cached is not None:
             return Summary(tuple(cached), method=key[0], note="cached")
         summary = await self.summarizer.summarize(post, sentences)
@@ -39,7 +36,5 @@ class SummaryService:
             summary = Summary(tuple(kept), summary.method, summary.note)
         # A fallback (the LLM failed) is not cached under the LLM's key, so it is tried again later.
         if summary.method == key[0]:
-            await asyncio.to_thread(
-                self.store.cache_summary, post.content_hash, key, sentences, summary.sentences
-            )
+            await db(self.store.cache_summary, post.content_hash, key, sentences, summary.sentences)
         return summary
