@@ -25,10 +25,10 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,7 +47,7 @@ from briefings.text import body_sentences, take_sentences
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 2  # bump when documents or fields change: older indexes are then rebuilt
+INDEX_FORMAT = 3  # bump when documents or fields change: older indexes are then rebuilt
 _WRITER_HEAP = 32_000_000
 _LOCK_WAIT_SECONDS = 30.0
 _BATCH = 200
@@ -161,7 +161,7 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("post", stored=False, indexed=True, fast=True)
     builder.add_integer_field("spot", stored=False, indexed=False, fast=True)
     builder.add_integer_field("len", stored=False, indexed=False, fast=True)
-    builder.add_text_field(_FIELD, stored=True, tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field(_FIELD, stored=False, tokenizer_name="whitespace", index_option="freq")
     return builder.build()
 
 
@@ -173,30 +173,74 @@ def _manual(index: tantivy.Index) -> tantivy.Index:
 
 
 class ExactScorer:
-    """Exact BM25 of documents of one index, for one question's terms."""
+    """Exact BM25 of documents of one index, for one question's terms.
+
+    Each term's count in a document comes from Tantivy's own explanation of the document's score
+    (the postings hold exact counts; only lengths are approximate there), so documents keep no
+    stored text; the exact length comes from the "len" fast field."""
 
     def __init__(
-        self, searcher: tantivy.Searcher | None, idf: dict[str, float], average: float
+        self,
+        searcher: tantivy.Searcher | None,
+        query: tantivy.Query | None,
+        idf: dict[str, float],
+        average: float,
     ) -> None:
         self.searcher = searcher
+        self.query = query
         self.idf = idf
         self.average = average
 
     def __call__(self, addresses: Sequence[tantivy.DocAddress]) -> list[float]:
-        if self.searcher is None or not addresses:
+        if self.searcher is None or self.query is None or not addresses:
             return [0.0] * len(addresses)
         lengths = self.searcher.fast_field_values("len", list(addresses))
         out = []
         for address, length in zip(addresses, lengths, strict=True):
-            counts = Counter((self.searcher.doc(address).get_first(_FIELD) or "").split())
             norm = K1 * (1 - B + B * int(length or 0) / self.average)
             score = 0.0
-            for word, idf in self.idf.items():
-                tf = counts[word]
-                if tf:
-                    score += idf * tf * (K1 + 1) / (tf + norm)
+            for word, tf in self._counts(address).items():
+                score += self.idf.get(word, 0.0) * tf * (K1 + 1) / (tf + norm)
             out.append(score)
         return out
+
+    def _counts(self, address: tantivy.DocAddress) -> dict[str, float]:
+        """How often each query term occurs in the document (terms it lacks are left out)."""
+        assert self.searcher is not None and self.query is not None
+        try:
+            tree = json.loads(self.query.explain(self.searcher, address).to_json())
+        except ValueError:  # the document matches none of the terms
+            return {}
+        counts: dict[str, float] = {}
+        _collect_counts(tree, counts)
+        return counts
+
+
+_TERM_CONTEXT = re.compile(r'^Term=Term\(.*"(.*)"\)$')
+
+
+def _collect_counts(node: dict[str, Any], counts: dict[str, float]) -> None:
+    """Walk an explanation tree: each term query's node names its term (in "context") and holds
+    the term's count in a "freq, ..." detail."""
+    for context in node.get("context", ()):
+        match = _TERM_CONTEXT.match(context)
+        if match:
+            freq = _find_freq(node)
+            if freq:
+                counts[match.group(1)] = freq
+            return
+    for child in node.get("details", ()):
+        _collect_counts(child, counts)
+
+
+def _find_freq(node: dict[str, Any]) -> float:
+    if str(node.get("description", "")).startswith("freq,"):
+        return float(node.get("value", 0.0))
+    for child in node.get("details", ()):
+        found = _find_freq(child)
+        if found:
+            return found
+    return 0.0
 
 
 class SearchIndex:
@@ -497,10 +541,13 @@ class SearchIndex:
         document frequencies: as an in-memory BM25 scores them."""
         index = self._posts if kind == "posts" else self._passages
         if index is None:
-            return ExactScorer(None, {}, 1.0)
+            return ExactScorer(None, None, {}, 1.0)
         searcher = index.searcher()
         return ExactScorer(
-            searcher, self._idf(searcher, words), self._average_length(kind, searcher)
+            searcher,
+            self._query(words, None),
+            self._idf(searcher, words),
+            self._average_length(kind, searcher),
         )
 
     def _average_length(self, kind: str, searcher: tantivy.Searcher) -> float:
