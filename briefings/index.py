@@ -54,20 +54,43 @@ _BATCH = 200
 _COMMIT_EVERY = 2000  # posts per commit while syncing: memory stays flat however many changed
 _FIELD = "terms"
 K1, B = 1.2, 0.75  # BM25 parameters, Tantivy's and ours
-# Tantivy's score of a document over its exact BM25 score lies within [1/SCORE_SLACK, SCORE_SLACK]:
-# its one-byte length norm is at most 1/8 below the true length (deleted documents not yet merged
-# away can move its averages a little further).
-SCORE_SLACK = 1.15
+# A document's exact BM25 lies within [low, score] of Tantivy's score (see `Hit`) up to 32-bit float
+# rounding and the drift of deleted documents not yet merged away (Tantivy still counts them in its
+# averages): this factor widens both sides for those.
+SCORE_SLACK = 1.02
 
 
 class Hit(NamedTuple):
-    """One document found: its post, its passage's place (0 for a whole post), Tantivy's score, and
-    where it is (for `exact_scores`)."""
+    """One document found: its post, its passage's place (0 for a whole post), Tantivy's score,
+    where it is (for `ExactScorer`), and the least its exact score can be (`exact_floor`)."""
 
     post: int
     spot: int
     score: float
     address: tantivy.DocAddress
+    low: float
+
+
+def scored_length(length: int) -> int:
+    """The length Tantivy scores a document of `length` terms by: it keeps lengths in one byte,
+    exact below 40 and above that the largest value at or below the length on a scale that keeps
+    the four leading bits of (length - 24)."""
+    if length < 24:
+        return length
+    rest = length - 24
+    shift = max(rest.bit_length() - 4, 0)
+    return 24 + ((rest >> shift) << shift)
+
+
+def exact_floor(score: float, length: int, average: float) -> float:
+    """The least exact BM25 a document of `length` terms can have when Tantivy scores it `score`.
+
+    Per term, Tantivy's score over the exact one is (tf + K) / (tf + K') with K, K' the length
+    normalisations of the exact and the (shorter) scored length: between 1 and K / K'. So the exact
+    score lies in [score * K' / K, score], a band a few percent wide for most lengths."""
+    exact = 1 - B + B * length / average
+    scored = 1 - B + B * scored_length(length) / average
+    return score * scored / exact / SCORE_SLACK if exact > 0 else score / SCORE_SLACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,21 +222,36 @@ class ExactScorer:
         for address, length in zip(addresses, lengths, strict=True):
             norm = K1 * (1 - B + B * int(length or 0) / self.average)
             score = 0.0
-            for word, tf in self._counts(address).items():
+            for word, tf in self.counts(address).items():
                 score += self.idf.get(word, 0.0) * tf * (K1 + 1) / (tf + norm)
             out.append(score)
         return out
 
-    def _counts(self, address: tantivy.DocAddress) -> dict[str, float]:
+    def counts(self, address: tantivy.DocAddress) -> dict[str, float]:
         """How often each query term occurs in the document (terms it lacks are left out)."""
         assert self.searcher is not None and self.query is not None
         try:
-            tree = json.loads(self.query.explain(self.searcher, address).to_json())
+            text = self.query.explain(self.searcher, address).to_json()
         except ValueError:  # the document matches none of the terms
             return {}
-        counts: dict[str, float] = {}
-        _collect_counts(tree, counts)
+        return explained_counts(text)
+
+
+# In Tantivy's explanation (JSON) of a term query's score, the term's count ("freq, occurrences of
+# term within document") comes before the term itself ("Term=Term(field=.., type=Str, "word")").
+_FREQ = re.compile(r'"value": ([0-9.eE+-]+),\s*"description": "freq,')
+_TERM = re.compile(r'"Term=Term\(field=\d+, type=Str, \\"((?:[^"\\]|\\.)*)\\"\)"')
+
+
+def explained_counts(text: str) -> dict[str, float]:
+    """Each term's count in a document, from Tantivy's explanation of its score."""
+    freqs = _FREQ.findall(text)
+    words = _TERM.findall(text)
+    if len(freqs) != len(words) or any("\\" in word for word in words):
+        counts: dict[str, float] = {}  # not the usual shape: walk the tree instead
+        _collect_counts(json.loads(text), counts)
         return counts
+    return {word: float(freq) for word, freq in zip(words, freqs, strict=True) if float(freq)}
 
 
 _TERM_CONTEXT = re.compile(r'^Term=Term\(.*"(.*)"\)$')
@@ -508,21 +546,22 @@ class SearchIndex:
         self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
     ) -> list[Hit]:
         """Whole posts by Tantivy's BM25, best first."""
-        return self._top(self._posts, words, limit, within)
+        return self._top("posts", words, limit, within)
 
     def top_passages(
         self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
     ) -> list[Hit]:
         """Passages by Tantivy's BM25, best first."""
-        return self._top(self._passages, words, limit, within)
+        return self._top("passages", words, limit, within)
 
     def _top(
         self,
-        index: tantivy.Index | None,
+        kind: str,
         words: Sequence[str],
         limit: int,
         within: Sequence[int] | None,
     ) -> list[Hit]:
+        index = self._posts if kind == "posts" else self._passages
         if index is None or not words or within == [] or limit < 1:
             return []
         searcher = index.searcher()
@@ -530,9 +569,17 @@ class SearchIndex:
         addresses = [address for _, address in hits]
         ids = searcher.fast_field_values("post", addresses)
         spots = searcher.fast_field_values("spot", addresses)
+        lengths = searcher.fast_field_values("len", addresses)
+        average = self._average_length(kind, searcher)
         return [
-            Hit(int(i or 0), int(s or 0), float(score), address)
-            for (score, address), i, s in zip(hits, ids, spots, strict=True)
+            Hit(
+                int(i or 0),
+                int(s or 0),
+                float(score),
+                address,
+                exact_floor(float(score), int(n or 0), average),
+            )
+            for (score, address), i, s, n in zip(hits, ids, spots, lengths, strict=True)
         ]
 
     def exact_scorer(self, kind: str, words: Iterable[str]) -> ExactScorer:
@@ -559,11 +606,14 @@ class SearchIndex:
         return self._avg_len[kind]
 
     def containing(self, words: Iterable[str], post_ids: Sequence[int]) -> dict[int, set[str]]:
-        """Which of the terms each of these posts contains (from the index, not the text)."""
+        """Which of the terms each of these posts contains (from the index, not the text): one
+        search for the posts, then the terms each one's score is made of."""
         found: dict[int, set[str]] = {post_id: set() for post_id in post_ids}
-        for word in set(words):
-            for hit in self.top_posts([word], len(found), list(found)):
-                found[hit.post].add(word)
+        unique = sorted(set(words))
+        hits = self.top_posts(unique, len(found), list(found))
+        scorer = self.exact_scorer("posts", unique)
+        for hit in hits:
+            found[hit.post] = set(scorer.counts(hit.address)) & set(unique)
         return found
 
     def idf(self, words: Iterable[str]) -> dict[str, float]:
