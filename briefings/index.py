@@ -12,9 +12,12 @@ two processes share the directory (Tantivy lets one writer in at a time; readers
 
 Tantivy scores with BM25 (k1 1.2, b 0.75) and gives document frequencies, so the idf-weighted
 coverage gate needs nothing of its own. Its scores are close, not exact: it keeps each document's
-length as a one-byte approximation (up to about 1/8 off). Each document therefore also keeps its exact
-length (a fast field) and its terms (stored), so the few candidates that decide a ranking are
-rescored with exact BM25 (`exact_scores`), as a full in-memory BM25 would score them. Syncs commit
+length as a one-byte approximation (exact below 40 terms, then up to about 1/8 short). Each document
+therefore also keeps its exact length (a fast field). From it, each hit carries the band its exact
+score lies in (`exact_floor`: a few percent wide), so a ranking rescores only the candidates whose
+bands overlap where it is decided; their exact BM25 (`ExactScorer`) comes from the term counts in
+Tantivy's explanation of their score and the exact length, as a full in-memory BM25 would score them,
+with no stored text (format 2 stored every document's terms: 3.5 times the size and the memory). Syncs commit
 every `_COMMIT_EVERY` posts, so a large catch-up keeps memory flat and a stop can end it between posts.
 A missing, outdated or unreadable index is rebuilt from the store, with a log line.
 """
