@@ -77,15 +77,36 @@ def fill(store: Store, rows: list[dict[str, Any]], start: int, stop: int) -> Non
         store.save_posts(posts[i : i + 1000])
 
 
+# Runs `bot.cli` and, at exit, writes the process's own peak RSS (VmHWM, KiB) to the file named by
+# ASK_SCALE_PEAK. The rusage of a child counts the memory of this (large) process it was forked from
+# before it exec'd, so it would report this process's size, not briefbot's.
+_PEAK_WRAPPER = """
+import atexit, os, runpy, sys
+
+def _peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+    with open(os.environ["ASK_SCALE_PEAK"], "w") as out:
+        out.write(kib)
+
+atexit.register(_peak)
+sys.argv[0] = "briefbot"
+runpy.run_module("bot.cli", run_name="__main__", alter_sys=True)
+"""
+
+
 def cli(db: str, config: Path, *args: str) -> tuple[float, float, str]:
     """(seconds, peak RSS MiB, stdout) of one `briefbot` process."""
+    peak_file = config.parent / "peak.txt"
+    peak_file.unlink(missing_ok=True)
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--config", str(config), "--db", db, *args],
+        [sys.executable, "-c", _PEAK_WRAPPER, "--config", str(config), "--db", db, *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "ASK_SCALE_PEAK": str(peak_file)},
     )
     out = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
@@ -93,7 +114,11 @@ def cli(db: str, config: Path, *args: str) -> tuple[float, float, str]:
     seconds = time.perf_counter() - started
     if proc.returncode:
         raise SystemExit(f"briefbot {' '.join(args)} exited {proc.returncode}")
-    return seconds, usage.ru_maxrss / 1024, out
+    try:
+        peak = int(peak_file.read_text()) / 1024
+    except (OSError, ValueError):  # no /proc: the rusage figure, an upper bound
+        peak = usage.ru_maxrss / 1024
+    return seconds, peak, out
 
 
 def child(db: str, index_path: str, questions: list[str], new_post: str) -> None:

@@ -105,12 +105,22 @@ Ranked = tuple[
 _FIRST_POSTS, _FIRST_PASSAGES, _MAX_POSTS = 50, 200, 3200
 # A post's indexed opening has at most 400 sentences: fewer passages than this, take included.
 _MAX_PASSAGES_PER_POST = 200
-SLACK2 = SCORE_SLACK**2  # two scores each within SCORE_SLACK of exact: their ratio within this
 
 
-def _near(hits: list[Hit], top: float) -> list[Hit]:
-    """The leading hits (sorted by Tantivy's score) whose exact score could reach the best."""
-    return [hit for hit in hits if hit.score * SLACK2 >= top]
+def _high(hit: Hit) -> float:
+    """The most a hit's exact score can be (its least is `hit.low`)."""
+    return hit.score * SCORE_SLACK
+
+
+def _floor(hits: Sequence[Hit]) -> float:
+    """The least the best exact score among these hits can be."""
+    return max((hit.low for hit in hits), default=0.0)
+
+
+def _near(hits: list[Hit]) -> list[Hit]:
+    """The hits whose exact score could be the best among them."""
+    floor = _floor(hits)
+    return [hit for hit in hits if _high(hit) >= floor]
 
 
 class _Exact:
@@ -244,11 +254,11 @@ class PassageIndex:
         )
         exact = _Exact(index, words)
         # The best exact scores lie among the hits Tantivy puts within its margin of its best.
-        top_passage = exact.best("passages", _near(passages, passages[0].score))
-        top_doc = exact.best("posts", _near(docs, docs[0].score))
+        top_passage = exact.best("passages", _near(passages))
+        top_doc = exact.best("posts", _near(docs))
         if widen and (
-            (full_passages and passages[-1].score * SLACK2 >= passages[0].score)
-            or (full_docs and docs[-1].score * SLACK2 >= docs[0].score)
+            (full_passages and _high(passages[-1]) >= _floor(passages))
+            or (full_docs and _high(docs[-1]) >= _floor(docs))
         ):
             return None
         w, boost = self.settings.passage_weight, self.settings.context_boost
@@ -257,17 +267,19 @@ class PassageIndex:
             value = w * passage / top_passage + (1 - w) * doc / top_doc
             return value + (boost if post_id in context_ids else 0.0)
 
-        def reach(post_id: int, scale: float) -> float:
-            """The post's blend with Tantivy's scores times `scale`."""
+        def reach(post_id: int, high: bool) -> float:
+            """The post's highest (or lowest) possible blend of exact scores."""
             hit = doc_hit.get(post_id)
-            doc = hit.score * scale if hit else 0.0
-            return blend(best[post_id].score * scale, doc, post_id)
+            doc = (_high(hit) if high else hit.low) if hit else 0.0
+            passage = best[post_id]
+            return blend(_high(passage) if high else passage.low, doc, post_id)
 
-        # Exact scores lie within SCORE_SLACK of Tantivy's either way: rescore every post whose
-        # highest possible blend reaches the `limit`-th best lowest possible one.
-        lows = sorted((reach(pid, 1 / SCORE_SLACK) for pid in best), reverse=True)
+        # Rescore every post whose highest possible blend reaches the `limit`-th best lowest one.
+        # (A post's best passage by exact score may be another of its passages than Tantivy's
+        # best, but none can score above the highest bound of Tantivy's best.)
+        lows = sorted((reach(pid, False) for pid in best), reverse=True)
         floor = lows[limit - 1] if len(lows) >= limit else float("-inf")
-        chosen = [pid for pid in best if reach(pid, SCORE_SLACK) >= floor]
+        chosen = [pid for pid in best if reach(pid, True) >= floor]
         spots, scores = self._exact_posts(exact, words, chosen, doc_hit)
         blended = {pid: blend(*scores[pid], pid) for pid in chosen}
         order = sorted(blended, key=lambda pid: (-blended[pid], -pid))[:limit]
@@ -288,7 +300,7 @@ class PassageIndex:
             words, _MAX_PASSAGES_PER_POST * len(chosen), chosen
         ):
             mine[hit.post].append(hit)
-        near = {pid: _near(hits, hits[0].score) if hits else [] for pid, hits in mine.items()}
+        near = {pid: _near(hits) for pid, hits in mine.items()}
         exact.scores("passages", [hit for hits in near.values() for hit in hits])  # one batch
         exact.scores("posts", [doc_hit[pid] for pid in chosen if pid in doc_hit])
         spots, scores = {}, {}

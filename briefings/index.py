@@ -12,9 +12,12 @@ two processes share the directory (Tantivy lets one writer in at a time; readers
 
 Tantivy scores with BM25 (k1 1.2, b 0.75) and gives document frequencies, so the idf-weighted
 coverage gate needs nothing of its own. Its scores are close, not exact: it keeps each document's
-length as a one-byte approximation (up to about 1/8 off). Each document therefore also keeps its exact
-length (a fast field) and its terms (stored), so the few candidates that decide a ranking are
-rescored with exact BM25 (`exact_scores`), as a full in-memory BM25 would score them. Syncs commit
+length as a one-byte approximation (exact below 40 terms, then up to about 1/8 short). Each document
+therefore also keeps its exact length (a fast field). From it, each hit carries the band its exact
+score lies in (`exact_floor`: a few percent wide), so a ranking rescores only the candidates whose
+bands overlap where it is decided; their exact BM25 (`ExactScorer`) comes from the term counts in
+Tantivy's explanation of their score and the exact length, as a full in-memory BM25 would score them,
+with no stored text (format 2 stored every document's terms: 3.5 times the size and the memory). Syncs commit
 every `_COMMIT_EVERY` posts, so a large catch-up keeps memory flat and a stop can end it between posts.
 A missing, outdated or unreadable index is rebuilt from the store, with a log line.
 """
@@ -25,10 +28,10 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -47,27 +50,50 @@ from briefings.text import body_sentences, take_sentences
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 2  # bump when documents or fields change: older indexes are then rebuilt
+INDEX_FORMAT = 3  # bump when documents or fields change: older indexes are then rebuilt
 _WRITER_HEAP = 32_000_000
 _LOCK_WAIT_SECONDS = 30.0
 _BATCH = 200
 _COMMIT_EVERY = 2000  # posts per commit while syncing: memory stays flat however many changed
 _FIELD = "terms"
 K1, B = 1.2, 0.75  # BM25 parameters, Tantivy's and ours
-# Tantivy's score of a document over its exact BM25 score lies within [1/SCORE_SLACK, SCORE_SLACK]:
-# its one-byte length norm is at most 1/8 below the true length (deleted documents not yet merged
-# away can move its averages a little further).
-SCORE_SLACK = 1.15
+# A document's exact BM25 lies within [low, score] of Tantivy's score (see `Hit`) up to 32-bit float
+# rounding and the drift of deleted documents not yet merged away (Tantivy still counts them in its
+# averages): this factor widens both sides for those.
+SCORE_SLACK = 1.02
 
 
 class Hit(NamedTuple):
-    """One document found: its post, its passage's place (0 for a whole post), Tantivy's score, and
-    where it is (for `exact_scores`)."""
+    """One document found: its post, its passage's place (0 for a whole post), Tantivy's score,
+    where it is (for `ExactScorer`), and the least its exact score can be (`exact_floor`)."""
 
     post: int
     spot: int
     score: float
     address: tantivy.DocAddress
+    low: float
+
+
+def scored_length(length: int) -> int:
+    """The length Tantivy scores a document of `length` terms by: it keeps lengths in one byte,
+    exact below 40 and above that the largest value at or below the length on a scale that keeps
+    the four leading bits of (length - 24)."""
+    if length < 24:
+        return length
+    rest = length - 24
+    shift = max(rest.bit_length() - 4, 0)
+    return 24 + ((rest >> shift) << shift)
+
+
+def exact_floor(score: float, length: int, average: float) -> float:
+    """The least exact BM25 a document of `length` terms can have when Tantivy scores it `score`.
+
+    Per term, Tantivy's score over the exact one is (tf + K) / (tf + K') with K, K' the length
+    normalisations of the exact and the (shorter) scored length: between 1 and K / K'. So the exact
+    score lies in [score * K' / K, score], a band a few percent wide for most lengths."""
+    exact = 1 - B + B * length / average
+    scored = 1 - B + B * scored_length(length) / average
+    return score * scored / exact / SCORE_SLACK if exact > 0 else score / SCORE_SLACK
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +187,7 @@ def _schema() -> tantivy.Schema:
     builder.add_integer_field("post", stored=False, indexed=True, fast=True)
     builder.add_integer_field("spot", stored=False, indexed=False, fast=True)
     builder.add_integer_field("len", stored=False, indexed=False, fast=True)
-    builder.add_text_field(_FIELD, stored=True, tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field(_FIELD, stored=False, tokenizer_name="whitespace", index_option="freq")
     return builder.build()
 
 
@@ -173,30 +199,89 @@ def _manual(index: tantivy.Index) -> tantivy.Index:
 
 
 class ExactScorer:
-    """Exact BM25 of documents of one index, for one question's terms."""
+    """Exact BM25 of documents of one index, for one question's terms.
+
+    Each term's count in a document comes from Tantivy's own explanation of the document's score
+    (the postings hold exact counts; only lengths are approximate there), so documents keep no
+    stored text; the exact length comes from the "len" fast field."""
 
     def __init__(
-        self, searcher: tantivy.Searcher | None, idf: dict[str, float], average: float
+        self,
+        searcher: tantivy.Searcher | None,
+        query: tantivy.Query | None,
+        idf: dict[str, float],
+        average: float,
     ) -> None:
         self.searcher = searcher
+        self.query = query
         self.idf = idf
         self.average = average
 
     def __call__(self, addresses: Sequence[tantivy.DocAddress]) -> list[float]:
-        if self.searcher is None or not addresses:
+        if self.searcher is None or self.query is None or not addresses:
             return [0.0] * len(addresses)
         lengths = self.searcher.fast_field_values("len", list(addresses))
         out = []
         for address, length in zip(addresses, lengths, strict=True):
-            counts = Counter((self.searcher.doc(address).get_first(_FIELD) or "").split())
             norm = K1 * (1 - B + B * int(length or 0) / self.average)
             score = 0.0
-            for word, idf in self.idf.items():
-                tf = counts[word]
-                if tf:
-                    score += idf * tf * (K1 + 1) / (tf + norm)
+            for word, tf in self.counts(address).items():
+                score += self.idf.get(word, 0.0) * tf * (K1 + 1) / (tf + norm)
             out.append(score)
         return out
+
+    def counts(self, address: tantivy.DocAddress) -> dict[str, float]:
+        """How often each query term occurs in the document (terms it lacks are left out)."""
+        assert self.searcher is not None and self.query is not None
+        try:
+            text = self.query.explain(self.searcher, address).to_json()
+        except ValueError:  # the document matches none of the terms
+            return {}
+        return explained_counts(text)
+
+
+# In Tantivy's explanation (JSON) of a term query's score, the term's count ("freq, occurrences of
+# term within document") comes before the term itself ("Term=Term(field=.., type=Str, "word")").
+_FREQ = re.compile(r'"value": ([0-9.eE+-]+),\s*"description": "freq,')
+_TERM = re.compile(r'"Term=Term\(field=\d+, type=Str, \\"((?:[^"\\]|\\.)*)\\"\)"')
+
+
+def explained_counts(text: str) -> dict[str, float]:
+    """Each term's count in a document, from Tantivy's explanation of its score."""
+    freqs = _FREQ.findall(text)
+    words = _TERM.findall(text)
+    if len(freqs) != len(words) or any("\\" in word for word in words):
+        counts: dict[str, float] = {}  # not the usual shape: walk the tree instead
+        _collect_counts(json.loads(text), counts)
+        return counts
+    return {word: float(freq) for word, freq in zip(words, freqs, strict=True) if float(freq)}
+
+
+_TERM_CONTEXT = re.compile(r'^Term=Term\(.*"(.*)"\)$')
+
+
+def _collect_counts(node: dict[str, Any], counts: dict[str, float]) -> None:
+    """Walk an explanation tree: each term query's node names its term (in "context") and holds
+    the term's count in a "freq, ..." detail."""
+    for context in node.get("context", ()):
+        match = _TERM_CONTEXT.match(context)
+        if match:
+            freq = _find_freq(node)
+            if freq:
+                counts[match.group(1)] = freq
+            return
+    for child in node.get("details", ()):
+        _collect_counts(child, counts)
+
+
+def _find_freq(node: dict[str, Any]) -> float:
+    if str(node.get("description", "")).startswith("freq,"):
+        return float(node.get("value", 0.0))
+    for child in node.get("details", ()):
+        found = _find_freq(child)
+        if found:
+            return found
+    return 0.0
 
 
 class SearchIndex:
@@ -464,21 +549,22 @@ class SearchIndex:
         self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
     ) -> list[Hit]:
         """Whole posts by Tantivy's BM25, best first."""
-        return self._top(self._posts, words, limit, within)
+        return self._top("posts", words, limit, within)
 
     def top_passages(
         self, words: Sequence[str], limit: int, within: Sequence[int] | None = None
     ) -> list[Hit]:
         """Passages by Tantivy's BM25, best first."""
-        return self._top(self._passages, words, limit, within)
+        return self._top("passages", words, limit, within)
 
     def _top(
         self,
-        index: tantivy.Index | None,
+        kind: str,
         words: Sequence[str],
         limit: int,
         within: Sequence[int] | None,
     ) -> list[Hit]:
+        index = self._posts if kind == "posts" else self._passages
         if index is None or not words or within == [] or limit < 1:
             return []
         searcher = index.searcher()
@@ -486,9 +572,17 @@ class SearchIndex:
         addresses = [address for _, address in hits]
         ids = searcher.fast_field_values("post", addresses)
         spots = searcher.fast_field_values("spot", addresses)
+        lengths = searcher.fast_field_values("len", addresses)
+        average = self._average_length(kind, searcher)
         return [
-            Hit(int(i or 0), int(s or 0), float(score), address)
-            for (score, address), i, s in zip(hits, ids, spots, strict=True)
+            Hit(
+                int(i or 0),
+                int(s or 0),
+                float(score),
+                address,
+                exact_floor(float(score), int(n or 0), average),
+            )
+            for (score, address), i, s, n in zip(hits, ids, spots, lengths, strict=True)
         ]
 
     def exact_scorer(self, kind: str, words: Iterable[str]) -> ExactScorer:
@@ -497,10 +591,13 @@ class SearchIndex:
         document frequencies: as an in-memory BM25 scores them."""
         index = self._posts if kind == "posts" else self._passages
         if index is None:
-            return ExactScorer(None, {}, 1.0)
+            return ExactScorer(None, None, {}, 1.0)
         searcher = index.searcher()
         return ExactScorer(
-            searcher, self._idf(searcher, words), self._average_length(kind, searcher)
+            searcher,
+            self._query(words, None),
+            self._idf(searcher, words),
+            self._average_length(kind, searcher),
         )
 
     def _average_length(self, kind: str, searcher: tantivy.Searcher) -> float:
@@ -512,11 +609,14 @@ class SearchIndex:
         return self._avg_len[kind]
 
     def containing(self, words: Iterable[str], post_ids: Sequence[int]) -> dict[int, set[str]]:
-        """Which of the terms each of these posts contains (from the index, not the text)."""
+        """Which of the terms each of these posts contains (from the index, not the text): one
+        search for the posts, then the terms each one's score is made of."""
         found: dict[int, set[str]] = {post_id: set() for post_id in post_ids}
-        for word in set(words):
-            for hit in self.top_posts([word], len(found), list(found)):
-                found[hit.post].add(word)
+        unique = sorted(set(words))
+        hits = self.top_posts(unique, len(found), list(found))
+        scorer = self.exact_scorer("posts", unique)
+        for hit in hits:
+            found[hit.post] = set(scorer.counts(hit.address)) & set(unique)
         return found
 
     def idf(self, words: Iterable[str]) -> dict[str, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from bot.cli import main
 from briefings.ask import NOT_COVERED, PassageIndex
 from briefings.ask_llm import LLMAnswerer
-from briefings.index import INDEX_FORMAT
+from briefings.index import INDEX_FORMAT, SCORE_SLACK, SearchIndex
 from briefings.llm import ChatClient, LLMConfig
 from briefings.models import PostParts
 from briefings.store import NewPost, Store
@@ -182,6 +183,47 @@ def test_a_near_tie_goes_to_the_post_exact_bm25_prefers(tmp_path: Path) -> None:
     assert hits[0].score > hits[1].score
     assert index.ask("What about quorvane?").citations[0].url == f"{BASE}/short/"
     store.close()
+
+
+def test_exact_scores_and_their_bands_hold_for_every_length(store: Store) -> None:
+    """Ranking rescores only hits whose exact BM25 could differ from Tantivy's in a way that matters,
+    trusting each hit's band [low, score x SCORE_SLACK]; the exact score, computed from Tantivy's
+    term counts and the exact length, must be BM25's and lie in that band for every length."""
+    lengths = [*range(1, 60), *range(60, 700, 7)]
+    store.save_posts(
+        NewPost(
+            "irinfive",
+            f"{BASE}/len{n}/",
+            f"{BASE}/len{n}/",
+            datetime(2025, 4, 1, tzinfo=UTC),
+            PostParts(
+                "",
+                "",
+                "",
+                (" ".join(["quorvane"] * (1 + n % 3) + [f"fill{n}"] * n) + ".",),
+                "",
+                "",
+                (),
+            ),
+        )
+        for n in lengths
+    )
+    index = SearchIndex(None)
+    index.sync(store)
+    hits = index.top_posts(["quorvan"], 1000)
+    scores = index.exact_scorer("posts", ["quorvan"])([hit.address for hit in hits])
+    docs = len(lengths)
+    idf = math.log(1 + (docs - docs + 0.5) / (docs + 0.5))
+    total = {n: 1 + n % 3 + n for n in lengths}
+    average = sum(total.values()) / docs
+    by_url = {p.id: p.url for p in store.posts_by_ids([hit.post for hit in hits])}
+    assert len(hits) == docs
+    for hit, exact in zip(hits, scores, strict=True):
+        n = int(by_url[hit.post].rstrip("/").rsplit("len", 1)[1])
+        tf = 1 + n % 3
+        expected = idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * total[n] / average))
+        assert exact == pytest.approx(expected, rel=1e-4)
+        assert hit.low <= exact <= hit.score * SCORE_SLACK
 
 
 def test_ask_and_search_commands(
