@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import logging
 import math
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from datetime import UTC, datetime, timedelta
@@ -80,6 +81,10 @@ class AdvisoryLeader:
         self.check_seconds = check_seconds
         self.is_leader = False
         self._conn: Connection | None = None
+        # A tick's work runs in a thread that a stop's cancel does not halt: the connection is only
+        # touched under this lock, so `stop` closes it after a check in flight, never before.
+        self._conn_lock = threading.RLock()
+        self._stopped = False  # set by `stop`: a check still queued for a thread opens nothing
         self._key = 0
         self._task: asyncio.Task[None] | None = None
         self._on_gain: Callable[[], None] = lambda: None
@@ -91,6 +96,7 @@ class AdvisoryLeader:
         self._task = asyncio.ensure_future(self._loop())
 
     async def stop(self) -> None:
+        self._stopped = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -118,6 +124,10 @@ class AdvisoryLeader:
             log.warning("leader: this process no longer polls feeds")
 
     def _check(self) -> bool:
+        with self._conn_lock:
+            return False if self._stopped else self._check_locked()
+
+    def _check_locked(self) -> bool:
         if self._conn is None:
             conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             self._conn = conn
@@ -132,17 +142,19 @@ class AdvisoryLeader:
         return bool(taken.scalar())
 
     def _drop(self) -> None:
-        if self._conn is not None:
-            with suppress(*DB_ERRORS):
-                self._conn.invalidate()  # closes the session: any lock it held goes with it
-            self._conn = None
+        with self._conn_lock:
+            if self._conn is not None:
+                with suppress(*DB_ERRORS):
+                    self._conn.invalidate()  # closes the session: any lock it held goes with it
+                self._conn = None
 
     def _release(self) -> None:
-        if self._conn is not None and self.is_leader:
-            with suppress(*DB_ERRORS):
-                self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
-        self.is_leader = False
-        self._drop()
+        with self._conn_lock:
+            if self._conn is not None and self.is_leader:
+                with suppress(*DB_ERRORS):
+                    self._conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
+            self.is_leader = False
+            self._drop()
 
 
 Leadership = AlwaysLeader | AdvisoryLeader
