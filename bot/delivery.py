@@ -226,9 +226,15 @@ class Deliverer:
             finally:
                 heartbeat.cancel()
                 await asyncio.gather(heartbeat, return_exceptions=True)
+                # A renewal left running in its thread would lock the rows the release skips
+                # (SKIP LOCKED), then lease them again: wait for it first.
+                if claims.renewing is not None:
+                    await asyncio.gather(claims.renewing, return_exceptions=True)
                 # Also when cancelled at stop: the release runs to its end in its thread even if
                 # this wait is cancelled too, so no channel is left held.
-                await db(self.outbox.release, self.owner, sorted(claims.held))
+                # Every channel taken, not only those still held: a release at a claim can have
+                # skipped a row another transaction had locked.
+                await db(self.outbox.release, self.owner, sorted(claims.taken))
             report.retrying = await db(
                 self.outbox.left_owed,
                 self.owner,
@@ -274,6 +280,7 @@ class Deliverer:
                 claims.finished.clear()
                 for sub, rows in page:
                     claims.held.add(sub.id)
+                    claims.taken.add(sub.id)
                     task = asyncio.ensure_future(
                         self._send_subscription(sub, rows, claims, digests)
                     )
@@ -302,7 +309,10 @@ class Deliverer:
             if not mine:
                 continue
             try:
-                kept = await db(self.outbox.renew, self.owner, mine, self._lease_end())
+                claims.renewing = asyncio.ensure_future(
+                    db(self.outbox.renew, self.owner, mine, self._lease_end())
+                )
+                kept = await asyncio.shield(claims.renewing)
             except DB_ERRORS as exc:
                 log_failure(log, exc, "renewing delivery leases (trying again)")
                 continue
@@ -493,6 +503,8 @@ class _Claims:
     held: set[int] = field(default_factory=set)
     finished: set[int] = field(default_factory=set)
     lost: set[int] = field(default_factory=set)
+    taken: set[int] = field(default_factory=set)  # every channel claimed, released at the end
+    renewing: asyncio.Future[set[int]] | None = None  # the last lease renewal, maybe running
 
 
 @dataclass(slots=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from bot.app import engine_for
 from bot.commands import CommandSet, CommandSettings
@@ -432,3 +434,37 @@ async def test_an_adapter_bug_is_one_log_line_and_the_send_is_retried(
         "chat buggy: send failed: KeyError: \"channel payload has no 'guild_id'\""
     )
     assert record.exc_info is None  # the traceback is for -v, not for the operator's log
+
+
+async def test_a_renewal_in_flight_when_sending_ends_does_not_keep_the_channel(
+    world: World,
+) -> None:
+    """A lease renewal still in its worker thread when the flush ends must not leave the channel
+    leased: else the channel is held for a lease's length by a process done with it (or gone),
+    and every other process's sends to it wait that long."""
+    if world.store.engine.dialect.name != "postgresql":
+        pytest.skip("row locks that a release skips exist on PostgreSQL only")
+    world.add_posts(2)
+    sub = world.subscribe("C1")
+    world.settings = DeliverySettings(lease_seconds=0.3)
+    world.platform.delay = 0.25  # the send outlasts the first renewal's start
+    deliverer = world.deliverer()
+    renew = deliverer.outbox.renew
+
+    def slow_renew(owner: str, ids: Sequence[int], lease_until: datetime) -> set[int]:
+        # A renewal whose transaction holds the rows a while (a slow or busy database).
+        with world.store.engine.begin() as conn:
+            locked = sa.select(subscriptions.c.id).where(subscriptions.c.id.in_(list(ids)))
+            conn.execute(locked.with_for_update())
+            time.sleep(0.4)
+        return renew(owner, ids, lease_until)
+
+    deliverer.outbox.renew = slow_renew  # type: ignore[method-assign]
+    world.clock.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    report = await deliverer.run_due()
+    assert report.sent_messages == 1
+    with world.store.engine.connect() as conn:
+        owner = conn.execute(
+            sa.select(subscriptions.c.delivery_owner).where(subscriptions.c.id == sub.id)
+        ).scalar_one()
+    assert owner is None
