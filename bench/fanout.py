@@ -12,18 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import multiprocessing
 import sys
 import tempfile
-import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -36,81 +31,9 @@ from bot.outbox_store import OutboxStore
 from briefings.chat import OutgoingMessage, TransientDeliveryError
 from briefings.models import Digest, PostParts, Subscription
 from briefings.store import NewPost, Store
+from tests.fixtures.limited_chat import LimitedChat
 
 DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-
-
-class LimitedChatServer:
-    """Accepts messages; a request past `rate` in the trailing second is a violation (429).
-
-    Runs in its own process, as a real platform would: in ours, its threads would compete with the
-    bot's event loop for the interpreter and make every request look slow.
-    """
-
-    def __init__(self, rate: int) -> None:
-        ready: multiprocessing.Queue[int] = multiprocessing.Queue()
-        self.process = multiprocessing.Process(target=_serve, args=(rate, ready), daemon=True)
-        self.process.start()
-        self.url = f"http://127.0.0.1:{ready.get(timeout=30)}"
-
-    def stats(self) -> dict[str, Any]:
-        return dict(httpx.get(f"{self.url}/stats", timeout=30).json())
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.join(10)
-
-
-def _serve(rate: int, ready: multiprocessing.Queue[int]) -> None:
-    arrivals: deque[float] = deque()
-    messages: list[tuple[str, str]] = []  # (channel, idempotency key)
-    violations = 0
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stall
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            self._reply(200, {"messages": messages, "violations": violations})
-
-        def do_POST(self) -> None:
-            nonlocal violations
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            now = time.monotonic()
-            with lock:
-                while arrivals and arrivals[0] <= now - 1.0:
-                    arrivals.popleft()
-                over = len(arrivals) >= rate
-                arrivals.append(now)
-                if over:
-                    violations += 1
-                else:
-                    messages.append((body["channel"], body["key"]))
-                number = len(messages)
-            if over:
-                self._reply(429, {"message": "You are being rate limited.", "retry_after": 1.0})
-            else:
-                self._reply(200, {"id": str(number)})
-
-        def _reply(self, status: int, payload: dict[str, object]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            if status == 429:
-                self.send_header("Retry-After", "1")
-            self.end_headers()
-            self.wfile.write(data)
-
-    ThreadingHTTPServer.request_queue_size = 256  # 50 connections open at once at the start
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    ready.put(server.server_address[1])
-    server.serve_forever()
 
 
 class HttpChat:
@@ -169,14 +92,14 @@ def seed(store: Store, subscriptions: int, posts: int) -> None:
 async def run(subscriptions: int, posts: int, rate: int, db_url: str) -> list[tuple[str, str]]:
     store = Store.open(db_url)
     seed(store, subscriptions, posts)
-    server = LimitedChatServer(rate)
+    server = LimitedChat(rate)
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
     try:
         async with (
             engine_for(Settings(), store) as engine,
             httpx.AsyncClient(timeout=30, limits=limits) as client,
         ):
-            chat = HttpChat(client, f"{server.url}/messages", rate)
+            chat = HttpChat(client, server.url, rate)
             deliverer = Deliverer(store, engine, {"chat": chat}, DeliverySettings())
             start = time.perf_counter()
             report = await deliverer.run_due(DUE + timedelta(seconds=5), flush=False)
@@ -189,9 +112,9 @@ async def run(subscriptions: int, posts: int, rate: int, db_url: str) -> list[tu
         server.stop()
     pending = sum(OutboxStore(store.engine).pending_by_platform(DUE + timedelta(days=1)).values())
     store.close()
-    messages = [tuple(m) for m in stats["messages"]]
-    per_channel = Counter(channel for channel, _ in messages)
-    duplicates = sum(count - 1 for count in per_channel.values() if count > 1)
+    messages = stats["messages"]  # distinct by idempotency key; a repeated key is in "repeats"
+    per_channel = Counter(m["channel"] for m in messages)
+    duplicates = len(stats["repeats"]) + sum(count - 1 for count in per_channel.values())
     floor = subscriptions / rate
     return [
         ("subscriptions due", f"{subscriptions} ({posts} new posts each)"),

@@ -17,7 +17,6 @@ import pytest
 
 from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.slack.app import SlackBot, SlackSettings
-from bench.fanout import LimitedChatServer
 from bot.app import engine_for
 from bot.commands import CommandSet, CommandSettings
 from bot.config import ConfigError, Settings, parse_settings
@@ -28,6 +27,7 @@ from briefings.chat import Caller, Invocation
 from briefings.models import SourceConfig
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.limited_chat import LimitedChat
 from tests.fixtures.limited_sender import send
 from tests.fixtures.platform import RecordingPlatform
 from tests.fixtures.posts import ALL_POSTS, rss_feed
@@ -148,12 +148,12 @@ async def test_a_retried_slack_event_is_answered_once_across_two_processes(pg_ur
 def test_limiters_in_separate_processes_keep_the_platform_limit_together(pg_url: str) -> None:
     Store.open(pg_url).close()
     rate, processes, each = 20, 3, 12
-    server = LimitedChatServer(rate)  # counts a request past 20 in any second as a violation
+    server = LimitedChat(rate)  # counts a request past 20 in any second as a violation
     context = multiprocessing.get_context("spawn")
     ready: multiprocessing.Queue[int] = context.Queue()
     go = context.Event()
     children = [
-        context.Process(target=send, args=(pg_url, f"{server.url}/messages", rate, each, ready, go))
+        context.Process(target=send, args=(pg_url, server.url, rate, each, ready, go))
         for _ in range(processes)
     ]
     try:
