@@ -272,6 +272,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)
+_POSTS_WRITE_LOCK = 0x62726567  # held by a transaction that writes posts (PostgreSQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,7 +520,6 @@ class Store:
         re-published or re-addressed post updates its row instead of becoming a second post. Lookups
         and inserts are batched: a 10,000-item feed costs a handful of round trips, not 40,000.
         """
-        at = at or _now()
         batch = [(item, post_keys(item.guid, item.url)) for item in items]
         tries = 3
         while True:
@@ -532,9 +532,12 @@ class Store:
                 if not tries:
                     raise
 
-    def _save_batch(self, batch: list[tuple[NewPost, list[str]]], at: datetime) -> SaveResult:
+    def _save_batch(
+        self, batch: list[tuple[NewPost, list[str]]], at: datetime | None
+    ) -> SaveResult:
         updated = unchanged = duplicates = 0
         with self.engine.begin() as conn:
+            at = at or _write_stamp(conn)
             known = _aliases_of(conn, [key for _, keys in batch for key in keys])
             hashes = _hashes_of(conn, set(known.values()))
             # Resolve every item to an existing post id, a pending new post (negative index), or a
@@ -811,6 +814,20 @@ def _damaged(where: str, reason: str) -> str:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _write_stamp(conn: Connection) -> datetime:
+    """The `updated_at` of the posts this transaction writes, taken once no other writer of posts
+    can commit before it (SQLite's write lock; a transaction-scoped advisory lock and the server's
+    clock on PostgreSQL, so hosts' clocks need not agree). Stamps then rise in commit order, and a
+    search index that reads "changed after the newest stamp I have" misses no edit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_POSTS_WRITE_LOCK)))
+        stamp: datetime = conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
+        return stamp.astimezone(UTC)
+    if conn.dialect.name == "sqlite":
+        conn.execute(sa.text("UPDATE schema_version SET version = version WHERE 0"))  # write lock
+    return _now()
 
 
 def _short(exc: BaseException) -> str:

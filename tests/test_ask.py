@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
+import briefings.store as store_module
 from bot.cli import main
 from briefings.ask import NOT_COVERED, PassageIndex
 from briefings.ask_llm import LLMAnswerer
@@ -438,3 +441,54 @@ async def test_llm_may_say_not_covered(llm_server: LLMServer, answerer: LLMAnswe
     llm_server.script = [Reply("NOT COVERED")]
     answer = await answerer.ask("What did Estonia propose?")
     assert not answer.grounded and answer.text == NOT_COVERED
+
+
+def test_an_edit_committed_while_another_writer_waits_is_never_missed_by_the_index(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two writers of posts at once (a cron `ingest` beside `run`): the edit that commits last must
+    carry the later stamp, or the index, which reads "changed after my newest stamp", skips it."""
+    store = Store.open(db_url)
+    original = NewPost(
+        "irinfive", "g1", "https://example.com/one/", None, split_post("Old wording here.", "One")
+    )
+    store.save_posts([original])
+    index = PassageIndex(store=store, path=tmp_path / "index")
+    index.sync()
+
+    paused, release = threading.Event(), threading.Event()
+    real_hashes = store_module._hashes_of
+
+    def slow_hashes(conn: Any, ids: Any) -> Any:  # the editing writer stops inside its transaction
+        if threading.current_thread().name == "editor" and not paused.is_set():
+            paused.set()
+            release.wait(10)
+        return real_hashes(conn, ids)
+
+    monkeypatch.setattr(store_module, "_hashes_of", slow_hashes)
+    edited = NewPost(
+        "irinfive",
+        "g1",
+        "https://example.com/one/",
+        None,
+        split_post("Quorbix replaced it.", "One"),
+    )
+    other = NewPost(
+        "irinfive", "g2", "https://example.com/two/", None, split_post("A second post.", "Two")
+    )
+    editor = threading.Thread(target=store.save_posts, args=([edited],), name="editor")
+    editor.start()
+    assert paused.wait(10)
+    second = threading.Thread(target=store.save_posts, args=([other],), name="second")
+    second.start()
+    second.join(1)  # today's writers wait here for the editor; a racing one would commit now
+    index.sync()  # a sync between the two commits
+    release.set()
+    editor.join(10)
+    second.join(10)
+    index.sync()
+    try:
+        assert index.ask("What replaced it?").grounded
+        assert "Quorbix" in index.ask("What is quorbix?").text
+    finally:
+        store.close()
