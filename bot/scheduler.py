@@ -26,6 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.coordination import AlwaysLeader, Leadership
 from bot.delivery import Deliverer, utc_now
 from bot.schedules import Schedule, ScheduleError
+from bot.tasks import create_task
 from briefings.engine import BriefingEngine
 from briefings.index import SearchIndexError
 from briefings.models import SourceConfig, Subscription
@@ -83,6 +84,7 @@ class BriefingScheduler:
         self._refreshed: dict[str, datetime] = {}
         self._refreshing: dict[str, asyncio.Task[Any]] = {}
         self._flush_task: asyncio.Task[None] | None = None
+        self._flushes: set[asyncio.Task[Any]] = set()
         self._flush_wanted = False
         self._tasks: set[asyncio.Task[None]] = set()  # fetches and claims, cancelled at stop
         self._stopping = False
@@ -122,7 +124,7 @@ class BriefingScheduler:
     def _became_leader(self) -> None:
         """Catch up on what came due while no process led (at start: while stopped)."""
         if not self._stopping:
-            self.caught_up = self._spawn(self._catch_up())
+            self.caught_up = self._spawn(self._catch_up(), "start-up catch-up")
 
     async def _catch_up(self) -> None:
         await self.refresh(self.engine.sources)
@@ -184,30 +186,22 @@ class BriefingScheduler:
 
     # -- jobs -------------------------------------------------------------------------------------
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """Run `work` in a task that is kept (cancelled at stop) and whose failure is logged."""
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("scheduled work failed", exc_info=task.exception())
+        return create_task(work, name=name, tasks=self._tasks)
 
     async def _spawn_refresh(self, source: SourceConfig) -> None:
         """The refresh job: the fetch runs in a kept task, so a stop can cancel it. Only the
         leader polls; the others see its posts through the index job."""
         if self.leader.is_leader:
-            self._spawn(self.refresh([source]))
+            self._spawn(self.refresh([source]), f"refresh of {source.name}")
 
     async def _spawn_digest(self, sub_id: int) -> None:
         if self.leader.is_leader:  # the leader claims; it took over any run due meanwhile
-            self._spawn(self._run_subscription(sub_id))
+            self._spawn(self._run_subscription(sub_id), f"digest run of subscription {sub_id}")
 
     async def _spawn_index_sync(self) -> None:
-        self._spawn(self.sync_index())
+        self._spawn(self.sync_index(), "index sync")
 
     async def sync_index(self) -> None:
         """Index posts any process stored since the last sync (shared with concurrent syncs)."""
@@ -257,7 +251,10 @@ class BriefingScheduler:
             return  # what is owed stays pending for the next start
         self._flush_wanted = True
         if self._flush_task is None or self._flush_task.done():
-            self._flush_task = asyncio.ensure_future(self._flush_loop())
+            # Its own set: a stop gives the flush a grace period instead of cancelling it at once.
+            self._flush_task = create_task(
+                self._flush_loop(), name="outbox flush", tasks=self._flushes
+            )
 
     async def _flush_loop(self) -> None:
         while self._flush_wanted:
