@@ -22,7 +22,7 @@ from bot.config import ConfigError, Settings, config_path, load_settings
 from bot.runner import MissingSecret, run_forever, run_once
 from bot.schedules import ScheduleError
 from briefings.engine import BriefingEngine
-from briefings.errors import BriefbotError, UsageError
+from briefings.errors import BriefbotError, UsageError, describe
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug or an unforeseen failure: one line; -v logs the traceback
         logging.getLogger("bot").debug("unexpected error", exc_info=True)
         print(
-            f"briefbot: unexpected error: {_one_line(exc)} (run with -v for details)",
+            f"briefbot: unexpected error: {describe(exc)} (run with -v for details)",
             file=sys.stderr,
         )
         return EXIT_FAILED
@@ -196,11 +196,6 @@ ERROR_TABLE: tuple[tuple[type[BriefbotError], str, int], ...] = (
 def error_heading(exc: BriefbotError) -> tuple[str, int]:
     """The words before `exc`'s message, and the exit code, from `ERROR_TABLE`."""
     return next((words, code) for kind, words, code in ERROR_TABLE if isinstance(exc, kind))
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,6 +18,8 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any, TypeVar
 
+from briefings.errors import describe
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -63,10 +65,5 @@ def _finished(
 def log_failure(logger: logging.Logger, exc: BaseException, what: str) -> None:
     """`what` failed: one line at error level, the traceback only at debug (`-v`). For failures a
     running bot survives (a send, a command, a background task): the log stays readable."""
-    logger.error("%s failed: %s", what, _one_line(exc))
+    logger.error("%s failed: %s", what, describe(exc))
     logger.debug("%s failed", what, exc_info=exc)
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__

@@ -91,3 +91,9 @@ class UsageError(BriefbotError, ValueError):
 
 class UnknownCommand(UsageError):
     """A group's name followed by a word that names none of its commands ("schedule sett")."""
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one line for a person: its type and the first line of its message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
