@@ -265,31 +265,18 @@ class OutboxStore:
         return self._latest(subscription_id, "sent", deliveries.c.sent_at)
 
     def mark_sent(self, delivery_ids: Sequence[int], message_id: str, at: datetime) -> None:
-        if not delivery_ids:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
-                .values(status="sent", message_id=message_id, sent_at=at, last_error="")
-            )
+        self._settle(delivery_ids, status="sent", message_id=message_id, sent_at=at, last_error="")
 
     def mark_failed(self, delivery_ids: Sequence[int], reason: str, at: datetime) -> None:
         """The platform rejected these rows' message for good: never retried, the reason kept.
         Their posts stay recorded for the channel, so no later run sends them either."""
-        if not delivery_ids:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
-                .values(
-                    status="failed",
-                    attempts=deliveries.c.attempts + 1,
-                    last_error=reason[:500],
-                    failed_at=at,
-                )
-            )
+        self._settle(
+            delivery_ids,
+            status="failed",
+            attempts=deliveries.c.attempts + 1,
+            last_error=reason[:500],
+            failed_at=at,
+        )
 
     def last_failure(self, subscription_id: int) -> Delivery | None:
         """The channel's most recent delivery whose message the platform rejected, if any."""
@@ -309,17 +296,22 @@ class OutboxStore:
     def mark_retry(
         self, delivery_ids: Sequence[int], error: str, next_attempt_at: datetime
     ) -> None:
+        self._settle(
+            delivery_ids,
+            attempts=deliveries.c.attempts + 1,
+            last_error=error[:500],
+            next_attempt_at=next_attempt_at,
+        )
+
+    def _settle(self, delivery_ids: Sequence[int], **values: Any) -> None:
+        """Update rows still pending (a row already sent or failed is never changed back)."""
         if not delivery_ids:
             return
         with self.engine.begin() as conn:
             conn.execute(
                 deliveries.update()
                 .where(deliveries.c.id.in_(list(delivery_ids)), deliveries.c.status == "pending")
-                .values(
-                    attempts=deliveries.c.attempts + 1,
-                    last_error=error[:500],
-                    next_attempt_at=next_attempt_at,
-                )
+                .values(**values)
             )
 
     # -- claims -----------------------------------------------------------------------------------
