@@ -23,10 +23,7 @@ from adapters.slack.app import (
     SlackUnavailable,
 )
 from adapters.terminal import TerminalPlatform, prompt_loop
-from bot.app import (
-    apply_declared_subscriptions,
-    engine_for,
-)
+from bot.app import apply_declared_subscriptions, engine_for
 from bot.commands import CommandSet
 from bot.config import Settings
 from bot.coordination import SeenEvents, leadership_for
