@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import engine_for
 from bot.config import Settings
-from bot.delivery import Deliverer, DeliverySettings
+from bot.delivery import Deliverer
 from bot.outbox_store import OutboxStore
 from briefings.chat import OutgoingMessage, TransientDeliveryError
 from briefings.models import Digest, PostParts, Subscription
@@ -100,7 +100,7 @@ async def run(subscriptions: int, posts: int, rate: int, db_url: str) -> list[tu
             httpx.AsyncClient(timeout=30, limits=limits) as client,
         ):
             chat = HttpChat(client, server.url, rate)
-            deliverer = Deliverer(store, engine, {"chat": chat}, DeliverySettings())
+            deliverer = Deliverer(store, engine, {"chat": chat}, Settings())
             start = time.perf_counter()
             report = await deliverer.run_due(DUE + timedelta(seconds=5), flush=False)
             claimed_at = time.perf_counter()

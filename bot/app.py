@@ -5,24 +5,24 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-from bot.commands import CommandSettings
+import httpx
+
 from bot.config import Settings
-from bot.delivery import Deliverer, DeliverySettings
-from bot.scheduler import SchedulerSettings
-from briefings.ask import AskSettings, PassageIndex
+from bot.delivery import Deliverer
+from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.engine import BriefingEngine
 from briefings.index import default_index_path
-from briefings.llm import ChatClient, LLMConfig
+from briefings.llm import ChatClient
 from briefings.models import SourceConfig, Subscription
 from briefings.sources import make_client
 from briefings.store import Store
 from briefings.summarize.base import Summarizer
 from briefings.summarize.cache import SummaryService
-from briefings.summarize.extractive import ExtractiveSettings, ExtractiveSummarizer
+from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.summarize.llm import LLMSummarizer
 
 
@@ -40,30 +40,15 @@ def index_path(settings: Settings, store: Store) -> Path | None:
 
 
 def extractive_summarizer(settings: Settings) -> ExtractiveSummarizer:
-    s = settings.summarizer
-    return ExtractiveSummarizer(
-        ExtractiveSettings(
-            position_weight=s.position_weight,
-            centrality_weight=s.centrality_weight,
-            redundancy=s.redundancy,
-            min_words=s.min_words,
-        )
-    )
+    return ExtractiveSummarizer(settings.summarizer)
 
 
-def llm_config(settings: Settings, env: Mapping[str, str] | None = None) -> LLMConfig:
+def chat_client(
+    settings: Settings, client: httpx.AsyncClient, env: Mapping[str, str] | None = None
+) -> ChatClient:
+    """The LLM client, its API key read from the variable `llm.api_key_env` names."""
     env = os.environ if env is None else env
-    llm = settings.llm
-    return LLMConfig(
-        base_url=llm.base_url,
-        model=llm.model,
-        api_key=env.get(llm.api_key_env) or None,
-        timeout_seconds=llm.timeout_seconds,
-        max_retries=llm.max_retries,
-        max_concurrency=llm.max_concurrency,
-        max_prompt_tokens=llm.max_prompt_tokens,
-        max_output_tokens=llm.max_output_tokens,
-    )
+    return ChatClient(settings.llm, client, api_key=env.get(settings.llm.api_key_env) or None)
 
 
 def make_summarizer(settings: Settings, chat: ChatClient | None) -> Summarizer:
@@ -80,31 +65,20 @@ async def engine_for(
     *,
     sources: list[SourceConfig] | None = None,
 ) -> AsyncIterator[BriefingEngine]:
-    fetch_settings = settings.fetch_settings()
-    async with make_client(fetch_settings) as client:
+    async with make_client(settings.http) as client:
         # One client for both LLM uses, so llm.max_concurrency caps the endpoint as a whole.
         uses_llm = "llm" in (settings.summarizer.backend, settings.ask.backend)
-        chat = ChatClient(llm_config(settings), client) if uses_llm else None
+        chat = chat_client(settings, client) if uses_llm else None
         summaries = SummaryService(
             store, make_summarizer(settings, chat), max_tokens=settings.digest.max_summary_tokens
         )
-        a = settings.ask
-        index = PassageIndex(
-            AskSettings(
-                passage_sentences=a.passage_sentences,
-                answer_sentences=a.answer_sentences,
-                min_coverage=a.min_coverage,
-                context_boost=a.context_boost,
-            ),
-            store=store,
-            path=index_path(settings, store),
-        )
-        answerer = LLMAnswerer(chat, index) if a.backend == "llm" and chat else None
+        index = PassageIndex(settings.ask, store=store, path=index_path(settings, store))
+        answerer = LLMAnswerer(chat, index) if settings.ask.backend == "llm" and chat else None
         yield BriefingEngine(
             store,
             client,
             sources if sources is not None else settings.source_configs(),
-            fetch_settings,
+            settings.http,
             summaries,
             max_items=settings.digest.max_items,
             summary_sentences=settings.digest.summary_sentences,
@@ -112,38 +86,6 @@ async def engine_for(
             index=index,
             answerer=answerer,
         )
-
-
-def delivery_settings(settings: Settings) -> DeliverySettings:
-    d, s = settings.delivery, settings.schedule
-    return DeliverySettings(
-        default_when=s.when,
-        default_timezone=s.timezone,
-        grace=timedelta(minutes=s.grace_minutes),
-        max_items=settings.digest.max_items,
-        retry_base_seconds=d.retry_base_seconds,
-        retry_max_seconds=d.retry_max_seconds,
-        concurrency=d.concurrency,
-        send_timeout_seconds=d.send_timeout_seconds,
-        admins=tuple(settings.commands.admins),
-    )
-
-
-def scheduler_settings(settings: Settings) -> SchedulerSettings:
-    s = settings.schedule
-    return SchedulerSettings(
-        refresh_minutes=s.refresh_minutes,
-        refresh_jitter_seconds=s.refresh_jitter_seconds,
-        misfire_grace_seconds=max(1, s.grace_minutes * 60),
-        index_sync_seconds=settings.coordination.index_sync_seconds,
-    )
-
-
-def command_settings(settings: Settings) -> CommandSettings:
-    return CommandSettings(
-        admins=frozenset(settings.commands.admins),
-        source_names=tuple(s.name for s in settings.sources),
-    )
 
 
 CONFIG_OWNER = "config"  # admin_user of a subscription config.toml declared and no command changed
@@ -162,9 +104,10 @@ def apply_declared_subscriptions(
         skip_empty = (
             settings.schedule.skip_empty if declared.skip_empty is None else declared.skip_empty
         )
-        sub = deliverer.outbox.save_subscription(
+        sub = deliverer.subscriptions.save(
             declared.platform,
             declared.channel,
+            now,
             sources=declared.sources,
             active=True,
             schedule=declared.when,
@@ -172,13 +115,5 @@ def apply_declared_subscriptions(
             skip_empty=skip_empty,
             admin_user=CONFIG_OWNER,
         )
-        moved = current is None or (current.schedule, current.timezone) != (
-            sub.schedule,
-            sub.timezone,
-        )
-        if moved or sub.next_run_at is None:
-            sub = deliverer.outbox.save_subscription(
-                sub.platform, sub.channel, next_run_at=deliverer.next_run_after(sub, now)
-            )
         applied.append(sub)
     return applied

@@ -429,11 +429,10 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     where = config_path(args.config)
     print(f"config: ok ({where if where else 'embedded defaults'})")
     ok = await db(_doctor_database, args, settings)
-    fetch_settings = settings.fetch_settings()
-    async with make_client(fetch_settings) as client:
+    async with make_client(settings.http) as client:
         for source in settings.source_configs():
             try:
-                fetched = await fetch(client, source.url, fetch_settings)
+                fetched = await fetch(client, source.url, settings.http)
                 entries = parse_feed(fetched).entries
                 shown = redact_credentials(source.url)
                 print(f"feed {source.name}: ok ({shown}, {len(entries)} items)")

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
+from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from bot.tasks import log_failure
@@ -40,12 +41,6 @@ GROUPS = {"schedule": "When this channel gets digests"}
 FOOTER = "In a digest's thread, any message is a question about that digest's posts."
 
 
-@dataclass(frozen=True, slots=True)
-class CommandSettings:
-    admins: frozenset[str] = frozenset()  # "platform:user_id"
-    source_names: tuple[str, ...] = ()
-
-
 def refusal(text: str) -> Reply:
     return Reply(text=text, ephemeral=True, ok=False)
 
@@ -56,7 +51,7 @@ class CommandSet:
         store: Store,
         engine: BriefingEngine,
         deliverer: Deliverer,
-        settings: CommandSettings,
+        settings: Settings,
         *,
         on_schedule_change: ScheduleListener | None = None,
     ) -> None:
@@ -64,7 +59,9 @@ class CommandSet:
         self.engine = engine
         self.deliverer = deliverer
         self.outbox = deliverer.outbox
+        self.subscriptions = deliverer.subscriptions
         self.settings = settings
+        self.source_names = tuple(s.name for s in settings.sources)
         self.on_schedule_change = on_schedule_change
 
     @property
@@ -75,7 +72,10 @@ class CommandSet:
         return await db(self.outbox.is_delivered_message, platform, channel, message_id)
 
     def is_admin(self, caller: Caller) -> bool:
-        return caller.is_admin or f"{caller.platform}:{caller.user_id}" in self.settings.admins
+        return (
+            caller.is_admin
+            or f"{caller.platform}:{caller.user_id}" in self.settings.commands.admins
+        )
 
     async def handle(self, inv: Invocation) -> Reply:
         """Run one command; never raises for bad input (the reply says what was wrong)."""
@@ -130,9 +130,7 @@ class CommandSet:
         """The newest posts as a digest, now"""
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         sources = sub.sources if sub else ()
-        posts = await db(
-            self.store.latest_posts, self.deliverer.settings.max_items, sources=sources
-        )
+        posts = await db(self.store.latest_posts, self.settings.digest.max_items, sources=sources)
         if not posts:
             return Reply(text="No posts stored yet; the feeds have not been fetched.")
         return Reply(digest=await self.engine.digest_of(posts))
@@ -183,7 +181,7 @@ class CommandSet:
         """Feeds (last fetch, last error) and this channel's schedule"""
         lines = ["Feeds:"]
         states = {s.name: s for s in await db(self.store.source_states)}
-        for name in self.settings.source_names:
+        for name in self.source_names:
             state = states.get(name)
             if state is None or state.last_attempt_at is None:
                 lines.append(f"  {name}: not fetched yet")
@@ -206,7 +204,7 @@ class CommandSet:
     async def _channel_lines(self, inv: Invocation) -> list[str]:
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
-            default = f"{self.deliverer.settings.default_when} ({self.deliverer.settings.default_timezone})"
+            default = f"{self.settings.schedule.when} ({self.settings.schedule.timezone})"
             return [f"not subscribed (the default schedule is {default})"]
         schedule = self.deliverer.schedule_of(sub)
         kind = "" if sub.schedule else " (the default)"
@@ -257,16 +255,16 @@ class CommandSet:
         sources: tuple[str, ...] = ()
         if source:
             name = source.lower()
-            if name not in self.settings.source_names:
-                known = ", ".join(self.settings.source_names)
+            if name not in self.source_names:
+                known = ", ".join(self.source_names)
                 return refusal(f"No source named {source!r}. Sources: {known}.")
             current = sub.sources if sub and sub.active else (name,)
             sources = tuple(sorted({*current, name})) if current else ()
-        now = self.deliverer.clock()
         draft = await db(
-            self.outbox.save_subscription,
+            self.subscriptions.save,
             inv.caller.platform,
             inv.channel,
+            self.deliverer.clock(),
             workspace=inv.workspace,
             sources=sources,
             active=True,
@@ -274,13 +272,6 @@ class CommandSet:
             pause_reason="",
             admin_user=inv.caller.user_id,
         )
-        if sub is None or not sub.active or draft.next_run_at is None:
-            draft = await db(
-                self.outbox.save_subscription,
-                inv.caller.platform,
-                inv.channel,
-                next_run_at=self.deliverer.next_run_after(draft, now),
-            )
         what = ", ".join(draft.sources) if draft.sources else "all sources"
         return Reply(
             text=f"This channel now gets digests of {what}, "
@@ -299,25 +290,26 @@ class CommandSet:
             return refusal("This channel is not subscribed.")
         if source:
             name = source.lower()
-            current = sub.sources or self.settings.source_names
+            current = sub.sources or self.source_names
             if name not in current:
                 return refusal(f"This channel does not get {source!r}.")
             rest = tuple(s for s in current if s != name)
             if rest:
                 await db(
-                    self.outbox.save_subscription,
+                    self.subscriptions.save,
                     inv.caller.platform,
                     inv.channel,
+                    self.deliverer.clock(),
                     sources=rest,
                     admin_user=inv.caller.user_id,
                 )
                 return Reply(text=f"Stopped {name}; this channel still gets {', '.join(rest)}.")
         await db(
-            self.outbox.save_subscription,
+            self.subscriptions.save,
             inv.caller.platform,
             inv.channel,
+            self.deliverer.clock(),
             active=False,
-            next_run_at=None,
             admin_user=inv.caller.user_id,
         )
         return Reply(text="This channel will get no more digests. `subscribe` starts them again.")
@@ -336,28 +328,23 @@ class CommandSet:
         self, inv: Invocation, when: str = "", timezone: str | None = None
     ) -> Reply:
         """When: daily 08:00, weekdays 07:30, mon,thu 09:00, hourly or cron; zone e.g. Europe/London"""
-        defaults = self.deliverer.settings
+        defaults = self.settings.schedule
         when = when.strip()
         zone = (timezone or "").strip() if when else ""
         try:
-            schedule = parse_schedule(
-                when or defaults.default_when, zone or defaults.default_timezone
-            )
+            schedule = parse_schedule(when or defaults.when, zone or defaults.timezone)
         except ScheduleError as exc:
             return refusal(str(exc))
         draft = await db(
-            self.outbox.save_subscription,
+            self.subscriptions.save,
             inv.caller.platform,
             inv.channel,
+            self.deliverer.clock(),
+            reschedule=True,
             workspace=inv.workspace,
             schedule=schedule.when if when else "",
             timezone=schedule.timezone if when else "",
             admin_user=inv.caller.user_id,
-        )
-        now = self.deliverer.clock()
-        next_run = schedule.next_fire(now) if draft.active else None
-        draft = await db(
-            self.outbox.save_subscription, inv.caller.platform, inv.channel, next_run_at=next_run
         )
         text = f"Schedule: {schedule.describe()}" + ("" if when else " (the default)")
         if draft.active:
@@ -379,9 +366,10 @@ class CommandSet:
     async def _skip_empty(self, inv: Invocation, on: bool) -> Reply:
         """On (the default): no message when nothing is new; off: a short 'nothing new' message"""
         await db(
-            self.outbox.save_subscription,
+            self.subscriptions.save,
             inv.caller.platform,
             inv.channel,
+            self.deliverer.clock(),
             skip_empty=on,
             admin_user=inv.caller.user_id,
         )

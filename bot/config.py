@@ -9,14 +9,17 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from bot.schedules import parse_schedule
+from briefings.ask import AskSettings
 from briefings.errors import BriefbotError
+from briefings.llm import LLMSettings
 from briefings.models import SourceConfig
-from briefings.sources import DEFAULT_USER_AGENT, FetchSettings
+from briefings.settings import EnvName, SettingsModel, http_url
+from briefings.sources import FetchSettings
+from briefings.summarize.extractive import ExtractiveSettings
 
 CONFIG_ENV = "BRIEFBOT_CONFIG"
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -27,21 +30,7 @@ class ConfigError(BriefbotError):
     """The configuration cannot be used. The message names the file, key and line where it can."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value
-
-
-EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
-
-
-class DatabaseSettings(_Section):
+class DatabaseSettings(SettingsModel):
     url: str = "sqlite:///briefbot.db"
     url_env: EnvName = "BRIEFBOT_DATABASE_URL"
     busy_timeout_seconds: Annotated[float, Field(ge=0, le=3600)] = 5.0
@@ -54,71 +43,32 @@ class DatabaseSettings(_Section):
         return value
 
 
-class SourceSettings(_Section):
+class SourceSettings(SettingsModel):
     name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
     url: str
 
     @field_validator("url")
     @classmethod
     def _check_url(cls, value: str) -> str:
-        return _http_url(value)
+        return http_url(value)
 
 
-class HttpSettings(_Section):
-    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
-    max_body_bytes: Annotated[int, Field(ge=10_000, le=500_000_000)] = 10_000_000
-    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
-    user_agent: Annotated[str, Field(min_length=3, max_length=300)] = DEFAULT_USER_AGENT
-    fetch_article_pages: bool = True
-    page_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
-    # Article pages on loopback/private/link-local addresses are refused unless the feed is on one.
-    allow_private_pages: bool = False
-
-
-class DigestSettings(_Section):
+class DigestSettings(SettingsModel):
     max_items: Annotated[int, Field(ge=1, le=50)] = 10
     summary_sentences: Annotated[int, Field(ge=1, le=10)] = 3
     max_summary_tokens: Annotated[int, Field(ge=20, le=2000)] = 150
     take_sentences: Annotated[int, Field(ge=0, le=10)] = 2
 
 
-class SummarizerSettings(_Section):
+class SummarizerSettings(ExtractiveSettings):
     backend: Literal["extractive", "llm"] = "extractive"
-    position_weight: Annotated[float, Field(ge=0, le=5)] = 1.0
-    centrality_weight: Annotated[float, Field(ge=0, le=20)] = 1.5
-    redundancy: Annotated[float, Field(gt=0, le=1)] = 0.7
-    min_words: Annotated[int, Field(ge=0, le=50)] = 5
 
 
-class AskSettings(_Section):
-    backend: Literal["extractive", "llm"] = "extractive"
-    passage_sentences: Annotated[int, Field(ge=1, le=10)] = 3
-    answer_sentences: Annotated[int, Field(ge=1, le=5)] = 3
-    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.5
-    context_boost: Annotated[float, Field(ge=0, le=5)] = 0.35
-
-
-class IndexSettings(_Section):
+class IndexSettings(SettingsModel):
     path: str = ""  # "" = beside a SQLite database file; in memory for other databases
 
 
-class LLMSettings(_Section):
-    base_url: str = ""
-    model: str = ""
-    api_key_env: EnvName = "BRIEFBOT_LLM_API_KEY"
-    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
-    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
-    max_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
-    max_prompt_tokens: Annotated[int, Field(ge=200, le=100_000)] = 3000
-    max_output_tokens: Annotated[int, Field(ge=20, le=4000)] = 300
-
-    @field_validator("base_url")
-    @classmethod
-    def _check_base_url(cls, value: str) -> str:
-        return _http_url(value) if value else value
-
-
-class ScheduleSettings(_Section):
+class ScheduleSettings(SettingsModel):
     when: str = "daily 08:00"
     timezone: str = "UTC"
     grace_minutes: Annotated[int, Field(ge=0, le=10_080)] = 120
@@ -132,7 +82,7 @@ class ScheduleSettings(_Section):
         return self
 
 
-class DeliveryConfig(_Section):
+class DeliverySettings(SettingsModel):
     retry_base_seconds: Annotated[float, Field(ge=1, le=3600)] = 30.0
     retry_max_seconds: Annotated[float, Field(ge=1, le=86_400)] = 3600.0
     concurrency: Annotated[int, Field(ge=1, le=500)] = 50
@@ -140,7 +90,7 @@ class DeliveryConfig(_Section):
     stop_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
 
 
-class CommandSettingsConfig(_Section):
+class CommandSettings(SettingsModel):
     admins: list[str] = []
 
     @field_validator("admins")
@@ -155,7 +105,7 @@ class CommandSettingsConfig(_Section):
         return values
 
 
-class SlackConfig(_Section):
+class SlackConfig(SettingsModel):
     mode: Literal["socket", "http"] = "socket"
     bot_token_env: EnvName = "SLACK_BOT_TOKEN"  # noqa: S105 (names a variable, holds no secret)
     app_token_env: EnvName = "SLACK_APP_TOKEN"  # noqa: S105
@@ -170,10 +120,10 @@ class SlackConfig(_Section):
     @field_validator("api_base_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
-        return _http_url(value)
+        return http_url(value)
 
 
-class DiscordConfig(_Section):
+class DiscordConfig(SettingsModel):
     token_env: EnvName = "DISCORD_TOKEN"  # noqa: S105 (names a variable, holds no secret)
     sharded: bool = False
     # Shards across processes: this process runs `shard_ids` of `shard_count` (all when unset).
@@ -204,14 +154,14 @@ class DiscordConfig(_Section):
         return self
 
 
-class CoordinationSettings(_Section):
+class CoordinationSettings(SettingsModel):
     """Several processes on one PostgreSQL (bot/coordination.py); ignored on SQLite."""
 
     leader_check_seconds: Annotated[float, Field(gt=0, le=600)] = 10.0
     index_sync_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
 
-class SubscriptionConfig(_Section):
+class SubscriptionConfig(SettingsModel):
     platform: Literal["terminal", "slack", "discord"]
     channel: Annotated[str, Field(min_length=1, max_length=200)]
     sources: list[str] = []
@@ -226,20 +176,20 @@ class SubscriptionConfig(_Section):
         return self
 
 
-class Settings(_Section):
+class Settings(SettingsModel):
     database: DatabaseSettings = DatabaseSettings()
     sources: Annotated[list[SourceSettings], Field(min_length=1)] = [
         SourceSettings(name="irinfive", url=IRINFIVE_FEED)
     ]
-    http: HttpSettings = HttpSettings()
+    http: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
     summarizer: SummarizerSettings = SummarizerSettings()
     ask: AskSettings = AskSettings()
     index: IndexSettings = IndexSettings()
     llm: LLMSettings = LLMSettings()
     schedule: ScheduleSettings = ScheduleSettings()
-    delivery: DeliveryConfig = DeliveryConfig()
-    commands: CommandSettingsConfig = CommandSettingsConfig()
+    delivery: DeliverySettings = DeliverySettings()
+    commands: CommandSettings = CommandSettings()
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     coordination: CoordinationSettings = CoordinationSettings()
@@ -292,18 +242,6 @@ class Settings(_Section):
 
     def source_configs(self) -> list[SourceConfig]:
         return [SourceConfig(name=s.name, url=s.url) for s in self.sources]
-
-    def fetch_settings(self) -> FetchSettings:
-        h = self.http
-        return FetchSettings(
-            timeout_seconds=h.timeout_seconds,
-            max_body_bytes=h.max_body_bytes,
-            max_redirects=h.max_redirects,
-            user_agent=h.user_agent,
-            fetch_article_pages=h.fetch_article_pages,
-            page_concurrency=h.page_concurrency,
-            allow_private_pages=h.allow_private_pages,
-        )
 
     def database_url(
         self, override: str | None = None, env: Mapping[str, str] | None = None

@@ -28,13 +28,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.config import Settings
 from bot.coordination import limiter_for
 from bot.outbox_store import OutboxStore, RunClaim
-from bot.schedules import Schedule, ScheduleError, parse_schedule
+from bot.schedules import Schedule, ScheduleError
+from bot.subscriptions import SubscriptionService
 from bot.tasks import log_failure
 from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
+from briefings.planner import DigestPlan, PostFilter, plan_digest
 from briefings.store import DB_ERRORS, Store, db
 
 log = logging.getLogger(__name__)
@@ -43,35 +46,6 @@ EPSILON = timedelta(microseconds=1)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliverySettings:
-    default_when: str = "daily 08:00"
-    default_timezone: str = "UTC"
-    grace: timedelta = timedelta(hours=2)
-    max_items: int = 10
-    retry_base_seconds: float = 30.0
-    retry_max_seconds: float = 3600.0
-    concurrency: int = 50
-    send_timeout_seconds: float = 60.0
-    # "platform:user_id" (commands.admins): told, on their platform, of pauses and rejections.
-    admins: tuple[str, ...] = ()
-    # A request still unanswered this long has surely reached the platform: the rate limiter
-    # stops holding its place then (a slow response must not hold every other channel).
-    hold_seconds: float = 2.0
-    # How long a claim on a channel's outbox lasts unless renewed (renewed every third of it while
-    # sends go on): how soon another process takes over the channels of one that died.
-    lease_seconds: float = 60.0
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    """The posts a subscription's next digest carries, and what it leaves out."""
-
-    posts: list[Post]
-    cursor: int
-    note: str
 
 
 @dataclass(slots=True)
@@ -84,26 +58,45 @@ class RunReport:
     rejected: int = 0  # messages the platform refused for good (their posts marked failed)
 
 
+def post_filter(sub: Subscription) -> PostFilter:
+    """The posts a subscribed channel wants."""
+    return PostFilter(sources=sub.sources)
+
+
 class Deliverer:
     def __init__(
         self,
         store: Store,
         engine: BriefingEngine,
         platforms: Mapping[str, ChatPlatform],
-        settings: DeliverySettings | None = None,
+        settings: Settings | None = None,
         *,
         clock: Callable[[], datetime] = utc_now,
+        hold_seconds: float = 2.0,
+        lease_seconds: float = 60.0,
     ) -> None:
+        """`settings` is the validated config: this reads `[delivery]`, the default schedule and
+        grace of `[schedule]`, `digest.max_items` and `commands.admins` (told, on their platform,
+        of pauses and rejections).
+
+        `hold_seconds`: a request still unanswered this long has surely reached the platform, so
+        the rate limiter stops holding its place (a slow response must not hold every other
+        channel). `lease_seconds`: how long a claim on a channel's outbox lasts unless renewed
+        (every third of it while sends go on): how soon another process takes over the channels of
+        one that died."""
         self.store = store
+        self.settings = settings or Settings()
         self.outbox = OutboxStore(store.engine)
+        self.subscriptions = SubscriptionService(self.outbox, self.settings.schedule)
         # Names this Deliverer's claims in the store: unique per process and per instance.
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.engine = engine
         self.platforms = dict(platforms)
-        self.settings = settings or DeliverySettings()
         self.clock = clock
+        self.hold_seconds = hold_seconds
+        self.lease_seconds = lease_seconds
         self._limiters = {
-            name: limiter_for(store, name, p.requests_per_second, hold=self.settings.hold_seconds)
+            name: limiter_for(store, name, p.requests_per_second, hold=self.hold_seconds)
             for name, p in platforms.items()
         }
         self._flushing = asyncio.Lock()
@@ -111,37 +104,25 @@ class Deliverer:
     # -- schedules --------------------------------------------------------------------------------
 
     def schedule_of(self, sub: Subscription) -> Schedule:
-        return parse_schedule(
-            sub.schedule or self.settings.default_when,
-            sub.timezone or self.settings.default_timezone,
-        )
-
-    def next_run_after(self, sub: Subscription, moment: datetime) -> datetime | None:
-        return self.schedule_of(sub).next_fire(moment)
+        return self.subscriptions.schedule_of(sub)
 
     # -- planning ---------------------------------------------------------------------------------
 
-    async def plan(self, sub: Subscription, newest_id: int | None = None) -> Plan:
+    async def plan(self, sub: Subscription, newest_id: int | None = None) -> DigestPlan:
         """What a digest for `sub` would carry now: its unseen posts, newest first, capped."""
-        if newest_id is None:
-            newest_id = await db(self.store.max_post_id)
-        posts = await db(
-            self.store.latest_posts,
-            self.settings.max_items,
-            after_id=sub.cursor,
-            up_to_id=newest_id,
-            sources=sub.sources,
+        return await db(
+            plan_digest,
+            self.store,
+            sub.cursor,
+            max_items=self.settings.digest.max_items,
+            only=post_filter(sub),
+            newest_id=newest_id,
         )
-        total = await db(
-            self.store.count_posts, after_id=sub.cursor, up_to_id=newest_id, sources=sub.sources
-        )
-        note = f"{total - len(posts)} older post(s) not shown" if total > len(posts) else ""
-        return Plan(posts=posts, cursor=newest_id, note=note)
 
     async def preview(self, sub: Subscription) -> Digest:
         """Exactly what the next run would post if it ran now, without recording anything."""
         plan = await self.plan(sub)
-        return await self.engine.digest_of(plan.posts, (plan.note,) if plan.note else ())
+        return await self.engine.digest_of(plan.posts, plan.notes)
 
     # -- due runs ---------------------------------------------------------------------------------
 
@@ -153,12 +134,12 @@ class Deliverer:
         report = RunReport()
         # One view of the posts for every run claimed now.
         newest_id = await db(self.store.max_post_id)
-        plans: dict[tuple[int, tuple[str, ...]], Plan] = {}  # channels alike share one plan
+        plans: dict[tuple[int, PostFilter], DigestPlan] = {}  # channels alike share one plan
         claims: list[RunClaim] = []
         for sub in await db(self.outbox.due_subscriptions, now, only=only):
             if sub.platform not in self.platforms:
                 continue  # its adapter is not running here: left due for one that is
-            key = (sub.cursor, sub.sources)
+            key = (sub.cursor, post_filter(sub))
             if key not in plans:
                 plans[key] = await self.plan(sub, newest_id)
             claim = await self._claim(sub, now, plans[key])
@@ -174,7 +155,7 @@ class Deliverer:
             report.paused, report.rejected = sent.paused, sent.rejected
         return report
 
-    async def _claim(self, sub: Subscription, now: datetime, plan: Plan) -> RunClaim | None:
+    async def _claim(self, sub: Subscription, now: datetime, plan: DigestPlan) -> RunClaim | None:
         """The run to claim for a due subscription, or None when it is skipped (or unusable)."""
         assert sub.next_run_at is not None
         try:
@@ -183,7 +164,7 @@ class Deliverer:
             await self._pause(sub, f"its schedule cannot be used: {exc}")
             return None
         due = sub.next_run_at
-        grace_start = now - self.settings.grace
+        grace_start = now - timedelta(minutes=self.settings.schedule.grace_minutes)
         recent = schedule.latest_fire(max(due, grace_start) - EPSILON, now)
         run_at = recent or (due if due >= grace_start else None)
         following = schedule.next_fire(now)
@@ -263,7 +244,7 @@ class Deliverer:
         running: dict[asyncio.Future[_Progress], int],
     ) -> None:
         digests: _DigestCache = {}
-        slots = self.settings.concurrency
+        slots = self.settings.delivery.concurrency
         while True:
             if len(running) <= slots // 2:
                 page = await db(
@@ -297,14 +278,14 @@ class Deliverer:
                     report.paused.append(progress.paused)
 
     def _lease_end(self) -> datetime:
-        return self.clock() + timedelta(seconds=self.settings.lease_seconds)
+        return self.clock() + timedelta(seconds=self.lease_seconds)
 
     async def _renew_leases(self, claims: _Claims) -> None:
         """Keep this process's channels while their sends go on (a send may outlast a lease); a
         channel whose lease was lost anyway (this process stalled past it) is noted, and its
         sending stops before the next message."""
         while True:
-            await asyncio.sleep(self.settings.lease_seconds / 3)
+            await asyncio.sleep(self.lease_seconds / 3)
             mine = sorted(claims.held - claims.finished)
             if not mine:
                 continue
@@ -408,7 +389,7 @@ class Deliverer:
             async with limiter.slot() if limiter else contextlib.nullcontext():
                 return await asyncio.wait_for(
                     platform.send(sub.channel, message, key=key, since=since),
-                    self.settings.send_timeout_seconds,
+                    self.settings.delivery.send_timeout_seconds,
                 )
         except DeliveryError:
             raise
@@ -437,7 +418,7 @@ class Deliverer:
     ) -> None:
         if not rows:
             return
-        s = self.settings
+        s = self.settings.delivery
         attempts = max(r.attempts for r in rows)
         delay = min(s.retry_max_seconds, s.retry_base_seconds * 2**attempts)
         delay = max(delay * random.uniform(0.8, 1.2), retry_after or 0.0)
@@ -461,7 +442,7 @@ class Deliverer:
     def admins_of(self, platform: str) -> tuple[str, ...]:
         """The configured admins' user ids on `platform` (from "platform:user_id")."""
         found = []
-        for entry in self.settings.admins:
+        for entry in self.settings.commands.admins:
             name, _, user = entry.partition(":")
             if name == platform and user:
                 found.append(user)

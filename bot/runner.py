@@ -23,13 +23,7 @@ from adapters.slack.app import (
     SlackUnavailable,
 )
 from adapters.terminal import TerminalPlatform, prompt_loop
-from bot.app import (
-    apply_declared_subscriptions,
-    command_settings,
-    delivery_settings,
-    engine_for,
-    scheduler_settings,
-)
+from bot.app import apply_declared_subscriptions, engine_for
 from bot.commands import CommandSet
 from bot.config import Settings
 from bot.coordination import SeenEvents, leadership_for
@@ -74,7 +68,7 @@ async def run_once(
     async with engine_for(settings, store) as engine:
         try:
             await platforms.login()
-            deliverer = Deliverer(store, engine, platforms.delivery, delivery_settings(settings))
+            deliverer = Deliverer(store, engine, platforms.delivery, settings)
             await db(apply_declared_subscriptions, store, settings, deliverer, utc_now())
             reports = await engine.refresh()
             for failed in (r for r in reports if r.error):
@@ -113,19 +107,15 @@ async def run_forever(
     `PlatformFailed`) when a platform refuses us or dies for good, after stopping cleanly."""
     platforms = Platforms(settings, os.environ if env is None else env, out, listen=True)
     async with engine_for(settings, store) as engine:
-        deliverer = Deliverer(store, engine, platforms.delivery, delivery_settings(settings))
+        deliverer = Deliverer(store, engine, platforms.delivery, settings)
         await db(apply_declared_subscriptions, store, settings, deliverer, utc_now())
         if (
             platforms.slack is not None
         ):  # Slack's retries answered once, whichever process gets them
             platforms.slack.first_seen = SeenEvents(store, "slack").first_time
         leader = leadership_for(store, settings.coordination.leader_check_seconds)
-        scheduler = BriefingScheduler(
-            store, engine, deliverer, scheduler_settings(settings), leader=leader
-        )
-        commands = CommandSet(
-            store, engine, deliverer, command_settings(settings), on_schedule_change=scheduler.sync
-        )
+        scheduler = BriefingScheduler(store, engine, deliverer, settings, leader=leader)
+        commands = CommandSet(store, engine, deliverer, settings, on_schedule_change=scheduler.sync)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.config import Settings
 from bot.coordination import AlwaysLeader, Leadership
 from bot.delivery import Deliverer, utc_now
 from bot.schedules import Schedule, ScheduleError
@@ -53,33 +53,30 @@ class ScheduleTrigger(BaseTrigger):  # type: ignore[misc]  # APScheduler 3 ships
         return f"schedule[{self.schedule.describe()}]"
 
 
-@dataclass(frozen=True, slots=True)
-class SchedulerSettings:
-    refresh_minutes: float = 30.0
-    refresh_jitter_seconds: float = 60.0
-    outbox_seconds: float = 15.0  # how often failed deliveries are looked at for retry
-    fresh_seconds: float = 120.0  # a digest run re-fetches feeds older than this first
-    misfire_grace_seconds: int = 7200
-    index_sync_seconds: float = 60.0  # how soon posts another process stored can be asked about
-
-
 class BriefingScheduler:
     def __init__(
         self,
         store: Store,
         engine: BriefingEngine,
         deliverer: Deliverer,
-        settings: SchedulerSettings | None = None,
+        settings: Settings | None = None,
         *,
         clock: Callable[[], datetime] = utc_now,
         leader: Leadership | None = None,
+        outbox_seconds: float = 15.0,
+        fresh_seconds: float = 120.0,
     ) -> None:
+        """`settings` is the validated config (`[schedule]` and `coordination.index_sync_seconds`
+        are read). `outbox_seconds`: how often failed deliveries are looked at for retry;
+        `fresh_seconds`: a digest run first re-fetches feeds not fetched this recently."""
         self.store = store
         self.leader: Leadership = leader or AlwaysLeader()
         self.engine = engine
         self.deliverer = deliverer
-        self.settings = settings or SchedulerSettings()
+        self.settings = settings or Settings()
         self.clock = clock
+        self.outbox_seconds = outbox_seconds
+        self.fresh_seconds = fresh_seconds
         self.scheduler: AsyncIOScheduler | None = None
         self._refreshed: dict[str, datetime] = {}
         self._refreshing: dict[str, asyncio.Task[Any]] = {}
@@ -93,13 +90,13 @@ class BriefingScheduler:
     async def start(self) -> None:
         """Start the timers, and catch up in the background on what came due while stopped: the
         prompt and the platforms answer at once, however slow the feeds are (needs a running loop)."""
-        s = self.settings
+        s = self.settings.schedule
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,
-                "misfire_grace_time": s.misfire_grace_seconds,
+                "misfire_grace_time": max(1, s.grace_minutes * 60),
             },
         )
         for source in self.engine.sources:
@@ -109,9 +106,13 @@ class BriefingScheduler:
                 args=[source],
                 id=f"refresh:{source.name}",
             )
-        scheduler.add_job(self._flush_now, IntervalTrigger(seconds=s.outbox_seconds), id="outbox")
         scheduler.add_job(
-            self._spawn_index_sync, IntervalTrigger(seconds=s.index_sync_seconds), id="index"
+            self._flush_now, IntervalTrigger(seconds=self.outbox_seconds), id="outbox"
+        )
+        scheduler.add_job(
+            self._spawn_index_sync,
+            IntervalTrigger(seconds=self.settings.coordination.index_sync_seconds),
+            id="index",
         )
         self.scheduler = scheduler
         for sub in await db(self.deliverer.outbox.subscriptions, active_only=False):
@@ -231,7 +232,7 @@ class BriefingScheduler:
         sub = await db(self.deliverer.outbox.subscription_by_id, sub_id)
         if sub is None:
             return
-        stale = self.clock() - timedelta(seconds=self.settings.fresh_seconds)
+        stale = self.clock() - timedelta(seconds=self.fresh_seconds)
         wanted = [
             s
             for s in self.engine.sources

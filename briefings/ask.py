@@ -15,6 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from briefings.index import (
     SCORE_SLACK,
@@ -26,6 +29,7 @@ from briefings.index import (
     unspot,
 )
 from briefings.models import Answer, Citation, Post, SearchHit
+from briefings.settings import SettingsModel
 from briefings.store import Store
 from briefings.terms import stem, terms
 
@@ -79,13 +83,20 @@ _QUESTION_WORDS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class AskSettings:
-    passage_sentences: int = 3
-    passage_weight: float = 0.4  # share of the blend from the best passage (rest: whole post)
-    context_boost: float = 0.35  # added to the blended score of posts the thread is about
-    min_coverage: float = 0.5  # below this share of the question's information: "don't cover"
-    answer_sentences: int = 3
+class AskSettings(SettingsModel):
+    """The `[ask]` section: how questions are answered."""
+
+    backend: Literal["extractive", "llm"] = "extractive"
+    passage_sentences: Annotated[int, Field(ge=1, le=10)] = 3
+    answer_sentences: Annotated[int, Field(ge=1, le=5)] = 3
+    # Below this share of the question's information: "the posts don't cover that".
+    min_coverage: Annotated[float, Field(ge=0, le=1)] = 0.5
+    # Added to the blended score of posts the thread is about.
+    context_boost: Annotated[float, Field(ge=0, le=5)] = 0.35
+
+
+# Share of a post's blended score from its best passage (the rest: the whole post).
+PASSAGE_WEIGHT = 0.4
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +223,7 @@ class PassageIndex:
     ) -> list[Ranked]:
         """(post id, blended score, best passage) for the best posts, best first.
 
-        Blend: `passage_weight` x the post's best passage score + the rest x its whole-post score,
+        Blend: `PASSAGE_WEIGHT` x the post's best passage score + the rest x its whole-post score,
         each scaled to the best hit of its kind, plus `context_boost` for thread posts. Candidates
         come from the index's top hits (Tantivy's BM25, close to exact); posts among them missing
         one kind of score get it from a query restricted to them. The posts that could still reach
@@ -261,7 +272,7 @@ class PassageIndex:
             or (full_docs and _high(docs[-1]) >= _floor(docs))
         ):
             return None
-        w, boost = self.settings.passage_weight, self.settings.context_boost
+        w, boost = PASSAGE_WEIGHT, self.settings.context_boost
 
         def blend(passage: float, doc: float, post_id: int) -> float:
             value = w * passage / top_passage + (1 - w) * doc / top_doc

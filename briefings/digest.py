@@ -7,10 +7,10 @@ post's own Analysis/Opinion take, so a reader never mistakes the blog's view for
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from briefings.models import Digest, DigestItem, Post
+from briefings.planner import DigestPlan, plan_digest
 from briefings.store import Store
 from briefings.summarize.base import Summary
 from briefings.text import take_sentences
@@ -41,22 +41,6 @@ def build_digest(
     return Digest(items=tuple(items), generated_at=now or datetime.now(UTC), notes=tuple(notes))
 
 
-@dataclass(frozen=True, slots=True)
-class UnseenPosts:
-    posts: list[Post]
-    newest_id: int  # the cursor to store once these have been shown
-    notes: tuple[str, ...]
-
-
-def unseen_posts(store: Store, reader: str, *, max_items: int) -> UnseenPosts:
-    """Posts `reader` has not been shown, newest first.
-
-    When more are unseen than fit, the newest `max_items` are returned and the rest are counted in a
-    note, so a first run on a long feed does not flood the reader.
-    """
-    cursor = store.cursor(reader)
-    newest_id = store.max_post_id()  # fixed first, so posts stored meanwhile stay unseen
-    posts = store.latest_posts(limit=max_items, after_id=cursor, up_to_id=newest_id)
-    total = store.count_posts(after_id=cursor, up_to_id=newest_id)
-    notes = (f"{total - len(posts)} older unseen post(s) not shown",) if total > len(posts) else ()
-    return UnseenPosts(posts=posts, newest_id=newest_id if total else cursor, notes=notes)
+def unseen_posts(store: Store, reader: str, *, max_items: int) -> DigestPlan:
+    """Posts `reader` (the CLI's `--reader`) has not been shown, newest first (see planner.py)."""
+    return plan_digest(store, store.cursor(reader), max_items=max_items)

@@ -167,5 +167,5 @@ class BriefingEngine:
         if show is not None:
             show(digest)
         if mark_seen:
-            await db(self.store.advance_cursor, reader, [unseen.newest_id])
+            await db(self.store.advance_cursor, reader, [unseen.cursor])
         return digest

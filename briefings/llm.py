@@ -12,34 +12,50 @@ import email.utils
 import logging
 import random
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+from pydantic import Field, field_validator
 
 from briefings.errors import LLMError as LLMError
+from briefings.settings import EnvName, SettingsModel, http_url
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class LLMConfig:
-    base_url: str
-    model: str
-    api_key: str | None = None
-    timeout_seconds: float = 30.0
-    max_retries: int = 3
-    max_concurrency: int = 4
-    max_prompt_tokens: int = 3000
-    max_output_tokens: int = 300
-    backoff_base: float = 0.5
-    max_backoff: float = 30.0
+class LLMSettings(SettingsModel):
+    """The `[llm]` section. The API key itself is never here: `api_key_env` names its variable."""
+
+    base_url: str = ""
+    model: str = ""
+    api_key_env: EnvName = "BRIEFBOT_LLM_API_KEY"
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    max_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    max_prompt_tokens: Annotated[int, Field(ge=200, le=100_000)] = 3000
+    max_output_tokens: Annotated[int, Field(ge=20, le=4000)] = 300
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        return http_url(value) if value else value
 
 
 class ChatClient:
-    def __init__(self, config: LLMConfig, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        config: LLMSettings,
+        client: httpx.AsyncClient,
+        *,
+        api_key: str | None = None,
+        backoff_base: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
         self.config = config
         self.client = client
+        self.api_key = api_key
+        self.backoff_base = backoff_base
+        self.max_backoff = max_backoff
         self._limit = asyncio.Semaphore(config.max_concurrency)
 
     async def complete(
@@ -54,8 +70,8 @@ class ChatClient:
             "temperature": 0,
         }
         headers = {"Content-Type": "application/json"}
-        if self.config.api_key:
-            headers["Authorization"] = f"Bearer {self.config.api_key}"
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
         attempts = self.config.max_retries + 1
         for attempt in range(1, attempts + 1):
             wait: float | None
@@ -79,11 +95,11 @@ class ChatClient:
                 raise LLMError(f"{problem} (gave up after {attempts} attempt(s))")
             delay = wait if wait is not None else self._backoff(attempt)
             log.info("LLM request failed (%s); retrying in %.1f s", problem, delay)
-            await asyncio.sleep(min(delay, self.config.max_backoff))
+            await asyncio.sleep(min(delay, self.max_backoff))
         raise AssertionError("unreachable")
 
     def _backoff(self, attempt: int) -> float:
-        return float(self.config.backoff_base * 2 ** (attempt - 1) * (1 + random.random() / 4))
+        return float(self.backoff_base * 2 ** (attempt - 1) * (1 + random.random() / 4))
 
 
 def _retry_after(value: str | None) -> float | None:

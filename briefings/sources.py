@@ -22,14 +22,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import feedparser
 import httpx
+from pydantic import Field
 
 from briefings.errors import FeedError as FeedError
 from briefings.models import FeedEntry
+from briefings.settings import SettingsModel
 from briefings.text import clean_inline, html_to_text
 
 DEFAULT_USER_AGENT = "briefbot/0.1 (+https://github.com/briefbot/briefbot; IR in Five briefings)"
@@ -41,14 +43,16 @@ _EXCERPT_MARKERS = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class FetchSettings:
-    timeout_seconds: float = 15.0
-    max_body_bytes: int = 10_000_000
-    max_redirects: int = 5
-    user_agent: str = DEFAULT_USER_AGENT
+class FetchSettings(SettingsModel):
+    """The `[http]` section: how feeds and article pages are fetched."""
+
+    timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
+    max_body_bytes: Annotated[int, Field(ge=10_000, le=500_000_000)] = 10_000_000
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    user_agent: Annotated[str, Field(min_length=3, max_length=300)] = DEFAULT_USER_AGENT
     fetch_article_pages: bool = True
-    page_concurrency: int = 4
+    page_concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+    # Article pages on loopback/private/link-local addresses are refused unless the feed is on one.
     allow_private_pages: bool = False
 
 

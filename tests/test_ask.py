@@ -21,7 +21,7 @@ from bot.cli import main
 from briefings.ask import NOT_COVERED, PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.index import INDEX_FORMAT, SCORE_SLACK, SearchIndex
-from briefings.llm import ChatClient, LLMConfig
+from briefings.llm import ChatClient, LLMSettings
 from briefings.models import PostParts
 from briefings.store import NewPost, Store
 from briefings.text import split_post
@@ -388,7 +388,7 @@ def test_an_unusable_index_path_is_one_line_and_exit_1(
 @pytest.fixture
 async def answerer(llm_server: LLMServer, index: PassageIndex) -> AsyncIterator[LLMAnswerer]:
     async with httpx.AsyncClient(trust_env=False) as http:
-        config = LLMConfig(
+        config = LLMSettings(
             base_url=llm_server.base_url, model="m", timeout_seconds=1.0, max_retries=0
         )
         yield LLMAnswerer(ChatClient(config, http), index)

@@ -11,9 +11,8 @@ import pytest
 
 from adapters.terminal import TerminalPlatform
 from bot.app import engine_for
-from bot.commands import REGISTRY, CommandSet, CommandSettings
-from bot.config import Settings
-from bot.delivery import DeliverySettings
+from bot.commands import REGISTRY, CommandSet
+from bot.config import CommandSettings, Settings, SourceSettings
 from briefings.chat import Caller, Invocation, Reply
 from briefings.models import Subscription
 from briefings.registry import UnknownCommand, UsageError
@@ -41,14 +40,19 @@ async def bot(db_url: str) -> AsyncIterator[Bot]:
     store = Store.open(db_url)
     async with engine_for(Settings(), store) as engine:
         clock = Clock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
-        world = World(store, engine, clock, RecordingPlatform(), DeliverySettings())
+        world = World(store, engine, clock, RecordingPlatform(), Settings())
         changed: list[Subscription] = []
         commands = CommandSet(
             store,
             engine,
             world.deliverer(),
-            CommandSettings(
-                admins=frozenset({"chat:U-listed"}), source_names=("irinfive", "other")
+            Settings(
+                sources=[
+                    SourceSettings(name="irinfive", url="https://irinfive.com/feed/"),
+                    SourceSettings(name="other", url="https://example.org/feed/"),
+                ],
+                # "chat" is the test platform, which config.toml cannot name: not validated.
+                commands=CommandSettings.model_construct(admins=["chat:U-listed"]),
             ),
             on_schedule_change=changed.append,
         )

@@ -18,11 +18,11 @@ import pytest
 from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.slack.app import SlackBot, SlackSettings
 from bot.app import engine_for
-from bot.commands import CommandSet, CommandSettings
-from bot.config import ConfigError, Settings, parse_settings
+from bot.commands import CommandSet
+from bot.config import ConfigError, CoordinationSettings, Settings, parse_settings
 from bot.coordination import SeenEvents, leadership_for
-from bot.delivery import Deliverer, DeliverySettings
-from bot.scheduler import BriefingScheduler, SchedulerSettings
+from bot.delivery import Deliverer
+from bot.scheduler import BriefingScheduler
 from briefings.chat import Caller, Invocation
 from briefings.models import SourceConfig
 from briefings.store import Store
@@ -106,8 +106,8 @@ async def test_a_retried_slack_event_is_answered_once_across_two_processes(pg_ur
                 )
             )
             bot.first_seen = SeenEvents(store, "slack").first_time
-            deliverer = Deliverer(store, engine, {"slack": bot.platform}, DeliverySettings())
-            await bot.start(CommandSet(store, engine, deliverer, CommandSettings()))
+            deliverer = Deliverer(store, engine, {"slack": bot.platform}, Settings())
+            await bot.start(CommandSet(store, engine, deliverer, Settings()))
             bots.append(bot)
         mention = {
             "type": "app_mention",
@@ -182,14 +182,14 @@ async def test_a_process_that_does_not_poll_still_indexes_what_another_fetched(
     sources = [SourceConfig("irinfive", feed_server.url("/feed/"))]
     settings = Settings.model_validate({"http": {"fetch_article_pages": False}})
     leading, following = Store.open(pg_url), Store.open(pg_url)
-    quick = SchedulerSettings(index_sync_seconds=0.1)
+    quick = Settings(coordination=CoordinationSettings(index_sync_seconds=0.1))
     async with (
         engine_for(settings, leading, sources=sources) as engine_a,
         engine_for(settings, following, sources=sources) as engine_b,
     ):
         schedulers = []
         for store, engine in ((leading, engine_a), (following, engine_b)):
-            deliverer = Deliverer(store, engine, {"chat": RecordingPlatform()}, DeliverySettings())
+            deliverer = Deliverer(store, engine, {"chat": RecordingPlatform()}, Settings())
             leader = leadership_for(store, check_seconds=0.1)
             schedulers.append(BriefingScheduler(store, engine, deliverer, quick, leader=leader))
         try:
@@ -222,11 +222,11 @@ async def test_questions_right_after_start_and_concurrent_refreshes_index_every_
     settings = Settings.model_validate({"http": {"fetch_article_pages": False}})
     store = Store.open(url)
     async with engine_for(settings, store, sources=sources) as engine:
-        deliverer = Deliverer(store, engine, {"chat": RecordingPlatform()}, DeliverySettings())
+        deliverer = Deliverer(store, engine, {"chat": RecordingPlatform()}, Settings())
         scheduler = BriefingScheduler(
             store, engine, deliverer, leader=leadership_for(store, check_seconds=1)
         )
-        commands = CommandSet(store, engine, deliverer, CommandSettings())
+        commands = CommandSet(store, engine, deliverer, Settings())
         caller = Caller("chat", "U1")
         await scheduler.start()
         try:

@@ -31,11 +31,11 @@ from adapters.discord.render import (
     escape,
     split_text,
 )
-from bot.app import apply_declared_subscriptions, delivery_settings, engine_for
+from bot.app import apply_declared_subscriptions, engine_for
 from bot.cli import main
-from bot.commands import REGISTRY, CommandSet, CommandSettings
+from bot.commands import REGISTRY, CommandSet
 from bot.config import Settings
-from bot.delivery import Deliverer, DeliverySettings
+from bot.delivery import Deliverer
 from bot.runner import run_forever
 from briefings.chat import Invocation, Reply
 from briefings.models import Digest, DigestItem
@@ -86,17 +86,15 @@ async def rig(sqlite_url: str) -> AsyncIterator[Rig]:
             engine,
             Clock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC)),
             RecordingPlatform(name="discord"),
-            DeliverySettings(),
+            Settings(),
         )
         client = BriefingClient(
             DiscordSettings(message_content=True, requests_per_second=0, guild_ready_timeout=0.01)
         )
         deliverer = Deliverer(
-            store, engine, {"discord": client.platform}, DeliverySettings(), clock=world.clock
+            store, engine, {"discord": client.platform}, Settings(), clock=world.clock
         )
-        client.commands = CommandSet(
-            store, engine, deliverer, CommandSettings(source_names=("irinfive",))
-        )
+        client.commands = CommandSet(store, engine, deliverer, Settings())
         running = asyncio.ensure_future(client.start("fake.token.value"))
         try:
             await fake.wait_for(client.is_ready)
@@ -290,7 +288,7 @@ async def test_pausing_a_channel_from_config_toml_tells_the_configured_discord_a
         rig.world.store,
         rig.world.engine,
         {"discord": rig.client.platform},
-        delivery_settings(settings),
+        settings,
         clock=rig.world.clock,
     )
     apply_declared_subscriptions(rig.world.store, settings, deliverer, DUE.replace(hour=7))

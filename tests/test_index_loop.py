@@ -14,9 +14,8 @@ import pytest
 
 import briefings.index
 from bot.app import engine_for
-from bot.commands import CommandSet, CommandSettings
+from bot.commands import CommandSet
 from bot.config import Settings
-from bot.delivery import DeliverySettings
 from briefings.ask import PassageIndex
 from briefings.chat import Caller, Invocation
 from briefings.index import SearchIndex
@@ -76,9 +75,9 @@ async def test_a_search_command_leaves_the_event_loop_free(
             engine,
             Clock(datetime(2026, 1, 5, tzinfo=UTC)),
             RecordingPlatform(),
-            DeliverySettings(),
+            Settings(),
         )
-        commands = CommandSet(store, engine, world.deliverer(), CommandSettings())
+        commands = CommandSet(store, engine, world.deliverer(), Settings())
         await engine.sync_index()
         async with heart:
             reply = await commands.handle(

@@ -201,7 +201,7 @@ async def test_bad_feeds_fail_clearly_and_lose_nothing(
     feed_server.routes["/feed/"] = route
 
     # A feed slower than the timeout: a short one, so the test does not wait out two seconds.
-    settings = replace(FAST, timeout_seconds=0.3) if route.delay else FAST
+    settings = FAST.model_copy(update={"timeout_seconds": 0.3}) if route.delay else FAST
     report = await ingest_source(store, client, source(feed_server), settings)
 
     assert not report.ok and message in (report.error or "")
@@ -282,7 +282,10 @@ async def test_a_feed_of_zero_and_of_ten_thousand_items(
 
     feed_server.routes["/big"] = Route(rss_feed(feed_server.base, numbered_posts(10_000)))
     big = await ingest_source(
-        store, client, source(feed_server, "/big", "big"), replace(FAST, max_body_bytes=50_000_000)
+        store,
+        client,
+        source(feed_server, "/big", "big"),
+        FAST.model_copy(update={"max_body_bytes": 50_000_000}),
     )
     assert big.ok and big.new == 10_000
     assert store.count_posts() == 10_000

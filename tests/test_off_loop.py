@@ -12,9 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import engine_for
-from bot.commands import CommandSet, CommandSettings
+from bot.commands import CommandSet
 from bot.config import Settings
-from bot.delivery import DeliverySettings
 from briefings.chat import Caller, Invocation
 from briefings.store import Store, normalize_db_url
 from tests.fixtures.platform import RecordingPlatform
@@ -75,7 +74,7 @@ def store(patient_url: str) -> Iterator[Store]:
 @pytest.fixture
 async def world(store: Store) -> AsyncIterator[World]:
     async with engine_for(Settings(), store) as engine:
-        yield World(store, engine, Clock(), RecordingPlatform(), DeliverySettings())
+        yield World(store, engine, Clock(), RecordingPlatform(), Settings())
 
 
 async def wait_for_a_waiter(lock: TableLock, task: asyncio.Task[object]) -> None:
@@ -104,7 +103,7 @@ async def test_a_command_waiting_for_a_locked_table_leaves_the_loop_running(
         world.store,
         world.engine,
         world.deliverer(),
-        CommandSettings(source_names=("irinfive",)),
+        Settings(),
     )
     say = Invocation(caller=ADMIN, channel="C1", text="subscribe")
     assert (await commands.handle(say)).ok

@@ -132,12 +132,12 @@ def test_sigkill_mid_delivery_then_restart_repeats_nothing_confirmed_and_loses_n
 @pytest.fixture
 def world_factory(db_url: str) -> Iterator[World]:
     """A World without an engine: this test's deliveries happen in child processes."""
-    from bot.delivery import DeliverySettings
+    from bot.config import Settings
     from tests.fixtures.platform import RecordingPlatform
     from tests.test_delivery import Clock
 
     store = Store.open(db_url)
-    yield World(store, None, Clock(), RecordingPlatform(), DeliverySettings())  # type: ignore[arg-type]
+    yield World(store, None, Clock(), RecordingPlatform(), Settings())  # type: ignore[arg-type]
     store.close()
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.delivery import DeliverySettings
+from bot.config import Settings
 from bot.outbox_store import OutboxStore
 from briefings.store import Store
 from tests.fixtures.background import background_loop
@@ -36,7 +36,7 @@ DUE = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 def seeded(db_url: str) -> Iterator[World]:
     """A World for the parent: it seeds posts and subscriptions; children do the delivering."""
     store = Store.open(db_url)
-    yield World(store, None, Clock(), RecordingPlatform(), DeliverySettings())  # type: ignore[arg-type]
+    yield World(store, None, Clock(), RecordingPlatform(), Settings())  # type: ignore[arg-type]
     store.close()
 
 
@@ -208,7 +208,7 @@ def test_run_once_sends_everything_owed_past_one_page(
 def test_three_processes_one_killed_mid_delivery_each_digest_once_within_the_limit(
     pg_url: str, tmp_path: Path
 ) -> None:
-    world = World(Store.open(pg_url), None, Clock(), RecordingPlatform(), DeliverySettings())  # type: ignore[arg-type]
+    world = World(Store.open(pg_url), None, Clock(), RecordingPlatform(), Settings())  # type: ignore[arg-type]
     try:
         posts = world.add_posts(2)
         channels = [f"C{n:03d}" for n in range(300)]

@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import engine_for
-from bot.commands import CommandSet, CommandSettings
+from bot.commands import CommandSet
 from bot.config import Settings
-from bot.delivery import DeliverySettings
-from bot.scheduler import BriefingScheduler, SchedulerSettings, ScheduleTrigger
+from bot.scheduler import BriefingScheduler, ScheduleTrigger
 from bot.schedules import parse_schedule
 from briefings.chat import Caller, Invocation
 from briefings.models import SourceConfig
@@ -43,9 +42,7 @@ async def running(sqlite_url: str, feed_server: FeedServer) -> AsyncIterator[Wor
     sources = [SourceConfig("irinfive", feed_server.url("/feed/"))]
     settings = Settings.model_validate({"http": {"fetch_article_pages": False}})
     async with engine_for(settings, store, sources=sources) as engine:
-        yield World(
-            store, engine, Clock(datetime.now(UTC)), RecordingPlatform(), DeliverySettings()
-        )
+        yield World(store, engine, Clock(datetime.now(UTC)), RecordingPlatform(), Settings())
     store.close()
 
 
@@ -55,13 +52,13 @@ async def test_jobs_mirror_the_store_and_follow_commands_at_once(
     world = running
     deliverer = world.deliverer()
     scheduler = BriefingScheduler(
-        world.store, world.engine, deliverer, SchedulerSettings(), clock=world.clock
+        world.store, world.engine, deliverer, Settings(), clock=world.clock
     )
     commands = CommandSet(
         world.store,
         world.engine,
         deliverer,
-        CommandSettings(source_names=("irinfive",)),
+        Settings(),
         on_schedule_change=scheduler.sync,
     )
     world.subscribe("C1")

@@ -37,11 +37,11 @@ from adapters.slack.render import (
     escape,
     split_text,
 )
-from bot.app import apply_declared_subscriptions, delivery_settings, engine_for
+from bot.app import apply_declared_subscriptions, engine_for
 from bot.cli import main
-from bot.commands import CommandSet, CommandSettings
-from bot.config import Settings
-from bot.delivery import Deliverer, DeliverySettings
+from bot.commands import CommandSet
+from bot.config import DeliverySettings, Settings
+from bot.delivery import Deliverer
 from bot.runner import MissingSecret, PlatformFailed, run_forever
 from briefings.chat import Caller, Invocation
 from briefings.models import Answer, Citation, Digest
@@ -102,7 +102,7 @@ async def make_rig(store: Store, mode: str = "http") -> AsyncIterator[Rig]:
             engine,
             Clock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC)),
             RecordingPlatform(name="slack"),
-            DeliverySettings(),
+            Settings(),
         )
         settings = SlackSettings(
             bot_token="xoxb-test",
@@ -114,10 +114,8 @@ async def make_rig(store: Store, mode: str = "http") -> AsyncIterator[Rig]:
             requests_per_second=0,
         )
         bot = SlackBot(settings)
-        deliverer = Deliverer(
-            store, engine, {"slack": bot.platform}, DeliverySettings(), clock=world.clock
-        )
-        commands = CommandSet(store, engine, deliverer, CommandSettings(source_names=("irinfive",)))
+        deliverer = Deliverer(store, engine, {"slack": bot.platform}, Settings(), clock=world.clock)
+        commands = CommandSet(store, engine, deliverer, Settings())
         await bot.start(commands)
         try:
             yield Rig(slack, bot, world, deliverer, f"http://127.0.0.1:{bot.port}/slack/events")
@@ -305,9 +303,9 @@ async def test_a_message_slack_rejects_is_dropped_told_and_the_next_digest_goes(
         *later
     }
     assert set(first).isdisjoint(later)
-    reply = await CommandSet(
-        rig.world.store, rig.world.engine, rig.deliverer, CommandSettings()
-    ).handle(Invocation(caller=Caller("slack", "UMEMBER"), channel="C1", text="status"))
+    reply = await CommandSet(rig.world.store, rig.world.engine, rig.deliverer, Settings()).handle(
+        Invocation(caller=Caller("slack", "UMEMBER"), channel="C1", text="status")
+    )
     assert "last rejected message: invalid_blocks (2026-11-25 07:00 UTC)" in reply.text
 
 
@@ -324,7 +322,7 @@ async def test_pausing_a_channel_from_config_toml_tells_the_configured_slack_adm
         rig.world.store,
         rig.world.engine,
         {"slack": rig.bot.platform},
-        delivery_settings(settings),
+        settings,
         clock=rig.world.clock,
     )
     apply_declared_subscriptions(rig.world.store, settings, deliverer, DUE.replace(hour=7))
@@ -345,10 +343,15 @@ async def test_a_slow_answer_holds_no_other_channel_and_its_retry_posts_nothing_
     world.add_posts(2)
     slow = world.subscribe("CSLOW")
     world.subscribe("CFAST")
-    settings = DeliverySettings(send_timeout_seconds=2.5, hold_seconds=0.2, retry_base_seconds=1)
+    settings = Settings(delivery=DeliverySettings(send_timeout_seconds=2.5, retry_base_seconds=1))
     platform = SlackPlatform(rig.bot.client, requests_per_second=1.0)  # Slack's own limit
     deliverer = Deliverer(
-        world.store, world.engine, {"slack": platform}, settings, clock=world.clock
+        world.store,
+        world.engine,
+        {"slack": platform},
+        settings,
+        clock=world.clock,
+        hold_seconds=0.2,
     )
 
     running = asyncio.ensure_future(deliverer.run_due(DUE))

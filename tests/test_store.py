@@ -78,7 +78,7 @@ def test_same_post_by_http_www_and_tracking_url_is_one_post(store: Store) -> Non
 def show(store: Store, reader: str, max_items: int = 10) -> list[str]:
     """What a digest for `reader` would show now, marking it shown."""
     unseen = unseen_posts(store, reader, max_items=max_items)
-    store.advance_cursor(reader, [unseen.newest_id])
+    store.advance_cursor(reader, [unseen.cursor])
     return [post.title for post in unseen.posts]
 
 

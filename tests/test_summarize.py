@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.cli import main
-from briefings.llm import ChatClient, LLMConfig
+from briefings.llm import ChatClient, LLMSettings
 from briefings.models import Post, PostParts
 from briefings.sentences import split_sentences
 from briefings.store import NewPost, Store
@@ -156,20 +156,12 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def llm(server: LLMServer, http: httpx.AsyncClient, **overrides: float) -> LLMSummarizer:
-    options: dict[str, float] = {
-        "timeout_seconds": 1.0,
-        "max_retries": 2,
-        "backoff_base": 0.01,
-        **overrides,
-    }
-    config = LLMConfig(
-        base_url=server.base_url,
-        model="test-model",
-        api_key="sk-test",
-        **options,  # type: ignore[arg-type]
+def llm(server: LLMServer, http: httpx.AsyncClient, timeout_seconds: float = 1.0) -> LLMSummarizer:
+    config = LLMSettings(
+        base_url=server.base_url, model="test-model", timeout_seconds=timeout_seconds, max_retries=2
     )
-    return LLMSummarizer(ChatClient(config, http), ExtractiveSummarizer(), max_tokens=150)
+    chat = ChatClient(config, http, api_key="sk-test", backoff_base=0.01)
+    return LLMSummarizer(chat, ExtractiveSummarizer(), max_tokens=150)
 
 
 GOOD = (

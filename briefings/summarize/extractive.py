@@ -15,9 +15,12 @@ import asyncio
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from briefings.models import Post
+from briefings.settings import SettingsModel
 from briefings.summarize.base import Summary
 from briefings.terms import terms
 from briefings.text import body_sentences, considered_sentences
@@ -30,12 +33,14 @@ _BOILERPLATE = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractiveSettings:
-    position_weight: float = 1.0  # exponent of the 1/(i+1) position prior
-    centrality_weight: float = 1.5
-    redundancy: float = 0.7  # overlap coefficient above which a sentence repeats a chosen one
-    min_words: int = 5
+class ExtractiveSettings(SettingsModel):
+    """The extractive weights (`[summarizer]` in config.toml adds the backend choice)."""
+
+    position_weight: Annotated[float, Field(ge=0, le=5)] = 1.0  # exponent of the 1/(i+1) prior
+    centrality_weight: Annotated[float, Field(ge=0, le=20)] = 1.5
+    # Overlap coefficient above which a sentence repeats a chosen one.
+    redundancy: Annotated[float, Field(gt=0, le=1)] = 0.7
+    min_words: Annotated[int, Field(ge=0, le=50)] = 5
 
 
 class ExtractiveSummarizer:

@@ -1,0 +1,28 @@
+"""The base of every settings section: one pydantic model per concept, declared once.
+
+config.toml is validated straight into these models, and the runtime objects take them as they are,
+so a new key is added in one place (its model) and cannot be dropped on the way in. Sections are
+frozen and forbid unknown keys, which is what makes a typo in config.toml an error naming the key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SettingsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+# The name of an environment variable (which holds a secret, so config.toml never does).
+EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
