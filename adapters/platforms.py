@@ -1,6 +1,6 @@
 """Every chat platform the bot knows, in one table: a platform is one adapter package plus its row here.
 
-A row names the platform, the model of its config section (declared in its package; None for a
+Platforms start in the table's order. A row names the platform, the model of its config section (declared in its package; None for a
 platform without one, such as the terminal), its factory, and the environment variables its secrets
 are read from. The runner starts whatever the factories return, `doctor` lists the secrets, and the
 config accepts these names in `commands.admins` and `[[subscriptions]]`: none of them names a platform.
@@ -42,11 +42,12 @@ class PlatformEntry:
 PLATFORMS: dict[str, PlatformEntry] = {
     entry.name: entry
     for entry in (
-        PlatformEntry(TERMINAL, None, terminal_connector),
         PlatformEntry(slack.SlackConnector.name, SlackConfig, slack.slack_connector, slack.secrets),
         PlatformEntry(
             discord.DiscordConnector.name, DiscordConfig, discord.discord_connector, discord.secrets
         ),
+        # Last: its prompt opens once the other platforms are connected.
+        PlatformEntry(TERMINAL, None, terminal_connector),
     )
 }
 

@@ -447,7 +447,7 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     secrets = [
         name
         for entry in PLATFORMS.values()
-        for name in entry.secrets(getattr(settings, entry.name) if entry.section else None)
+        for name in entry.secrets(settings.platform_section(entry.name))
     ]
     # Whether each secret is in the environment; values are never printed.
     for name in (*secrets, settings.llm.api_key_env):

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from adapters.discord.config import DiscordConfig
 from adapters.platforms import PLATFORMS
-from adapters.sections import EnvName
+from adapters.sections import EnvName, PlatformSection
 from adapters.sections import http_url as _http_url
 from adapters.slack.config import SlackConfig
 from bot.schedules import parse_schedule
@@ -244,6 +244,10 @@ class Settings(_Section):
             ):
                 raise ValueError(f'{section}.backend = "llm" needs llm.base_url and llm.model')
         return self
+
+    def platform_section(self, name: str) -> PlatformSection | None:
+        """The validated section of a platform in the table; None for one without a section."""
+        return getattr(self, name) if PLATFORMS[name].section is not None else None
 
     def source_configs(self) -> list[SourceConfig]:
         return [SourceConfig(name=s.name, url=s.url) for s in self.sources]

@@ -33,8 +33,7 @@ class Connectors:
     ) -> None:
         self.connectors: list[Connector] = []
         for entry in PLATFORMS.values():
-            section = getattr(settings, entry.name) if entry.section is not None else None
-            connector = entry.connect(section, env, context)
+            connector = entry.connect(settings.platform_section(entry.name), env, context)
             if connector is not None:
                 self.connectors.append(connector)
 
