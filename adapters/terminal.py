@@ -1,5 +1,6 @@
 """The terminal as a chat platform: digests print when due, and a prompt takes the same commands and
-questions as `/briefing` does elsewhere. The person at the terminal runs the bot, so they are admin."""
+questions as `/briefing` does elsewhere. The person at the terminal runs the bot, so they are admin.
+It is always on: no token, no config section."""
 
 from __future__ import annotations
 
@@ -8,12 +9,20 @@ import io
 import os
 import stat
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TextIO
 
 from adapters import console
-from briefings.chat import Caller, Invocation, OutgoingMessage, Reply
+from adapters.contract import (
+    Caller,
+    ConnectorContext,
+    EndedCallback,
+    Invocation,
+    OutgoingMessage,
+    RegisteredHandler,
+    Reply,
+)
 from briefings.models import Digest, Subscription
 
 PLATFORM = "terminal"
@@ -55,6 +64,49 @@ class TerminalPlatform:
         """The person at the terminal runs the bot: they are told on standard error."""
         self.err.write(f"briefbot: {text}\n")
         self.err.flush()
+
+
+class TerminalConnector:
+    """Digests printed to standard output; for `run`, a prompt on standard input. `quit`, or the end
+    of a terminal's input, ends the bot; a service's empty standard input does not."""
+
+    name = PLATFORM
+
+    def __init__(self, stdin: TextIO, out: TextIO, ended: EndedCallback) -> None:
+        self.stdin = stdin
+        self.out = out
+        self.platform = TerminalPlatform(out=out)
+        self._ended = ended
+        self._prompt: asyncio.Task[str] | None = None
+
+    async def start(self, handler: RegisteredHandler | None) -> None:
+        if handler is None:
+            return
+        self._prompt = asyncio.get_running_loop().create_task(
+            prompt_loop(handler.handle, self.stdin, self.out), name="terminal prompt"
+        )
+        self._prompt.add_done_callback(self._prompt_ended)
+
+    def _prompt_ended(self, task: asyncio.Task[str]) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._ended(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+        elif task.result() == "quit" or self.stdin.isatty():
+            self._ended(None)
+        # else: no terminal to read (a service): the bot runs until signalled
+
+    async def stop(self) -> None:
+        if self._prompt is not None and not self._prompt.done():
+            self._prompt.cancel()
+            await asyncio.gather(self._prompt, return_exceptions=True)
+
+
+def terminal_connector(
+    config: None, env: Mapping[str, str], context: ConnectorContext
+) -> TerminalConnector:
+    return TerminalConnector(context.stdin, context.out, context.ended)
 
 
 def render_reply(reply: Reply) -> str:

@@ -24,11 +24,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from adapters.contract import OutgoingMessage, TransientDeliveryError
 from bot.app import engine_for
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.outbox_store import OutboxStore
-from briefings.chat import OutgoingMessage, TransientDeliveryError
 from briefings.models import Digest, PostParts, Subscription
 from briefings.store import NewPost, Store
 from tests.fixtures.limited_chat import LimitedChat

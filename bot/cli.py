@@ -17,9 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from adapters import console
+from adapters.contract import MissingSecret
+from adapters.platforms import PLATFORMS
 from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
-from bot.runner import MissingSecret, run_forever, run_once
+from bot.runner import run_forever, run_once
 from bot.schedules import ScheduleError
 from briefings.engine import BriefingEngine
 from briefings.errors import BriefbotError, UsageError, describe
@@ -441,10 +443,13 @@ async def _doctor(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"feed {source.name}: FAILED: {exc}")
     if "llm" in (settings.summarizer.backend, settings.ask.backend):
         print(f"llm: {settings.llm.model} at {redact_credentials(settings.llm.base_url)}")
-    slack = settings.slack
-    secrets = (slack.bot_token_env, slack.app_token_env, slack.signing_secret_env)
+    secrets = [
+        name
+        for entry in PLATFORMS.values()
+        for name in entry.secrets(settings.platform_section(entry.name))
+    ]
     # Whether each secret is in the environment; values are never printed.
-    for name in (*secrets, settings.discord.token_env, settings.llm.api_key_env):
+    for name in (*secrets, settings.llm.api_key_env):
         print(f"env {name}: {'set' if os.environ.get(name) else 'not set'}")
     return EXIT_OK if ok else EXIT_FAILED
 

@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 
+from adapters.contract import Caller, Invocation, Reply
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from bot.tasks import log_failure
-from briefings.chat import Caller, Invocation, Reply
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
 from briefings.registry import (

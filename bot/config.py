@@ -12,6 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+from adapters.discord.config import DiscordConfig
+from adapters.platforms import PLATFORMS
+from adapters.slack.config import SlackConfig
 from bot.schedules import parse_schedule
 from briefings.ask import AskSettings
 from briefings.errors import BriefbotError
@@ -96,62 +99,14 @@ class CommandSettings(SettingsModel):
     @field_validator("admins")
     @classmethod
     def _platform_ids(cls, values: list[str]) -> list[str]:
+        platforms = "|".join(map(re.escape, PLATFORMS))
         for value in values:
-            if not re.match(r"^(slack|discord|terminal):[A-Za-z0-9_.-]+$", value):
+            if not re.match(rf"^({platforms}):[A-Za-z0-9_.-]+$", value):
                 raise ValueError(
                     f'{value!r} is not platform:user_id, e.g. "slack:U024BE7LH" or '
                     '"discord:80351110224678912"'
                 )
         return values
-
-
-class SlackConfig(SettingsModel):
-    mode: Literal["socket", "http"] = "socket"
-    bot_token_env: EnvName = "SLACK_BOT_TOKEN"  # noqa: S105 (names a variable, holds no secret)
-    app_token_env: EnvName = "SLACK_APP_TOKEN"  # noqa: S105
-    signing_secret_env: EnvName = "SLACK_SIGNING_SECRET"  # noqa: S105
-    host: str = "127.0.0.1"
-    port: Annotated[int, Field(ge=0, le=65535)] = 3000
-    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_-]*$")] = "/slack/events"
-    api_base_url: str = "https://slack.com/api/"
-    command: Annotated[str, Field(pattern=r"^/[a-z0-9_-]{1,31}$")] = "/briefing"
-    requests_per_second: Annotated[float, Field(ge=0, le=100)] = 1.0
-
-    @field_validator("api_base_url")
-    @classmethod
-    def _check_api_url(cls, value: str) -> str:
-        return http_url(value)
-
-
-class DiscordConfig(SettingsModel):
-    token_env: EnvName = "DISCORD_TOKEN"  # noqa: S105 (names a variable, holds no secret)
-    sharded: bool = False
-    # Shards across processes: this process runs `shard_ids` of `shard_count` (all when unset).
-    shard_count: Annotated[int, Field(ge=1, le=100_000)] | None = None
-    shard_ids: list[Annotated[int, Field(ge=0)]] | None = None
-    message_content: bool = False
-    requests_per_second: Annotated[float, Field(ge=0, le=50)] = 40.0
-
-    @model_validator(mode="after")
-    def _shards_within_count(self) -> DiscordConfig:
-        if self.shard_count is None:
-            if self.shard_ids is not None:
-                raise ValueError("shard_ids needs shard_count (the total number of shards)")
-            return self
-        if self.sharded:
-            raise ValueError("set sharded (Discord picks the count) or shard_count, not both")
-        ids = self.shard_ids if self.shard_ids is not None else []
-        if self.shard_ids is not None and not ids:
-            raise ValueError("shard_ids is empty; list this process's shards, e.g. [0, 1]")
-        outside = sorted({i for i in ids if i >= self.shard_count})
-        if outside:
-            raise ValueError(
-                f"shard_ids {outside} not below shard_count "
-                f"{self.shard_count} (shards are numbered 0 to {self.shard_count - 1})"
-            )
-        if len(ids) != len(set(ids)):
-            raise ValueError("shard_ids lists a shard twice")
-        return self
 
 
 class CoordinationSettings(SettingsModel):
@@ -162,12 +117,19 @@ class CoordinationSettings(SettingsModel):
 
 
 class SubscriptionConfig(SettingsModel):
-    platform: Literal["terminal", "slack", "discord"]
+    platform: str
     channel: Annotated[str, Field(min_length=1, max_length=200)]
     sources: list[str] = []
     when: str = ""
     timezone: str = ""
     skip_empty: bool | None = None
+
+    @field_validator("platform")
+    @classmethod
+    def _known_platform(cls, value: str) -> str:
+        if value not in PLATFORMS:
+            raise ValueError(f"unknown platform {value!r}; platforms are {', '.join(PLATFORMS)}")
+        return value
 
     @model_validator(mode="after")
     def _check_schedule(self) -> SubscriptionConfig:
@@ -190,6 +152,8 @@ class Settings(SettingsModel):
     schedule: ScheduleSettings = ScheduleSettings()
     delivery: DeliverySettings = DeliverySettings()
     commands: CommandSettings = CommandSettings()
+    # One field per platform with a config section (adapters.platforms.PLATFORMS), its model
+    # declared in the platform's package.
     slack: SlackConfig = SlackConfig()
     discord: DiscordConfig = DiscordConfig()
     coordination: CoordinationSettings = CoordinationSettings()
@@ -239,6 +203,10 @@ class Settings(SettingsModel):
             ):
                 raise ValueError(f'{section}.backend = "llm" needs llm.base_url and llm.model')
         return self
+
+    def platform_section(self, name: str) -> SettingsModel | None:
+        """The validated section of a platform in the table; None for one without a section."""
+        return getattr(self, name) if PLATFORMS[name].section is not None else None
 
     def source_configs(self) -> list[SourceConfig]:
         return [SourceConfig(name=s.name, url=s.url) for s in self.sources]

@@ -8,7 +8,7 @@ is still pending after a crash, so the next start sends it. A message whose send
 first; its retry carries the same idempotency key and is told when the first attempt began, so a
 platform without idempotency keys (Slack) looks for the message before posting it again.
 
-Failures come in three kinds (see `briefings.chat.DeliveryError`): transient ones back off and the
+Failures come in three kinds (see `adapters.contract.DeliveryError`): transient ones back off and the
 channel's later runs wait behind them, in order; a channel that cannot be posted to is paused; a
 message the platform will never accept is marked failed with its reason and skipped, and the
 channel's later messages go on. The people responsible are told of the last two.
@@ -28,13 +28,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from adapters.contract import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from bot.config import Settings
 from bot.coordination import limiter_for
 from bot.outbox_store import OutboxStore, RunClaim
 from bot.schedules import Schedule, ScheduleError
 from bot.subscriptions import SubscriptionService
 from bot.tasks import log_failure
-from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
 from briefings.planner import DigestPlan, PostFilter, plan_digest

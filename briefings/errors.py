@@ -20,14 +20,14 @@ BriefbotError
 │   defined by the layers that own them (the engine never raises these):
 ├── ConfigError              bot.config: the configuration cannot be used (exit 2)
 ├── ScheduleError            bot.schedules: a schedule or time zone that cannot be used
-├── MissingSecret            bot.runner: a platform refused a token, intent or address (exit 2)
-├── PlatformFailed           bot.runner: a platform's connection ended for good (exit 1)
+├── MissingSecret            adapters.contract: a platform refused a token, intent or address (exit 2)
+├── PlatformFailed           adapters.contract: a platform unavailable, or its connection ended (exit 1)
 ├── SlackRefused             adapters.slack.app: Slack refused a token at start
 ├── SlackUnavailable         adapters.slack.app: Slack unreachable, down or rate limiting at start
 └── SlackListenError         adapters.slack.app: the Slack HTTP address cannot be listened on
 
 Each class is importable from this module and from the module that raises it
-(`briefings.store.StoreError`, `briefings.chat.DeliveryError`, ...).
+(`briefings.store.StoreError`, `adapters.contract.DeliveryError`, ...).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ docstring is its help. Everything else is derived from those declarations: the h
 for typed commands (Slack, the terminal), the admin check, and the Discord subcommands with their typed
 options. Nothing else lists the commands, so none of these can drift from the others.
 
-The declarations are platform-neutral (they live beside `chat.py`), so adapters can build their own
-command trees from them without importing the command set.
+The declarations are platform-neutral, so adapters can build their own command trees from them without
+importing the command set (`adapters.contract.RegisteredHandler` is what they are handed).
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from briefings.chat import CommandHandler
 from briefings.errors import UnknownCommand as UnknownCommand
 from briefings.errors import UsageError as UsageError
 
@@ -207,10 +206,3 @@ def _words_for(kind: ArgKind, words: Sequence[str]) -> int:
             return 5
         return min(2, len(words))
     return 1
-
-
-class RegisteredHandler(CommandHandler, Protocol):
-    """A command set that declares its commands: adapters build their command trees from it."""
-
-    @property
-    def registry(self) -> Registry: ...

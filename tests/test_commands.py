@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from adapters.contract import Caller, Invocation, Reply
 from adapters.terminal import TerminalPlatform
 from bot.app import engine_for
 from bot.commands import REGISTRY, CommandSet
 from bot.config import CommandSettings, Settings, SourceSettings
-from briefings.chat import Caller, Invocation, Reply
 from briefings.models import Subscription
 from briefings.registry import UnknownCommand, UsageError
 from briefings.store import Store

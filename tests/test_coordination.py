@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.contract import Caller, Invocation
 from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.slack.app import SlackBot, SlackSettings
 from bot.app import engine_for
@@ -23,7 +24,6 @@ from bot.config import ConfigError, CoordinationSettings, Settings, parse_settin
 from bot.coordination import SeenEvents, leadership_for
 from bot.delivery import Deliverer
 from bot.scheduler import BriefingScheduler
-from briefings.chat import Caller, Invocation
 from briefings.models import SourceConfig
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer, Route

@@ -11,18 +11,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from bot.app import engine_for
-from bot.commands import CommandSet
-from bot.config import CommandSettings, DeliverySettings, Settings
-from bot.delivery import Deliverer
-from bot.outbox_store import OutboxStore
-from briefings.chat import (
+from adapters.contract import (
     Caller,
     Invocation,
     MessageRejectedError,
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from bot.app import engine_for
+from bot.commands import CommandSet
+from bot.config import CommandSettings, DeliverySettings, Settings
+from bot.delivery import Deliverer
+from bot.outbox_store import OutboxStore
 from briefings.engine import BriefingEngine
 from briefings.models import PostParts, Subscription
 from briefings.store import NewPost, Store, subscriptions

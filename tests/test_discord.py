@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.contract import Invocation, Reply
 from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.discord.render import (
     CONTENT_LIMIT,
@@ -37,7 +38,6 @@ from bot.commands import REGISTRY, CommandSet
 from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.runner import run_forever
-from briefings.chat import Invocation, Reply
 from briefings.models import Digest, DigestItem
 from briefings.registry import ArgKind
 from briefings.store import Store

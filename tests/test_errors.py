@@ -44,7 +44,7 @@ def test_every_error_briefbot_defines_is_in_the_one_documented_tree() -> None:
 
 
 def test_the_modules_that_raise_an_error_still_export_it() -> None:
-    from briefings.chat import DeliveryError, MessageRejectedError
+    from adapters.contract import DeliveryError, MessageRejectedError
     from briefings.index import SearchIndexError
     from briefings.llm import LLMError
     from briefings.registry import UnknownCommand, UsageError

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 import briefings.index
+from adapters.contract import Caller, Invocation
 from bot.app import engine_for
 from bot.commands import CommandSet
 from bot.config import Settings
 from briefings.ask import PassageIndex
-from briefings.chat import Caller, Invocation
 from briefings.index import SearchIndex
 from briefings.models import Post, PostParts
 from briefings.store import NewPost, Store

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from adapters.contract import Caller, Invocation
 from bot.app import engine_for
 from bot.commands import CommandSet
 from bot.config import Settings
-from briefings.chat import Caller, Invocation
 from briefings.store import Store, normalize_db_url
 from tests.fixtures.platform import RecordingPlatform
 from tests.test_bounded import Heartbeat

@@ -530,9 +530,9 @@ def test_discord_unreachable_or_silent_at_start_is_one_line_within_a_deadline(
     one that cannot be reached is said plainly (exit 1), not as an unexpected error."""
     import discord
 
-    import bot.runner
+    import adapters.discord.connector
 
-    monkeypatch.setattr(bot.runner, "LOGIN_SECONDS", 1.0)
+    monkeypatch.setattr(adapters.discord.connector, "LOGIN_SECONDS", 1.0)
     monkeypatch.setenv("DISCORD_TOKEN", "fake.token.value")
     config = write_config(tmp_path, feed_server)
     due_subscriptions(tmp_path, ("discord", DISCORD_CHANNEL))
@@ -549,9 +549,12 @@ def test_discord_unreachable_or_silent_at_start_is_one_line_within_a_deadline(
 
 def test_starting_discord_prints_no_warning_about_voice(caplog: pytest.LogCaptureFixture) -> None:
     """The bot never joins voice: discord.py's "PyNaCl is not installed" warnings are noise."""
+    from adapters.contract import ConnectorContext
+    from adapters.platforms import PLATFORMS
     from bot.config import Settings
-    from bot.runner import discord_bot
 
+    context = ConnectorContext(listen=True, stdin=sys.stdin, out=sys.stdout, ended=print)
     with caplog.at_level(logging.WARNING):
-        discord_bot(Settings(), {"DISCORD_TOKEN": "fake.token.value"})
+        entry = PLATFORMS["discord"]
+        entry.connect(Settings().discord, {"DISCORD_TOKEN": "fake.token.value"}, context)
     assert "voice" not in caplog.text

@@ -221,7 +221,7 @@ def test_three_processes_one_killed_mid_delivery_each_digest_once_within_the_lim
     try:
         # Each process is told the platform's whole limit: the limiter held in the database keeps
         # the three together under it (the server counts any request past 50 in a second).
-        args = ["--lease", "1", "--rate", "50", "--concurrency", "50"]
+        args = ["--lease", "5", "--rate", "50", "--concurrency", "50"]
         for _ in range(3):
             command = ["-m", "tests.fixtures.outbox_child", pg_url, server.url, DUE.isoformat()]
             children.append(python(*command, *args))

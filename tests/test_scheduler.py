@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from adapters.contract import Caller, Invocation
 from bot.app import engine_for
 from bot.commands import CommandSet
 from bot.config import Settings
 from bot.scheduler import BriefingScheduler, ScheduleTrigger
 from bot.schedules import parse_schedule
-from briefings.chat import Caller, Invocation
 from briefings.models import SourceConfig
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer, Route

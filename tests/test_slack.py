@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.errors import SlackApiError
 
+from adapters.contract import Caller, Invocation, MissingSecret, PlatformFailed
 from adapters.slack.app import SlackBot, SlackPlatform, SlackSettings, delivery_error
 from adapters.slack.render import (
     CONTEXT_LIMIT,
@@ -42,8 +43,7 @@ from bot.cli import main
 from bot.commands import CommandSet
 from bot.config import DeliverySettings, Settings
 from bot.delivery import Deliverer
-from bot.runner import MissingSecret, PlatformFailed, run_forever
-from briefings.chat import Caller, Invocation
+from bot.runner import run_forever
 from briefings.models import Answer, Citation, Digest
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer

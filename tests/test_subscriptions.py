@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from adapters.contract import Caller, Invocation
 from bot.app import apply_declared_subscriptions, engine_for
 from bot.commands import CommandSet
 from bot.config import Settings, parse_settings
 from bot.delivery import Deliverer
-from briefings.chat import Caller, Invocation
 from briefings.store import Store
 from tests.fixtures.platform import RecordingPlatform
 

@@ -20,19 +20,20 @@ from zoneinfo import available_timezones
 import discord
 from discord import app_commands
 
-from adapters.discord.render import digest_messages, reply_payloads
-from briefings.chat import (
+from adapters.contract import (
     Caller,
     DeliveryError,
     Invocation,
     MessageRejectedError,
     OutgoingMessage,
     PermanentDeliveryError,
+    RegisteredHandler,
     Reply,
     TransientDeliveryError,
 )
+from adapters.discord.render import digest_messages, reply_payloads
 from briefings.models import Digest, Subscription
-from briefings.registry import ArgKind, CommandSpec, RegisteredHandler, Registry
+from briefings.registry import ArgKind, CommandSpec, Registry
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any
 import discord
 
 from adapters import splitting
-from briefings.chat import OutgoingMessage, Reply
+from adapters.contract import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
 
 CONTENT_LIMIT = 2000

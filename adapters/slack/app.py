@@ -24,8 +24,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import digest_messages, reply_messages
-from briefings.chat import (
+from adapters.contract import (
     Caller,
     CommandHandler,
     DeliveryError,
@@ -35,6 +34,7 @@ from briefings.chat import (
     PermanentDeliveryError,
     TransientDeliveryError,
 )
+from adapters.slack.render import digest_messages, reply_messages
 from briefings.errors import BriefbotError
 from briefings.models import Digest, Subscription
 

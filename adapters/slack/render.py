@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from adapters import splitting
-from briefings.chat import OutgoingMessage, Reply
+from adapters.contract import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
 
 SECTION_LIMIT = 3000

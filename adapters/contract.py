@@ -1,19 +1,23 @@
-"""The platform-neutral chat vocabulary: who is asking, what the bot replies, and what a chat platform
-must offer to receive digests. Adapters implement and render these; the engine and the command set
-never see a Slack block or a Discord embed."""
+"""What an adapter is: the platform-neutral chat vocabulary (who is asking, what the bot replies), what a
+chat platform must offer to receive digests (`ChatPlatform`), and the one lifecycle every platform
+follows (`Connector`: start, stop, and word when it ends by itself). Adapters implement and render
+these; the command set and delivery never see a Slack block or a Discord embed, and the runner never
+names a platform. The engine (`briefings/`) knows nothing of any of it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
+from briefings.errors import BriefbotError
 from briefings.errors import DeliveryError as DeliveryError
 from briefings.errors import MessageRejectedError as MessageRejectedError
 from briefings.errors import PermanentDeliveryError as PermanentDeliveryError
 from briefings.errors import TransientDeliveryError as TransientDeliveryError
 from briefings.models import Answer, Digest, SearchHit, Subscription
+from briefings.registry import Registry
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,13 @@ class CommandHandler(Protocol):
         ...
 
 
+class RegisteredHandler(CommandHandler, Protocol):
+    """A command set that declares its commands: adapters build their command trees from it."""
+
+    @property
+    def registry(self) -> Registry: ...
+
+
 class ChatPlatform(Protocol):
     """What delivery needs from an adapter."""
 
@@ -111,4 +122,60 @@ class ChatPlatform(Protocol):
         """Tell the people responsible for `subscription` about a problem with it (a direct
         message): whoever set it up (`subscription.admin_user`, when it names a user) and
         `admins`, the user ids on this platform configured as admins. Best effort per person."""
+        ...
+
+
+class MissingSecret(BriefbotError):
+    """A platform cannot run as configured: a token or secret is missing or refused, an intent is
+    not allowed, an address is taken. The message names the setting to fix (exit 2)."""
+
+
+class PlatformFailed(BriefbotError):
+    """A platform is unavailable (unreachable, down, silent) or its connection ended for good for a
+    reason no setting explains: try again later (exit 1)."""
+
+
+# Called by a connector that stopped by itself while running: with the error to stop the bot with
+# (`MissingSecret` or `PlatformFailed`), or None when it ended as asked (`quit` at the prompt).
+EndedCallback = Callable[[Exception | None], None]
+# Whether an event id is seen for the first time, by any of the bot's processes (platforms resend
+# events they think were missed, possibly to another process).
+FirstSeen = Callable[[str], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorContext:
+    """What the bot hands every platform's factory besides its config section and environment."""
+
+    listen: bool  # `run`: take commands and questions; `run --once`: log in to send, nothing else
+    stdin: TextIO
+    out: TextIO
+    ended: EndedCallback
+    # The bot's shared check of a platform's event ids (by platform name); None: each adapter
+    # remembers the ids it saw itself.
+    first_seen: Callable[[str], FirstSeen] | None = None
+
+
+class Connector(Protocol):
+    """One chat platform's lifecycle, the same for all: built by its factory (None when its token
+    is not set), started, used for delivery, stopped.
+
+    `start` and the factory raise only `MissingSecret` (a setting to fix) or `PlatformFailed`
+    (unavailable: try later), each one line naming the setting or the service; a connector that
+    dies for good while running reports it once through `ConnectorContext.ended`."""
+
+    name: str
+
+    @property
+    def platform(self) -> ChatPlatform:
+        """Delivery: render and send digests, tell admins."""
+        ...
+
+    async def start(self, handler: RegisteredHandler | None) -> None:
+        """Log in (enough to send); with a handler (`run`), also listen for commands and
+        questions and hand them to it. Returns once connected; the connection runs on."""
+        ...
+
+    async def stop(self) -> None:
+        """Disconnect and stop listening; safe whether or not `start` was called or finished."""
         ...

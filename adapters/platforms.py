@@ -1,0 +1,56 @@
+"""Every chat platform the bot knows, in one table: a platform is one adapter package plus its row here.
+
+Platforms start in the table's order. A row names the platform, the model of its config section (declared in its package; None for a
+platform without one, such as the terminal), its factory, and the environment variables its secrets
+are read from. The runner starts whatever the factories return, `doctor` lists the secrets, and the
+config accepts these names in `commands.admins` and `[[subscriptions]]`: none of them names a platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.contract import Connector, ConnectorContext
+from adapters.discord import connector as discord
+from adapters.discord.config import DiscordConfig
+from adapters.slack import connector as slack
+from adapters.slack.config import SlackConfig
+from adapters.terminal import PLATFORM as TERMINAL
+from adapters.terminal import terminal_connector
+from briefings.settings import SettingsModel
+
+# (its validated config section, or None; the environment; what the bot hands every platform) ->
+# the platform's connector, or None when its token is not set (the platform is off). Raises
+# `MissingSecret` when the platform is half configured (a token without the secret it needs).
+Factory = Callable[[Any, Mapping[str, str], ConnectorContext], Connector | None]
+
+
+def _no_secrets(config: Any) -> tuple[str, ...]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformEntry:
+    name: str  # the platform's name in subscriptions, admin ids ("slack:U024BE7LH") and the store
+    section: type[SettingsModel] | None  # its `[name]` section of config.toml
+    connect: Factory
+    secrets: Callable[[Any], tuple[str, ...]] = _no_secrets  # env variable names, given the section
+
+
+PLATFORMS: dict[str, PlatformEntry] = {
+    entry.name: entry
+    for entry in (
+        PlatformEntry(slack.SlackConnector.name, SlackConfig, slack.slack_connector, slack.secrets),
+        PlatformEntry(
+            discord.DiscordConnector.name, DiscordConfig, discord.discord_connector, discord.secrets
+        ),
+        # Last: its prompt opens once the other platforms are connected.
+        PlatformEntry(TERMINAL, None, terminal_connector),
+    )
+}
+
+
+def platform_names() -> tuple[str, ...]:
+    return tuple(PLATFORMS)
