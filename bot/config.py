@@ -17,6 +17,7 @@ from bot.schedules import parse_schedule
 from briefings.errors import BriefbotError
 from briefings.models import SourceConfig
 from briefings.sources import DEFAULT_USER_AGENT, FetchSettings
+from briefings.tags import parse_tags
 
 CONFIG_ENV = "BRIEFBOT_CONFIG"
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -218,12 +219,18 @@ class SubscriptionConfig(_Section):
     when: str = ""
     timezone: str = ""
     skip_empty: bool | None = None
+    tags: list[str] = []  # only posts with any of these tags (empty: every post)
 
     @model_validator(mode="after")
     def _check_schedule(self) -> SubscriptionConfig:
         if self.when or self.timezone:
             parse_schedule(self.when or "daily 08:00", self.timezone or "UTC")
         return self
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, value: list[str]) -> list[str]:
+        return list(parse_tags(value))  # TagError is a ValueError: the message names the key
 
 
 class Settings(_Section):

@@ -32,6 +32,7 @@ from bot.coordination import limiter_for
 from bot.outbox_store import OutboxStore, RunClaim
 from bot.schedules import Schedule, ScheduleError, parse_schedule
 from bot.tasks import log_failure
+from bot.topics import filtered_posts
 from briefings.chat import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
@@ -125,6 +126,12 @@ class Deliverer:
         """What a digest for `sub` would carry now: its unseen posts, newest first, capped."""
         if newest_id is None:
             newest_id = await db(self.store.max_post_id)
+        if sub.tags:  # a channel following topics (bot/topics.py)
+            posts, total = await db(
+                filtered_posts, self.store, self.outbox, sub, newest_id, self.settings.max_items
+            )
+            note = f"{total - len(posts)} older post(s) not shown" if total > len(posts) else ""
+            return Plan(posts=posts, cursor=newest_id, note=note)
         posts = await db(
             self.store.latest_posts,
             self.settings.max_items,
@@ -153,12 +160,13 @@ class Deliverer:
         report = RunReport()
         # One view of the posts for every run claimed now.
         newest_id = await db(self.store.max_post_id)
-        plans: dict[tuple[int, tuple[str, ...]], Plan] = {}  # channels alike share one plan
+        plans: dict[tuple[object, ...], Plan] = {}  # channels alike share one plan
         claims: list[RunClaim] = []
         for sub in await db(self.outbox.due_subscriptions, now, only=only):
             if sub.platform not in self.platforms:
                 continue  # its adapter is not running here: left due for one that is
-            key = (sub.cursor, sub.sources)
+            # A filtered plan also depends on what the channel was sent: its own.
+            key = (sub.cursor, sub.sources, sub.tags, sub.id if sub.tags else 0)
             if key not in plans:
                 plans[key] = await self.plan(sub, newest_id)
             claim = await self._claim(sub, now, plans[key])
@@ -367,8 +375,8 @@ class Deliverer:
     ) -> None:
         by_post = {r.post_id: r for r in rows}
         notes = tuple(r.note for r in rows if r.note)
-        key = (tuple(sorted(p for p in by_post if p is not None)), notes)
-        if key not in digests:  # channels owed the same posts share one digest (and its summaries)
+        key = (tuple(sorted(p for p in by_post if p is not None)), notes, sub.tags)
+        if key not in digests:  # channels owed the same posts (and filters) share one digest
             digests[key] = asyncio.ensure_future(self._digest(key[0], notes))
         digest = await digests[key]
         unclaimed = [r for r in rows if r.post_id is None]  # a "nothing new" notice rides first
@@ -487,7 +495,9 @@ def _newest_first(post: Post) -> tuple[float, int]:
     return (-moment.timestamp(), -post.id)
 
 
-_DigestCache = dict[tuple[tuple[int, ...], tuple[str, ...]], "asyncio.Future[Digest]"]
+_DigestCache = dict[
+    tuple[tuple[int, ...], tuple[str, ...], tuple[str, ...]], "asyncio.Future[Digest]"
+]
 
 
 class _LeaseLost(Exception):

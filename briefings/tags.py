@@ -295,6 +295,18 @@ def parse_tags(raws: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parse_tag(r) for r in raws))
 
 
+def split_tag_terms(query: str) -> tuple[str, tuple[str, ...]]:
+    """`"tag:country:ua grain exports"` -> ("grain exports", ("country:ua",)): the words, and the
+    tags a `search` or `ask` is narrowed to. TagError names a bad one."""
+    words, tags = [], []
+    for word in query.split():
+        if word.lower().startswith("tag:"):
+            tags.append(parse_tag(word[4:]))
+        else:
+            words.append(word)
+    return " ".join(words), tuple(dict.fromkeys(tags))
+
+
 def known_orgs() -> str:
     return ", ".join(sorted(vocabulary().orgs))
 

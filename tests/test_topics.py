@@ -1,0 +1,216 @@
+"""Channels following topics: filtered digests through the real deliverer and outbox, edits that
+move a post between channels, the commands that set filters, and `briefbot tags`."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.commands import CommandSet, CommandSettings
+from bot.topics import recent_topics
+from briefings.chat import Caller, Invocation
+from briefings.models import PostParts
+from briefings.store import NewPost
+from tests.test_delivery import World
+from tests.test_delivery import world as world  # the fixture
+
+PARIS = (
+    "French ministers met in Paris on Monday. France will raise its defence budget, "
+    "Paris said after the meeting."
+)
+BERLIN = (
+    "German ministers met in Berlin on Monday. Germany will raise its defence budget, "
+    "Berlin said after the meeting."
+)
+TOKYO = "Japanese officials in Tokyo said Japan would cut tariffs. Tokyo expects a deal."
+
+
+def post(title: str, text: str, slug: str, hour: int) -> NewPost:
+    parts = PostParts(
+        title=title,
+        date_line="11/25 – International News",
+        category="International News",
+        paragraphs=(text,),
+        take_label="Analysis",
+        take="Budgets follow threats.",
+        attributions=("AP News",),
+    )
+    url = f"https://irinfive.com/{slug}/"
+    return NewPost("irinfive", url, url, datetime(2026, 11, 24, hour, tzinfo=UTC), parts)
+
+
+async def run_at(world: World, day: int) -> None:
+    world.clock.now = datetime(2026, 11, day, 8, 0, tzinfo=UTC)
+    await world.deliverer().run_due()
+
+
+async def test_a_filtered_channel_gets_only_matching_posts(world: World) -> None:
+    world.store.save_posts([post("Budget talks", PARIS, "fr", 1), post("Trade", TOKYO, "jp", 2)])
+    fr, jp = (p.id for p in world.store.latest_posts(2)[::-1])
+    world.subscribe("EUROPE", tags=("region:europe",))
+    world.subscribe("ASIA", tags=("country:jp", "org:nato"))
+    world.subscribe("ALL")
+    await run_at(world, 25)
+    assert world.platform.posts_to("EUROPE") == [fr]  # region:europe covers western-europe
+    assert world.platform.posts_to("ASIA") == [jp]
+    assert sorted(world.platform.posts_to("ALL")) == [fr, jp]
+
+
+async def test_an_edited_post_moves_to_the_channels_of_its_new_country_and_never_twice(
+    world: World,
+) -> None:
+    world.store.save_posts([post("Budget talks", PARIS, "budget", 1)])
+    [moving] = [p.id for p in world.store.latest_posts(1)]
+    world.subscribe("FR", tags=("country:fr",))
+    world.subscribe("DE", tags=("country:de",))
+    world.subscribe("ALL")
+    await run_at(world, 25)
+    assert world.platform.posts_to("FR") == [moving]
+    assert world.platform.posts_to("DE") == []
+
+    world.store.save_posts([post("Budget talks", BERLIN, "budget", 1)])  # the post is edited
+    edited = world.store.post(moving)
+    assert edited is not None and edited.edited and "country:de" in edited.tags
+    assert "country:fr" not in edited.tags
+    await run_at(world, 26)
+    assert world.platform.posts_to("DE") == [moving]  # it moved into DE's next digest
+    assert world.platform.posts_to("FR") == [moving]  # nothing more for FR
+    assert world.platform.posts_to("ALL") == [moving]  # already had it: not again
+
+    world.store.save_posts([post("Budget talks", PARIS, "budget", 1)])  # and back
+    await run_at(world, 27)
+    assert world.platform.posts_to("FR") == [moving]  # FR had it already: never twice
+    assert world.platform.posts_to("DE") == [moving]
+
+
+async def test_channels_with_different_filters_never_share_a_rendered_digest(
+    world: World,
+) -> None:
+    world.store.save_posts([post("Budget talks", PARIS, "fr", 1)])
+    world.subscribe("FR", tags=("country:fr",))
+    world.subscribe("EUROPE", tags=("region:europe",))
+    rendered: list[int] = []
+    original = world.platform.render_digest
+
+    def counting(digest):  # type: ignore[no-untyped-def]
+        rendered.append(id(digest))
+        return original(digest)
+
+    world.platform.render_digest = counting  # type: ignore[method-assign]
+    await run_at(world, 25)
+    assert len(rendered) == 2 and rendered[0] != rendered[1]
+
+
+def commands(world: World) -> CommandSet:
+    return CommandSet(
+        world.store,
+        world.engine,
+        world.deliverer(),
+        CommandSettings(admins=frozenset({"chat:U-admin"}), source_names=("irinfive",)),
+    )
+
+
+def said(text: str, user: str = "U-admin") -> Invocation:
+    return Invocation(caller=Caller("chat", user), channel="C9", text=text)
+
+
+async def test_subscribe_with_tags_filters_the_channel_and_unsubscribe_drops_one(
+    world: World,
+) -> None:
+    world.store.save_posts([post("Budget talks", PARIS, "fr", 1), post("Trade", TOKYO, "jp", 2)])
+    chat = commands(world)
+    reply = await chat.handle(said("subscribe irinfive country:FR region:eastern-asia"))
+    assert reply.ok and "country:fr or region:eastern-asia" in reply.text
+    sub = world.outbox.subscription("chat", "C9")
+    assert sub is not None and sub.tags == ("country:fr", "region:eastern-asia")
+    assert sub.sources == ("irinfive",)
+
+    status = await chat.handle(said("status"))
+    assert "tags: country:fr or region:eastern-asia" in status.text
+    preview = await chat.handle(said("preview"))
+    assert preview.digest is not None and len(preview.digest.items) == 2
+    assert "only posts tagged country:fr or region:eastern-asia" in preview.text
+
+    reply = await chat.handle(said("unsubscribe region:eastern-asia"))
+    assert reply.ok and "only posts tagged country:fr" in reply.text
+    preview = await chat.handle(said("preview"))
+    assert preview.digest is not None
+    assert [i.title for i in preview.digest.items] == ["Budget talks"]
+
+    refused = await chat.handle(said("subscribe country:jp", user="U-someone"))
+    assert not refused.ok and "Only admins" in refused.text
+    sub = world.outbox.subscription("chat", "C9")
+    assert sub is not None and sub.tags == ("country:fr",)
+
+
+@pytest.mark.parametrize(
+    ("line", "example"),
+    [
+        ("subscribe country:atlantis", "country:ua"),
+        ("subscribe region:middle-earth", "region:europe"),
+        ("subscribe colour:blue", "region:eastern-europe"),
+        ("search tag:country:zz budget", "country:ua"),
+        ("ask tag:org:spectre what did they decide?", "nato"),
+    ],
+)
+async def test_bad_tags_get_an_error_with_examples(world: World, line: str, example: str) -> None:
+    reply = await commands(world).handle(said(line))
+    assert not reply.ok and example in reply.text
+    assert world.outbox.subscription("chat", "C9") is None
+
+
+async def test_topics_lists_recent_tags_with_counts_and_tag_terms_narrow_search(
+    world: World,
+) -> None:
+    world.store.save_posts(
+        [
+            post("Budget talks", PARIS, "fr", 1),
+            post("Budget plans", BERLIN, "de", 2),
+            post("Trade", TOKYO, "jp", 3),
+        ]
+    )
+    world.clock.now = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    chat = commands(world)
+    reply = await chat.handle(said("topics", user="U-anyone"))
+    assert "country:fr (1)" in reply.text and "region:western-europe (2)" in reply.text
+    assert "region:eastern-asia (1)" in reply.text
+    later = world.clock.now + timedelta(days=40)
+    assert recent_topics(world.store, later) == []
+
+    hits = (await chat.handle(said("search tag:country:de budget"))).hits
+    assert [h.post.title for h in hits] == ["Budget plans"]
+    hits = (await chat.handle(said("search tag:region:europe budget"))).hits
+    assert sorted(h.post.title for h in hits) == ["Budget plans", "Budget talks"]
+    answer = (await chat.handle(said("ask tag:country:de what will ministers raise?"))).answer
+    assert answer is not None and answer.grounded
+    assert [c.title for c in answer.citations] == ["Budget plans"]
+
+
+def test_cli_tags_writes_one_line_per_post_and_reports_bad_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(
+        json.dumps({"id": "a", "title": "Kyiv under fire", "text": "The Kremlin said no."})
+        + "\n"
+        + '{"id": "b", "text": 3}\n'
+        + "not json\n"
+        + json.dumps({"id": 7, "text": "german officials in berlin met german unions ."})
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["tags", str(batch)]) == 1
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines == [
+        {"id": "a", "tags": ["country:ua", "region:eastern-europe"]},
+        {"id": 7, "tags": ["country:de", "region:western-europe"]},
+    ]
+    errors = err.strip().splitlines()
+    assert len(errors) == 2
+    assert errors[0].startswith(f"briefbot: {batch}:2: skipped: needs")
+    assert errors[1].startswith(f"briefbot: {batch}:3: skipped: not JSON")
