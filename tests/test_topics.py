@@ -8,15 +8,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
 from bot.topics import recent_topics
 from briefings.chat import Caller, Invocation
 from briefings.models import PostParts
-from briefings.store import NewPost
+from briefings.store import NewPost, Store
+from tests.fixtures.background import background_loop
+from tests.fixtures.discord_server import CHANNEL as DISCORD_CHANNEL
+from tests.fixtures.discord_server import FakeDiscord
+from tests.fixtures.feed_server import FeedServer
+from tests.fixtures.posts import ALL_POSTS
+from tests.fixtures.slack_server import FakeSlack
 from tests.test_delivery import World
 from tests.test_delivery import world as world  # the fixture
+from tests.test_run import due_subscriptions, slack_section, write_config
 
 PARIS = (
     "French ministers met in Paris on Monday. France will raise its defence budget, "
@@ -155,6 +163,7 @@ async def test_subscribe_with_tags_filters_the_channel_and_unsubscribe_drops_one
         ("subscribe colour:blue", "region:eastern-europe"),
         ("search tag:country:zz budget", "country:ua"),
         ("ask tag:org:spectre what did they decide?", "nato"),
+        ("subscribe irinfive other", "one source at a time"),
     ],
 )
 async def test_bad_tags_get_an_error_with_examples(world: World, line: str, example: str) -> None:
@@ -214,3 +223,75 @@ def test_cli_tags_writes_one_line_per_post_and_reports_bad_lines(
     assert len(errors) == 2
     assert errors[0].startswith(f"briefbot: {batch}:2: skipped: needs")
     assert errors[1].startswith(f"briefbot: {batch}:3: skipped: not JSON")
+
+
+def test_a_scheduled_run_sends_each_platform_only_its_topics(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """config.toml declares a filtered channel on Slack, Discord and the terminal; `run --once`
+    sends each, through the real adapters and the loopback fakes, only the posts it follows,
+    each with its topics shown."""
+    baltic, sudan, japan = ALL_POSTS
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("DISCORD_TOKEN", "fake.token.value")
+    declared = (
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\ntags = ["region:europe"]\n'
+        f'[[subscriptions]]\nplatform = "discord"\nchannel = "{DISCORD_CHANNEL}"\n'
+        'tags = ["country:jp"]\n'
+        '[[subscriptions]]\nplatform = "terminal"\nchannel = "terminal"\ntags = ["region:africa"]\n'
+    )
+    with background_loop() as loop:
+        slack = loop.run(FakeSlack().start())
+        discord_fake = loop.run(FakeDiscord().start())
+        try:
+            config = write_config(tmp_path, feed_server, more=slack_section(slack) + declared)
+            assert main(["--config", str(config), "run", "--once"]) == 0  # stores, none due
+            capsys.readouterr()
+            due_subscriptions(tmp_path, ("slack", "C1"), ("discord", DISCORD_CHANNEL))
+            due_subscriptions(tmp_path, ("terminal", "terminal"))
+            code = main(["--config", str(config), "run", "--once"])
+        finally:
+            loop.run(discord_fake.stop())
+            loop.run(slack.stop())
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "3 digest run(s) due" in err
+    [to_slack] = slack.posted("C1")
+    blocks = json.dumps(to_slack["blocks"], ensure_ascii=False)
+    assert baltic.title in blocks and sudan.title not in blocks and japan.title not in blocks
+    assert "Topics: Estonia" in blocks and "Northern Europe" in blocks
+    [to_discord] = discord_fake.posted(DISCORD_CHANNEL)
+    embeds = json.dumps(to_discord["embeds"], ensure_ascii=False)
+    assert japan.title in embeds and baltic.title not in embeds and sudan.title not in embeds
+    assert "Japan · Eastern Asia" in embeds
+    assert sudan.title in out and baltic.title not in out and japan.title not in out
+    assert "Topics: " in out and "Sudan" in out
+
+
+def test_posts_stored_before_migration_8_get_their_tags_when_read(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    store = Store.open(url)
+    store.save_posts([post("Budget talks", PARIS, "fr", 1)])
+    with store.engine.begin() as conn:  # back to the schema of migration 7
+        conn.execute(sa.text("ALTER TABLE posts DROP COLUMN tags"))
+        conn.execute(sa.text("ALTER TABLE posts DROP COLUMN categories"))
+        conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN tags"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 8"))
+    store.close()
+
+    store = Store.open(url)
+    try:
+        assert store.schema_version() == 8
+        [old] = store.latest_posts(1)
+        assert old.tags == ("country:fr", "region:western-europe")
+        with store.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT tags FROM posts")).scalar() is None  # lazily
+        store.save_posts([post("Budget talks", BERLIN, "fr", 1)])  # an edit stores them
+        with store.engine.connect() as conn:
+            stored = conn.execute(sa.text("SELECT tags FROM posts")).scalar()
+        assert json.loads(stored) == ["country:de", "region:western-europe"]
+    finally:
+        store.close()
