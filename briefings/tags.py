@@ -69,6 +69,7 @@ class Vocabulary:
     region_names: dict[str, str]  # "eastern-europe" -> "Eastern Europe"
     region_parent: dict[str, str]  # "eastern-europe" -> "europe"
     orgs: frozenset[str]
+    side_after: frozenset[str]  # a mention followed by one of these is a nationality: not counted
 
     def regions_above(self, region: str) -> list[str]:
         """`region` and every M49 region containing it, innermost first."""
@@ -148,6 +149,7 @@ def vocabulary() -> Vocabulary:
         region_names=region_names,
         region_parent=parents,
         orgs=frozenset(words["orgs"]),
+        side_after=frozenset(w.lower() for w in words["side_after"]),
     )
 
 
@@ -240,7 +242,8 @@ def _scan(vocab: Vocabulary, text: str) -> tuple[Counter[str], set[str]]:
             if form.exact and (not cased or "".join(tokens[i : i + size]) != form.exact):
                 continue
             seen.add(key)
-            counts[form.target] += form.weight  # type: ignore[assignment]
+            side = i + size < n and lows[i + size] in vocab.side_after
+            counts[form.target] += 0.0 if side else form.weight  # type: ignore[assignment]
             i += size
             break
         else:

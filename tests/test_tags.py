@@ -178,3 +178,11 @@ def test_any_text_gives_well_formed_tags_with_regions_of_its_countries(
 def test_a_country_named_in_the_title_is_always_tagged(name: str, text: str) -> None:
     code = parse_tag(f"country:{name}")
     assert code in tag_post(f"News from {name}", text)
+
+
+def test_a_players_or_actors_nationality_is_not_where_the_story_is() -> None:
+    text = (
+        "The Spain international scored twice in London. Brazilian star Oscar also scored in "
+        "London, and the Spain international was substituted late. London cheered."
+    )
+    assert countries("", text) == ["country:gb"]
