@@ -295,3 +295,27 @@ def test_posts_stored_before_migration_8_get_their_tags_when_read(tmp_path: Path
         assert json.loads(stored) == ["country:de", "region:western-europe"]
     finally:
         store.close()
+
+
+def test_json_outputs_carry_tags_and_feed_categories_are_kept(
+    tmp_path: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = str(write_config(tmp_path, feed_server))
+    assert main(["--config", config, "ingest"]) == 0
+    capsys.readouterr()
+    assert main(["--config", config, "posts", "--json"]) == 0
+    listed = {p["title"]: p["tags"] for p in json.loads(capsys.readouterr().out)}
+    japan = ALL_POSTS[2]
+    assert listed[japan.title] == [
+        "country:jp",
+        "region:eastern-asia",
+        "org:eu",
+        "category:international-news",  # the feed's WordPress category, kept
+    ]
+    assert main(["--config", config, "search", "tag:country:jp", "--json"]) == 0
+    assert [h["title"] for h in json.loads(capsys.readouterr().out)] == [japan.title]
+    assert main(["--config", config, "search", "tag:bogus", "--json"]) == 2
+    assert "tags look like" in capsys.readouterr().err
+    assert main(["--config", config, "digest", "--no-refresh", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    assert {i["title"]: i["tags"] for i in items}[japan.title] == listed[japan.title]
