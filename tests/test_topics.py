@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from bot.cli import main
 from bot.commands import CommandSet, CommandSettings
+from bot.config import ConfigError, load_settings
 from bot.topics import recent_topics
 from briefings.chat import Caller, Invocation
 from briefings.models import PostParts
@@ -319,3 +320,19 @@ def test_json_outputs_carry_tags_and_feed_categories_are_kept(
     assert main(["--config", config, "digest", "--no-refresh", "--json"]) == 0
     items = json.loads(capsys.readouterr().out)["items"]
     assert {i["title"]: i["tags"] for i in items}[japan.title] == listed[japan.title]
+
+
+def test_a_bad_tag_in_config_toml_names_the_key_and_shows_examples(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\ntags = ["country:UA", "europe"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"subscriptions\.0\.tags") as info:
+        load_settings(path)
+    assert "region:eastern-europe" in str(info.value)
+    path.write_text(
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\ntags = ["country:UA"]\n',
+        encoding="utf-8",
+    )
+    assert load_settings(path).subscriptions[0].tags == ["country:ua"]
