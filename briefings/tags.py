@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefings.errors import UsageError
+from briefings.errors import TagError as TagError
 
 KINDS = ("country", "region", "org", "category")
 TAG_EXAMPLES = "country:ua, region:eastern-europe, region:europe, org:nato, category:analysis"
@@ -34,10 +34,6 @@ SIDE_MENTION_SHARE = 0.15
 # Letter runs: "U.S." is the tokens u, s; "Russia's" is russia, s; "Guinea-Bissau" is guinea, bissau.
 _WORD = re.compile(r"[^\W\d_]+|\d+")
 _SLUG_GAP = re.compile(r"[\W_]+")
-
-
-class TagError(UsageError):
-    """A tag that cannot be read or names nothing briefbot knows; the message shows good ones."""
 
 
 @dataclass(frozen=True, slots=True)
