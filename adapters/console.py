@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from briefings.models import Answer, Digest, DigestItem, IngestReport, Post, SearchHit
+from briefings.tags import describe as describe_tags
 
 _UNSAFE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -51,6 +52,9 @@ def render_item(item: DigestItem, number: int, width: int) -> str:
         )
     if item.sources:
         lines.append(f"   Sources: {safe(', '.join(item.sources))}")
+    topics = describe_tags(item.tags)
+    if topics:
+        lines.append(_wrap(f"Topics: {topics}", "   ", width))
     return "\n".join(lines)
 
 
@@ -78,6 +82,7 @@ def digest_to_json(digest: Digest) -> dict[str, Any]:
                 "take": item.take,
                 "take_label": item.take_label,
                 "sources": list(item.sources),
+                "tags": list(item.tags),
             }
             for item in digest.items
         ],
@@ -108,6 +113,7 @@ def posts_to_json(posts: Sequence[Post]) -> list[dict[str, Any]]:
             "take_label": p.take_label,
             "sources": list(p.attributions),
             "edited": p.edited,
+            "tags": list(p.tags),
         }
         for p in posts
     ]
@@ -190,6 +196,7 @@ def hits_to_json(hits: list[SearchHit]) -> list[dict[str, Any]]:
             "published": h.post.published.isoformat() if h.post.published else None,
             "score": h.score,
             "snippet": h.snippet,
+            "tags": list(h.post.tags),
         }
         for h in hits
     ]

@@ -113,6 +113,7 @@ def apply_declared_subscriptions(
             schedule=declared.when,
             timezone=declared.timezone,
             skip_empty=skip_empty,
+            tags=declared.tags,
             admin_user=CONFIG_OWNER,
         )
         applied.append(sub)

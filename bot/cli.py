@@ -30,6 +30,7 @@ from briefings.models import Digest, IngestReport, SourceConfig
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, LATEST_VERSION, Store, StoreError, db, redact_db_url
 from briefings.summarize.extractive import ExtractiveSummarizer
+from briefings.tags import tag_post
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE (output closed early)
@@ -115,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     summarize.add_argument("file", metavar="FILE.jsonl", help="input file, or - for standard input")
     summarize.add_argument("--sentences", type=_positive_int, default=3)
+
+    tags = sub.add_parser(
+        "tags",
+        help='tag {"id", "title"?, "text"} JSON lines offline; writes {"id", "tags"} lines',
+    )
+    tags.add_argument("file", metavar="FILE.jsonl", help="input file, or - for standard input")
     return parser
 
 
@@ -205,6 +212,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await _doctor(args, settings)
     if args.command == "summarize":
         return summarize_jsonl(args.file, args.sentences, extractive_summarizer(settings))
+    if args.command == "tags":
+        return tag_jsonl(args.file)
     store = await db(open_store, settings, args.db)
     try:
         if store.read_only and args.command in WRITES:
@@ -388,6 +397,25 @@ def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer)
             continue
         summary = "\n".join(summarizer.summarize_text(text, sentences))
         print(json.dumps({"id": row["id"], "summary": summary}, ensure_ascii=False))
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def tag_jsonl(path: str) -> int:
+    """Tags for each good line, like `summarize_jsonl`: a bad line is reported and skipped."""
+    failures = 0
+    for number, row, error in _jsonl_rows(path):
+        text, title = row.get("text", row.get("article")), row.get("title", "")
+        if error is None and (
+            not isinstance(text, str) or "id" not in row or not isinstance(title, str)
+        ):
+            error = 'needs "id", a string "text" (or "article") and, if given, a string "title"'
+        if error is not None or not isinstance(text, str) or not isinstance(title, str):
+            failures += 1
+            print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
+            continue
+        print(
+            json.dumps({"id": row["id"], "tags": list(tag_post(title, text))}, ensure_ascii=False)
+        )
     return EXIT_FAILED if failures else EXIT_OK
 
 

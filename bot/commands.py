@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from bot.tasks import log_failure
+from bot.topics import TOPIC_DAYS, recent_topics
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
 from briefings.registry import (
@@ -32,6 +33,7 @@ from briefings.registry import (
     command,
 )
 from briefings.store import Store, db
+from briefings.tags import TAG_EXAMPLES, TagError, parse_tag, parse_tags
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +146,14 @@ class CommandSet:
         thread_posts = await db(
             self.outbox.posts_in_message, inv.caller.platform, inv.channel, inv.thread
         )
-        answer = await self.engine.answer(
-            question,
-            context_ids=(*inv.context_post_ids, *thread_posts),
-            context_urls=inv.context_urls,
-        )
+        try:
+            answer = await self.engine.answer(
+                question,
+                context_ids=(*inv.context_post_ids, *thread_posts),
+                context_urls=inv.context_urls,
+            )
+        except TagError as exc:
+            return refusal(str(exc))
         return Reply(answer=answer)
 
     @command(
@@ -159,7 +164,10 @@ class CommandSet:
         if not words.strip():
             return refusal("Search for some words, e.g. `search ceasefire`")
         await self.engine.sync_index()
-        hits = await self.engine.search(words, limit=5)
+        try:
+            hits = await self.engine.search(words, limit=5)
+        except TagError as exc:
+            return refusal(str(exc))
         if not hits:
             return Reply(text=f"No posts match {words!r}.")
         return Reply(hits=tuple(hits))
@@ -172,9 +180,24 @@ class CommandSet:
             return Reply(text="This channel is not subscribed; nothing is scheduled.")
         digest = await self.deliverer.preview(sub)
         when = self._when(sub)
+        only = f" (only posts tagged {' or '.join(sub.tags)})" if sub.tags else ""
         if digest.empty and sub.skip_empty:
-            return Reply(text=f"Nothing new: the next digest ({when}) would be skipped.")
-        return Reply(text=f"Preview of the digest due {when}:", digest=digest)
+            return Reply(text=f"Nothing new{only}: the next digest ({when}) would be skipped.")
+        return Reply(text=f"Preview of the digest due {when}{only}:", digest=digest)
+
+    @command("topics", private=True)
+    async def _topics(self, inv: Invocation) -> Reply:
+        """Tags of the last 30 days' posts, with counts (for subscribe and tag: searches)"""
+        counts = await db(recent_topics, self.store, self.deliverer.clock())
+        if not counts:
+            return Reply(text=f"No posts in the last {TOPIC_DAYS} days.")
+        lines = [f"Tags of the last {TOPIC_DAYS} days' posts:"]
+        for kind in ("country", "region", "org", "category"):
+            found = [f"{t} ({n})" for t, n in counts if t.startswith(f"{kind}:")]
+            if found:
+                lines.append(f"  {', '.join(found)}")
+        lines.append("Follow some with `subscribe TAG ...`; search within one with `tag:TAG`.")
+        return Reply(text="\n".join(lines))
 
     @command("status", private=True)
     async def _status(self, inv: Invocation) -> Reply:
@@ -210,6 +233,7 @@ class CommandSet:
         kind = "" if sub.schedule else " (the default)"
         lines = [
             f"sources: {', '.join(sub.sources) if sub.sources else 'all'}",
+            f"tags: {' or '.join(sub.tags) if sub.tags else 'any (every post)'}",
             f"schedule: {schedule.describe()}{kind}; "
             + (
                 "no message when nothing is new"
@@ -246,12 +270,26 @@ class CommandSet:
 
     @command(
         "subscribe",
-        args=(Arg("source", ArgKind.WORD, "One source to add (default: all of them)"),),
+        args=(
+            Arg("source", ArgKind.WORD, "One source to add (default: all of them)"),
+            Arg("tags", ArgKind.TAGS, f"Only posts with any of these tags, e.g. {TAG_EXAMPLES}"),
+        ),
         admin=True,
     )
-    async def _subscribe(self, inv: Invocation, source: str | None = None) -> Reply:
-        """Send digests here; all sources unless one is named"""
+    async def _subscribe(
+        self, inv: Invocation, source: str | None = None, tags: str | None = None
+    ) -> Reply:
+        """Send digests here; all sources unless one is named, only posts with any tag given"""
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
+        words = [*(source or "").split(), *(tags or "").split()]
+        names = [w for w in words if ":" not in w]
+        if len(names) > 1:
+            return refusal(f"Name one source at a time; tags look like {TAG_EXAMPLES}.")
+        try:
+            wanted = parse_tags(w for w in words if ":" in w)
+        except TagError as exc:
+            return refusal(str(exc))
+        source = names[0] if names else None
         sources: tuple[str, ...] = ()
         if source:
             name = source.lower()
@@ -271,8 +309,11 @@ class CommandSet:
             paused=False,
             pause_reason="",
             admin_user=inv.caller.user_id,
+            tags=(*(sub.tags if sub else ()), *wanted),
         )
         what = ", ".join(draft.sources) if draft.sources else "all sources"
+        if draft.tags:
+            what += f" (only posts tagged {' or '.join(draft.tags)})"
         return Reply(
             text=f"This channel now gets digests of {what}, "
             f"{self.deliverer.schedule_of(draft).describe()}; next: {self._when(draft)}."
@@ -288,6 +329,8 @@ class CommandSet:
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return refusal("This channel is not subscribed.")
+        if source and ":" in source:
+            return await self._drop_tag(inv, sub, source)
         if source:
             name = source.lower()
             current = sub.sources or self.source_names
@@ -313,6 +356,25 @@ class CommandSet:
             admin_user=inv.caller.user_id,
         )
         return Reply(text="This channel will get no more digests. `subscribe` starts them again.")
+
+    async def _drop_tag(self, inv: Invocation, sub: Subscription, raw: str) -> Reply:
+        try:
+            tag = parse_tag(raw)
+        except TagError as exc:
+            return refusal(str(exc))
+        if tag not in sub.tags:
+            following = ", ".join(sub.tags) or "no tags (every post)"
+            return refusal(f"This channel does not follow {tag}; it follows {following}.")
+        rest = tuple(t for t in sub.tags if t != tag)
+        await db(
+            self.outbox.save_subscription,
+            inv.caller.platform,
+            inv.channel,
+            tags=rest,
+            admin_user=inv.caller.user_id,
+        )
+        left = f"only posts tagged {' or '.join(rest)}" if rest else "every post"
+        return Reply(text=f"Stopped following {tag}; this channel now gets {left}.")
 
     @command(
         "schedule set",

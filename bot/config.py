@@ -23,6 +23,7 @@ from briefings.models import SourceConfig
 from briefings.settings import EnvName, SettingsModel, http_url
 from briefings.sources import FetchSettings
 from briefings.summarize.extractive import ExtractiveSettings
+from briefings.tags import parse_tags
 
 CONFIG_ENV = "BRIEFBOT_CONFIG"
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -123,6 +124,7 @@ class SubscriptionConfig(SettingsModel):
     when: str = ""
     timezone: str = ""
     skip_empty: bool | None = None
+    tags: list[str] = []  # only posts with any of these tags (empty: every post)
 
     @field_validator("platform")
     @classmethod
@@ -136,6 +138,11 @@ class SubscriptionConfig(SettingsModel):
         if self.when or self.timezone:
             parse_schedule(self.when or "daily 08:00", self.timezone or "UTC")
         return self
+
+    @field_validator("tags")
+    @classmethod
+    def _known_tags(cls, value: list[str]) -> list[str]:
+        return list(parse_tags(value))  # TagError is a ValueError: the message names the key
 
 
 class Settings(SettingsModel):

@@ -35,6 +35,7 @@ from bot.outbox_store import OutboxStore, RunClaim
 from bot.schedules import Schedule, ScheduleError
 from bot.subscriptions import SubscriptionService
 from bot.tasks import log_failure
+from bot.topics import edited_into
 from briefings.engine import BriefingEngine
 from briefings.models import Delivery, Digest, Post, Subscription
 from briefings.planner import DigestPlan, PostFilter, plan_digest
@@ -60,7 +61,7 @@ class RunReport:
 
 def post_filter(sub: Subscription) -> PostFilter:
     """The posts a subscribed channel wants."""
-    return PostFilter(sources=sub.sources)
+    return PostFilter(sources=sub.sources, tags=sub.tags)
 
 
 class Deliverer:
@@ -110,6 +111,9 @@ class Deliverer:
 
     async def plan(self, sub: Subscription, newest_id: int | None = None) -> DigestPlan:
         """What a digest for `sub` would carry now: its unseen posts, newest first, capped."""
+        if newest_id is None:
+            newest_id = await db(self.store.max_post_id)
+        also = await db(edited_into, self.store, self.outbox, sub, newest_id) if sub.tags else []
         return await db(
             plan_digest,
             self.store,
@@ -117,6 +121,7 @@ class Deliverer:
             max_items=self.settings.digest.max_items,
             only=post_filter(sub),
             newest_id=newest_id,
+            also=also,
         )
 
     async def preview(self, sub: Subscription) -> Digest:
@@ -134,12 +139,13 @@ class Deliverer:
         report = RunReport()
         # One view of the posts for every run claimed now.
         newest_id = await db(self.store.max_post_id)
-        plans: dict[tuple[int, PostFilter], DigestPlan] = {}  # channels alike share one plan
+        plans: dict[tuple[int, PostFilter, int], DigestPlan] = {}  # channels alike share one plan
         claims: list[RunClaim] = []
         for sub in await db(self.outbox.due_subscriptions, now, only=only):
             if sub.platform not in self.platforms:
                 continue  # its adapter is not running here: left due for one that is
-            key = (sub.cursor, post_filter(sub))
+            # A topic channel's plan also depends on what it was sent (`edited_into`): its own.
+            key = (sub.cursor, post_filter(sub), sub.id if sub.tags else 0)
             if key not in plans:
                 plans[key] = await self.plan(sub, newest_id)
             claim = await self._claim(sub, now, plans[key])
@@ -348,8 +354,8 @@ class Deliverer:
     ) -> None:
         by_post = {r.post_id: r for r in rows}
         notes = tuple(r.note for r in rows if r.note)
-        key = (tuple(sorted(p for p in by_post if p is not None)), notes)
-        if key not in digests:  # channels owed the same posts share one digest (and its summaries)
+        key = (tuple(sorted(p for p in by_post if p is not None)), notes, sub.tags)
+        if key not in digests:  # channels owed the same posts (and filters) share one digest
             digests[key] = asyncio.ensure_future(self._digest(key[0], notes))
         digest = await digests[key]
         unclaimed = [r for r in rows if r.post_id is None]  # a "nothing new" notice rides first
@@ -468,7 +474,9 @@ def _newest_first(post: Post) -> tuple[float, int]:
     return (-moment.timestamp(), -post.id)
 
 
-_DigestCache = dict[tuple[tuple[int, ...], tuple[str, ...]], "asyncio.Future[Digest]"]
+_DigestCache = dict[
+    tuple[tuple[int, ...], tuple[str, ...], tuple[str, ...]], "asyncio.Future[Digest]"
+]
 
 
 class _LeaseLost(Exception):

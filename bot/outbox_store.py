@@ -45,6 +45,7 @@ SUBSCRIPTION_FIELDS = frozenset(
         "pause_reason",
         "admin_user",
         "last_note",
+        "tags",
     }
 )
 
@@ -102,6 +103,8 @@ class OutboxStore:
             raise ValueError(f"not subscription fields: {sorted(unknown)}")
         if "sources" in changes:
             changes["sources"] = json.dumps(sorted(set(changes["sources"])))
+        if "tags" in changes:
+            changes["tags"] = json.dumps(sorted(set(changes["tags"])))
         now = _utc_now()
         where = (subscriptions.c.platform == platform, subscriptions.c.channel == channel)
         with self.engine.begin() as conn:
@@ -260,6 +263,11 @@ class OutboxStore:
         )
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
+
+    def delivered_post_ids(self, platform: str, channel: str, post_ids: Sequence[int]) -> set[int]:
+        """Which of these posts the channel has been owed or sent already (any status)."""
+        with self.engine.connect() as conn:
+            return _delivered(conn, platform, channel, post_ids)
 
     def last_delivery(self, subscription_id: int) -> Delivery | None:
         return self._latest(subscription_id, "sent", deliveries.c.sent_at)
@@ -480,6 +488,7 @@ def _delivered(conn: Connection, platform: str, channel: str, post_ids: Sequence
 def _to_subscription(row: sa.RowMapping) -> Subscription:
     values = {name: row[name] for name in _SUBSCRIPTION_COLUMNS}
     values["sources"] = tuple(json.loads(values["sources"]))
+    values["tags"] = tuple(json.loads(values["tags"] or "[]"))
     values["active"] = bool(values["active"])
     values["skip_empty"] = bool(values["skip_empty"])
     values["paused"] = bool(values["paused"])

@@ -32,6 +32,7 @@ def digest_item(post: Post, summary: Summary, *, take_sentences: int = 2) -> Dig
         take=take_excerpt(post, take_sentences),
         sources=post.attributions,
         category=post.category,
+        tags=post.tags,
     )
 
 

@@ -17,6 +17,8 @@ from briefings.models import Answer, Digest, IngestReport, Post, SearchHit, Sour
 from briefings.sources import FetchSettings
 from briefings.store import Store, db
 from briefings.summarize.cache import SummaryService
+from briefings.tag_search import tagged_answer, tagged_hits
+from briefings.tags import split_tag_terms
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +98,20 @@ class BriefingEngine:
     def ask(
         self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
     ) -> Answer:
-        """Answer from the indexed posts; `context_*` name the posts a thread is about."""
-        return self.index.ask(question, self._context(context_urls, context_ids))
+        """Answer from the indexed posts; `context_*` name the posts a thread is about. `tag:`
+        terms narrow the posts it may cite (TagError for a bad one)."""
+        text, tags = split_tag_terms(question)
+        context = self._context(context_urls, context_ids)
+        if tags:
+            return tagged_answer(self.index, self.store, text, tags, context)
+        return self.index.ask(question, context)
 
     async def answer(
         self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
     ) -> Answer:
         """Like `ask`, off the event loop, and through the LLM when one is configured (it falls
         back to `ask` itself)."""
-        if self.answerer is None:
+        if self.answerer is None or split_tag_terms(question)[1]:  # tag: narrowed: extractive
             return await asyncio.to_thread(
                 self.ask, question, context_urls=context_urls, context_ids=context_ids
             )
@@ -116,8 +123,12 @@ class BriefingEngine:
 
     async def search(self, query: str, limit: int = 10) -> list[SearchHit]:
         """Posts matching the query, best first, ranked in a worker thread: on a large index a
-        search takes milliseconds that every other channel would otherwise wait for."""
-        return await asyncio.to_thread(self.index.search, query, limit)
+        search takes milliseconds that every other channel would otherwise wait for. `tag:` terms
+        narrow the posts (TagError for a bad one); with no other words, the newest with the tags."""
+        text, tags = split_tag_terms(query)
+        if not tags:
+            return await asyncio.to_thread(self.index.search, query, limit)
+        return await asyncio.to_thread(tagged_hits, self.index, self.store, text, tags, limit)
 
     def open_index_in_background(self) -> asyncio.Task[None]:
         """Open the search index (building it if missing or outdated) and sync it in a worker

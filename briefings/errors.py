@@ -15,7 +15,8 @@ BriefbotError
 │   ├── PermanentDeliveryError   the channel is unusable until a person acts: paused
 │   └── MessageRejectedError     the platform will never take this message: dropped, told
 ├── UsageError               a chat command that cannot be read (also a ValueError)
-│   └── UnknownCommand       a group's name followed by none of its commands
+│   ├── UnknownCommand       a group's name followed by none of its commands
+│   └── TagError             a tag that names nothing briefbot knows (the message shows good ones)
 │
 │   defined by the layers that own them (the engine never raises these):
 ├── ConfigError              bot.config: the configuration cannot be used (exit 2)
@@ -91,6 +92,10 @@ class UsageError(BriefbotError, ValueError):
 
 class UnknownCommand(UsageError):
     """A group's name followed by a word that names none of its commands ("schedule sett")."""
+
+
+class TagError(UsageError):
+    """A tag that cannot be read or names nothing briefbot knows; the message shows good ones."""
 
 
 def describe(exc: BaseException) -> str:

@@ -103,6 +103,7 @@ def _new_posts(source: str, entries: list[FeedEntry], texts: list[str]) -> list[
             url=entry.url,
             published=entry.published,
             parts=split_post(text, title_hint=entry.title),
+            categories=entry.categories,
         )
         for entry, text in zip(entries, texts, strict=True)
     ]

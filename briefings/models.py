@@ -67,6 +67,10 @@ class Post:
     first_seen: datetime
     updated_at: datetime
     edited: bool
+    # What the post is about (`briefings.tags`), recomputed whenever its text changes, and the
+    # categories its feed gave it.
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
 
     @property
     def paragraphs(self) -> tuple[str, ...]:
@@ -119,6 +123,9 @@ class DigestItem:
     take: str
     sources: tuple[str, ...]
     category: str = ""
+    tags: tuple[
+        str, ...
+    ] = ()  # the post's tags (`briefings.tags`); readers see countries and regions
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +193,7 @@ class Subscription:
     last_note: str
     created_at: datetime
     updated_at: datetime
+    tags: tuple[str, ...] = ()  # tag filters: only posts with any of them (empty: every post)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ class ArgKind(Enum):
     SWITCH = "switch"  # on|off, given to the handler as a bool; required
     SCHEDULE = "schedule"  # "daily 08:00", "hourly" or five cron fields; required
     ZONE = "zone"  # one optional IANA time zone name (autocompleted where the platform can)
+    TAGS = "tags"  # the optional rest of the line: tags such as country:ua region:europe
 
 
 REQUIRED_KINDS = frozenset({ArgKind.REST, ArgKind.SWITCH, ArgKind.SCHEDULE})
@@ -197,7 +198,7 @@ def read_args(spec: CommandSpec, words: Sequence[str]) -> dict[str, Any]:
 
 
 def _words_for(kind: ArgKind, words: Sequence[str]) -> int:
-    if kind is ArgKind.REST:
+    if kind in (ArgKind.REST, ArgKind.TAGS):
         return len(words)
     if kind is ArgKind.SCHEDULE:  # "hourly"; five cron fields (no "hh:mm" among them); "days hh:mm"
         if words[0].lower() == "hourly":

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from briefings.errors import StoreError as StoreError
 from briefings.models import Post, PostParts, SourceState
 from briefings.sources import redact_credentials
+from briefings.tags import tag_post
 from briefings.urls import post_keys
 
 # What the database layer raises; `Store.error` turns any of them into a StoreError with a plain reason.
@@ -97,6 +98,10 @@ posts = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("edited", sa.Boolean, nullable=False, default=False),
+    # Added by migration 8 (JSON lists): the post's tags, written with its text; NULL in rows an
+    # earlier release stored, whose tags are then computed when read (see `_to_post`).
+    sa.Column("tags", sa.Text),
+    sa.Column("categories", sa.Text),
     sa.Index("ix_posts_published", "published"),
 )
 # Added by migration 5 (search index sync reads changes by it); declared apart so step 1 is unchanged.
@@ -156,6 +161,8 @@ subscriptions = sa.Table(
     # in order) and until when; another process may take it over only once the lease has run out.
     sa.Column("delivery_owner", sa.String(200)),
     sa.Column("delivery_lease_until", UTCDateTime),
+    # Added by migration 8: the channel's tag filters (JSON list; "[]" or NULL: every post).
+    sa.Column("tags", sa.Text),
     sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
 )
 
@@ -248,6 +255,12 @@ def _outbox_leases(conn: Connection) -> None:
     deliveries_owed_index.create(conn, checkfirst=True)
 
 
+def _tag_columns(conn: Connection) -> None:
+    """Schema only: rows stored before keep NULL tags, computed from their text when read."""
+    _add_columns(posts, "tags", "categories")(conn)
+    _add_columns(subscriptions, "tags")(conn)
+
+
 # Append only: never edit a released step. Each runs once, in its own transaction.
 MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
     (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
@@ -269,6 +282,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
         "several processes: seen platform events, shared rate limits",
         _create(seen_events, rate_limits, rate_holds),
     ),
+    (8, "tags: posts' tags and categories, channels' tag filters", _tag_columns),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)
@@ -284,6 +298,11 @@ class NewPost:
     url: str
     published: datetime | None
     parts: PostParts
+    categories: tuple[str, ...] = ()
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return post_tags(self.parts.title, self.parts.body, self.parts.take, self.categories)
 
     @property
     def content_hash(self) -> str:
@@ -889,10 +908,19 @@ def _post_values(item: NewPost) -> dict[str, Any]:
         "take": parts.take,
         "attributions": json.dumps(list(parts.attributions)),
         "content_hash": item.content_hash,
+        "tags": json.dumps(list(item.tags)),
+        "categories": json.dumps(list(item.categories)),
     }
 
 
+def post_tags(title: str, body: str, take: str, categories: Sequence[str]) -> tuple[str, ...]:
+    """A post's tags from its parts: the title, then body and take read as one text."""
+    return tag_post(title, f"{body}\n\n{take}" if take else body, categories)
+
+
 def _to_post(row: sa.RowMapping) -> Post:
+    tags, text = row["tags"], (row["title"], row["body"], row["take"])
+    categories = tuple(json.loads(row["categories"] or "[]"))
     return Post(
         id=row["id"],
         source=row["source"],
@@ -910,4 +938,6 @@ def _to_post(row: sa.RowMapping) -> Post:
         first_seen=row["first_seen"],
         updated_at=row["updated_at"],
         edited=bool(row["edited"]),
+        tags=tuple(json.loads(tags)) if tags is not None else post_tags(*text, categories),
+        categories=categories,
     )

@@ -261,8 +261,8 @@ def test_lines_that_name_no_command_are_questions_and_bad_ones_say_how() -> None
     assert REGISTRY.parse("what did the Baltic delegates agree on?") is None
     with pytest.raises(UnknownCommand, match="'schedule sett'"):
         REGISTRY.parse("schedule sett daily 08:00")
-    with pytest.raises(UsageError, match="use `subscribe \\[source\\]`"):
-        REGISTRY.parse("subscribe irinfive other")
+    with pytest.raises(UsageError, match="use `unsubscribe \\[source\\]`"):
+        REGISTRY.parse("unsubscribe irinfive other")
     with pytest.raises(UsageError, match="`schedule skip-empty on`"):
         REGISTRY.parse("schedule skip-empty")
 

@@ -64,7 +64,14 @@ def test_the_modules_that_raise_an_error_still_export_it() -> None:
 
 
 def test_main_ends_each_kind_with_its_documented_exit_code() -> None:
-    usage = {"ConfigError", "MissingSecret", "UsageError", "UnknownCommand", "ScheduleError"}
+    usage = {
+        "ConfigError",
+        "MissingSecret",
+        "UsageError",
+        "UnknownCommand",
+        "ScheduleError",
+        "TagError",  # a bad tag on the command line (`search "tag:..."`): exit 2
+    }
     for name, kind in our_exceptions().items():
         assert issubclass(kind, BriefbotError)
         _, code = error_heading(kind.__new__(kind))

@@ -301,6 +301,7 @@ OPTION_TYPES: dict[ArgKind, tuple[Any, Any]] = {
     ArgKind.SWITCH: (bool, inspect.Parameter.empty),
     ArgKind.WORD: (str | None, None),
     ArgKind.ZONE: (str | None, None),
+    ArgKind.TAGS: (str | None, None),
 }
 
 

@@ -22,6 +22,7 @@ import discord
 from adapters import splitting
 from adapters.contract import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
+from briefings.tags import describe as describe_tags
 
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
@@ -61,13 +62,16 @@ def _date(value: datetime | None) -> str:
 def item_embeds(item: DigestItem) -> list[discord.Embed]:
     """One embed per post; a post too long for one continues in more, each marked as such."""
     title = escape(item.title)
-    footer = " · ".join(p for p in ("IR in Five", escape(item.category)) if p)
+    topics = describe_tags(item.tags)
+    footer = " · ".join(p for p in ("IR in Five", escape(item.category), topics) if p)
     lines = []
     if len(title) > TITLE_LIMIT:  # the full title goes in the text, never lost
         lines.append(f"**{title}**")
         title = title[: TITLE_LIMIT - 1].rstrip("\\") + "…"
-    if len(footer) > FOOTER_MAX:  # so is a long category line
-        lines.append(escape(item.category))
+    if len(footer) > FOOTER_MAX:  # so is a long category or topics line
+        lines += [
+            p for p in (escape(item.category), escape(f"Topics: {topics}") if topics else "") if p
+        ]
         footer = "IR in Five"
     if item.summary:
         lines.append(escape(item.summary))

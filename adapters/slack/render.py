@@ -18,6 +18,7 @@ from typing import Any
 from adapters import splitting
 from adapters.contract import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
+from briefings.tags import describe as describe_tags
 
 SECTION_LIMIT = 3000
 CONTEXT_LIMIT = 3000  # one text element of a context block
@@ -95,7 +96,11 @@ def item_blocks(item: DigestItem) -> list[Block]:
         lines.append(f"> *{label} (the post's own view):* {escape(item.take)}")
     if item.sources:
         lines.append(f"Sources: {escape(', '.join(item.sources))}")
-    return sections("\n".join(lines))
+    blocks = sections("\n".join(lines))
+    topics = describe_tags(item.tags)
+    if topics:  # a context line under the post; far below a context element's 3,000 characters
+        blocks += [footer_block(piece) for piece in pieces(f"Topics: {escape(topics)}")]
+    return blocks
 
 
 def header_block(text: str) -> Block:

@@ -1,0 +1,331 @@
+"""Topic tags for posts: which countries, regions and organisations a post is about, and its feed
+categories, so channels can follow only the topics they care about.
+
+Tags are plain strings, `kind:value`: `country:<ISO 3166 alpha-2, lower case>`, `region:<UN M49 slug>`,
+`org:<slug>` and `category:<slug>`. A post is about a country when the title names it, or the text
+names it at least twice (names, demonyms, capitals, metonyms such as "Kremlin" all count). Country
+names, codes and UN regions come from pycountry and country_converter; the words they lack, and
+the rules that keep "Georgia" the US state from tagging the Caucasus, are in `tag_words.toml`.
+Everything here is pure and offline; one `Vocabulary` is built on first use and shared.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.util
+import re
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from briefings.errors import TagError as TagError
+
+KINDS = ("country", "region", "org", "category")
+TAG_EXAMPLES = "country:ua, region:eastern-europe, region:europe, org:nato, category:analysis"
+BODY_MENTIONS = 2.0  # mentions in the body (title aside) that make a post about a place
+DEMONYM_WEIGHT = 0.5  # "a Colombian actress" is weaker evidence than "in Colombia"
+# A country mentioned less than this share as often as the post's main one is a side mention (a
+# player's nationality, a stop on a tour), unless the title names it.
+SIDE_MENTION_SHARE = 0.15
+
+# Letter runs: "U.S." is the tokens u, s; "Russia's" is russia, s; "Guinea-Bissau" is guinea, bissau.
+_WORD = re.compile(r"[^\W\d_]+|\d+")
+_SLUG_GAP = re.compile(r"[\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """What a phrase stands for: a tag, a cued name (resolved once the whole text is read), or
+    nothing (a blocked phrase, or a cue word that is only looked for)."""
+
+    target: str  # "country:ru", "org:nato", "cued:georgia" or ""
+    exact: str = ""  # counted only when the text has it written exactly so
+    weight: float = 1.0  # a demonym counts for less than a place name
+
+
+@dataclass(frozen=True, slots=True)
+class _Cued:
+    country: str
+    cues: frozenset[str]
+    otherwise: str
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """Everything the tagger knows, built once from the libraries and the word file."""
+
+    forms: dict[str, _Form]  # phrase (lower-case tokens joined by spaces) -> what it means
+    longest: dict[str, int]  # first token -> most tokens of a phrase starting with it
+    cued: dict[str, _Cued]
+    country_names: dict[str, str]  # "ru" -> "Russia"
+    country_region: dict[str, str]  # "ru" -> "eastern-europe"
+    region_names: dict[str, str]  # "eastern-europe" -> "Eastern Europe"
+    region_parent: dict[str, str]  # "eastern-europe" -> "europe"
+    orgs: frozenset[str]
+    side_after: frozenset[str]  # a mention followed by one of these is a nationality: not counted
+
+    def regions_above(self, region: str) -> list[str]:
+        """`region` and every M49 region containing it, innermost first."""
+        chain = [region]
+        while chain[-1] in self.region_parent and len(chain) < 8:
+            chain.append(self.region_parent[chain[-1]])
+        return chain
+
+
+def phrase_key(text: str) -> str:
+    return " ".join(_WORD.findall(text.lower()))
+
+
+def slug(text: str) -> str:
+    """A label as a tag value: lower case, runs of anything but letters and digits as one `-`."""
+    return _SLUG_GAP.sub("-", text.lower()).strip("-")
+
+
+@functools.cache
+def vocabulary() -> Vocabulary:
+    words = tomllib.loads((Path(__file__).with_name("tag_words.toml")).read_text("utf-8"))
+    library = _library_countries()
+    names: dict[str, str] = {}
+    country_region: dict[str, str] = {}
+    region_names: dict[str, str] = {}
+    claims: dict[str, set[str]] = {}
+    for code, (short, region, forms) in library.items():
+        names[code] = short
+        if region:
+            country_region[code] = slug(region)
+            region_names[slug(region)] = region
+        for form in forms:
+            claims.setdefault(phrase_key(form), set()).add(code)
+    # A library name two countries share ("Congo", "Korea", "Virgin Islands") says nothing alone.
+    table: dict[str, _Form] = {
+        key: _Form(f"country:{next(iter(codes))}")
+        for key, codes in claims.items()
+        if key and len(codes) == 1
+    }
+    for code, forms in words["forms"].items():
+        for form in forms:
+            table[phrase_key(form)] = _Form(f"country:{code}")
+    for org, forms in words["orgs"].items():
+        for form in forms:
+            table[phrase_key(form)] = _Form(f"org:{org}")
+    for form in words["blocked"]:
+        table[phrase_key(form)] = _Form("")
+    cued: dict[str, _Cued] = {}
+    for form, rule in words["cued"].items():
+        key = phrase_key(form)
+        cues = frozenset(phrase_key(c) for c in rule["cues"])
+        cued[key] = _Cued(rule["country"], cues, rule.get("otherwise", ""))
+        table[key] = _Form(f"cued:{key}")
+        for cue in cues:
+            table.setdefault(cue, _Form(""))
+    for form in words["exact_case"]:
+        key = phrase_key(form)
+        if key in table:
+            table[key] = _Form(table[key].target, exact=form)
+    for form in words["demonyms"]:
+        key = phrase_key(form)
+        if key in table:
+            table[key] = _Form(table[key].target, table[key].exact, DEMONYM_WEIGHT)
+    longest: dict[str, int] = {}
+    for key in table:
+        first, size = key.split(" ", 1)[0], key.count(" ") + 1
+        longest[first] = max(longest.get(first, 0), size)
+    parents = dict(words["region_parents"])
+    for parent in parents.values():
+        region_names.setdefault(parent, parent.replace("-", " ").title())
+    return Vocabulary(
+        forms=table,
+        longest=longest,
+        cued=cued,
+        country_names=names,
+        country_region=country_region,
+        region_names=region_names,
+        region_parent=parents,
+        orgs=frozenset(words["orgs"]),
+        side_after=frozenset(w.lower() for w in words["side_after"]),
+    )
+
+
+def _library_countries() -> dict[str, tuple[str, str, list[str]]]:
+    """ISO code -> (short name, UN M49 sub-region, names) from pycountry and country_converter."""
+    import pycountry
+
+    by_iso3 = _country_converter_table()
+    found: dict[str, tuple[str, str, list[str]]] = {}
+    for country in pycountry.countries:
+        row = by_iso3.get(country.alpha_3, {})
+        forms = [
+            getattr(country, attr, "") or "" for attr in ("name", "common_name", "official_name")
+        ] + [row.get("name_short", ""), row.get("name_official", "")]
+        # "Korea, Republic of" -> "Korea"; "Bolivia, Plurinational State of" -> "Bolivia".
+        forms = [f.split(",")[0].split("(")[0].strip() for f in forms if f]
+        short = row.get("name_short") or forms[0]
+        found[country.alpha_2.lower()] = (short, row.get("UNregion", ""), forms)
+    return found
+
+
+def _country_converter_table() -> dict[str, dict[str, str]]:
+    """country_converter's country table by ISO3, read from the file the package ships. Importing
+    the package would load pandas (half a second) for a table csv reads in milliseconds."""
+    spec = importlib.util.find_spec("country_converter")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    path = Path(next(iter(spec.submodule_search_locations))) / "country_data.tsv"
+    with path.open(encoding="utf-8", newline="") as handle:
+        return {row["ISO3"]: row for row in csv.DictReader(handle, delimiter="\t")}
+
+
+def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str, ...]:
+    """The tags of one post: countries it is about (most mentioned first), their regions, the
+    organisations it is about, then its feed categories."""
+    vocab = vocabulary()
+    in_title, title_seen = _scan(vocab, title)
+    in_body, body_seen = _scan(vocab, text)
+    seen = title_seen | body_seen
+    title_counts = _resolve(vocab, in_title, seen)
+    body_counts = _resolve(vocab, in_body, seen)
+    total = title_counts + body_counts
+    top = max((n for t, n in body_counts.items() if t.startswith("country:")), default=0.0)
+    chosen = [
+        target
+        for target in total
+        if target
+        and (
+            title_counts[target] > 0
+            or (
+                body_counts[target] >= BODY_MENTIONS
+                and (
+                    not target.startswith("country:")
+                    or body_counts[target] >= SIDE_MENTION_SHARE * top
+                )
+            )
+        )
+    ]
+    chosen.sort(key=lambda t: (-title_counts[t], -total[t], t))
+    countries = [t for t in chosen if t.startswith("country:")]
+    regions = dict.fromkeys(
+        f"region:{vocab.country_region[c[8:]]}" for c in countries if c[8:] in vocab.country_region
+    )
+    orgs = [t for t in chosen if t.startswith("org:")]
+    cats = dict.fromkeys(f"category:{s}" for s in (slug(c) for c in categories) if s)
+    return (*countries, *regions, *orgs, *cats)
+
+
+def _scan(vocab: Vocabulary, text: str) -> tuple[Counter[str], set[str]]:
+    """Weighted mentions per target in `text`, longest phrase first, and every phrase key seen."""
+    counts: Counter[str] = Counter()
+    seen: set[str] = set()
+    if not text:
+        return counts, seen
+    cased = text != text.lower()
+    tokens = _WORD.findall(text)
+    lows = [t.lower() for t in tokens]
+    forms, longest = vocab.forms, vocab.longest
+    i, n = 0, len(tokens)
+    while i < n:
+        span = longest.get(lows[i])
+        if span is None:
+            i += 1
+            continue
+        for size in range(min(span, n - i), 0, -1):
+            key = lows[i] if size == 1 else " ".join(lows[i : i + size])
+            form = forms.get(key)
+            if form is None:
+                continue
+            if form.exact and (not cased or "".join(tokens[i : i + size]) != form.exact):
+                continue
+            seen.add(key)
+            side = i + size < n and lows[i + size] in vocab.side_after
+            counts[form.target] += 0.0 if side else form.weight  # type: ignore[assignment]
+            i += size
+            break
+        else:
+            i += 1
+    return counts, seen
+
+
+def _resolve(vocab: Vocabulary, counts: Counter[str], seen: set[str]) -> Counter[str]:
+    """Cued names become their country when a cue is in the post, else their fallback."""
+    resolved: Counter[str] = Counter()
+    for target, count in counts.items():
+        if target.startswith("cued:"):
+            rule = vocab.cued[target[5:]]
+            code = rule.country if rule.cues & seen else rule.otherwise
+            target = f"country:{code}" if code else ""
+        resolved[target] += count
+    return resolved
+
+
+def parse_tag(raw: str) -> str:
+    """A tag as typed by a person, normalised (`country:UA` -> `country:ua`, `country:Ukraine`
+    -> `country:ua`); TagError with examples when it names nothing."""
+    vocab = vocabulary()
+    kind, sep, value = raw.strip().partition(":")
+    kind = kind.strip().lower()
+    value = value.strip()
+    if not sep or kind not in KINDS or not value:
+        raise TagError(f'"{raw.strip()}" is not a tag; tags look like {TAG_EXAMPLES}')
+    if kind == "country":
+        code = value.lower()
+        if code not in vocab.country_names:
+            form = vocab.forms.get(phrase_key(value))
+            code = form.target[8:] if form and form.target.startswith("country:") else ""
+        if not code:
+            raise TagError(
+                f'"{value}" is not a country; use its two-letter code or name, '
+                f"e.g. country:ua, country:de, country:Japan"
+            )
+        return f"country:{code}"
+    value = slug(value)
+    if kind == "region" and value not in vocab.region_names:
+        some = ", ".join(f"region:{r}" for r in ("europe", "eastern-europe", "western-asia"))
+        raise TagError(f'"region:{value}" is not a UN region; e.g. {some}')
+    if kind == "org" and value not in vocab.orgs:
+        raise TagError(f'"org:{value}" is not an organisation I tag; known: {known_orgs()}')
+    if not value:
+        raise TagError(f'"{raw.strip()}" is not a tag; tags look like {TAG_EXAMPLES}')
+    return f"{kind}:{value}"
+
+
+def parse_tags(raws: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(parse_tag(r) for r in raws))
+
+
+def split_tag_terms(query: str) -> tuple[str, tuple[str, ...]]:
+    """`"tag:country:ua grain exports"` -> ("grain exports", ("country:ua",)): the words, and the
+    tags a `search` or `ask` is narrowed to. TagError names a bad one."""
+    words, tags = [], []
+    for word in query.split():
+        if word.lower().startswith("tag:"):
+            tags.append(parse_tag(word[4:]))
+        else:
+            words.append(word)
+    return " ".join(words), tuple(dict.fromkeys(tags))
+
+
+def known_orgs() -> str:
+    return ", ".join(sorted(vocabulary().orgs))
+
+
+def matches(post_tags: Sequence[str], filters: Sequence[str]) -> bool:
+    """Whether a post with `post_tags` belongs in a channel following `filters`: no filters means
+    every post; otherwise any filter the post has, a region filter also matching its sub-regions."""
+    if not filters:
+        return True
+    vocab = vocabulary()
+    have = set(post_tags)
+    for tag in post_tags:
+        if tag.startswith("region:"):
+            have.update(f"region:{r}" for r in vocab.regions_above(tag[7:]))
+    return any(f in have for f in filters)
+
+
+def describe(tags: Sequence[str]) -> str:
+    """Country and region tags as readers see them: "Russia, Ukraine · Eastern Europe"."""
+    vocab = vocabulary()
+    countries = [vocab.country_names.get(t[8:], t[8:]) for t in tags if t.startswith("country:")]
+    regions = [vocab.region_names.get(t[7:], t[7:]) for t in tags if t.startswith("region:")]
+    return " · ".join(p for p in (", ".join(countries), ", ".join(regions)) if p)
