@@ -93,7 +93,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--data", default=DEFAULT_DATA)
-    parser.add_argument("--thresholds", default=f"0.1,0.15,{THRESHOLD},0.25,0.3")
+    parser.add_argument("--thresholds", default="0.05,0.1,0.15,0.2,0.3")
     args = parser.parse_args()
     rows = [json.loads(line) for line in Path(args.data).read_text().splitlines() if line.strip()]
     labels = read_labels()

@@ -36,6 +36,8 @@ TOP_FEATURES = 40  # a post's most distinctive name words kept (plus its title w
 TF_POWER = 1.5  # how much a word repeated in a post outweighs one said once
 TITLE_WEIGHT = 1.0  # a title word counts this much more than the same word in the text
 TAG_WEIGHT = 1.0  # a shared tag counts like a shared name of the same rarity
+COMMON_SHARE = 0.05  # see _pair_similarities
+COMMON_MIN = 10
 LABEL_TERMS = 3  # words in a story's label
 
 _TOKEN = re.compile(r"[^\W\d_](?:[\w'\u2019.-]*[^\W_])?")
@@ -182,17 +184,27 @@ def similarity(a: Mapping[str, float], b: Mapping[str, float]) -> float:
 
 
 def _pair_similarities(vectors: dict[int, dict[str, float]]) -> dict[tuple[int, int], float]:
-    """Similarity of every pair of posts sharing a feature (the others are 0), keyed (low, high)."""
+    """Cosine similarity of every pair of posts sharing a feature, keyed (low, high); other
+    pairs count as 0. A feature in more than `COMMON_SHARE` of the posts (and more than
+    `COMMON_MIN` of them) is left out, as a word that says nothing about which story a post
+    belongs to; this also keeps a thousand posts from being compared all with all."""
     postings: dict[str, list[int]] = {}
     for post_id in sorted(vectors):
         for feature in vectors[post_id]:
             postings.setdefault(feature, []).append(post_id)
-    pairs: dict[tuple[int, int], float] = {}
-    for post_id in sorted(vectors):
-        candidates = {other for f in vectors[post_id] for other in postings[f] if other > post_id}
-        for other in candidates:
-            pairs[(post_id, other)] = similarity(vectors[post_id], vectors[other])
-    return pairs
+    common = max(COMMON_MIN, COMMON_SHARE * len(vectors))
+    kept = {f for f, ids in postings.items() if len(ids) <= common}
+    norms = {
+        i: math.sqrt(sum(w * w for f, w in v.items() if f in kept)) for i, v in vectors.items()
+    }
+    dots: dict[tuple[int, int], float] = {}
+    for feature in sorted(kept):
+        ids = postings[feature]
+        for n, a in enumerate(ids):
+            weight = vectors[a][feature]
+            for b in ids[n + 1 :]:
+                dots[(a, b)] = dots.get((a, b), 0.0) + weight * vectors[b][feature]
+    return {pair: dot / (norms[pair[0]] * norms[pair[1]]) for pair, dot in sorted(dots.items())}
 
 
 def cluster(
@@ -278,18 +290,22 @@ def label(posts: Sequence[StoryPost], vectors: Mapping[int, Mapping[str, float]]
     )[:LABEL_TERMS]
     if not shared:
         return newest
-    written = _written_forms(posts[::-1])
+    written = _written_forms(posts[::-1], set(shared))
     position = {key: n for n, key in enumerate(written)}
     shared.sort(key=lambda f: (position.get(f, len(position)), f))
     text = " ".join(written.get(f, f) for f in shared)
     return text[:1].upper() + text[1:]
 
 
-def _written_forms(posts: Sequence[StoryPost]) -> dict[str, str]:
-    """Each stem's first written form in these posts' titles and openings, in order of use."""
+def _written_forms(posts: Sequence[StoryPost], wanted: set[str]) -> dict[str, str]:
+    """The `wanted` stems as first written in these posts' titles and openings, in order of use."""
     forms: dict[str, str] = {}
     for post in posts:
         for match in _TOKEN.finditer(f"{post.title}\n{_lead(post.body)}"):
             word = match.group().rstrip(".").replace("\u2019", "'").removesuffix("'s")
-            forms.setdefault(stem(word.lower()), word)
+            key = stem(word.lower())
+            if key in wanted and key not in forms:
+                forms[key] = word
+                if len(forms) == len(wanted):
+                    return forms
     return forms
