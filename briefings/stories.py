@@ -101,24 +101,31 @@ def names(text: str) -> list[str]:
     Putin", "Bank of England"), without a leading word capitalised only because it opens a
     sentence, and without honorifics, calendar words and other stop-listed words."""
     stop = stopwords()
+    sentences = [
+        [_word(m.group()) for m in _TOKEN.finditer(sentence)] for sentence in split_sentences(text)
+    ]
+    # A word capitalised somewhere other than a sentence's start is a name wherever it stands;
+    # one capitalised only at starts ("Officials said", "Despite this") is not.
+    mid = {lower for words in sentences for word, lower in words[1:] if word[:1].isupper()}
     found: list[str] = []
-    for sentence in split_sentences(text):
+    for words in sentences:
         run: list[str] = []
-        first = True
-        for match in _TOKEN.finditer(sentence):
-            word = match.group().rstrip(".")
-            lower = word.lower().replace("\u2019", "'").removesuffix("'s")
-            capital = word[:1].isupper()
-            if capital and not (first and lower in stop) and lower not in stop:
-                run.append(lower)
-            elif run and lower in _CONNECTORS and not capital:
+        for position, (word, lower) in enumerate(words):
+            capital = word[:1].isupper() and (position > 0 or lower in mid or len(words) == 1)
+            joins = bool(run) and lower in _CONNECTORS and not word[:1].isupper()
+            if (capital and lower not in stop) or joins:
                 run.append(lower)
             else:
                 _close(run, found)
                 run = []
-            first = False
         _close(run, found)
     return found
+
+
+def _word(token: str) -> tuple[str, str]:
+    """A token without a trailing full stop, and its lower-case form without a possessive."""
+    word = token.rstrip(".")
+    return word, word.lower().replace("\u2019", "'").removesuffix("'s")
 
 
 def _close(run: list[str], found: list[str]) -> None:
@@ -279,12 +286,12 @@ def label(posts: Sequence[StoryPost], vectors: Mapping[int, Mapping[str, float]]
     if len(posts) == 1:
         return newest
     counts: Counter[str] = Counter()
-    weight: Counter[str] = Counter()
+    weight: dict[str, float] = {}
     for post in posts:
         for feature, w in vectors.get(post.id, {}).items():
             if not feature.startswith("tag:"):
                 counts[feature] += 1
-                weight[feature] += w
+                weight[feature] = weight.get(feature, 0.0) + w
     shared = sorted(
         (f for f, c in counts.items() if c >= 2), key=lambda f: (-counts[f], -weight[f], f)
     )[:LABEL_TERMS]
