@@ -212,3 +212,14 @@ def test_cli_roundup_refuses_a_bad_day_count(
         main(["roundup", "--days", "0"])
     assert stopped.value.code == 2
     assert "must be from 1 to 3650" in capsys.readouterr().err
+
+
+def test_a_region_name_too_long_for_an_embed_title_is_kept_whole_on_discord() -> None:
+    region = "a-very-" + "long-" * 80 + "region"
+    tags = {p.id: (f"region:{region}",) for p in week_posts()}
+    roundup = build_roundup(week_posts(), MONDAY, WEEK_END, tags=tags)
+    name = roundup.sections[0].region
+    assert len(name) > discord_render.TITLE_LIMIT
+    embeds = [e for m in discord_render.roundup_messages(roundup) for e in m.payload["embeds"]]
+    assert all(len(e.get("title", "")) <= discord_render.TITLE_LIMIT for e in embeds)
+    assert discord_render.escape(name) in embeds[0]["description"]

@@ -215,7 +215,10 @@ def roundup_messages(roundup: Roundup) -> list[OutgoingMessage]:
         for story in section.stories:
             lines = [f"**{escape(story.heading)}**", *map(_roundup_post_line, story.posts)]
             blocks.append("\n".join(lines))
-        title = split_text(escape(section.region or roundup.title), TITLE_LIMIT)[0]
+        title = escape(section.region or roundup.title)
+        if len(title) > TITLE_LIMIT:  # the whole name goes in the text, never lost
+            blocks.insert(0, f"**{title}**")
+            title = title[: TITLE_LIMIT - 1].rstrip("\\") + "…"
         for n, piece in enumerate(split_text("\n\n".join(blocks), DESCRIPTION_LIMIT)):
             embeds.append(
                 discord.Embed(
