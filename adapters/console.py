@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from briefings.models import Answer, Digest, DigestItem, IngestReport, Post, SearchHit
+from briefings.roundup import Roundup
 from briefings.tags import describe as describe_tags
 
 _UNSAFE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -200,3 +201,47 @@ def hits_to_json(hits: list[SearchHit]) -> list[dict[str, Any]]:
         }
         for h in hits
     ]
+
+
+def render_roundup(roundup: Roundup) -> str:
+    """The weekly roundup for the terminal: each story's heading, then one line per post."""
+    if roundup.empty:
+        return f"{safe(roundup.heading)}\nNothing was published in that time."
+    lines = [safe(roundup.heading), "=" * min(_width(), len(roundup.heading))]
+    for section in roundup.sections:
+        if section.region:
+            lines += ["", f"## {safe(section.region)}"]
+        for story in section.stories:
+            lines += ["", safe(story.heading)]
+            lines += [
+                f"  - {safe(p.title)} ({_date(p.published)}) {safe(p.url)}" for p in story.posts
+            ]
+    return "\n".join(lines)
+
+
+def roundup_to_json(roundup: Roundup) -> dict[str, Any]:
+    return {
+        "since": roundup.since.isoformat(),
+        "until": roundup.until.isoformat(),
+        "sections": [
+            {
+                "region": section.region,
+                "stories": [
+                    {
+                        "label": story.label,
+                        "grouped": story.grouped,
+                        "posts": [
+                            {
+                                "url": p.url,
+                                "title": p.title,
+                                "published": p.published.isoformat() if p.published else None,
+                            }
+                            for p in story.posts
+                        ],
+                    }
+                    for story in section.stories
+                ],
+            }
+            for section in roundup.sections
+        ],
+    }

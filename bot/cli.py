@@ -11,6 +11,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from briefings.engine import BriefingEngine
 from briefings.errors import BriefbotError, UsageError, describe
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
+from briefings.roundup import build_roundup
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, LATEST_VERSION, Store, StoreError, db, redact_db_url
 from briefings.summarize.extractive import ExtractiveSummarizer
@@ -35,6 +37,7 @@ from briefings.tags import tag_post
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_PIPE = 141  # what a shell reports for a command stopped by SIGPIPE (output closed early)
 MAX_COUNT = 1_000_000  # largest --limit / --sentences; SQLite integers stop at 2**63
+MAX_DAYS = 3650  # longest roundup --days
 # Commands that write to the database (a read-only file cannot serve them), and why.
 WRITES = {
     "digest": "digest records which posts it has shown",
@@ -82,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     posts = sub.add_parser("posts", help="list stored posts, newest first")
     posts.add_argument("--limit", type=_positive_int, default=20)
     posts.add_argument("--json", action="store_true")
+
+    roundup = sub.add_parser(
+        "roundup", help="the stored posts of the last days grouped into stories, biggest first"
+    )
+    roundup.add_argument(
+        "--days", type=_days, default=7, help="how many days back (default 7, at most 3650)"
+    )
+    roundup.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     sub.add_parser("doctor", help="check config, database, feeds and which platform tokens are set")
 
@@ -141,6 +152,16 @@ def _positive_int(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
     if not 1 <= number <= MAX_COUNT:
         raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_COUNT:,}")
+    return number
+
+
+def _days(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if not 1 <= number <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_DAYS}")
     return number
 
 
@@ -231,6 +252,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 else console.render_posts(posts)
             )
             return EXIT_OK
+        if args.command == "roundup":
+            return await _roundup(args, store)
         if args.command in ("ask", "search", "reindex"):
             return await _ask_or_search(args, settings, store)
         sources = feed_sources(args.feed) if args.feed else None
@@ -252,6 +275,18 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         raise store.error(exc) from exc
     finally:
         await db(store.close)
+
+
+async def _roundup(args: argparse.Namespace, store: Store) -> int:
+    until = datetime.now(UTC)
+    since = until - timedelta(days=args.days)
+    roundup = build_roundup(await db(store.posts_between, since, until), since, until)
+    print(
+        console.dumps(console.roundup_to_json(roundup))
+        if args.json
+        else console.render_roundup(roundup)
+    )
+    return EXIT_OK
 
 
 def _print_digest(digest: Digest, *, as_json: bool) -> None:

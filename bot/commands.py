@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from adapters.contract import Caller, Invocation, Reply
 from bot.config import Settings
@@ -32,6 +32,7 @@ from briefings.registry import (
     UsageError,
     command,
 )
+from briefings.roundup import build_roundup, roundup_text
 from briefings.store import Store, db
 from briefings.tags import TAG_EXAMPLES, TagError, parse_tag, parse_tags
 
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 ScheduleListener = Callable[[Subscription], Awaitable[None] | None]
 
 GROUPS = {"schedule": "When this channel gets digests"}
+ROUNDUP_DAYS = 7
 FOOTER = "In a digest's thread, any message is a question about that digest's posts."
 
 
@@ -172,10 +174,18 @@ class CommandSet:
             return Reply(text=f"No posts match {words!r}.")
         return Reply(hits=tuple(hits))
 
-    @command("preview", private=True)
-    async def _preview(self, inv: Invocation) -> Reply:
-        """Exactly what this channel's next digest would post"""
+    @command(
+        "preview",
+        args=(Arg("kind", ArgKind.WORD, "roundup: the last 7 days' posts grouped into stories"),),
+        private=True,
+    )
+    async def _preview(self, inv: Invocation, kind: str | None = None) -> Reply:
+        """Exactly what this channel's next digest would post (`preview roundup`: the week's stories)"""
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
+        if kind:
+            if kind.lower() != "roundup":
+                return refusal(f"Unknown preview {kind!r}: try `preview` or `preview roundup`.")
+            return await self._preview_roundup(sub)
         if sub is None or not sub.active:
             return Reply(text="This channel is not subscribed; nothing is scheduled.")
         digest = await self.deliverer.preview(sub)
@@ -198,6 +208,14 @@ class CommandSet:
                 lines.append(f"  {', '.join(found)}")
         lines.append("Follow some with `subscribe TAG ...`; search within one with `tag:TAG`.")
         return Reply(text="\n".join(lines))
+
+    async def _preview_roundup(self, sub: Subscription | None) -> Reply:
+        """The last seven days' posts of this channel's sources (all when not subscribed)."""
+        until = self.deliverer.clock()
+        since = until - timedelta(days=ROUNDUP_DAYS)
+        sources = sub.sources if sub is not None and sub.active else ()
+        posts = await db(self.store.posts_between, since, until, sources=sources)
+        return Reply(text=roundup_text(build_roundup(posts, since, until)))
 
     @command("status", private=True)
     async def _status(self, inv: Invocation) -> Reply:

@@ -650,6 +650,20 @@ class Store:
         with self.engine.connect() as conn:
             return [_to_post(row) for row in conn.execute(query).mappings()]
 
+    def posts_between(
+        self, since: datetime, until: datetime, *, sources: Sequence[str] = ()
+    ) -> list[Post]:
+        """Posts published (or first seen, when a feed gave no date) from `since` to before
+        `until`, oldest first: a week's posts for the roundup."""
+        when = sa.func.coalesce(posts.c.published, posts.c.first_seen)
+        query = (
+            sa.select(posts)
+            .where(_post_filter(0, None, sources), when >= since, when < until)
+            .order_by(when, posts.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_to_post(row) for row in conn.execute(query).mappings()]
+
     def changed_posts(self, after_id: int, updated_after: datetime | None) -> list[Post]:
         """Posts first seen after `after_id` or updated after `updated_after` (index sync)."""
         condition = posts.c.id > after_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -14,10 +14,11 @@ from adapters.terminal import TerminalPlatform
 from bot.app import engine_for
 from bot.commands import REGISTRY, CommandSet
 from bot.config import CommandSettings, Settings, SourceSettings
-from briefings.models import Subscription
+from briefings.models import PostParts, Subscription
 from briefings.registry import UnknownCommand, UsageError
-from briefings.store import Store
+from briefings.store import NewPost, Store
 from tests.fixtures.platform import RecordingPlatform
+from tests.fixtures.story_posts import WEEK
 from tests.test_delivery import Clock, World
 
 ADMIN = Caller(platform="chat", user_id="U-admin", is_admin=True)
@@ -285,3 +286,28 @@ async def test_typed_arguments_go_straight_to_the_handler_after_the_admin_check(
     assert not sub.skip_empty and bot.changed[-1] == sub
     status = await typed("schedule show", caller=MEMBER)
     assert status.ephemeral and "hourly (Asia/Tokyo)" in status.text
+
+
+async def test_preview_roundup_lists_the_weeks_stories(bot: Bot) -> None:
+    now = bot.world.clock.now
+    bot.world.store.save_posts(
+        NewPost(
+            source="irinfive",
+            guid=f"story-{post_id}",
+            url=f"https://irinfive.example/{post_id}/",
+            published=now - timedelta(days=8 if post_id == 7 else 7 - post_id),
+            parts=PostParts(title, "", "", (body,), "", "", ()),
+        )
+        for post_id, title, body, _ in WEEK
+    )
+    reply = await bot.say("preview roundup", caller=MEMBER)
+    assert reply.ok and reply.ephemeral
+    lines = reply.text.splitlines()
+    assert "6 posts" in lines[0]  # post 7 is older than a week
+    story = lines.index(next(line for line in lines if line.endswith(": 3 posts")))
+    assert [line.rsplit(" ", 1)[1] for line in lines[story + 1 : story + 4]] == [
+        f"https://irinfive.example/{n}/" for n in (1, 2, 3)
+    ]
+    assert "Chile" not in reply.text
+    refused = await bot.say("preview weekly", caller=MEMBER)
+    assert not refused.ok and "preview roundup" in refused.text

@@ -22,6 +22,7 @@ import discord
 from adapters import splitting
 from adapters.contract import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
+from briefings.roundup import Roundup, RoundupPost
 from briefings.tags import describe as describe_tags
 
 CONTENT_LIMIT = 2000
@@ -185,3 +186,59 @@ def _code_aware_split(text: str) -> list[str]:
         return split_text(text, CONTENT_LIMIT)
     body = text[4:-4]
     return [f"```\n{piece}\n```" for piece in split_text(body, CONTENT_LIMIT - 8)]
+
+
+def _link_url(url: str) -> str:
+    """A URL that cannot end a markdown link early."""
+    return url.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+
+
+def _roundup_post_line(post: RoundupPost) -> str:
+    """One post of a roundup: its linked title and date; a long title or URL is written out."""
+    title, date = escape(post.title), _date(post.published)
+    if len(title) <= ROUNDUP_INLINE_TITLE and len(post.url) <= ROUNDUP_INLINE_URL:
+        return f"- [{title}]({_link_url(post.url)}) ({date})"
+    return f"- {title} ({date})\n{escape(post.url)}"
+
+
+ROUNDUP_INLINE_TITLE = 500  # a longer title is written out, not a link's label
+ROUNDUP_INLINE_URL = 1000
+
+
+def roundup_messages(roundup: Roundup) -> list[OutgoingMessage]:
+    """The weekly roundup: one embed per region (or one for all), its description a list of
+    stories; a long list continues in more embeds and messages, nothing cut. The messages mark no
+    post as sent: a roundup lists posts that digests already delivered."""
+    heading = f"**{escape(roundup.heading)}**"
+    if roundup.empty:
+        text = f"{heading}\nNothing was published in that time."
+        return [_message(piece, [], ()) for piece in split_text(text, CONTENT_LIMIT)]
+    embeds: list[discord.Embed] = []
+    for section in roundup.sections:
+        blocks = []
+        for story in section.stories:
+            lines = [f"**{escape(story.heading)}**", *map(_roundup_post_line, story.posts)]
+            blocks.append("\n".join(lines))
+        title = escape(section.region or roundup.title)
+        if len(title) > TITLE_LIMIT:  # the whole name goes in the text, never lost
+            blocks.insert(0, f"**{title}**")
+            title = title[: TITLE_LIMIT - 1].rstrip("\\") + "…"
+        for n, piece in enumerate(split_text("\n\n".join(blocks), DESCRIPTION_LIMIT)):
+            embeds.append(
+                discord.Embed(
+                    colour=COLOUR, title=title if n == 0 else "(continued)", description=piece
+                )
+            )
+    messages: list[list[discord.Embed]] = [[]]
+    for embed in embeds:
+        current = messages[-1]
+        full = len(current) >= EMBEDS_PER_MESSAGE
+        if current and (full or sum(map(len, current)) + len(embed) > EMBED_CHARS_PER_MESSAGE):
+            messages.append([])
+        messages[-1].append(embed)
+    texts = split_text(heading, CONTENT_LIMIT)
+    out = [_message(text, [], ()) for text in texts[:-1]]
+    continued = split_text(f"{escape(roundup.title)} (continued)", CONTENT_LIMIT)[0]
+    for i, group in enumerate(messages):
+        out.append(_message(texts[-1] if i == 0 else continued, group, ()))
+    return out

@@ -18,6 +18,7 @@ from typing import Any
 from adapters import splitting
 from adapters.contract import OutgoingMessage, Reply
 from briefings.models import Answer, Digest, DigestItem, SearchHit
+from briefings.roundup import Roundup, RoundupPost
 from briefings.tags import describe as describe_tags
 
 SECTION_LIMIT = 3000
@@ -236,3 +237,35 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
 
 def _packed(blocks: list[Block], text: str) -> list[dict[str, Any]]:
     return [{"blocks": part, "text": text[:SECTION_LIMIT]} for part, _ in _pack([(None, blocks)])]
+
+
+def _roundup_post_line(post: RoundupPost) -> str:
+    """One post of a roundup: its linked title and date; a long title or URL is written out."""
+    title, date = escape(post.title), _date(post.published)
+    if len(title) <= INLINE_TITLE and len(post.url) <= INLINE_URL:
+        return f"• {link(post.url, post.title)} ({date})"
+    where = link(post.url, "Read the post") if len(post.url) <= INLINE_URL else escape(post.url)
+    return f"• {title} ({date})\n{where}"
+
+
+def roundup_messages(roundup: Roundup) -> list[OutgoingMessage]:
+    """The weekly roundup as one or more messages: a story's lines stay in one section where they
+    fit, a story too long for one continues in more. The messages mark no post as sent: a
+    roundup lists posts that digests already delivered."""
+    heading = escape(roundup.heading)
+    top = [header_block(roundup.heading)] if len(roundup.heading) <= HEADER_LIMIT else []
+    top += [] if top else sections(f"*{heading}*")
+    if roundup.empty:
+        top += sections("Nothing was published in that time.")
+        return [_message(blocks, (), heading) for blocks, _ in _pack([(None, top)])]
+    groups: list[tuple[int | None, list[Block]]] = [(None, top)]
+    for section in roundup.sections:
+        if section.region:
+            groups.append((None, [{"type": "divider"}, *sections(f"*{escape(section.region)}*")]))
+        for story in section.stories:
+            lines = [f"*{escape(story.heading)}*", *map(_roundup_post_line, story.posts)]
+            groups.append((None, sections("\n".join(lines))))
+    return [
+        _message(blocks, (), heading if i == 0 else escape(f"{roundup.title} (continued)"))
+        for i, (blocks, _) in enumerate(_pack(groups))
+    ]
