@@ -16,6 +16,7 @@ from bot.commands import CommandSet, CommandSettings
 from bot.config import Settings
 from bot.delivery import Deliverer, DeliverySettings
 from bot.outbox_store import OutboxStore
+from bot.tables import subscriptions
 from briefings.chat import (
     Caller,
     Invocation,
@@ -25,7 +26,7 @@ from briefings.chat import (
 )
 from briefings.engine import BriefingEngine
 from briefings.models import PostParts, Subscription
-from briefings.store import NewPost, Store, subscriptions
+from briefings.store import NewPost, Store
 from tests.fixtures.platform import RecordingPlatform
 
 REGIONS = ("Sahel", "Baltic", "Andes", "Mekong", "Caucasus", "Balkans", "Maghreb", "Levant")
