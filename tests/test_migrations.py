@@ -39,14 +39,15 @@ def open_both(url: str) -> Store:
 
 def schema_of(engine: sa.Engine) -> dict[str, object]:
     """Tables, columns (nullability, JSON or not), indexes and unique constraints, as the database
-    reports them."""
+    reports them. (SQLite keeps JSON as text either way, so there JSON-ness is not compared.)"""
     found: dict[str, object] = {}
     inspector = sa.inspect(engine)
+    sqlite = engine.dialect.name == "sqlite"
     for table in sorted(inspector.get_table_names()):
         if table in ("alembic_version", "schema_version"):
             continue
         columns = {
-            c["name"]: (c["nullable"], isinstance(c["type"], sa.JSON))
+            c["name"]: (c["nullable"], isinstance(c["type"], sa.JSON) and not sqlite)
             for c in inspector.get_columns(table)
         }
         indexes = {
