@@ -12,7 +12,7 @@ post contains. Below the threshold the answer says so and offers the closest pos
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,8 +25,12 @@ from briefings.index import (
     post_units,
     unspot,
 )
+from briefings.answer_select import choose, normal, rows, unique
 from briefings.models import Answer, Citation, Post, SearchHit
+from briefings.paraphrase import expand
+from briefings.question import Kind, QuestionShape, form_words, shape
 from briefings.store import Store
+from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.terms import stem, terms
 
 NOT_COVERED = "The posts I have don't cover that."
@@ -75,8 +79,26 @@ _QUESTION_WORDS = frozenset(
         "argue",
         "argues",
         "argument",
+        "summarize",
+        "summarise",
+        "summary",
+        "sum",
+        "gist",
+        "overview",
+        "brief",
+        "conclude",
+        "conclusion",
+        "concludes",
+        "section",
+        "part",
+        "posts",
+        "lately",
+        "month",
+        "week",
     )
 )
+# The next posts' blended scores within this share of the best: the question is answered from each.
+CLOSE_SCORES = 0.92
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,17 +336,30 @@ class PassageIndex:
         return spots, scores
 
     def coverage(self, query: Sequence[str], post_id: int) -> float:
-        """Share of the question's idf weight found in the post (unknown terms weigh the most)."""
-        return self._coverages(query, [post_id], self.search_index.idf(query))[post_id]
+        """Share of the question's idf weight found in the post (unknown terms weigh the most); a
+        term counts as found when the post has it or one of its paraphrases."""
+        return self._coverages(query, [post_id], self.search_index.idf(query), expand(query))[
+            post_id
+        ]
 
     def _coverages(
-        self, query: Sequence[str], post_ids: Sequence[int], idf: dict[str, float]
+        self,
+        query: Sequence[str],
+        post_ids: Sequence[int],
+        idf: dict[str, float],
+        expanded: Mapping[str, frozenset[str]],
     ) -> dict[int, float]:
-        unique = set(query)
-        total = sum(idf[t] for t in unique)
-        found = self.search_index.containing(unique, post_ids)
+        unique_terms = set(query)
+        total = sum(idf[t] for t in unique_terms)
+        every = {alt for t in unique_terms for alt in expanded.get(t, frozenset({t}))}
+        found = self.search_index.containing(every, post_ids)
         return {
-            post_id: sum(idf[t] for t in words) / total if total else 0.0
+            post_id: sum(
+                idf[t] for t in unique_terms if expanded.get(t, frozenset({t})) & words
+            )
+            / total
+            if total
+            else 0.0
             for post_id, words in found.items()
         }
 
@@ -380,23 +415,41 @@ class PassageIndex:
                 hits.append(SearchHit(post, round(score, 4), " ".join(passage.sentences)))
         return hits
 
-    def ask(self, question: str, context: Iterable[int] = ()) -> Answer:
-        query = question_terms(question)
+    def ask(
+        self, question: str, context: Iterable[int] = (), history: Sequence[str] = ()
+    ) -> Answer:
+        """Answer from the best post (or one quote from each of up to three, when the question
+        spans posts or the best are about as good). `history` holds the thread's earlier
+        questions, oldest first: a follow-up ("and what happens next?") borrows the last one's
+        terms, as the thread's cited posts (in `context`) are boosted."""
+        form = shape(question)
+        query = asked_terms(question, form)
+        if history and (form.follow_up or len(set(query)) < 2):
+            query = list(dict.fromkeys([*query, *asked_terms(history[-1], shape(history[-1]))]))
         ranked = self.rank(query, context)
         if not ranked:
             return Answer(NOT_COVERED, grounded=False, citations=())
         top3 = [pid for pid, _, _ in ranked[:3]]
         idf = self.search_index.idf(query)
-        covers = self._coverages(query, top3, idf)
+        expanded = expand(query)
+        covers = self._coverages(query, top3, idf, expanded)
         enough = self.settings.min_coverage
-        if covers[top3[0]] < enough:
-            return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
-        others = [pid for pid in top3[1:] if covers[pid] >= enough]
-        posts = self._posts([top3[0], *others])
+        posts = self._posts(top3)
         post = posts.get(top3[0])
         if post is None:  # gone from the store since it was indexed
             return Answer(NOT_COVERED, grounded=False, citations=())
-        facts, opinion = self._best_sentences(query, post, idf)
+        if covers[top3[0]] < enough:
+            # The index holds no sub-headings: a question about a headed section is judged on the
+            # post's text, headings included.
+            covers[top3[0]] = text_coverage(post, expanded, idf)
+            if covers[top3[0]] < enough:
+                return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
+        others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
+        close = [pid for pid, score, _ in ranked[1:3] if score >= CLOSE_SCORES * ranked[0][1]]
+        spread = others if form.spans_posts else [pid for pid in others if pid in close]
+        if spread and not (form.summary or form.view):
+            return self._several([post, *(posts[pid] for pid in spread)], expanded, idf, form)
+        facts, opinion = self._best_sentences(post, expanded, idf, form)
         text = " ".join(facts)
         opinion_text = ""
         if opinion:
@@ -407,35 +460,89 @@ class PassageIndex:
         if not text:
             text = opinion_text
             opinion_text = ""
-        citations = (cite(post), *(cite(posts[pid]) for pid in others if pid in posts))
+        citations = (cite(post), *(cite(posts[pid]) for pid in others))
         return Answer(text, grounded=True, citations=citations, opinion=opinion_text)
 
+    def _several(
+        self,
+        posts: Sequence[Post],
+        expanded: Mapping[str, frozenset[str]],
+        idf: Mapping[str, float],
+        form: QuestionShape,
+    ) -> Answer:
+        """One short quote from each post, newest first, each naming its post."""
+        newest = sorted(
+            enumerate(posts),
+            key=lambda item: (item[1].published is None, -_stamp(item[1]), item[0]),
+        )
+        lines, cited, seen = [], [], set()
+        for _, post in newest:
+            quote = next(
+                (
+                    row.text
+                    for row in choose(rows(post), expanded, idf, form.kind, 1)
+                    if normal(row.text) not in seen
+                ),
+                None,
+            )
+            if quote is None:
+                continue
+            seen.add(normal(quote))
+            when = f", {post.published:%Y-%m-%d}" if post.published else ""
+            lines.append(f"{post.title or post.url} ({post.source}{when}): {quote}")
+            cited.append(cite(post))
+        return Answer("\n".join(lines), grounded=True, citations=tuple(cited))
+
     def _best_sentences(
-        self, query: Sequence[str], post: Post, idf: dict[str, float]
+        self,
+        post: Post,
+        expanded: Mapping[str, frozenset[str]],
+        idf: Mapping[str, float],
+        form: QuestionShape,
     ) -> tuple[list[str], list[str]]:
-        """Up to `answer_sentences` sentences of the post that match the question best, in reading
-        order, split into reported facts (body) and the post's own view (take)."""
-        wanted = set(query)
-        scored: list[tuple[float, int, str, str]] = []
-        order = 0
-        for section, sentences in post_sections(post):
-            for sentence in sentences:
-                present = wanted & set(terms(sentence))
-                score = sum(idf[t] for t in present)
-                scored.append((score, order, section, sentence))
-                order += 1
-        if not scored:
-            return [], []
-        best = max(s[0] for s in scored)
-        if best <= 0:
-            chosen = [s for s in scored if s[2] == "body"][:1] or scored[:1]
-        else:
-            ranked = sorted(scored, key=lambda s: (-s[0], s[1]))
-            chosen = [s for s in ranked[: self.settings.answer_sentences] if s[0] >= 0.5 * best]
-        chosen.sort(key=lambda s: s[1])
-        facts = [s[3] for s in chosen if s[2] == "body"]
-        opinion = [s[3] for s in chosen if s[2] == "take"]
-        return facts, opinion
+        """Sentences of the post that answer, in reading order, split into reported facts (body)
+        and the post's own view (take). "Summarize …" gets the digest's summary and the take's
+        opening; "what does the post conclude …" gets the take."""
+        limit = self.settings.answer_sentences
+        everything = rows(post)
+        take = [row for row in everything if row.section == "take"]
+        if form.summary:
+            facts = ExtractiveSummarizer().summarize_post(post, limit)
+            return unique(facts), unique([row.text for row in take[:2]])
+        if form.view and take:
+            chosen = choose(take, expanded, idf, form.kind, 2)
+            return [], unique([row.text for row in chosen])
+        chosen = choose(everything, expanded, idf, form.kind, limit)
+        facts = [row.text for row in chosen if row.section == "body"]
+        opinion = [row.text for row in chosen if row.section == "take"]
+        return unique(facts), unique(opinion)
+
+
+def asked_terms(question: str, form: QuestionShape) -> list[str]:
+    """The question's topic terms: without the words that only say what kind of fact it wants."""
+    query = question_terms(question)
+    if form.kind is Kind.OTHER:
+        return query
+    topic = [t for t in query if t not in form_words()]
+    return topic or query
+
+
+def text_coverage(
+    post: Post, expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+) -> float:
+    """Share of the question's idf weight found in the post's text, title and headings included."""
+    bag = set(terms(post.title))
+    for row in rows(post):
+        bag.update(terms(row.text))
+        if row.heading:
+            bag.update(terms(row.heading))
+    total = sum(idf.get(t, 0.0) for t in expanded)
+    found = sum(idf.get(t, 0.0) for t, group in expanded.items() if group & bag)
+    return found / total if total else 0.0
+
+
+def _stamp(post: Post) -> float:
+    return post.published.timestamp() if post.published else 0.0
 
 
 def cite(post: Post) -> Citation:

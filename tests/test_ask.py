@@ -184,7 +184,9 @@ def test_a_near_tie_goes_to_the_post_exact_bm25_prefers(tmp_path: Path) -> None:
     hits = index.search("quorvane")
     assert [hit.post.url for hit in hits] == [f"{BASE}/short/", f"{BASE}/long/"]
     assert hits[0].score > hits[1].score
-    assert index.ask("What about quorvane?").citations[0].url == f"{BASE}/short/"
+    # As good as each other, they are both quoted in the answer, newest first.
+    answer = index.ask("What about quorvane?")
+    assert [c.url for c in answer.citations] == [f"{BASE}/long/", f"{BASE}/short/"]
     store.close()
 
 
