@@ -13,16 +13,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from briefings.models import Post
 from briefings.question import Kind, fits
+from briefings.terms import term_set
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
     MAX_CONSIDERED_SENTENCES,
     is_heading,
     readable_sentences,
 )
-from briefings.terms import terms
 
 PARAPHRASE_CREDIT = 0.8  # a synonym or the other spelling of a number counts this much
 HEADING_CREDIT = 0.5  # terms in the sentence's section heading
@@ -39,24 +40,33 @@ class Row:
     section: str  # "body" or "take"
     heading: str  # the sub-heading it stands under ("" before the first)
     text: str
+    bag: frozenset[str]  # its terms
+    heading_bag: frozenset[str]  # its heading's terms
 
 
 def rows(post: Post) -> list[Row]:
     """The post's quotable sentences (as digests and the index see them), each with its heading."""
+    return list(_rows(post))
+
+
+@lru_cache(maxsize=256)  # a thread's questions come back to the same few posts
+def _rows(post: Post) -> tuple[Row, ...]:
     out: list[Row] = []
     budget = MAX_CONSIDERED_CHARS
     for section, paragraphs in (("body", post.paragraphs), ("take", post.take.split("\n\n"))):
-        heading = ""
+        heading, heading_bag = "", frozenset[str]()
         for paragraph in paragraphs:
             if budget <= 0 or len(out) >= MAX_CONSIDERED_SENTENCES:
-                return out
+                return tuple(out)
             budget -= len(paragraph)
             if is_heading(paragraph):
-                heading = paragraph
+                heading, heading_bag = paragraph, term_set(paragraph)
                 continue
             for sentence in readable_sentences([paragraph]):
-                out.append(Row(len(out), section, heading, sentence))
-    return out
+                out.append(
+                    Row(len(out), section, heading, sentence, term_set(sentence), heading_bag)
+                )
+    return tuple(out)
 
 
 def match_weight(
@@ -88,15 +98,12 @@ def choose(
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
-    bags = [frozenset(terms(row.text)) for row in candidates]
-    heads: dict[str, frozenset[str]] = {}
     base = []
-    for row, bag in zip(candidates, bags, strict=True):
-        own = match_weight(bag, expanded, idf)
-        if row.heading:
-            head = heads.setdefault(row.heading, frozenset(terms(row.heading)))
-            missing = {t: g for t, g in expanded.items() if not (g & bag)}
-            own += HEADING_CREDIT * match_weight(head, missing, idf)
+    for row in candidates:
+        own = match_weight(row.bag, expanded, idf)
+        if row.heading_bag:
+            missing = {t: g for t, g in expanded.items() if not (g & row.bag)}
+            own += HEADING_CREDIT * match_weight(row.heading_bag, missing, idf)
         base.append(own)
     best_base = max(base)
     scores = list(base)
@@ -106,11 +113,12 @@ def choose(
         for i, row in enumerate(candidates):
             if not fitting[i]:
                 continue
-            # A neighbour that matches the question but lacks the fact: the fact may stand here.
+            # A neighbour (one or two sentences off) that matches the question but lacks the
+            # fact: the fact may stand here.
             near = max(
                 (
-                    base[j]
-                    for j in (i - 1, i + 1)
+                    weight * base[j]
+                    for j, weight in ((i - 1, 1.0), (i + 1, 1.0), (i - 2, 0.6), (i + 2, 0.6))
                     if 0 <= j < len(candidates)
                     and candidates[j].section == row.section
                     and not fitting[j]

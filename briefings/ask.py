@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from briefings.answer_select import choose, normal, rows, unique
 from briefings.index import (
     SCORE_SLACK,
     ExactScorer,
@@ -25,7 +26,6 @@ from briefings.index import (
     post_units,
     unspot,
 )
-from briefings.answer_select import choose, normal, rows, unique
 from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.paraphrase import expand
 from briefings.question import Kind, QuestionShape, form_words, shape
@@ -98,7 +98,7 @@ _QUESTION_WORDS = frozenset(
     )
 )
 # The next posts' blended scores within this share of the best: the question is answered from each.
-CLOSE_SCORES = 0.92
+CLOSE_SCORES = 0.97
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +337,7 @@ class PassageIndex:
 
     def coverage(self, query: Sequence[str], post_id: int) -> float:
         """Share of the question's idf weight found in the post (unknown terms weigh the most); a
-        term counts as found when the post has it or one of its paraphrases."""
+        term counts as found when the post has it or one of its paraphrases (see `share_found`)."""
         return self._coverages(query, [post_id], self.search_index.idf(query), expand(query))[
             post_id
         ]
@@ -349,18 +349,10 @@ class PassageIndex:
         idf: dict[str, float],
         expanded: Mapping[str, frozenset[str]],
     ) -> dict[int, float]:
-        unique_terms = set(query)
-        total = sum(idf[t] for t in unique_terms)
-        every = {alt for t in unique_terms for alt in expanded.get(t, frozenset({t}))}
+        every = {alt for t in set(query) for alt in expanded.get(t, frozenset({t}))}
         found = self.search_index.containing(every, post_ids)
         return {
-            post_id: sum(
-                idf[t] for t in unique_terms if expanded.get(t, frozenset({t})) & words
-            )
-            / total
-            if total
-            else 0.0
-            for post_id, words in found.items()
+            post_id: share_found(query, idf, expanded, words) for post_id, words in found.items()
         }
 
     def top_passages(
@@ -426,6 +418,10 @@ class PassageIndex:
         query = asked_terms(question, form)
         if history and (form.follow_up or len(set(query)) < 2):
             query = list(dict.fromkeys([*query, *asked_terms(history[-1], shape(history[-1]))]))
+        context = list(dict.fromkeys(context))
+        if not set(query) and context:
+            # "What does the post conclude?" in a digest's thread: about the thread's posts.
+            return self._about(context[0], form)
         ranked = self.rank(query, context)
         if not ranked:
             return Answer(NOT_COVERED, grounded=False, citations=())
@@ -445,11 +441,30 @@ class PassageIndex:
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
         others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
-        close = [pid for pid, score, _ in ranked[1:3] if score >= CLOSE_SCORES * ranked[0][1]]
+        close = [
+            pid
+            for pid, score, _ in ranked[1:3]
+            if score >= CLOSE_SCORES * ranked[0][1] and covers[pid] >= covers[top3[0]]
+        ]
         spread = others if form.spans_posts else [pid for pid in others if pid in close]
         if spread and not (form.summary or form.view):
             return self._several([post, *(posts[pid] for pid in spread)], expanded, idf, form)
         facts, opinion = self._best_sentences(post, expanded, idf, form)
+        return self._single(post, facts, opinion, [posts[pid] for pid in others])
+
+    def _about(self, post_id: int, form: QuestionShape) -> Answer:
+        """A question naming nothing but "the post": its summary, or its take when its view is
+        asked for."""
+        post = self._posts([post_id]).get(post_id)
+        if post is None:
+            return Answer(NOT_COVERED, grounded=False, citations=())
+        summary = QuestionShape(Kind.OTHER, True, False, False, False)
+        facts, opinion = self._best_sentences(post, {}, {}, form if form.view else summary)
+        return self._single(post, facts, opinion, ())
+
+    def _single(
+        self, post: Post, facts: list[str], opinion: list[str], others: Sequence[Post]
+    ) -> Answer:
         text = " ".join(facts)
         opinion_text = ""
         if opinion:
@@ -460,7 +475,7 @@ class PassageIndex:
         if not text:
             text = opinion_text
             opinion_text = ""
-        citations = (cite(post), *(cite(posts[pid]) for pid in others))
+        citations = (cite(post), *(cite(other) for other in others))
         return Answer(text, grounded=True, citations=citations, opinion=opinion_text)
 
     def _several(
@@ -510,7 +525,7 @@ class PassageIndex:
             facts = ExtractiveSummarizer().summarize_post(post, limit)
             return unique(facts), unique([row.text for row in take[:2]])
         if form.view and take:
-            chosen = choose(take, expanded, idf, form.kind, 2)
+            chosen = choose(take, expanded, idf, form.kind, 2) if expanded else take[:2]
             return [], unique([row.text for row in chosen])
         chosen = choose(everything, expanded, idf, form.kind, limit)
         facts = [row.text for row in chosen if row.section == "body"]
@@ -527,18 +542,39 @@ def asked_terms(question: str, form: QuestionShape) -> list[str]:
     return topic or query
 
 
+def share_found(
+    query: Sequence[str],
+    idf: Mapping[str, float],
+    expanded: Mapping[str, frozenset[str]],
+    words: set[str] | frozenset[str],
+) -> float:
+    """Share of the question's idf weight whose terms (or their paraphrases) are among `words`.
+
+    A post without the question's most specific term (its highest idf) covers none of it: asked
+    about "the Greens in the Tasmanian election", a post on another election is no answer."""
+    unique_terms = sorted(set(query))
+    if not unique_terms:
+        return 0.0
+
+    def has(term: str) -> bool:
+        return bool(expanded.get(term, frozenset({term})) & words)
+
+    rarest = max(unique_terms, key=lambda t: idf.get(t, 0.0))
+    if not has(rarest):
+        return 0.0
+    total = sum(idf.get(t, 0.0) for t in unique_terms)
+    return sum(idf.get(t, 0.0) for t in unique_terms if has(t)) / total if total else 0.0
+
+
 def text_coverage(
     post: Post, expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
 ) -> float:
-    """Share of the question's idf weight found in the post's text, title and headings included."""
+    """`share_found` on the post's text, title and sub-headings included (the index has no
+    headings)."""
     bag = set(terms(post.title))
     for row in rows(post):
-        bag.update(terms(row.text))
-        if row.heading:
-            bag.update(terms(row.heading))
-    total = sum(idf.get(t, 0.0) for t in expanded)
-    found = sum(idf.get(t, 0.0) for t, group in expanded.items() if group & bag)
-    return found / total if total else 0.0
+        bag.update(row.bag | row.heading_bag)
+    return share_found(list(expanded), idf, expanded, bag)
 
 
 def _stamp(post: Post) -> float:

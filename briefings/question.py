@@ -98,6 +98,8 @@ _FORM_WORDS = frozenset(
         "cause",
         "caused",
         "led",
+        "last",
+        "lasted",
     )
 )
 
@@ -150,10 +152,51 @@ def form_words() -> frozenset[str]:
 
 
 _NUMBER_WORDS = frozenset(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety "
-    "hundred hundreds thousand thousands million millions billion billions trillion dozen dozens "
-    "half percent twice double triple".split()
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "hundreds",
+        "thousand",
+        "thousands",
+        "million",
+        "millions",
+        "billion",
+        "billions",
+        "trillion",
+        "dozen",
+        "dozens",
+        "half",
+        "percent",
+        "twice",
+        "double",
+        "triple",
+    ]
 )
 _DIGIT = re.compile(r"\d|[$£€¥%]")
 _MONTHS = (
@@ -179,9 +222,38 @@ _NAME_CUE = re.compile(
     r"[\"“‘'][A-Z]",
 )
 _OPENERS = frozenset(
-    "yet still however meanwhile despite while although though instead earlier later officials "
-    "authorities police people many several one two three according last next since during "
-    "because unlike like even among".split()
+    [
+        "yet",
+        "still",
+        "however",
+        "meanwhile",
+        "despite",
+        "while",
+        "although",
+        "though",
+        "instead",
+        "earlier",
+        "later",
+        "officials",
+        "authorities",
+        "police",
+        "people",
+        "many",
+        "several",
+        "one",
+        "two",
+        "three",
+        "according",
+        "last",
+        "next",
+        "since",
+        "during",
+        "because",
+        "unlike",
+        "like",
+        "even",
+        "among",
+    ]
 )
 _CAPITAL = re.compile(r"(?<=[a-z,;:]\s)[A-Z][a-z]+|(?<=[a-z,;:]\s)[A-Z]{2,}")
 
