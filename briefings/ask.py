@@ -99,6 +99,8 @@ _QUESTION_WORDS = frozenset(
 )
 # The next posts' blended scores within this share of the best: the question is answered from each.
 CLOSE_SCORES = 0.97
+# Coverage a post lacking the question's most specific term needs (see `share_found`).
+WITHOUT_RAREST = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,8 +552,9 @@ def share_found(
 ) -> float:
     """Share of the question's idf weight whose terms (or their paraphrases) are among `words`.
 
-    A post without the question's most specific term (its highest idf) covers none of it: asked
-    about "the Greens in the Tasmanian election", a post on another election is no answer."""
+    A post without the question's most specific term (its highest idf) must hold at least
+    `WITHOUT_RAREST` of the rest, else it covers none of it: asked about "the Greens in the
+    Tasmanian election", a post on another election is no answer."""
     unique_terms = sorted(set(query))
     if not unique_terms:
         return 0.0
@@ -559,11 +562,10 @@ def share_found(
     def has(term: str) -> bool:
         return bool(expanded.get(term, frozenset({term})) & words)
 
-    rarest = max(unique_terms, key=lambda t: idf.get(t, 0.0))
-    if not has(rarest):
-        return 0.0
     total = sum(idf.get(t, 0.0) for t in unique_terms)
-    return sum(idf.get(t, 0.0) for t in unique_terms if has(t)) / total if total else 0.0
+    share = sum(idf.get(t, 0.0) for t in unique_terms if has(t)) / total if total else 0.0
+    rarest = max(unique_terms, key=lambda t: idf.get(t, 0.0))
+    return share if has(rarest) or share >= WITHOUT_RAREST else 0.0
 
 
 def text_coverage(
