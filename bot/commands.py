@@ -150,6 +150,7 @@ class CommandSet:
             question,
             context_ids=(*inv.context_post_ids, *thread_posts),
             context_urls=inv.context_urls,
+            history=inv.context_questions,
         )
         return Reply(answer=answer)
 

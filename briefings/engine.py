@@ -94,22 +94,37 @@ class BriefingEngine:
             return self._sync_count
 
     def ask(
-        self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
+        self,
+        question: str,
+        *,
+        context_urls: Sequence[str] = (),
+        context_ids: Sequence[int] = (),
+        history: Sequence[str] = (),
     ) -> Answer:
-        """Answer from the indexed posts; `context_*` name the posts a thread is about."""
-        return self.index.ask(question, self._context(context_urls, context_ids))
+        """Answer from the indexed posts; `context_*` name the posts a thread is about, `history`
+        its earlier questions (oldest first)."""
+        return self.index.ask(question, self._context(context_urls, context_ids), history)
 
     async def answer(
-        self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
+        self,
+        question: str,
+        *,
+        context_urls: Sequence[str] = (),
+        context_ids: Sequence[int] = (),
+        history: Sequence[str] = (),
     ) -> Answer:
         """Like `ask`, off the event loop, and through the LLM when one is configured (it falls
         back to `ask` itself)."""
         if self.answerer is None:
             return await asyncio.to_thread(
-                self.ask, question, context_urls=context_urls, context_ids=context_ids
+                self.ask,
+                question,
+                context_urls=context_urls,
+                context_ids=context_ids,
+                history=history,
             )
         context = await asyncio.to_thread(self._context, context_urls, context_ids)
-        return await self.answerer.ask(question, context)
+        return await self.answerer.ask(question, context, history)
 
     def _context(self, urls: Sequence[str], ids: Sequence[int]) -> list[int]:
         return [*ids, *self.index.post_ids_for(urls)]
