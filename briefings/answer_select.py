@@ -28,7 +28,7 @@ from briefings.text import (
 PARAPHRASE_CREDIT = 0.8  # a synonym or the other spelling of a number counts this much
 HEADING_CREDIT = 0.5  # terms in the sentence's section heading
 FIT_BONUS = 0.4  # share of the best match a sentence of the asked-for kind gains
-NEAR_CREDIT = 0.6  # share of a neighbour's match a sentence of the asked-for kind gains
+NEAR_CREDIT = 0.7  # share of a neighbour's match a sentence of the asked-for kind gains
 KEEP_RATIO = 0.5  # sentences scoring below this share of the best are left out
 
 

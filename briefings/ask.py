@@ -417,9 +417,7 @@ class PassageIndex:
         questions, oldest first: a follow-up ("and what happens next?") borrows the last one's
         terms, as the thread's cited posts (in `context`) are boosted."""
         form = shape(question)
-        query = asked_terms(question, form)
-        if history and (form.follow_up or len(set(query)) < 2):
-            query = list(dict.fromkeys([*query, *asked_terms(history[-1], shape(history[-1]))]))
+        query = self.query_for(question, history)
         context = list(dict.fromkeys(context))
         if not set(query) and context:
             # "What does the post conclude?" in a digest's thread: about the thread's posts.
@@ -453,6 +451,15 @@ class PassageIndex:
             return self._several([post, *(posts[pid] for pid in spread)], expanded, idf, form)
         facts, opinion = self._best_sentences(post, expanded, idf, form)
         return self._single(post, facts, opinion, [posts[pid] for pid in others])
+
+    def query_for(self, question: str, history: Sequence[str] = ()) -> list[str]:
+        """The terms a question is answered on: its topic terms, and for a follow-up (it says so,
+        or names fewer than two things) the last earlier question's too."""
+        form = shape(question)
+        query = asked_terms(question, form)
+        if history and (form.follow_up or len(set(query)) < 2):
+            query = list(dict.fromkeys([*query, *asked_terms(history[-1], shape(history[-1]))]))
+        return query
 
     def _about(self, post_id: int, form: QuestionShape) -> Answer:
         """A question naming nothing but "the post": its summary, or its take when its view is
@@ -540,8 +547,7 @@ def asked_terms(question: str, form: QuestionShape) -> list[str]:
     query = question_terms(question)
     if form.kind is Kind.OTHER:
         return query
-    topic = [t for t in query if t not in form_words()]
-    return topic or query
+    return [t for t in query if t not in form_words()]
 
 
 def share_found(

@@ -30,7 +30,7 @@ def alternatives_table() -> dict[str, frozenset[str]]:
         groups.append({t for word in words for t in terms(word)})
     spell = inflect.engine()
     for n in _NUMBERS_SPELLED:
-        word = spell.number_to_words(n)
+        word = str(spell.number_to_words(n))  # one string unless asked to group digits
         groups.append({str(n), *terms(word)} if " " not in word else {str(n)})
         if n:
             ordinal_digits = str(spell.ordinal(n))  # "3rd"

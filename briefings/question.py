@@ -15,7 +15,8 @@ from briefings.terms import STOP_WORDS, stem, terms
 
 
 class Kind(Enum):
-    NAME = "name"  # who, what name, called
+    NAME = "name"  # who, which company
+    CALLED = "called"  # what name, what is it called, nickname: a name given or used
     NUMBER = "number"  # how many, how much, how large, what percentage
     TIME = "time"  # when, what year, what day
     PLACE = "place"  # where, which country
@@ -59,10 +60,16 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         ),
     ),
     (
+        Kind.CALLED,
+        re.compile(
+            r"\bwhat (?:\w+ )?(?:name|nickname|alias)\b|\bname of\b|\bcalled\b|\bknown as\b",
+            re.I,
+        ),
+    ),
+    (
         Kind.NAME,
         re.compile(
             r"^\s*(?:and\s+)?who(?:se|m)?\b|\bwho (?:did|does|was|were|is|are|will|has|had)\b|"
-            r"\bwhat (?:\w+ )?name\b|\bname of\b|\bwhat (?:is|was) (?:he|she|it|they) called\b|"
             r"\bwhich (?:company|team|club|player|person|man|woman|group|party|film|band|"
             r"airline|newspaper|university|school|brand)\b",
             re.I,
@@ -84,8 +91,6 @@ _FORM_WORDS = frozenset(
         "often",
         "name",
         "named",
-        "called",
-        "call",
         "reason",
         "percentage",
         "number",
@@ -100,6 +105,8 @@ _FORM_WORDS = frozenset(
         "led",
         "last",
         "lasted",
+        "use",
+        "used",
     )
 )
 
@@ -218,7 +225,8 @@ _REASON = re.compile(
 )
 _PLACE = re.compile(r"\b(?:in|at|near|from|outside|inside|across|to)\s+(?:the\s+)?[A-Z][a-z]")
 _NAME_CUE = re.compile(
-    r"\b(?:named|called|known as|nicknamed|dubbed|alias|under the name|identified as)\b|"
+    r"\b(?:named|called|known as|nicknamed|dubbed|alias|under the name|identified as|"
+    r"went by|goes by|go by|pseudonym|nickname)\b|"
     r"[\"“‘'][A-Z]",
 )
 _OPENERS = frozenset(
@@ -271,6 +279,8 @@ def fits(kind: Kind, sentence: str, question_terms: frozenset[str] = frozenset()
         return bool(_REASON.search(sentence))
     if kind is Kind.PLACE:
         return bool(_PLACE.search(sentence))
+    if kind is Kind.CALLED:
+        return bool(_NAME_CUE.search(sentence))
     if kind is Kind.NAME:
         if _NAME_CUE.search(sentence):
             return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.terminal import TerminalPlatform
+from adapters.terminal import TerminalPlatform, prompt_loop
 from bot.app import engine_for
 from bot.commands import REGISTRY, CommandSet, CommandSettings
 from bot.config import Settings
@@ -281,3 +282,15 @@ async def test_typed_arguments_go_straight_to_the_handler_after_the_admin_check(
     assert not sub.skip_empty and bot.changed[-1] == sub
     status = await typed("schedule show", caller=MEMBER)
     assert status.ephemeral and "hourly (Asia/Tokyo)" in status.text
+
+
+async def test_the_terminal_reads_a_follow_up_with_its_last_exchange(bot: Bot) -> None:
+    """At the prompt, "and when did they meet?" is about what the last answer was about."""
+    bot.world.add_posts(3)
+    stdin = io.StringIO("what did delegates from the Andes agree on?\nand when did they meet?\n")
+    out = io.StringIO()
+    assert await prompt_loop(bot.commands.handle, stdin, out) == "eof"
+    follow_up = out.getvalue().split("Source:")[1].split("\n", 2)[2]  # after the first answer
+    assert "Tuesday" in follow_up
+    cited = [follow_up.find(f"post-{n}/") for n in (1, 2, 3)]
+    assert cited[1] >= 0 and cited[1] == min(c for c in cited if c >= 0)

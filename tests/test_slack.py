@@ -217,7 +217,7 @@ async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation
 
 
 async def test_a_follow_up_in_a_digest_thread_is_read_with_the_earlier_question(rig: Rig) -> None:
-    """"And when did they meet?" names no post: the thread's earlier question (about the Andes)
+    """ "And when did they meet?" names no post: the thread's earlier question (about the Andes)
     and the post its answer cited say which one it is about."""
     await deliver_digest(rig)
     sub = rig.world.outbox.subscription("slack", "C1")
