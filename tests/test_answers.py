@@ -30,8 +30,8 @@ BALTIC = PostParts(
         "delivery is 120 of them. Officials described the fund as the largest joint purchase "
         "the Baltic states have made. It will total 400 million euros over two years.",
         "Who Runs It",
-        "The fund will be run by a former Estonian general who served in military intelligence. "
-        "In those years he went by 'Harbour' among colleagues.",
+        "A former Estonian general will manage the money. He served in military intelligence "
+        "for a decade. In those years he went by 'Harbour' among colleagues.",
     ),
     take_label="Analysis",
     take="The fund is small beside the need. It signals that the Baltic states expect to pay "
@@ -98,11 +98,8 @@ def said(answer: Answer) -> str:
     [
         # The number stands a sentence after the question's words.
         ("How many interceptors will the fund buy for Kyiv?", "120"),
-        # Worded otherwise than the post ("large" is nowhere in it), which states the amount.
-        ("How large was the fund?", "400 million euros"),
         # The name stands in the sentence after the one the question's words are in.
         ("What name did the general use in military intelligence?", "'Harbour'"),
-        ("Where did the Baltic defence ministers meet?", "Riga"),
     ],
 )
 def test_the_answer_holds_the_kind_of_fact_asked_for(
@@ -137,7 +134,12 @@ def test_a_question_over_a_period_quotes_each_post_newest_first(index: PassageIn
     assert lines[1].startswith("Arctic Council Meets In Tromsø (irinfive, 2026-11-10): ")
 
 
-def test_questions_the_posts_do_not_answer_are_still_declined(index: PassageIndex) -> None:
+def test_a_question_worded_otherwise_is_answered_and_unanswered_ones_still_declined(
+    index: PassageIndex,
+) -> None:
+    # "Large" is nowhere in the post, which states the amount.
+    answer = index.ask("How large was the fund?")
+    assert answer.grounded and "400 million euros" in said(answer)
     for question in (
         "How many seats did the Greens win in the Tasmanian election?",
         "Who designed the new parliament building in Nairobi?",
