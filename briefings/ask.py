@@ -8,6 +8,11 @@ rank posts. Posts a thread is about (the digest it replies to, earlier turns) ge
 they demand?" under a digest answers from that digest's post. Whether the posts cover the question at
 all is judged by coverage: the share of the question's information (idf-weighted terms) that the best
 post contains. Below the threshold the answer says so and offers the closest posts instead.
+
+What is quoted depends on what is asked (`question.py`): the sentences holding the kind of fact
+wanted, near the question's words (`answer_select.py`); the summary and take for "summarize" and
+"what does the post think"; one quote per post, newest first, for a question over several posts.
+A follow-up in a thread is read with the thread's last question.
 """
 
 from __future__ import annotations
