@@ -93,8 +93,10 @@ def choose(
     idf: Mapping[str, float],
     kind: Kind,
     limit: int,
+    rare: frozenset[str] | None = None,
 ) -> list[Row]:
-    """Up to `limit` rows that answer best, in reading order, no sentence twice."""
+    """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
+    post's terms few posts have (for names and places in text without capitals)."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
@@ -109,7 +111,10 @@ def choose(
     scores = list(base)
     fitting = [False] * len(candidates)
     if kind is not Kind.OTHER:
-        fitting = [fits(kind, row.text, question) for row in candidates]
+        fitting = [
+            fits(kind, row.text, question, None if rare is None else row.bag & rare)
+            for row in candidates
+        ]
         for i, row in enumerate(candidates):
             if not fitting[i]:
                 continue

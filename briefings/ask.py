@@ -17,11 +17,12 @@ A follow-up in a thread is read with the thread's last question.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from briefings.answer_select import choose, normal, rows, unique
+from briefings.answer_select import Row, choose, normal, rows, unique
 from briefings.index import (
     SCORE_SLACK,
     ExactScorer,
@@ -522,6 +523,16 @@ class PassageIndex:
             cited.append(cite(post))
         return Answer("\n".join(lines), grounded=True, citations=tuple(cited))
 
+    def _rare(
+        self, post: Post, everything: Sequence[Row], form: QuestionShape
+    ) -> frozenset[str] | None:
+        """For a who/where question on a post without capitals: its terms few posts have."""
+        if form.kind not in (Kind.NAME, Kind.PLACE) or _UPPER.search(post.body):
+            return None
+        vocabulary = {t for row in everything for t in row.bag}
+        idf = self.search_index.idf(vocabulary)
+        return frozenset(t for t in vocabulary if idf[t] >= RARE_IDF and not t.isdigit())
+
     def _best_sentences(
         self,
         post: Post,
@@ -541,10 +552,16 @@ class PassageIndex:
         if form.view and take:
             chosen = choose(take, expanded, idf, form.kind, 2) if expanded else take[:2]
             return [], unique([row.text for row in chosen])
-        chosen = choose(everything, expanded, idf, form.kind, limit)
+        chosen = choose(
+            everything, expanded, idf, form.kind, limit, self._rare(post, everything, form)
+        )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
         return unique(facts), unique(opinion)
+
+
+_UPPER = re.compile(r"[A-Z]")
+RARE_IDF = 4.5  # a term this rare (about 1 post in 100 or fewer) may be a name or a place
 
 
 def asked_terms(question: str, form: QuestionShape) -> list[str]:

@@ -229,6 +229,8 @@ _NAME_CUE = re.compile(
     r"went by|goes by|go by|pseudonym|nickname)\b|"
     r"[\"“‘'][A-Z]",
 )
+_UPPER = re.compile(r"[A-Z]")
+_QUOTED_LOWER = re.compile(r"[\"“‘']\s?[a-z]")
 _OPENERS = frozenset(
     [
         "yet",
@@ -266,8 +268,20 @@ _OPENERS = frozenset(
 _CAPITAL = re.compile(r"(?<=[a-z,;:]\s)[A-Z][a-z]+|(?<=[a-z,;:]\s)[A-Z]{2,}")
 
 
-def fits(kind: Kind, sentence: str, question_terms: frozenset[str] = frozenset()) -> bool:
-    """Whether the sentence holds the kind of fact asked for."""
+def fits(
+    kind: Kind,
+    sentence: str,
+    question_terms: frozenset[str] = frozenset(),
+    rare_terms: frozenset[str] | None = None,
+) -> bool:
+    """Whether the sentence holds the kind of fact asked for. In text without capitals (a
+    lower-cased feed), a name or place is told by `rare_terms`: the sentence's terms few posts
+    have (names are rare words), when the caller knows them."""
+    uncased = rare_terms is not None and not _UPPER.search(sentence)
+    if uncased and kind in (Kind.NAME, Kind.PLACE):
+        return bool(rare_terms and rare_terms - question_terms)
+    if uncased and kind is Kind.CALLED and _QUOTED_LOWER.search(sentence):
+        return True
     if kind is Kind.NUMBER:
         lowered = sentence.lower()
         return bool(_DIGIT.search(sentence)) or any(
