@@ -3,7 +3,8 @@ words or digits ("three" and "3", "third" and "3rd").
 
 The synonym groups are a small hand-written file (`paraphrases.toml`, shipped in the package; no
 lexicon in a dependency ships its data, and nothing is downloaded at run time). Number words come
-from `inflect`, so the two spellings of the same number count as one term. Everything works on the
+from `num2words`, so the two spellings of the same number count as one term (it imports in
+milliseconds; `inflect`, which also spells numbers, took seconds to import). Everything works on the
 stemmed terms of `terms.py`, so "purchased" and "buying" meet through "purchas" and "buy".
 """
 
@@ -14,7 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-import inflect
+from num2words import num2words
 
 from briefings.terms import terms
 
@@ -28,13 +29,15 @@ def alternatives_table() -> dict[str, frozenset[str]]:
     raw = resources.files("briefings").joinpath("paraphrases.toml").read_text(encoding="utf-8")
     for words in tomllib.loads(raw)["groups"]:
         groups.append({t for word in words for t in terms(word)})
-    spell = inflect.engine()
     for n in _NUMBERS_SPELLED:
-        word = str(spell.number_to_words(n))  # one string unless asked to group digits
-        groups.append({str(n), *terms(word)} if " " not in word else {str(n)})
+        word = str(num2words(n))  # "twenty" (a hyphenated or two-word number is left alone)
+        groups.append({str(n), *terms(word)} if " " not in word and "-" not in word else {str(n)})
         if n:
-            ordinal_digits = str(spell.ordinal(n))  # "3rd"
-            groups.append({*terms(ordinal_digits), *terms(str(spell.ordinal(word)))})
+            ordinal = {
+                *terms(str(num2words(n, to="ordinal_num"))),
+                *terms(str(num2words(n, to="ordinal"))),
+            }
+            groups.append(ordinal)  # "3rd" and "third"
     groups.append({"12", "dozen"})
     table: dict[str, set[str]] = {}
     for group in groups:
