@@ -40,6 +40,9 @@ class Invocation:
     workspace: str = ""
     context_post_ids: tuple[int, ...] = ()  # posts the question is known to be about
     context_urls: tuple[str, ...] = ()  # links seen earlier in the thread (e.g. cited posts)
+    # Earlier questions in the thread (or the terminal's last one), oldest first: a follow-up
+    # ("and what happens next?") is read with them.
+    context_questions: tuple[str, ...] = ()
     thread: str = ""  # the platform message id the thread hangs off (a digest message, often)
     # Free text from a thread or a mention: a question, whatever word it starts with.
     question: bool = False

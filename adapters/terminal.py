@@ -125,6 +125,8 @@ async def prompt_loop(handle: Handler, stdin: TextIO, out: TextIO) -> str:
     reader = await _line_reader(stdin)
     interactive = stdin.isatty()
     caller = Caller(platform=PLATFORM, user_id="local", name="terminal", is_admin=True)
+    # The last question answered and the posts it cited: context for a follow-up.
+    last: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
     while True:
         if interactive:
             out.write(PROMPT)
@@ -137,7 +139,18 @@ async def prompt_loop(handle: Handler, stdin: TextIO, out: TextIO) -> str:
             continue
         if text.lower() in ("quit", "exit"):
             return "quit"
-        reply = await handle(Invocation(caller=caller, channel=CHANNEL, text=text))
+        asked, cited = last
+        reply = await handle(
+            Invocation(
+                caller=caller,
+                channel=CHANNEL,
+                text=text,
+                context_urls=cited,
+                context_questions=asked,
+            )
+        )
+        if reply.answer is not None and reply.answer.grounded:
+            last = (text,), tuple(c.url for c in reply.answer.citations)
         out.write(render_reply(reply) + "\n")
         out.flush()
 

@@ -1,17 +1,24 @@
 """Answer retrieval: the right post for a question, how fast, and honesty when the posts are silent.
 
-    python bench/ask.py --data ../shared/data/cnndm_sample.jsonl [--limit N]
+    python bench/ask.py --data ../shared/data/cnndm_sample.jsonl [--limit N] [--misses]
 
 Stores every article as a post (through the store, as ingest does), asks each article's first
 highlight, and prints recall@1 / recall@5 of the right post, queries per second, p50 / p99 latency of
 the whole `ask()`, index build time (sentence splitting, stemming and writing the Tantivy index on disk) and peak
 traced memory (Python allocations only: Tantivy's own memory is not traced), for ours beside rank-bm25 and bm25s run on
 the same passages. Then the share of answerable questions answered and of unanswerable ones
-(bench/data/unanswerable.txt, written for this benchmark) declined.
+(bench/data/unanswerable.txt and unanswerable_news.txt, written for this benchmark) declined.
+
+Then the hand-written question set (bench/data/answerable.jsonl: questions written by reading the
+articles and the seed IR in Five post in ../shared/seed/, which is stored too, each with the words
+a right answer must contain): right post cited first (R@1), key facts present in the answer,
+answered, and p50 / p99 latency of `ask()` over about 1,000 posts.
 """
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 import tempfile
 import time
@@ -26,11 +33,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.sample import load_sample
 from briefings.ask import PassageIndex, question_terms
 from briefings.index import post_units
-from briefings.models import PostParts
+from briefings.models import Post, PostParts
 from briefings.store import NewPost, Store
 from briefings.terms import terms
+from briefings.text import split_post
 
-UNANSWERABLE = Path(__file__).with_name("data") / "unanswerable.txt"
+DATA = Path(__file__).with_name("data")
+UNANSWERABLE = (DATA / "unanswerable.txt", DATA / "unanswerable_news.txt")
+ANSWERABLE = DATA / "answerable.jsonl"
+SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed"
 
 
 def load_store(rows: list[dict[str, str]], url: str) -> Store:
@@ -45,7 +56,26 @@ def load_store(rows: list[dict[str, str]], url: str) -> Store:
         )
         for row in rows
     )
+    for path in sorted(SEED.glob("*.txt")):  # the real IR in Five post(s): headings, a take
+        paragraphs = [p.strip() for p in re.split(r"\n\s*\n", path.read_text()) if p.strip()]
+        store.save_posts(
+            [
+                NewPost(
+                    source="irinfive",
+                    guid="seed",
+                    url=f"https://bench.invalid/seed/{path.stem}",
+                    published=None,
+                    parts=split_post(paragraphs),
+                )
+            ]
+        )
     return store
+
+
+def key_facts(answer_text: str, keys: list[str]) -> bool:
+    """Whether every key word of a right answer is in the answer (case and spacing aside)."""
+    text = " ".join(answer_text.lower().split())
+    return all(" ".join(key.lower().split()) in text for key in keys)
 
 
 def measure(build: Callable[[], object]) -> tuple[object, float, float]:
@@ -61,9 +91,22 @@ def measure(build: Callable[[], object]) -> tuple[object, float, float]:
 
 
 def main() -> None:
+    show_misses = "--misses" in sys.argv  # print each hand-written question the answer missed
+    ours_only = "--ours-only" in sys.argv  # skip the rank-bm25 and bm25s baselines
+    for flag in ("--misses", "--ours-only"):
+        if flag in sys.argv:
+            sys.argv.remove(flag)
     rows = load_sample(__doc__)
     questions = [row["highlights"].split("\n")[0] for row in rows]
-    unanswerable = [q for q in UNANSWERABLE.read_text().splitlines() if q.strip()]
+    unanswerable = {
+        path.name: [q for q in path.read_text().splitlines() if q.strip()] for path in UNANSWERABLE
+    }
+    known = {row["id"] for row in rows} | {"seed"}
+    asked = [
+        item
+        for line in ANSWERABLE.read_text().splitlines()
+        if line.strip() and (item := json.loads(line))["post"] in known
+    ]
 
     with tempfile.TemporaryDirectory() as tmp:
         store = load_store(rows, f"sqlite:///{Path(tmp) / 'ask.db'}")
@@ -73,11 +116,6 @@ def main() -> None:
 
         index, build_s, build_mb = measure(lambda: _synced(store, Path(tmp)))
         assert isinstance(index, PassageIndex)
-        # Passages shared by the baselines: the same 3-sentence windows of the same posts.
-        units = [(p.id, u) for p in posts for u in post_units(p, 3)[1] if u.section == "body"]
-        passage_post = [post_id for post_id, _ in units]
-        passage_terms = [terms(" ".join(u.sentences)) for _, u in units]
-
         table = []
         ranks, latencies, grounded = [], [], 0
         for question, want in zip(questions, expected, strict=True):
@@ -89,43 +127,29 @@ def main() -> None:
             ranks.append(ranked.index(want) if want in ranked else 99)
         table.append(("briefbot (ask)", ranks, latencies, build_s, build_mb))
 
-        from rank_bm25 import BM25Okapi
+        if not ours_only:
+            table += _baselines(posts, questions, expected)
 
-        okapi, build_s, build_mb = measure(lambda: BM25Okapi(passage_terms))
-        assert isinstance(okapi, BM25Okapi)
-        table.append(
-            (
-                "rank-bm25",
-                *_baseline(lambda q: okapi.get_scores(terms(q)), passage_post, questions, expected),
-                build_s,
-                build_mb,
-            )
-        )
-
-        import bm25s
-
-        def build_bm25s() -> bm25s.BM25:
-            model = bm25s.BM25()
-            model.index(passage_terms, show_progress=False)
-            return model
-
-        fast, build_s, build_mb = measure(build_bm25s)
-        assert isinstance(fast, bm25s.BM25)
-        table.append(
-            (
-                "bm25s",
-                *_baseline(lambda q: fast.get_scores(terms(q)), passage_post, questions, expected),
-                build_s,
-                build_mb,
-            )
-        )
-
-        declined = sum(not index.ask(q).grounded for q in unanswerable)
+        declined = {
+            name: sum(not index.ask(q).grounded for q in qs) for name, qs in unanswerable.items()
+        }
+        by_url = {p.url: p.guid for p in store.iter_posts()}
+        first, facts, answered, ask_latency = 0, 0, 0, []
+        misses = []
+        for item in asked:
+            start = time.perf_counter()
+            answer = index.ask(item["question"])
+            ask_latency.append(time.perf_counter() - start)
+            text = "\n".join((answer.text, answer.opinion))
+            cited = by_url.get(answer.citations[0].url) if answer.citations else None
+            first += answer.grounded and cited == item["post"]
+            facts += answer.grounded and key_facts(text, item["keys"])
+            answered += answer.grounded
+            if not (answer.grounded and key_facts(text, item["keys"])):
+                misses.append((item["question"], item["keys"], answer.grounded, text[:300]))
         store.close()
 
-    print(
-        f"{len(rows)} posts, {len(passage_post)} passages; query = each article's first highlight"
-    )
+    print(f"{len(rows)} posts (+ the seed post); query = each article's first highlight")
     print(
         f"{'system':<16} {'R@1':>6} {'R@5':>6} {'q/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'build s':>8} {'peak MB':>8}"
     )
@@ -137,9 +161,70 @@ def main() -> None:
             f"{np.percentile(lat_ms, 50):7.2f} {np.percentile(lat_ms, 99):7.2f} {build_s:8.2f} {build_mb:8.1f}"
         )
     print(f"answerable questions answered: {grounded / len(questions) * 100:.1f}%")
+    for name, count in declined.items():
+        total = len(unanswerable[name])
+        print(
+            f"unanswerable questions declined ({name}): {count}/{total} ({count / total * 100:.0f}%)"
+        )
+    all_declined = sum(declined.values())
+    all_total = sum(len(qs) for qs in unanswerable.values())
     print(
-        f"unanswerable questions declined: {declined}/{len(unanswerable)} ({declined / len(unanswerable) * 100:.0f}%)"
+        f"unanswerable declined, all: {all_declined}/{all_total} ({all_declined / all_total * 100:.0f}%)"
     )
+    n = len(asked)
+    lat = np.array(ask_latency) * 1000
+    print(
+        f"hand-written questions ({n}, {len(posts)} posts): right post first {first / n * 100:.1f}%, "
+        f"key facts present {facts / n * 100:.1f}%, answered {answered / n * 100:.1f}%, "
+        f"ask() p50 {np.percentile(lat, 50):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms"
+    )
+    if show_misses:
+        for question, keys, grounded, text in misses:
+            print(f"  MISS {question!r} keys={keys} grounded={grounded}: {text!r}")
+
+
+def _baselines(
+    posts: list[Post], questions: list[str], expected: list[int]
+) -> list[tuple[str, list[int], list[float], float, float]]:
+    """rank-bm25 and bm25s on the same 3-sentence passages of the same posts."""
+    table: list[tuple[str, list[int], list[float], float, float]] = []
+    # Passages shared by the baselines: the same 3-sentence windows of the same posts.
+    units = [(p.id, u) for p in posts for u in post_units(p, 3)[1] if u.section == "body"]
+    passage_post = [post_id for post_id, _ in units]
+    passage_terms = [terms(" ".join(u.sentences)) for _, u in units]
+
+    from rank_bm25 import BM25Okapi
+
+    okapi, build_s, build_mb = measure(lambda: BM25Okapi(passage_terms))
+    assert isinstance(okapi, BM25Okapi)
+    table.append(
+        (
+            "rank-bm25",
+            *_baseline(lambda q: okapi.get_scores(terms(q)), passage_post, questions, expected),
+            build_s,
+            build_mb,
+        )
+    )
+
+    import bm25s
+
+    def build_bm25s() -> bm25s.BM25:
+        model = bm25s.BM25()
+        model.index(passage_terms, show_progress=False)
+        return model
+
+    fast, build_s, build_mb = measure(build_bm25s)
+    assert isinstance(fast, bm25s.BM25)
+    table.append(
+        (
+            "bm25s",
+            *_baseline(lambda q: fast.get_scores(terms(q)), passage_post, questions, expected),
+            build_s,
+            build_mb,
+        )
+    )
+
+    return table
 
 
 def _synced(store: Store, tmp: Path) -> PassageIndex:

@@ -153,6 +153,7 @@ class CommandSet:
                 question,
                 context_ids=(*inv.context_post_ids, *thread_posts),
                 context_urls=inv.context_urls,
+                history=inv.context_questions,
             )
         except TagError as exc:
             return refusal(str(exc))

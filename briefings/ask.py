@@ -8,17 +8,24 @@ rank posts. Posts a thread is about (the digest it replies to, earlier turns) ge
 they demand?" under a digest answers from that digest's post. Whether the posts cover the question at
 all is judged by coverage: the share of the question's information (idf-weighted terms) that the best
 post contains. Below the threshold the answer says so and offers the closest posts instead.
+
+What is quoted depends on what is asked (`question.py`): the sentences holding the kind of fact
+wanted, near the question's words (`answer_select.py`); the summary and take for "summarize" and
+"what does the post think"; one quote per post, newest first, for a question over several posts.
+A follow-up in a thread is read with the thread's last question.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field
 
+from briefings.answer_select import Row, choose, normal, rows, unique
 from briefings.index import (
     SCORE_SLACK,
     ExactScorer,
@@ -29,8 +36,11 @@ from briefings.index import (
     unspot,
 )
 from briefings.models import Answer, Citation, Post, SearchHit
+from briefings.paraphrase import expand
+from briefings.question import Kind, QuestionShape, form_words, shape
 from briefings.settings import SettingsModel
 from briefings.store import Store
+from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.terms import stem, terms
 
 NOT_COVERED = "The posts I have don't cover that."
@@ -79,8 +89,28 @@ _QUESTION_WORDS = frozenset(
         "argue",
         "argues",
         "argument",
+        "summarize",
+        "summarise",
+        "summary",
+        "sum",
+        "gist",
+        "overview",
+        "brief",
+        "conclude",
+        "conclusion",
+        "concludes",
+        "section",
+        "part",
+        "posts",
+        "lately",
+        "month",
+        "week",
     )
 )
+# The next posts' blended scores within this share of the best: the question is answered from each.
+CLOSE_SCORES = 0.97
+# Coverage a post lacking the question's most specific term needs (see `share_found`).
+WITHOUT_RAREST = 0.7
 
 
 class AskSettings(SettingsModel):
@@ -325,18 +355,23 @@ class PassageIndex:
         return spots, scores
 
     def coverage(self, query: Sequence[str], post_id: int) -> float:
-        """Share of the question's idf weight found in the post (unknown terms weigh the most)."""
-        return self._coverages(query, [post_id], self.search_index.idf(query))[post_id]
+        """Share of the question's idf weight found in the post (unknown terms weigh the most); a
+        term counts as found when the post has it or one of its paraphrases (see `share_found`)."""
+        return self._coverages(query, [post_id], self.search_index.idf(query), expand(query))[
+            post_id
+        ]
 
     def _coverages(
-        self, query: Sequence[str], post_ids: Sequence[int], idf: dict[str, float]
+        self,
+        query: Sequence[str],
+        post_ids: Sequence[int],
+        idf: dict[str, float],
+        expanded: Mapping[str, frozenset[str]],
     ) -> dict[int, float]:
-        unique = set(query)
-        total = sum(idf[t] for t in unique)
-        found = self.search_index.containing(unique, post_ids)
+        every = {alt for t in set(query) for alt in expanded.get(t, frozenset({t}))}
+        found = self.search_index.containing(every, post_ids)
         return {
-            post_id: sum(idf[t] for t in words) / total if total else 0.0
-            for post_id, words in found.items()
+            post_id: share_found(query, idf, expanded, words) for post_id, words in found.items()
         }
 
     def top_passages(
@@ -391,23 +426,71 @@ class PassageIndex:
                 hits.append(SearchHit(post, round(score, 4), " ".join(passage.sentences)))
         return hits
 
-    def ask(self, question: str, context: Iterable[int] = ()) -> Answer:
-        query = question_terms(question)
+    def ask(
+        self, question: str, context: Iterable[int] = (), history: Sequence[str] = ()
+    ) -> Answer:
+        """Answer from the best post (or one quote from each of up to three, when the question
+        spans posts or the best are about as good). `history` holds the thread's earlier
+        questions, oldest first: a follow-up ("and what happens next?") borrows the last one's
+        terms, as the thread's cited posts (in `context`) are boosted."""
+        form = shape(question)
+        query = self.query_for(question, history)
+        context = list(dict.fromkeys(context))
+        if not set(query) and context:
+            # "What does the post conclude?" in a digest's thread: about the thread's posts.
+            return self._about(context[0], form)
         ranked = self.rank(query, context)
         if not ranked:
             return Answer(NOT_COVERED, grounded=False, citations=())
         top3 = [pid for pid, _, _ in ranked[:3]]
         idf = self.search_index.idf(query)
-        covers = self._coverages(query, top3, idf)
+        expanded = expand(query)
+        covers = self._coverages(query, top3, idf, expanded)
         enough = self.settings.min_coverage
-        if covers[top3[0]] < enough:
-            return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
-        others = [pid for pid in top3[1:] if covers[pid] >= enough]
-        posts = self._posts([top3[0], *others])
+        posts = self._posts(top3)
         post = posts.get(top3[0])
         if post is None:  # gone from the store since it was indexed
             return Answer(NOT_COVERED, grounded=False, citations=())
-        facts, opinion = self._best_sentences(query, post, idf)
+        if covers[top3[0]] < enough:
+            # The index holds no sub-headings: a question about a headed section is judged on the
+            # post's text, headings included.
+            covers[top3[0]] = text_coverage(post, expanded, idf)
+            if covers[top3[0]] < enough:
+                return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
+        others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
+        close = [
+            pid
+            for pid, score, _ in ranked[1:3]
+            if score >= CLOSE_SCORES * ranked[0][1] and covers[pid] >= covers[top3[0]]
+        ]
+        spread = others if form.spans_posts else [pid for pid in others if pid in close]
+        if spread and not (form.summary or form.view):
+            return self._several([post, *(posts[pid] for pid in spread)], expanded, idf, form)
+        facts, opinion = self._best_sentences(post, expanded, idf, form)
+        return self._single(post, facts, opinion, [posts[pid] for pid in others])
+
+    def query_for(self, question: str, history: Sequence[str] = ()) -> list[str]:
+        """The terms a question is answered on: its topic terms, and for a follow-up (it says so,
+        or names fewer than two things) the last earlier question's too."""
+        form = shape(question)
+        query = asked_terms(question, form)
+        if history and (form.follow_up or len(set(query)) < 2):
+            query = list(dict.fromkeys([*query, *asked_terms(history[-1], shape(history[-1]))]))
+        return query
+
+    def _about(self, post_id: int, form: QuestionShape) -> Answer:
+        """A question naming nothing but "the post": its summary, or its take when its view is
+        asked for."""
+        post = self._posts([post_id]).get(post_id)
+        if post is None:
+            return Answer(NOT_COVERED, grounded=False, citations=())
+        summary = QuestionShape(Kind.OTHER, True, False, False, False)
+        facts, opinion = self._best_sentences(post, {}, {}, form if form.view else summary)
+        return self._single(post, facts, opinion, ())
+
+    def _single(
+        self, post: Post, facts: list[str], opinion: list[str], others: Sequence[Post]
+    ) -> Answer:
         text = " ".join(facts)
         opinion_text = ""
         if opinion:
@@ -418,35 +501,125 @@ class PassageIndex:
         if not text:
             text = opinion_text
             opinion_text = ""
-        citations = (cite(post), *(cite(posts[pid]) for pid in others if pid in posts))
+        citations = (cite(post), *(cite(other) for other in others))
         return Answer(text, grounded=True, citations=citations, opinion=opinion_text)
 
+    def _several(
+        self,
+        posts: Sequence[Post],
+        expanded: Mapping[str, frozenset[str]],
+        idf: Mapping[str, float],
+        form: QuestionShape,
+    ) -> Answer:
+        """One short quote from each post, newest first, each naming its post."""
+        newest = sorted(
+            enumerate(posts),
+            key=lambda item: (item[1].published is None, -_stamp(item[1]), item[0]),
+        )
+        lines, cited, seen = [], [], set()
+        for _, post in newest:
+            quote = next(
+                (
+                    row.text
+                    for row in choose(rows(post), expanded, idf, form.kind, 1)
+                    if normal(row.text) not in seen
+                ),
+                None,
+            )
+            if quote is None:
+                continue
+            seen.add(normal(quote))
+            when = f", {post.published:%Y-%m-%d}" if post.published else ""
+            lines.append(f"{post.title or post.url} ({post.source}{when}): {quote}")
+            cited.append(cite(post))
+        return Answer("\n".join(lines), grounded=True, citations=tuple(cited))
+
+    def _rare(
+        self, post: Post, everything: Sequence[Row], form: QuestionShape
+    ) -> frozenset[str] | None:
+        """For a who/where question on a post without capitals: its terms few posts have."""
+        if form.kind not in (Kind.NAME, Kind.PLACE) or _UPPER.search(post.body):
+            return None
+        vocabulary = {t for row in everything for t in row.bag}
+        idf = self.search_index.idf(vocabulary)
+        return frozenset(t for t in vocabulary if idf[t] >= RARE_IDF and not t.isdigit())
+
     def _best_sentences(
-        self, query: Sequence[str], post: Post, idf: dict[str, float]
+        self,
+        post: Post,
+        expanded: Mapping[str, frozenset[str]],
+        idf: Mapping[str, float],
+        form: QuestionShape,
     ) -> tuple[list[str], list[str]]:
-        """Up to `answer_sentences` sentences of the post that match the question best, in reading
-        order, split into reported facts (body) and the post's own view (take)."""
-        wanted = set(query)
-        scored: list[tuple[float, int, str, str]] = []
-        order = 0
-        for section, sentences in post_sections(post):
-            for sentence in sentences:
-                present = wanted & set(terms(sentence))
-                score = sum(idf[t] for t in present)
-                scored.append((score, order, section, sentence))
-                order += 1
-        if not scored:
-            return [], []
-        best = max(s[0] for s in scored)
-        if best <= 0:
-            chosen = [s for s in scored if s[2] == "body"][:1] or scored[:1]
-        else:
-            ranked = sorted(scored, key=lambda s: (-s[0], s[1]))
-            chosen = [s for s in ranked[: self.settings.answer_sentences] if s[0] >= 0.5 * best]
-        chosen.sort(key=lambda s: s[1])
-        facts = [s[3] for s in chosen if s[2] == "body"]
-        opinion = [s[3] for s in chosen if s[2] == "take"]
-        return facts, opinion
+        """Sentences of the post that answer, in reading order, split into reported facts (body)
+        and the post's own view (take). "Summarize …" gets the digest's summary and the take's
+        opening; "what does the post conclude …" gets the take."""
+        limit = self.settings.answer_sentences
+        everything = rows(post)
+        take = [row for row in everything if row.section == "take"]
+        if form.summary:
+            facts = ExtractiveSummarizer().summarize_post(post, limit)
+            return unique(facts), unique([row.text for row in take[:2]])
+        if form.view and take:
+            chosen = choose(take, expanded, idf, form.kind, 2) if expanded else take[:2]
+            return [], unique([row.text for row in chosen])
+        chosen = choose(
+            everything, expanded, idf, form.kind, limit, self._rare(post, everything, form)
+        )
+        facts = [row.text for row in chosen if row.section == "body"]
+        opinion = [row.text for row in chosen if row.section == "take"]
+        return unique(facts), unique(opinion)
+
+
+_UPPER = re.compile(r"[A-Z]")
+RARE_IDF = 4.5  # a term this rare (about 1 post in 100 or fewer) may be a name or a place
+
+
+def asked_terms(question: str, form: QuestionShape) -> list[str]:
+    """The question's topic terms: without the words that only say what kind of fact it wants."""
+    query = question_terms(question)
+    if form.kind is Kind.OTHER:
+        return query
+    return [t for t in query if t not in form_words()]
+
+
+def share_found(
+    query: Sequence[str],
+    idf: Mapping[str, float],
+    expanded: Mapping[str, frozenset[str]],
+    words: set[str] | frozenset[str],
+) -> float:
+    """Share of the question's idf weight whose terms (or their paraphrases) are among `words`.
+
+    A post without the question's most specific term (its highest idf) must hold at least
+    `WITHOUT_RAREST` of the rest, else it covers none of it: asked about "the Greens in the
+    Tasmanian election", a post on another election is no answer."""
+    unique_terms = sorted(set(query))
+    if not unique_terms:
+        return 0.0
+
+    def has(term: str) -> bool:
+        return bool(expanded.get(term, frozenset({term})) & words)
+
+    total = sum(idf.get(t, 0.0) for t in unique_terms)
+    share = sum(idf.get(t, 0.0) for t in unique_terms if has(t)) / total if total else 0.0
+    rarest = max(unique_terms, key=lambda t: idf.get(t, 0.0))
+    return share if has(rarest) or share >= WITHOUT_RAREST else 0.0
+
+
+def text_coverage(
+    post: Post, expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+) -> float:
+    """`share_found` on the post's text, title and sub-headings included (the index has no
+    headings)."""
+    bag = set(terms(post.title))
+    for row in rows(post):
+        bag.update(row.bag | row.heading_bag)
+    return share_found(list(expanded), idf, expanded, bag)
+
+
+def _stamp(post: Post) -> float:
+    return post.published.timestamp() if post.published else 0.0
 
 
 def cite(post: Post) -> Citation:

@@ -96,27 +96,42 @@ class BriefingEngine:
             return self._sync_count
 
     def ask(
-        self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
+        self,
+        question: str,
+        *,
+        context_urls: Sequence[str] = (),
+        context_ids: Sequence[int] = (),
+        history: Sequence[str] = (),
     ) -> Answer:
-        """Answer from the indexed posts; `context_*` name the posts a thread is about. `tag:`
-        terms narrow the posts it may cite (TagError for a bad one)."""
+        """Answer from the indexed posts; `context_*` name the posts a thread is about, `history`
+        its earlier questions (oldest first). `tag:` terms narrow the posts it may cite (TagError
+        for a bad one)."""
         text, tags = split_tag_terms(question)
         context = self._context(context_urls, context_ids)
         if tags:
-            return tagged_answer(self.index, self.store, text, tags, context)
-        return self.index.ask(question, context)
+            return tagged_answer(self.index, self.store, text, tags, context, history)
+        return self.index.ask(question, context, history)
 
     async def answer(
-        self, question: str, *, context_urls: Sequence[str] = (), context_ids: Sequence[int] = ()
+        self,
+        question: str,
+        *,
+        context_urls: Sequence[str] = (),
+        context_ids: Sequence[int] = (),
+        history: Sequence[str] = (),
     ) -> Answer:
         """Like `ask`, off the event loop, and through the LLM when one is configured (it falls
         back to `ask` itself)."""
         if self.answerer is None or split_tag_terms(question)[1]:  # tag: narrowed: extractive
             return await asyncio.to_thread(
-                self.ask, question, context_urls=context_urls, context_ids=context_ids
+                self.ask,
+                question,
+                context_urls=context_urls,
+                context_ids=context_ids,
+                history=history,
             )
         context = await asyncio.to_thread(self._context, context_urls, context_ids)
-        return await self.answerer.ask(question, context)
+        return await self.answerer.ask(question, context, history)
 
     def _context(self, urls: Sequence[str], ids: Sequence[int]) -> list[int]:
         return [*ids, *self.index.post_ids_for(urls)]

@@ -36,7 +36,12 @@ def tagged_hits(
 
 
 def tagged_answer(
-    index: PassageIndex, store: Store | None, text: str, tags: Sequence[str], context: Sequence[int]
+    index: PassageIndex,
+    store: Store | None,
+    text: str,
+    tags: Sequence[str],
+    context: Sequence[int],
+    history: Sequence[str] = (),
 ) -> Answer:
     """An answer drawn only from posts with any of `tags`: the best of them for the question is
     preferred; if the answer would still come from another post, the tagged posts are offered."""
@@ -44,7 +49,7 @@ def tagged_answer(
     if not hits or not text.strip():
         return Answer(NOT_COVERED, grounded=False, citations=tuple(cite(h.post) for h in hits))
     allowed = [h.post.id for h in hits]
-    answer = index.ask(text, [*context, *allowed])
+    answer = index.ask(text, [*context, *allowed], history)
     if answer.grounded and answer.citations and answer.citations[0].post_id in allowed:
         kept = tuple(c for c in answer.citations if c.post_id in allowed)
         return replace(answer, citations=kept)

@@ -154,12 +154,33 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+def _term(word: str) -> str:
+    """The term a lower-cased word stands for ("" for a stop word or a single letter)."""
+    word = word.replace("\u2019", "'")
+    if word in STOP_WORDS or len(word) < 2:
+        return ""
+    return stem(word.split("'")[0] if word.endswith(("'s", "'t")) else word)
+
+
+_TERM_OF: dict[str, str] = {}  # word -> term, for `term_set`
+_MAX_REMEMBERED = 500_000
+
+
 def terms(text: str) -> list[str]:
     """Stemmed content words in order, repeats kept."""
-    out = []
-    for match in _WORD.finditer(text.lower()):
-        word = match.group().replace("\u2019", "'")
-        if word in STOP_WORDS or len(word) < 2:
-            continue
-        out.append(stem(word.split("'")[0] if word.endswith(("'s", "'t")) else word))
-    return out
+    return [t for t in map(_term, _WORD.findall(text.lower())) if t]
+
+
+def term_set(text: str) -> frozenset[str]:
+    """The distinct terms of a text, as `terms` gives them, with each word's term remembered (a
+    sentence's terms are looked up many times per answer)."""
+    out = set()
+    for word in _WORD.findall(text.lower()):
+        term = _TERM_OF.get(word)
+        if term is None:
+            term = _term(word)
+            if len(_TERM_OF) < _MAX_REMEMBERED:
+                _TERM_OF[word] = term
+        if term:
+            out.add(term)
+    return frozenset(out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from adapters.contract import Caller, Invocation, Reply
-from adapters.terminal import TerminalPlatform
+from adapters.terminal import TerminalPlatform, prompt_loop
 from bot.app import engine_for
 from bot.commands import REGISTRY, CommandSet
 from bot.config import CommandSettings, Settings, SourceSettings
@@ -311,3 +312,15 @@ async def test_preview_roundup_lists_the_weeks_stories(bot: Bot) -> None:
     assert "Chile" not in reply.text
     refused = await bot.say("preview weekly", caller=MEMBER)
     assert not refused.ok and "preview roundup" in refused.text
+
+
+async def test_the_terminal_reads_a_follow_up_with_its_last_exchange(bot: Bot) -> None:
+    """At the prompt, "and when did they meet?" is about what the last answer was about."""
+    bot.world.add_posts(3)
+    stdin = io.StringIO("what did delegates from the Andes agree on?\nand when did they meet?\n")
+    out = io.StringIO()
+    assert await prompt_loop(bot.commands.handle, stdin, out) == "eof"
+    follow_up = out.getvalue().split("Source:")[1].split("\n", 2)[2]  # after the first answer
+    assert "Tuesday" in follow_up
+    cited = [follow_up.find(f"post-{n}/") for n in (1, 2, 3)]
+    assert cited[1] >= 0 and cited[1] == min(c for c in cited if c >= 0)

@@ -221,6 +221,29 @@ async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation
     assert len(rig.fake.posted(thread)) == 2 and rig.fake.posted(CHANNEL)[1:] == []
 
 
+async def test_a_follow_up_in_the_digest_thread_is_read_with_the_earlier_turns(rig: Rig) -> None:
+    """The thread's earlier question (and the post its answer cited) tell which post "they" are."""
+    await deliver_digest(rig)
+    thread = rig.fake.messages[CHANNEL][0]["id"]
+    await rig.fake.wait_for(lambda: rig.client.get_channel(int(thread)) is not None)
+    await rig.fake.dispatch(
+        "MESSAGE_CREATE",
+        rig.fake.user_message(thread, "what did delegates from the Andes agree on?", MEMBER),
+    )
+    await rig.fake.wait_for(lambda: rig.fake.posted(thread))
+    await rig.fake.dispatch(
+        "MESSAGE_CREATE", rig.fake.user_message(thread, "and when did they meet?", MEMBER)
+    )
+    await rig.fake.wait_for(lambda: len(rig.fake.posted(thread)) == 2)
+    answer = rig.fake.posted(thread)[1]["content"]
+    assert "Tuesday" in answer and "https://irinfive.com/post-2/" in answer
+    # The Andes post is the source; other digest posts may follow it as further reading.
+    cited = [answer.find(f"post-{n}/") for n in (1, 2, 3)]
+    assert cited[1] == min(c for c in cited if c >= 0)
+    # The thread's history was read from Discord, before the follow-up.
+    assert rig.fake.calls(f"channels/{thread}/messages")
+
+
 async def test_a_429_with_retry_after_is_survived(rig: Rig) -> None:
     rig.fake.rate_limit_next = 1
     await deliver_digest(rig)

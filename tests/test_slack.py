@@ -214,6 +214,34 @@ async def test_a_question_in_the_digest_thread_is_answered_there_with_a_citation
     assert "https://irinfive.com/post-1/" in json.dumps(rig.slack.posted("C1")[2]["blocks"])
 
 
+async def test_a_follow_up_in_a_digest_thread_is_read_with_the_earlier_question(rig: Rig) -> None:
+    """ "And when did they meet?" names no post: the thread's earlier question (about the Andes)
+    and the post its answer cited say which one it is about."""
+    await deliver_digest(rig)
+    sub = rig.world.outbox.subscription("slack", "C1")
+    assert sub is not None
+    thread = rig.world.outbox.deliveries_for(sub.id)[0].message_id
+    first = {
+        "type": "message",
+        "channel": "C1",
+        "user": "UMEMBER",
+        "text": "what did delegates from the Andes agree on?",
+        "ts": "1800000000.000200",
+        "thread_ts": thread,
+    }
+    await rig.event(first, "Ev1")
+    await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) == 2)
+    rig.slack.said_in_thread(thread, first)  # Slack keeps people's messages in the thread too
+    follow_up = {**first, "text": "and when did they meet?", "ts": "1800000000.000300"}
+    await rig.event(follow_up, "Ev2")
+    await rig.slack.wait_for(lambda: len(rig.slack.posted("C1")) == 3)
+    text = json.dumps(rig.slack.posted("C1")[2]["blocks"])
+    assert "Tuesday" in text and "https://irinfive.com/post-2/" in text
+    # The Andes post is the source; other digest posts may follow it as further reading.
+    cited = [text.find(f"post-{n}/") for n in (1, 2, 3)]
+    assert cited[1] == min(c for c in cited if c >= 0)
+
+
 async def test_a_mention_is_answered_once_in_a_thread_under_it(rig: Rig) -> None:
     await deliver_digest(rig)
     sub = rig.world.outbox.subscription("slack", "C1")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,6 +42,8 @@ PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
 # Discord error codes that mean the bot cannot post there until a person acts: pause the channel.
 PERMANENT_CODES = frozenset({10003, 10004, 50001, 50013, 50007})  # unknown channel/guild, access
+THREAD_MEMORY = 30  # earlier messages of a thread read as context for a question in it
+_CITED = re.compile(r"\(<(https?://[^>\s]+)>\)")  # a cited post's link as render.py writes it
 ANSWER_WITHIN = 2.0  # seconds a command may take before the interaction is deferred (limit: 3)
 THREAD_NAME = "Questions about this briefing"
 
@@ -204,6 +207,7 @@ class BriefingClient(discord.AutoShardedClient):
         question = message.content.replace(f"<@{self.user.id}>", "").strip()
         if not question:
             return
+        cited, asked = await self._thread_context(channel, message)
         reply = await self.handle(
             Invocation(
                 caller=Caller(PLATFORM, str(message.author.id), name=message.author.name),
@@ -211,6 +215,8 @@ class BriefingClient(discord.AutoShardedClient):
                 text=question,
                 workspace=str(message.guild.id),
                 thread=thread,
+                context_urls=cited,
+                context_questions=asked,
                 question=True,
             )
         )
@@ -222,6 +228,32 @@ class BriefingClient(discord.AutoShardedClient):
                 reference=message,
                 mention_author=False,
             )
+
+    async def _thread_context(
+        self, channel: object, message: discord.Message
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """In a thread: the links the bot's earlier answers cited and the questions asked before
+        this one (oldest first), as context for it. Elsewhere, or if Discord will not show the
+        thread's history, none."""
+        if not isinstance(channel, discord.Thread) or self.user is None:
+            return (), ()
+        cited: list[str] = []
+        asked: list[str] = []
+        try:
+            earlier = [m async for m in channel.history(limit=THREAD_MEMORY, before=message)]
+        except discord.HTTPException as exc:
+            log.warning("discord: cannot read thread %s: %s", channel.id, exc)
+            return (), ()
+        for past in reversed(earlier):  # history comes newest first
+            if past.author.id == self.user.id:
+                texts = [past.content, *(e.description or "" for e in past.embeds)]
+                cited += [m.group(1) for text in texts for m in _CITED.finditer(text)]
+                cited += [e.url for e in past.embeds if e.url]
+            elif not past.author.bot:
+                text = past.content.replace(f"<@{self.user.id}>", "").strip()
+                if text:
+                    asked.append(text)
+        return tuple(dict.fromkeys(cited)), tuple(asked)
 
     async def _is_digest(self, channel: str, message_id: str) -> bool:
         return self.commands is not None and await self.commands.is_digest_thread(

@@ -398,7 +398,7 @@ class SlackBot:
         question = _MENTION.sub("", str(event.get("text", ""))).strip()
         if not question:
             return
-        urls = await self._thread_links(channel, thread) if thread else ()
+        urls, asked = await self._thread_links(channel, thread, str(event.get("ts", "")))
         invocation = Invocation(
             caller=Caller(PLATFORM, str(event.get("user", ""))),
             channel=channel,
@@ -406,6 +406,7 @@ class SlackBot:
             workspace=str(event.get("team", "")),
             thread=thread,
             context_urls=urls,
+            context_questions=asked,
             question=True,
         )
         reply = await self._commands().handle(invocation)
@@ -419,19 +420,30 @@ class SlackBot:
             raise RuntimeError("SlackBot.start() was not called")
         return self.commands
 
-    async def _thread_links(self, channel: str, thread: str) -> tuple[str, ...]:
-        """Links in the thread so far (posts cited in earlier answers): context for the next."""
+    async def _thread_links(
+        self, channel: str, thread: str, current: str
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Links in the thread so far (posts cited in earlier answers) and the questions people
+        asked in it before `current` (oldest first): context for the next question."""
+        if not thread:
+            return (), ()
         try:
             replies = await self.client.conversations_replies(channel=channel, ts=thread, limit=50)
         except SlackApiError as exc:
             log.warning("slack: cannot read thread %s in %s: %s", thread, channel, exc)
-            return ()
+            return (), ()
         found: list[str] = []
+        asked: list[str] = []
         messages: list[Mapping[str, Any]] = replies.get("messages", [])
         for message in messages:
             for match in _LINK.finditer(str(message.get("text", "")) + _block_text(message)):
                 found.append(match.group(1))
-        return tuple(dict.fromkeys(found))
+            ts = str(message.get("ts", ""))
+            if not message.get("bot_id") and ts != thread and ts != current:
+                text = _MENTION.sub("", str(message.get("text", ""))).strip()
+                if text:
+                    asked.append(text)
+        return tuple(dict.fromkeys(found)), tuple(asked)
 
     async def _caller(self, user: str, name: str) -> Caller:
         """Who is calling, with Slack's word on whether they administer the workspace."""

@@ -1,0 +1,168 @@
+"""Which sentences of a post answer a question: the ones holding the kind of fact asked for (a name, a
+number, a date, a place, a reason), near the question's words, in reading order, never one twice.
+
+A sentence scores the idf weight of the question's terms it holds (a paraphrase counts a little
+less), plus half the weight of those its section's heading holds, so a question about one headed
+section of a post finds that section. When the question asks for a kind of fact, a sentence holding
+that kind gets a bonus that grows with how well it or its neighbours match: the number asked for often
+stands a sentence after the words of the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from briefings.models import Post
+from briefings.question import Kind, fits
+from briefings.terms import term_set
+from briefings.text import (
+    MAX_CONSIDERED_CHARS,
+    MAX_CONSIDERED_SENTENCES,
+    is_heading,
+    readable_sentences,
+)
+
+PARAPHRASE_CREDIT = 0.8  # a synonym or the other spelling of a number counts this much
+HEADING_CREDIT = 0.5  # terms in the sentence's section heading
+FIT_BONUS = 0.4  # share of the best match a sentence of the asked-for kind gains
+NEAR_CREDIT = 0.7  # share of a neighbour's match a sentence of the asked-for kind gains
+KEEP_RATIO = 0.5  # sentences scoring below this share of the best are left out
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One quotable sentence with where it stands."""
+
+    order: int
+    section: str  # "body" or "take"
+    heading: str  # the sub-heading it stands under ("" before the first)
+    text: str
+    bag: frozenset[str]  # its terms
+    heading_bag: frozenset[str]  # its heading's terms
+
+
+def rows(post: Post) -> list[Row]:
+    """The post's quotable sentences (as digests and the index see them), each with its heading."""
+    return list(_rows(post))
+
+
+@lru_cache(maxsize=256)  # a thread's questions come back to the same few posts
+def _rows(post: Post) -> tuple[Row, ...]:
+    out: list[Row] = []
+    budget = MAX_CONSIDERED_CHARS
+    for section, paragraphs in (("body", post.paragraphs), ("take", post.take.split("\n\n"))):
+        heading, heading_bag = "", frozenset[str]()
+        for paragraph in paragraphs:
+            if budget <= 0 or len(out) >= MAX_CONSIDERED_SENTENCES:
+                return tuple(out)
+            budget -= len(paragraph)
+            if is_heading(paragraph):
+                heading, heading_bag = paragraph, term_set(paragraph)
+                continue
+            for sentence in readable_sentences([paragraph]):
+                out.append(
+                    Row(len(out), section, heading, sentence, term_set(sentence), heading_bag)
+                )
+    return tuple(out)
+
+
+def match_weight(
+    bag: frozenset[str], expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+) -> float:
+    """The idf weight of the question terms found in `bag` (paraphrases at a discount)."""
+    total = 0.0
+    for term, group in expanded.items():
+        if term in bag:
+            total += idf.get(term, 0.0)
+        elif group & bag:
+            total += PARAPHRASE_CREDIT * idf.get(term, 0.0)
+    return total
+
+
+def normal(sentence: str) -> str:
+    """A sentence reduced to its words, so a repeat differing in spacing or quotes is still one."""
+    return " ".join(re.findall(r"\w+", sentence.lower()))
+
+
+def choose(
+    candidates: Sequence[Row],
+    expanded: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+    kind: Kind,
+    limit: int,
+    rare: frozenset[str] | None = None,
+) -> list[Row]:
+    """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
+    post's terms few posts have (for names and places in text without capitals)."""
+    if not candidates or limit < 1:
+        return []
+    question = frozenset(expanded)
+    base = []
+    for row in candidates:
+        own = match_weight(row.bag, expanded, idf)
+        if row.heading_bag:
+            missing = {t: g for t, g in expanded.items() if not (g & row.bag)}
+            own += HEADING_CREDIT * match_weight(row.heading_bag, missing, idf)
+        base.append(own)
+    best_base = max(base)
+    scores = list(base)
+    fitting = [False] * len(candidates)
+    if kind is not Kind.OTHER:
+        fitting = [
+            fits(kind, row.text, question, None if rare is None else row.bag & rare)
+            for row in candidates
+        ]
+        for i, row in enumerate(candidates):
+            if not fitting[i]:
+                continue
+            # A neighbour (one or two sentences off) that matches the question but lacks the
+            # fact: the fact may stand here.
+            near = max(
+                (
+                    weight * base[j]
+                    for j, weight in ((i - 1, 1.0), (i + 1, 1.0), (i - 2, 0.6), (i + 2, 0.6))
+                    if 0 <= j < len(candidates)
+                    and candidates[j].section == row.section
+                    and not fitting[j]
+                ),
+                default=0.0,
+            )
+            if base[i] > 0 or near > 0:
+                scores[i] += FIT_BONUS * best_base + NEAR_CREDIT * near
+    top = max(scores)
+    if top <= 0:
+        first = next((r for r in candidates if r.section == "body"), candidates[0])
+        return [first]
+    ranked = sorted(range(len(candidates)), key=lambda i: (-scores[i], i))
+    chosen: list[int] = []
+    seen: set[str] = set()
+    for i in ranked:
+        if len(chosen) == limit or scores[i] < KEEP_RATIO * top:
+            break
+        key = normal(candidates[i].text)
+        if key in seen:
+            continue
+        seen.add(key)
+        chosen.append(i)
+    if kind is not Kind.OTHER and not any(fitting[i] for i in chosen):
+        extra = next((i for i in ranked if fitting[i] and scores[i] > 0), None)
+        if extra is not None and normal(candidates[extra].text) not in seen:
+            if len(chosen) == limit:
+                chosen.pop()
+            chosen.append(extra)
+    return [candidates[i] for i in sorted(chosen)]
+
+
+def unique(sentences: Sequence[str]) -> list[str]:
+    """The sentences in order, each once."""
+    seen: set[str] = set()
+    out = []
+    for sentence in sentences:
+        key = normal(sentence)
+        if key and key not in seen:
+            seen.add(key)
+            out.append(sentence)
+    return out

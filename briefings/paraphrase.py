@@ -1,0 +1,58 @@
+"""Other words a post may use for a question's word: synonyms common in news, and numbers written as
+words or digits ("three" and "3", "third" and "3rd").
+
+The synonym groups are a small hand-written file (`paraphrases.toml`, shipped in the package; no
+lexicon in a dependency ships its data, and nothing is downloaded at run time). Number words come
+from `num2words`, so the two spellings of the same number count as one term (it imports in
+milliseconds; `inflect`, which also spells numbers, took seconds to import). Everything works on the
+stemmed terms of `terms.py`, so "purchased" and "buying" meet through "purchas" and "buy".
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from functools import lru_cache
+from importlib import resources
+
+from num2words import num2words
+
+from briefings.terms import terms
+
+_NUMBERS_SPELLED = (*range(0, 21), 30, 40, 50, 60, 70, 80, 90, 100, 1000)
+
+
+@lru_cache(maxsize=1)
+def alternatives_table() -> dict[str, frozenset[str]]:
+    """Each stemmed term to the other stemmed terms that mean the same (never itself)."""
+    groups: list[set[str]] = []
+    raw = resources.files("briefings").joinpath("paraphrases.toml").read_text(encoding="utf-8")
+    for words in tomllib.loads(raw)["groups"]:
+        groups.append({t for word in words for t in terms(word)})
+    for n in _NUMBERS_SPELLED:
+        word = str(num2words(n))  # "twenty" (a hyphenated or two-word number is left alone)
+        groups.append({str(n), *terms(word)} if " " not in word and "-" not in word else {str(n)})
+        if n:
+            ordinal = {
+                *terms(str(num2words(n, to="ordinal_num"))),
+                *terms(str(num2words(n, to="ordinal"))),
+            }
+            groups.append(ordinal)  # "3rd" and "third"
+    groups.append({"12", "dozen"})
+    table: dict[str, set[str]] = {}
+    for group in groups:
+        if len(group) < 2:
+            continue
+        for term in group:
+            table.setdefault(term, set()).update(group - {term})
+    return {term: frozenset(others) for term, others in table.items()}
+
+
+def alternatives(term: str) -> frozenset[str]:
+    """Stemmed terms that may stand for `term` in a post (empty when none is known)."""
+    return alternatives_table().get(term, frozenset())
+
+
+def expand(query: Iterable[str]) -> dict[str, frozenset[str]]:
+    """Each question term to the set of terms (itself included) any of which counts as it."""
+    return {t: frozenset({t, *alternatives(t)}) for t in query}

@@ -1,0 +1,313 @@
+"""What a question asks for: the kind of fact (a name, a number, a date, a place, a reason), whether it
+wants the post's gist or view, whether it spans posts, and which of its words only shape the question.
+
+Pure functions on text; `ask.py` uses them to pick sentences that hold the asked-for fact and to
+decide between a one-post and a several-post answer.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from briefings.terms import STOP_WORDS, stem, terms
+
+
+class Kind(Enum):
+    NAME = "name"  # who, which company
+    CALLED = "called"  # what name, what is it called, nickname: a name given or used
+    NUMBER = "number"  # how many, how much, how large, what percentage
+    TIME = "time"  # when, what year, what day
+    PLACE = "place"  # where, which country
+    REASON = "reason"  # why, what caused
+    OTHER = "other"
+
+
+_KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    (
+        Kind.NUMBER,
+        re.compile(
+            r"\bhow (?:many|much|large|big|long|old|far|high|tall|heavy|often|fast|deep|wide|"
+            r"small|severe|expensive)\b|\bwhat (?:percentage|percent|number|amount|proportion|"
+            r"share|age|sum|price|cost|size|total|score)\b|\bhow much\b",
+            re.I,
+        ),
+    ),
+    (
+        Kind.TIME,
+        re.compile(
+            r"^\s*(?:and\s+)?when\b|\bwhen (?:did|does|do|was|were|is|will)\b|"
+            r"\bwhat (?:year|date|day|time|month|decade)\b|\bwhich (?:year|day|month)\b",
+            re.I,
+        ),
+    ),
+    (
+        Kind.PLACE,
+        re.compile(
+            r"^\s*(?:and\s+)?where\b|\bwhere (?:did|does|do|was|were|is|are|will)\b|"
+            r"\b(?:what|which) (?:country|city|town|state|place|region|island|prison|hospital|"
+            r"airport|venue)\b",
+            re.I,
+        ),
+    ),
+    (
+        Kind.REASON,
+        re.compile(
+            r"\bwhy\b|\bwhat (?:caused|led to|prompted|made|triggered)\b|\bfor what reason\b|"
+            r"\bwhat was the reason\b",
+            re.I,
+        ),
+    ),
+    (
+        Kind.CALLED,
+        re.compile(
+            r"\bwhat (?:\w+ )?(?:name|nickname|alias)\b|\bname of\b|\bcalled\b|\bknown as\b",
+            re.I,
+        ),
+    ),
+    (
+        Kind.NAME,
+        re.compile(
+            r"^\s*(?:and\s+)?who(?:se|m)?\b|\bwho (?:did|does|was|were|is|are|will|has|had)\b|"
+            r"\bwhich (?:company|team|club|player|person|man|woman|group|party|film|band|"
+            r"airline|newspaper|university|school|brand)\b",
+            re.I,
+        ),
+    ),
+)
+
+# Words that only give a question its form: never topic terms (stemmed).
+_FORM_WORDS = frozenset(
+    stem(w)
+    for w in (
+        "many",
+        "much",
+        "large",
+        "big",
+        "long",
+        "old",
+        "far",
+        "often",
+        "name",
+        "named",
+        "reason",
+        "percentage",
+        "number",
+        "amount",
+        "year",
+        "date",
+        "day",
+        "time",
+        "place",
+        "cause",
+        "caused",
+        "led",
+        "last",
+        "lasted",
+        "use",
+        "used",
+    )
+)
+
+_SUMMARY = re.compile(
+    r"\b(?:summari[sz]e|summary of|sum up|gist of|tl;?dr|overview of|brief me on)\b", re.I
+)
+_VIEW = re.compile(
+    r"\bwhat (?:does|did) (?:the|this|that|it|its)?\s*(?:\w+\s){0,3}?(?:post|article|blog|piece|"
+    r"analysis|it)\s+(?:conclude|think|argue|say overall|recommend|predict|make of)\b|"
+    r"\b(?:conclusion|verdict|take|view|opinion) of the (?:post|article|piece)\b|"
+    r"\bwhat is the (?:post|article)'?s? (?:conclusion|take|view|opinion|argument)\b",
+    re.I,
+)
+_SPAN = re.compile(
+    r"\b(?:this|last|past) (?:week|month|year)\b|\blately\b|\brecently\b|\bso far\b|"
+    r"\b(?:posts|articles) (?:said|say|written|wrote)\b|\bwhat have the posts\b|"
+    r"\bacross (?:the )?posts\b|\bcoverage of\b|\bin the posts\b",
+    re.I,
+)
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|also|then|so|but|what about|how about|what else|what happens next|"
+    r"what happened next|anything else|and then|why is that|why so|how so|more on)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionShape:
+    kind: Kind
+    summary: bool  # "summarize the … post": the digest item and the take answer it
+    view: bool  # "what does the post conclude / think": the take answers it
+    spans_posts: bool  # a period or a topic across posts: one quote per post
+    follow_up: bool  # leans on the thread's earlier turns
+
+
+def shape(question: str) -> QuestionShape:
+    kind = next((k for k, pattern in _KIND_PATTERNS if pattern.search(question)), Kind.OTHER)
+    return QuestionShape(
+        kind=kind,
+        summary=bool(_SUMMARY.search(question)),
+        view=bool(_VIEW.search(question)),
+        spans_posts=bool(_SPAN.search(question)),
+        follow_up=bool(_FOLLOW_UP.search(question)),
+    )
+
+
+def form_words() -> frozenset[str]:
+    """Stemmed words that shape a question without saying what it is about."""
+    return _FORM_WORDS
+
+
+_NUMBER_WORDS = frozenset(
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+        "hundred",
+        "hundreds",
+        "thousand",
+        "thousands",
+        "million",
+        "millions",
+        "billion",
+        "billions",
+        "trillion",
+        "dozen",
+        "dozens",
+        "half",
+        "percent",
+        "twice",
+        "double",
+        "triple",
+    ]
+)
+_DIGIT = re.compile(r"\d|[$£€¥%]")
+_MONTHS = (
+    r"January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\."
+)
+_TIME = re.compile(
+    rf"\b(?:{_MONTHS})\b|\b(?:1[89]|20)\d\d\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
+    r"Saturday|Sunday|yesterday|today|tonight|tomorrow|last (?:week|month|year|night)|"
+    r"next (?:week|month|year)|this (?:week|month|year)|\d{1,2}(?::\d\d)?\s?[ap]\.?m\.?|"
+    r"(?:days?|weeks?|months?|years?|hours?|decades?) (?:ago|later|earlier)|morning|evening|"
+    r"afternoon|midnight|noon|(?:19|20)\d0s)\b"
+)
+_REASON = re.compile(
+    r"\b(?:because|due to|owing to|as a result|since|after|following|so that|in order to|"
+    r"reason|caused by|led to|blamed|prompted|amid|in response to|over (?:concerns?|fears?)|"
+    r"to (?:protest|avoid|prevent|protect|stop|ensure|help)|thanks to|result of)\b",
+    re.I,
+)
+_PLACE = re.compile(r"\b(?:in|at|near|from|outside|inside|across|to)\s+(?:the\s+)?[A-Z][a-z]")
+_NAME_CUE = re.compile(
+    r"\b(?:named|called|known as|nicknamed|dubbed|alias|under the name|identified as|"
+    r"went by|goes by|go by|pseudonym|nickname)\b|"
+    r"[\"“‘'][A-Z]",
+)
+_UPPER = re.compile(r"[A-Z]")
+_QUOTED_LOWER = re.compile(r"[\"“‘']\s?[a-z]")
+_OPENERS = frozenset(
+    [
+        "yet",
+        "still",
+        "however",
+        "meanwhile",
+        "despite",
+        "while",
+        "although",
+        "though",
+        "instead",
+        "earlier",
+        "later",
+        "officials",
+        "authorities",
+        "police",
+        "people",
+        "many",
+        "several",
+        "one",
+        "two",
+        "three",
+        "according",
+        "last",
+        "next",
+        "since",
+        "during",
+        "because",
+        "unlike",
+        "like",
+        "even",
+        "among",
+    ]
+)
+_CAPITAL = re.compile(r"(?<=[a-z,;:]\s)[A-Z][a-z]+|(?<=[a-z,;:]\s)[A-Z]{2,}")
+
+
+def fits(
+    kind: Kind,
+    sentence: str,
+    question_terms: frozenset[str] = frozenset(),
+    rare_terms: frozenset[str] | None = None,
+) -> bool:
+    """Whether the sentence holds the kind of fact asked for. In text without capitals (a
+    lower-cased feed), a name or place is told by `rare_terms`: the sentence's terms few posts
+    have (names are rare words), when the caller knows them."""
+    uncased = rare_terms is not None and not _UPPER.search(sentence)
+    if uncased and kind in (Kind.NAME, Kind.PLACE):
+        return bool(rare_terms and rare_terms - question_terms)
+    if uncased and kind is Kind.CALLED and _QUOTED_LOWER.search(sentence):
+        return True
+    if kind is Kind.NUMBER:
+        lowered = sentence.lower()
+        return bool(_DIGIT.search(sentence)) or any(
+            w in _NUMBER_WORDS for w in re.findall(r"[a-z]+", lowered)
+        )
+    if kind is Kind.TIME:
+        return bool(_TIME.search(sentence))
+    if kind is Kind.REASON:
+        return bool(_REASON.search(sentence))
+    if kind is Kind.PLACE:
+        return bool(_PLACE.search(sentence))
+    if kind is Kind.CALLED:
+        return bool(_NAME_CUE.search(sentence))
+    if kind is Kind.NAME:
+        if _NAME_CUE.search(sentence):
+            return True
+        # A proper noun the question does not already name (a sentence's first word counts
+        # unless it is a common word).
+        first = re.match(r"\W*([A-Z][a-z]+)\b", sentence)
+        names = [m.group() for m in _CAPITAL.finditer(sentence)]
+        if first and first.group(1).lower() not in STOP_WORDS | _OPENERS:
+            names.append(first.group(1))
+        return any(stem(name.lower()) not in question_terms for name in names)
+    return False
+
+
+def topic_terms(question: str, question_words: frozenset[str]) -> list[str]:
+    """The question's content terms, without the words that only shape it."""
+    return [t for t in terms(question) if t not in question_words and t not in _FORM_WORDS]
