@@ -94,7 +94,9 @@ def main() -> None:
             tag_post(title, text)
         passes.append((time.perf_counter() - start) / len(everything))
     chars = statistics.mean(len(text) for _p, _t, text, _l in everything)
-    print(f"posts {len(everything)} (mean {chars:,.0f} characters); aim: precision ≥ 95%, recall ≥ 85%")
+    print(
+        f"posts {len(everything)} (mean {chars:,.0f} characters); aim: precision ≥ 95%, recall ≥ 85%"
+    )
     print("| set | posts | country precision | country recall |")
     print("|---|---|---|---|")
     print("\n".join(rows))
