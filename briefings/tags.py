@@ -344,7 +344,7 @@ def _resolve(
             rule = vocab.cued[name[5:]]
             code = rule.country if rule.cues & seen else rule.otherwise
             target = f"country:{code}" if code else ""
-        resolved[target] += counts.get(name, 0.0)
+        resolved[target] += counts.get(name, 0.0)  # type: ignore[assignment]
         first, last = (where or {}).get(name, (0.0, 0.0))
         old = spans.get(target, (first, last))
         spans[target] = (min(old[0], first), max(old[1], last))
