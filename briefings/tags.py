@@ -41,6 +41,7 @@ OPENING_SHARE = 1 / 3
 # stretch of under ROUNDUP_STRETCH of the text, no country is what the post is about.
 ROUNDUP_PLACES = 2
 ROUNDUP_STRETCH = 0.15
+ROUNDUP_WORDS = 300  # shorter than this, a post has no room for a paragraph per place
 NATIONALITY_WINDOW = 2  # "the Irish TV star": the person word may come one word after the demonym
 
 # Letter runs: "U.S." is the tokens u, s; "Russia's" is russia, s; "Guinea-Bissau" is guinea, bissau.
@@ -215,12 +216,12 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
     """The tags of one post: countries it is about (most mentioned first), their regions, the
     organisations it is about, then its feed categories."""
     vocab = vocabulary()
-    in_title, _, title_seen, _ = _scan(vocab, title)
-    in_body, in_names, body_seen, body_where = _scan(vocab, text)
+    in_title, _, title_seen, _, _ = _scan(vocab, title)
+    in_body, in_names, body_seen, body_where, words = _scan(vocab, text)
     seen = title_seen | body_seen
     title_counts, _ = _resolve(vocab, in_title, seen)
     body_counts, where = _resolve(vocab, in_body, seen, body_where)
-    if _round_up(body_counts, where):
+    if words >= ROUNDUP_WORDS and _round_up(body_counts, where):
         body_counts = Counter(
             {t: n for t, n in body_counts.items() if not t.startswith("country:")}
         )
@@ -277,16 +278,16 @@ def _round_up(counts: Counter[str], where: dict[str, tuple[float, float]]) -> bo
 
 def _scan(
     vocab: Vocabulary, text: str
-) -> tuple[Counter[str], Counter[str], set[str], dict[str, tuple[float, float]]]:
+) -> tuple[Counter[str], Counter[str], set[str], dict[str, tuple[float, float]], int]:
     """Weighted mentions per target in `text`, longest phrase first; mentions in clubs and events
-    named after a place, apart; every phrase key seen; and where each target is first and last
-    named, as shares of the text's words (0 = the first word)."""
+    named after a place, apart; every phrase key seen; where each target is first and last
+    named, as shares of the text's words (0 = the first word); and how many words it has."""
     counts: Counter[str] = Counter()
     named: Counter[str] = Counter()
     seen: set[str] = set()
     where: dict[str, tuple[float, float]] = {}
     if not text:
-        return counts, named, seen, where
+        return counts, named, seen, where, 0
     cased = text != text.lower()
     tokens = _WORD.findall(text)
     lows = [t.lower() for t in tokens]
@@ -316,7 +317,7 @@ def _scan(
             break
         else:
             i += 1
-    return counts, named, seen, where
+    return counts, named, seen, where, n
 
 
 def _side(vocab: Vocabulary, lows: list[str], at: int, size: int) -> bool:

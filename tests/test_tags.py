@@ -249,7 +249,7 @@ def test_a_round_up_of_places_is_about_none_of_them() -> None:
         "Check your bags through to the final stop, keep your passport at hand, and allow an "
         "hour to get back through security before the next flight boards. Queues at peak hours "
         "can be long, so leave early and keep the boarding pass on your phone. "
-    )
+    ) * 2
     text = (
         "Long layovers need not be dull: here are the best things to do between flights. "
         + filler
@@ -262,3 +262,6 @@ def test_a_round_up_of_places_is_about_none_of_them() -> None:
     )
     assert countries("", text) == []
     assert countries("A layover in Iceland", text) == ["country:is"]
+    # A short post naming its places close together is no round-up.
+    short = "Ministers of Latvia met in Riga. Poland's envoy flew from Warsaw to join them."
+    assert set(countries("", short)) == {"country:lv", "country:pl"}
