@@ -3,7 +3,9 @@ categories, so channels can follow only the topics they care about.
 
 Tags are plain strings, `kind:value`: `country:<ISO 3166 alpha-2, lower case>`, `region:<UN M49 slug>`,
 `org:<slug>` and `category:<slug>`. A post is about a country when the title names it, or the text
-names it at least twice (names, demonyms, capitals, metonyms such as "Kremlin" all count). Country
+names it at least twice (names, demonyms, capitals, metonyms such as "Kremlin" all count) and it is
+not a side mention: a club or event named after a place, a person's nationality or first name, or
+a second country the story only reaches after its opening third. Country
 names, codes and UN regions come from pycountry and country_converter; the words they lack, and
 the rules that keep "Georgia" the US state from tagging the Caucasus, are in `tag_words.toml`.
 Everything here is pure and offline; one `Vocabulary` is built on first use and shared.
@@ -30,6 +32,17 @@ DEMONYM_WEIGHT = 0.5  # "a Colombian actress" is weaker evidence than "in Colomb
 # A country mentioned less than this share as often as the post's main one is a side mention (a
 # player's nationality, a stop on a tour), unless the title names it.
 SIDE_MENTION_SHARE = 0.15
+# News puts what a story is about in its opening: a country other than the main one that the body
+# first names after this share of its words is an aside (a comparison, a player's old club, the
+# next stop of a tour), unless the title names it.
+OPENING_SHARE = 1 / 3
+# A round-up (ten airports with something to do, a hotel in each of five cities) names each
+# place in its own paragraph: when this many countries are each named at least twice within a
+# stretch of under ROUNDUP_STRETCH of the text, no country is what the post is about.
+ROUNDUP_PLACES = 2
+ROUNDUP_STRETCH = 0.15
+ROUNDUP_WORDS = 300  # shorter than this, a post has no room for a paragraph per place
+NATIONALITY_WINDOW = 2  # "the Irish TV star": the person word may come one word after the demonym
 
 # Letter runs: "U.S." is the tokens u, s; "Russia's" is russia, s; "Guinea-Bissau" is guinea, bissau.
 _WORD = re.compile(r"[^\W\d_]+|\d+")
@@ -44,6 +57,7 @@ class _Form:
     target: str  # "country:ru", "org:nato", "cued:georgia" or ""
     exact: str = ""  # counted only when the text has it written exactly so
     weight: float = 1.0  # a demonym counts for less than a place name
+    named: bool = False  # a club or event named after a place in `target` ("Real Madrid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,7 @@ class Vocabulary:
     region_parent: dict[str, str]  # "eastern-europe" -> "europe"
     orgs: frozenset[str]
     side_after: frozenset[str]  # a mention followed by one of these is a nationality: not counted
+    person_before: frozenset[str]  # "daughter India": a country name after one of these is a person
 
     def regions_above(self, region: str) -> list[str]:
         """`region` and every M49 region containing it, innermost first."""
@@ -113,6 +128,8 @@ def vocabulary() -> Vocabulary:
             table[phrase_key(form)] = _Form(f"org:{org}")
     for form in words["blocked"]:
         table[phrase_key(form)] = _Form("")
+    for form in words["named_after_places"]:
+        table[phrase_key(form)] = _Form(_place_in(table, phrase_key(form)), named=True)
     cued: dict[str, _Cued] = {}
     for form, rule in words["cued"].items():
         key = phrase_key(form)
@@ -129,6 +146,10 @@ def vocabulary() -> Vocabulary:
         key = phrase_key(form)
         if key in table:
             table[key] = _Form(table[key].target, table[key].exact, DEMONYM_WEIGHT)
+    for form in words["person_nouns"]:
+        key = phrase_key(form)
+        if key in table:
+            table[key] = _Form(table[key].target, table[key].exact, 0.0)
     longest: dict[str, int] = {}
     for key in table:
         first, size = key.split(" ", 1)[0], key.count(" ") + 1
@@ -146,7 +167,20 @@ def vocabulary() -> Vocabulary:
         region_parent=parents,
         orgs=frozenset(words["orgs"]),
         side_after=frozenset(w.lower() for w in words["side_after"]),
+        person_before=frozenset(w.lower() for w in words["person_before"]),
     )
+
+
+def _place_in(table: dict[str, _Form], key: str) -> str:
+    """The country a name such as "real madrid" is named after: its first word run that is a
+    country's form ("madrid")."""
+    words = key.split(" ")
+    for size in range(len(words), 0, -1):
+        for start in range(len(words) - size + 1):
+            form = table.get(" ".join(words[start : start + size]))
+            if form and form.target.startswith("country:"):
+                return form.target
+    return ""
 
 
 def _library_countries() -> dict[str, tuple[str, str, list[str]]]:
@@ -182,13 +216,25 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
     """The tags of one post: countries it is about (most mentioned first), their regions, the
     organisations it is about, then its feed categories."""
     vocab = vocabulary()
-    in_title, title_seen = _scan(vocab, title)
-    in_body, body_seen = _scan(vocab, text)
+    in_title, _, title_seen, _, _ = _scan(vocab, title)
+    in_body, in_names, body_seen, body_where, words = _scan(vocab, text)
     seen = title_seen | body_seen
-    title_counts = _resolve(vocab, in_title, seen)
-    body_counts = _resolve(vocab, in_body, seen)
+    title_counts, _ = _resolve(vocab, in_title, seen)
+    body_counts, where = _resolve(vocab, in_body, seen, body_where)
+    if words >= ROUNDUP_WORDS and _round_up(body_counts, where):
+        body_counts = Counter(
+            {t: n for t, n in body_counts.items() if not t.startswith("country:")}
+        )
+    # Clubs named after a place count for the post's main country ("Real Madrid" in a La Liga
+    # story) and for no other ("Real Madrid" as a player's old club in a Premier League one).
+    with_names = body_counts + in_names
+    rank = {t: (with_names[t], body_counts[t]) for t in with_names if t.startswith("country:")}
+    best = max(rank.values(), default=(0.0, 0.0))
+    main = {t for t, r in rank.items() if r == best}  # more than one on a tie
+    for target in main:
+        body_counts[target] = with_names[target]
+    top = best[0]
     total = title_counts + body_counts
-    top = max((n for t, n in body_counts.items() if t.startswith("country:")), default=0.0)
     chosen = [
         target
         for target in total
@@ -199,7 +245,11 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
                 body_counts[target] >= BODY_MENTIONS
                 and (
                     not target.startswith("country:")
-                    or body_counts[target] >= SIDE_MENTION_SHARE * top
+                    or target in main
+                    or (
+                        body_counts[target] >= SIDE_MENTION_SHARE * top
+                        and where[target][0] <= OPENING_SHARE
+                    )
                 )
             )
         )
@@ -214,12 +264,30 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
     return (*countries, *regions, *orgs, *cats)
 
 
-def _scan(vocab: Vocabulary, text: str) -> tuple[Counter[str], set[str]]:
-    """Weighted mentions per target in `text`, longest phrase first, and every phrase key seen."""
+def _round_up(counts: Counter[str], where: dict[str, tuple[float, float]]) -> bool:
+    """Whether several countries are each named twice or more in one short stretch only."""
+    local = [
+        t
+        for t, n in counts.items()
+        if t.startswith("country:")
+        and n >= BODY_MENTIONS
+        and where[t][1] - where[t][0] < ROUNDUP_STRETCH
+    ]
+    return len(local) >= ROUNDUP_PLACES
+
+
+def _scan(
+    vocab: Vocabulary, text: str
+) -> tuple[Counter[str], Counter[str], set[str], dict[str, tuple[float, float]], int]:
+    """Weighted mentions per target in `text`, longest phrase first; mentions in clubs and events
+    named after a place, apart; every phrase key seen; where each target is first and last
+    named, as shares of the text's words (0 = the first word); and how many words it has."""
     counts: Counter[str] = Counter()
+    named: Counter[str] = Counter()
     seen: set[str] = set()
+    where: dict[str, tuple[float, float]] = {}
     if not text:
-        return counts, seen
+        return counts, named, seen, where, 0
     cased = text != text.lower()
     tokens = _WORD.findall(text)
     lows = [t.lower() for t in tokens]
@@ -238,25 +306,50 @@ def _scan(vocab: Vocabulary, text: str) -> tuple[Counter[str], set[str]]:
             if form.exact and (not cased or "".join(tokens[i : i + size]) != form.exact):
                 continue
             seen.add(key)
-            side = i + size < n and lows[i + size] in vocab.side_after
-            counts[form.target] += 0.0 if side else form.weight  # type: ignore[assignment]
+            if form.target:
+                # A nationality or a club still says early on that the country matters.
+                where[form.target] = (where.get(form.target, (i / n,))[0], i / n)
+            if form.named:
+                named[form.target] += form.weight  # type: ignore[assignment]
+            elif form.target and not _side(vocab, lows, i, size):
+                counts[form.target] += form.weight  # type: ignore[assignment]
             i += size
             break
         else:
             i += 1
-    return counts, seen
+    return counts, named, seen, where, n
 
 
-def _resolve(vocab: Vocabulary, counts: Counter[str], seen: set[str]) -> Counter[str]:
-    """Cued names become their country when a cue is in the post, else their fallback."""
+def _side(vocab: Vocabulary, lows: list[str], at: int, size: int) -> bool:
+    """Whether the mention at `at` describes a person rather than a place: a nationality ("the
+    Spain international", "the Irish TV star") or a first name ("their daughter India")."""
+    after = lows[at + size : at + size + NATIONALITY_WINDOW]
+    return bool(vocab.side_after.intersection(after)) or (
+        at > 0 and lows[at - 1] in vocab.person_before
+    )
+
+
+def _resolve(
+    vocab: Vocabulary,
+    counts: Counter[str],
+    seen: set[str],
+    where: dict[str, tuple[float, float]] | None = None,
+) -> tuple[Counter[str], dict[str, tuple[float, float]]]:
+    """Cued names become their country when a cue is in the post, else their fallback; with
+    where each resolved target is first and last named."""
     resolved: Counter[str] = Counter()
-    for target, count in counts.items():
-        if target.startswith("cued:"):
-            rule = vocab.cued[target[5:]]
+    spans: dict[str, tuple[float, float]] = {}
+    for name in dict.fromkeys([*counts, *(where or {})]):
+        target = name
+        if name.startswith("cued:"):
+            rule = vocab.cued[name[5:]]
             code = rule.country if rule.cues & seen else rule.otherwise
             target = f"country:{code}" if code else ""
-        resolved[target] += count
-    return resolved
+        resolved[target] += counts.get(name, 0.0)  # type: ignore[assignment]
+        first, last = (where or {}).get(name, (0.0, 0.0))
+        old = spans.get(target, (first, last))
+        spans[target] = (min(old[0], first), max(old[1], last))
+    return resolved, spans
 
 
 def parse_tag(raw: str) -> str:

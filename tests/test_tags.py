@@ -186,3 +186,82 @@ def test_a_players_or_actors_nationality_is_not_where_the_story_is() -> None:
         "London, and the Spain international was substituted late. London cheered."
     )
     assert countries("", text) == ["country:gb"]
+
+
+def test_a_club_named_after_a_place_is_not_that_country_in_another_countrys_story() -> None:
+    text = (
+        "Chelsea beat Arsenal in London. The Premier League leaders were sharp in London, and "
+        "Hazard, once wanted by Real Madrid, scored. Real Madrid had scouts in London."
+    )
+    assert countries("", text) == ["country:gb"]
+    # The same club in its own league's story still says where the story is.
+    text = "Real Madrid beat Malaga. Real Madrid coach Carlo Ancelotti praised Ronaldo."
+    assert countries("", text) == ["country:es"]
+
+
+def test_a_country_name_used_as_a_first_name_is_not_the_country() -> None:
+    text = (
+        "Their daughter India started school in Los Angeles. The couple, who live in Los "
+        "Angeles, said daughter India loves it; Los Angeles schools are good."
+    )
+    assert countries("", text) == ["country:us"]
+
+
+def test_a_nationality_one_word_before_the_person_word_is_still_a_nationality() -> None:
+    text = (
+        "The South Africa test captain joins Derbyshire in England next month. England suits "
+        "him, says the South Africa test captain, who will play in England until June."
+    )
+    assert countries("", text) == ["country:gb"]
+
+
+def test_a_sporting_legends_nationality_is_not_where_the_story_is() -> None:
+    text = (
+        "Argentina legend Diego Maradona scored in Bogota at a match for peace in Colombia. "
+        "The Argentina legend said Colombia wants peace, and Bogota cheered."
+    )
+    assert countries("", text) == ["country:co"]
+
+
+def test_a_noun_for_one_person_of_a_nationality_does_not_count() -> None:
+    text = (
+        "The Spaniard scored twice in London. London's crowd loved the Spaniard, and the "
+        "Spaniard thanked London. Chelsea's Spaniard also thanked his team in London."
+    )
+    assert countries("", text) == ["country:gb"]
+
+
+def test_a_second_country_first_named_late_in_the_story_is_an_aside() -> None:
+    text = (
+        "Denmark has passed a law banning bestiality. The Danish parliament voted on Tuesday, "
+        "and Denmark's agriculture minister said the old law was hard to enforce because harm "
+        "to an animal was difficult to prove. Farmers in Denmark welcomed the change, and vets "
+        "said reports of abuse had grown. The law takes effect in July across Denmark, with "
+        "fines for anyone who breaks it and a ban on keeping animals for repeat offenders. "
+        "In the United States, laws vary from state to state: Vermont and Ohio have none."
+    )
+    assert countries("", text) == ["country:dk"]
+    assert "country:us" in countries("Denmark and the United States", text)
+
+
+def test_a_round_up_of_places_is_about_none_of_them() -> None:
+    filler = (
+        "Check your bags through to the final stop, keep your passport at hand, and allow an "
+        "hour to get back through security before the next flight boards. Queues at peak hours "
+        "can be long, so leave early and keep the boarding pass on your phone. "
+    ) * 2
+    text = (
+        "Long layovers need not be dull: here are the best things to do between flights. "
+        + filler
+        + "In Doha, Qatar, tours take travellers dune bashing in the desert of southern Qatar. "
+        + filler
+        + "Singapore airport offers a free city tour; Singapore's fountain is the world's largest. "
+        + filler
+        + "Iceland's Blue Lagoon is twenty minutes from Reykjavik's airport, a swim-up bar in Iceland. "
+        + filler
+    )
+    assert countries("", text) == []
+    assert countries("A layover in Iceland", text) == ["country:is"]
+    # A short post naming its places close together is no round-up.
+    short = "Ministers of Latvia met in Riga. Poland's envoy flew from Warsaw to join them."
+    assert set(countries("", short)) == {"country:lv", "country:pl"}
