@@ -18,6 +18,7 @@ import functools
 import importlib.util
 import re
 import tomllib
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -355,21 +356,19 @@ def _resolve(
 def parse_tag(raw: str) -> str:
     """A tag as typed by a person, normalised (`country:UA` -> `country:ua`, `country:Ukraine`
     -> `country:ua`); TagError with examples when it names nothing."""
+    raw = raw.strip()
     vocab = vocabulary()
-    kind, sep, value = raw.strip().partition(":")
+    kind, sep, value = raw.partition(":")
     kind = kind.strip().lower()
     value = value.strip()
     if not sep or kind not in KINDS or not value:
-        raise TagError(f'"{raw.strip()}" is not a tag; tags look like {TAG_EXAMPLES}')
+        raise TagError(f'"{raw}" is not a tag; tags look like {TAG_EXAMPLES}')
     if kind == "country":
-        code = value.lower()
-        if code not in vocab.country_names:
-            form = vocab.forms.get(phrase_key(value))
-            code = form.target[8:] if form and form.target.startswith("country:") else ""
+        code = country_code(value)
         if not code:
             raise TagError(
-                f'"{value}" is not a country; use its two-letter code or name, '
-                f"e.g. country:ua, country:de, country:Japan"
+                f'"{value}" is not a country; use its two-letter code or name, e.g. country:ua, '
+                "country:Japan, country:cote-d-ivoire (- or _ for spaces; accents optional)"
             )
         return f"country:{code}"
     value = slug(value)
@@ -379,8 +378,55 @@ def parse_tag(raw: str) -> str:
     if kind == "org" and value not in vocab.orgs:
         raise TagError(f'"org:{value}" is not an organisation I tag; known: {known_orgs()}')
     if not value:
-        raise TagError(f'"{raw.strip()}" is not a tag; tags look like {TAG_EXAMPLES}')
+        raise TagError(f'"{raw}" is not a tag; tags look like {TAG_EXAMPLES}')
     return f"{kind}:{value}"
+
+
+def country_code(value: str) -> str:
+    """The ISO code a typed country means: a code, a library name (short, official or common,
+    accents and `-`/`_` for spaces optional: "cote-d-ivoire"), or another name the tagger has
+    for one country ("Turkey", "Kremlin"). "" when it names none."""
+    vocab = vocabulary()
+    if value.lower() in vocab.country_names:
+        return value.lower()
+    key = _name_key(value)
+    code = _country_names().get(key, "")
+    if not code and key in vocab.cued:  # "Turkey": in text it needs a cue, typed it is the country
+        code = vocab.cued[key].country
+    if not code:
+        form = vocab.forms.get(phrase_key(value))
+        code = form.target[8:] if form and form.target.startswith("country:") else ""
+    return code
+
+
+def _name_key(text: str) -> str:
+    """`Côte_d'Ivoire`, `cote-d-ivoire` -> "cote d ivoire"."""
+    plain = unicodedata.normalize("NFKD", text)
+    return phrase_key("".join(c for c in plain if not unicodedata.combining(c)))
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Every library name of a country (pycountry's name, official and common names, and
+    country_converter's), as `_name_key`, -> its code. Names are looked up whole, before the
+    tagger's cues: a person typing `country:Georgia` means the country. A name shortened at its
+    comma ("Korea, Republic of" -> "Korea") counts only when no whole name or other country has it."""
+    import pycountry
+
+    by_iso3 = _country_converter_table()
+    whole: dict[str, set[str]] = {}
+    short: dict[str, set[str]] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2.lower()
+        row = by_iso3.get(country.alpha_3, {})
+        names = [getattr(country, a, "") or "" for a in ("name", "official_name", "common_name")]
+        for name in [*names, row.get("name_short", ""), row.get("name_official", "")]:
+            whole.setdefault(_name_key(name), set()).add(code)
+            short.setdefault(_name_key(name.split(",")[0].split("(")[0]), set()).add(code)
+    found = {k: next(iter(v)) for k, v in short.items() if len(v) == 1}
+    found.update({k: next(iter(v)) for k, v in whole.items() if len(v) == 1})
+    found.pop("", None)
+    return found
 
 
 def parse_tags(raws: Iterable[str]) -> tuple[str, ...]:

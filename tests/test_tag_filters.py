@@ -1,0 +1,72 @@
+"""Defects an outside tester found in topic filters: country names the tagger treats warily,
+limits on filters, what unsubscribe does to them, region errors and the Middle East group,
+`briefbot tags` input, config errors and help text. Commands run through the real CommandSet,
+deliverer and outbox; `briefbot tags` and config loading read real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pycountry
+import pytest
+
+from bot.cli import main
+from bot.commands import REGISTRY
+from bot.config import ConfigError, load_settings
+from briefings.tags import parse_tag
+from tests.test_delivery import World
+from tests.test_delivery import world as world  # the fixture
+from tests.test_topics import PARIS, commands, post, run_at, said
+
+MAX_FILTERS = 20  # README: a channel follows at most 20 tags
+
+CAIRO = (
+    "Egyptian ministers met in Cairo on Monday. Egypt will raise its defence budget, "
+    "Cairo said after the meeting."
+)
+JERUSALEM = (
+    "Israeli ministers met in Jerusalem on Monday. Israel will raise its defence budget, "
+    "Jerusalem said after the meeting."
+)
+
+
+# -- 1. country names ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("country:Georgia", "ge"),
+        ("country:Turkey", "tr"),
+        ("country:Jordan", "jo"),
+        ("country:Chad", "td"),
+        ("country:Niger", "ne"),
+        ("country:Guinea", "gn"),
+        ("country:cote-d-ivoire", "ci"),
+        ("country:Côte_d'Ivoire", "ci"),
+        ("country:COTE_D'IVOIRE", "ci"),
+        ("country:turkiye", "tr"),
+        ("country:united-arab-emirates", "ae"),
+    ],
+)
+async def test_subscribe_by_a_country_name_the_tagger_needs_cues_for(
+    world: World, typed: str, code: str
+) -> None:
+    reply = await commands(world).handle(said(f"subscribe {typed}"))
+    assert reply.ok, reply.text
+    sub = world.outbox.subscription("chat", "C9")
+    assert sub is not None and sub.tags == (f"country:{code}",)
+
+
+def test_every_library_country_name_written_with_hyphens_is_its_country() -> None:
+    for country in pycountry.countries:
+        name = country.name.replace(" ", "-")
+        assert parse_tag(f"country:{name}") == f"country:{country.alpha_2.lower()}", name
+
+
+async def test_a_bad_country_error_shows_how_to_write_a_name_of_several_words(
+    world: World,
+) -> None:
+    reply = await commands(world).handle(said("subscribe country:Atlantis"))
+    assert not reply.ok and "country:cote-d-ivoire" in reply.text and "\n" not in reply.text
