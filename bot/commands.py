@@ -305,7 +305,8 @@ class CommandSet:
         if len(names) > 1:
             return refusal(f"Name one source at a time; tags look like {TAG_EXAMPLES}.")
         try:
-            wanted = parse_tags(w for w in words if ":" in w)
+            following = sub.tags if sub and sub.active else ()
+            wanted = parse_tags((w for w in words if ":" in w), following)
         except TagError as exc:
             return refusal(str(exc))
         source = names[0] if names else None
@@ -328,7 +329,7 @@ class CommandSet:
             paused=False,
             pause_reason="",
             admin_user=inv.caller.user_id,
-            tags=(*(sub.tags if sub else ()), *wanted),
+            tags=wanted,
         )
         what = ", ".join(draft.sources) if draft.sources else "all sources"
         if draft.tags:

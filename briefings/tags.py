@@ -28,6 +28,8 @@ from briefings.errors import TagError as TagError
 
 KINDS = ("country", "region", "org", "category")
 TAG_EXAMPLES = "country:ua, region:eastern-europe, region:europe, org:nato, category:analysis"
+MAX_TAG_CHARS = 64  # a tag typed or configured; the longest real one is far shorter
+MAX_FILTERS = 20  # tags one channel follows: more is a mistake, and `status` lists them all
 BODY_MENTIONS = 2.0  # mentions in the body (title aside) that make a post about a place
 DEMONYM_WEIGHT = 0.5  # "a Colombian actress" is weaker evidence than "in Colombia"
 # A country mentioned less than this share as often as the post's main one is a side mention (a
@@ -357,6 +359,10 @@ def parse_tag(raw: str) -> str:
     """A tag as typed by a person, normalised (`country:UA` -> `country:ua`, `country:Ukraine`
     -> `country:ua`); TagError with examples when it names nothing."""
     raw = raw.strip()
+    if len(raw) > MAX_TAG_CHARS:
+        raise TagError(
+            f'a tag has at most {MAX_TAG_CHARS} characters; "{raw[:20]}…" has {len(raw)}'
+        )
     vocab = vocabulary()
     kind, sep, value = raw.partition(":")
     kind = kind.strip().lower()
@@ -429,8 +435,16 @@ def _country_names() -> dict[str, str]:
     return found
 
 
-def parse_tags(raws: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(parse_tag(r) for r in raws))
+def parse_tags(raws: Iterable[str], following: Sequence[str] = ()) -> tuple[str, ...]:
+    """`following` and the tags in `raws`, without repeats; TagError for a bad tag or when a
+    channel would follow more than MAX_FILTERS."""
+    tags = tuple(dict.fromkeys([*following, *(parse_tag(r) for r in raws)]))
+    if len(tags) > MAX_FILTERS:
+        raise TagError(
+            f"a channel follows at most {MAX_FILTERS} tags; this would make {len(tags)} "
+            "(`unsubscribe TAG` drops one)"
+        )
+    return tags
 
 
 def split_tag_terms(query: str) -> tuple[str, tuple[str, ...]]:

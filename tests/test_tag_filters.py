@@ -70,3 +70,40 @@ async def test_a_bad_country_error_shows_how_to_write_a_name_of_several_words(
 ) -> None:
     reply = await commands(world).handle(said("subscribe country:Atlantis"))
     assert not reply.ok and "country:cote-d-ivoire" in reply.text and "\n" not in reply.text
+
+
+# -- 2. limits ------------------------------------------------------------------------------------
+
+
+async def test_a_channel_follows_at_most_the_cap_of_tags_and_a_tag_has_a_length_cap(
+    world: World,
+) -> None:
+    chat = commands(world)
+    codes = [c.alpha_2.lower() for c in pycountry.countries][: MAX_FILTERS + 5]
+    first = " ".join(f"country:{c}" for c in codes[:15])
+    assert (await chat.handle(said(f"subscribe {first}"))).ok
+    more = " ".join(f"country:{c}" for c in codes[15:])
+    refused = await chat.handle(said(f"subscribe {more}"))
+    assert not refused.ok and f"at most {MAX_FILTERS}" in refused.text
+    sub = world.outbox.subscription("chat", "C9")
+    assert sub is not None and len(sub.tags) == 15
+
+    huge = "category:" + "x" * 20_000
+    refused = await chat.handle(said(f"subscribe {huge}"))
+    assert not refused.ok and "at most 64 characters" in refused.text
+    assert len(refused.text) < 300 and "\n" not in refused.text
+    sub = world.outbox.subscription("chat", "C9")
+    assert sub is not None and len(sub.tags) == 15
+    status = await chat.handle(said("status"))
+    assert "x" * 100 not in status.text
+
+
+def test_config_with_too_many_tags_is_an_error_naming_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    tags = ", ".join(f'"category:c{n}"' for n in range(MAX_FILTERS + 1))
+    path.write_text(
+        f'[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\ntags = [{tags}]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=f"at most {MAX_FILTERS}"):
+        load_settings(path)
