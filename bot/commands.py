@@ -373,6 +373,7 @@ class CommandSet:
             inv.channel,
             self.deliverer.clock(),
             active=False,
+            tags=(),
             admin_user=inv.caller.user_id,
         )
         return Reply(text="This channel will get no more digests. `subscribe` starts them again.")
@@ -393,8 +394,15 @@ class CommandSet:
             tags=rest,
             admin_user=inv.caller.user_id,
         )
-        left = f"only posts tagged {' or '.join(rest)}" if rest else "every post"
-        return Reply(text=f"Stopped following {tag}; this channel now gets {left}.")
+        if not rest:
+            return Reply(
+                text=f"Stopped following {tag}; no topic filters left: "
+                "this channel now gets every post."
+            )
+        return Reply(
+            text=f"Stopped following {tag}; this channel now gets only posts tagged "
+            f"{' or '.join(rest)}."
+        )
 
     @command(
         "schedule set",

@@ -107,3 +107,23 @@ def test_config_with_too_many_tags_is_an_error_naming_the_limit(tmp_path: Path) 
     )
     with pytest.raises(ConfigError, match=f"at most {MAX_FILTERS}"):
         load_settings(path)
+
+
+# -- 3. unsubscribe and filters -------------------------------------------------------------------
+
+
+async def test_a_full_unsubscribe_clears_filters_and_dropping_the_last_one_says_so(
+    world: World,
+) -> None:
+    chat = commands(world)
+    assert (await chat.handle(said("subscribe country:de org:nato"))).ok
+    assert (await chat.handle(said("unsubscribe"))).ok
+    sub = world.outbox.subscription("chat", "C9")
+    assert sub is not None and not sub.active and sub.tags == ()
+    assert (await chat.handle(said("subscribe country:fr"))).ok
+    sub = world.outbox.subscription("chat", "C9")
+    assert sub is not None and sub.tags == ("country:fr",)
+
+    reply = await chat.handle(said("unsubscribe country:fr"))
+    assert reply.ok and "no topic filters left" in reply.text
+    assert "this channel now gets every post" in reply.text
