@@ -14,6 +14,7 @@ Everything here is pure and offline; one `Vocabulary` is built on first use and 
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
 import importlib.util
 import re
@@ -378,9 +379,8 @@ def parse_tag(raw: str) -> str:
             )
         return f"country:{code}"
     value = slug(value)
-    if kind == "region" and value not in vocab.region_names:
-        some = ", ".join(f"region:{r}" for r in ("europe", "eastern-europe", "western-asia"))
-        raise TagError(f'"region:{value}" is not a UN region; e.g. {some}')
+    if kind == "region" and value not in vocab.region_names and value not in region_groups():
+        raise TagError(f'"region:{value}" is not a region I know; {_regions_hint(value)}')
     if kind == "org" and value not in vocab.orgs:
         raise TagError(f'"org:{value}" is not an organisation I tag; known: {known_orgs()}')
     if not value:
@@ -435,6 +435,31 @@ def _country_names() -> dict[str, str]:
     return found
 
 
+@functools.cache
+def region_groups() -> dict[str, frozenset[str]]:
+    """Named groups of countries that are no UN region (`region:middle-east`), from the word
+    file: slug -> country codes. A post about a member country matches the group's filter."""
+    words = tomllib.loads((Path(__file__).with_name("tag_words.toml")).read_text("utf-8"))
+    return {name: frozenset(codes) for name, codes in words.get("region_groups", {}).items()}
+
+
+@functools.cache
+def _groups_of() -> dict[str, tuple[str, ...]]:
+    """Country code -> the named groups it is in."""
+    found: dict[str, tuple[str, ...]] = {}
+    for name, codes in region_groups().items():
+        for code in codes:
+            found[code] = (*found.get(code, ()), name)
+    return found
+
+
+def _regions_hint(value: str) -> str:
+    known = sorted({*vocabulary().region_names, *region_groups()})
+    close = [r for r in known if value in r] or difflib.get_close_matches(value, known, 3, 0.5)
+    near = f"closest: {', '.join(f'region:{r}' for r in close)}; " if close else ""
+    return f"{near}all regions: {', '.join(known)} (write region:SLUG)"
+
+
 def parse_tags(raws: Iterable[str], following: Sequence[str] = ()) -> tuple[str, ...]:
     """`following` and the tags in `raws`, without repeats; TagError for a bad tag or when a
     channel would follow more than MAX_FILTERS."""
@@ -465,7 +490,8 @@ def known_orgs() -> str:
 
 def matches(post_tags: Sequence[str], filters: Sequence[str]) -> bool:
     """Whether a post with `post_tags` belongs in a channel following `filters`: no filters means
-    every post; otherwise any filter the post has, a region filter also matching its sub-regions."""
+    every post; otherwise any filter the post has, a region filter also matching its sub-regions
+    and a group filter (`region:middle-east`) any post about a member country."""
     if not filters:
         return True
     vocab = vocabulary()
@@ -473,6 +499,8 @@ def matches(post_tags: Sequence[str], filters: Sequence[str]) -> bool:
     for tag in post_tags:
         if tag.startswith("region:"):
             have.update(f"region:{r}" for r in vocab.regions_above(tag[7:]))
+        elif tag.startswith("country:"):
+            have.update(f"region:{g}" for g in _groups_of().get(tag[8:], ()))
     return any(f in have for f in filters)
 
 

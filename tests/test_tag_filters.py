@@ -127,3 +127,33 @@ async def test_a_full_unsubscribe_clears_filters_and_dropping_the_last_one_says_
     reply = await chat.handle(said("unsubscribe country:fr"))
     assert reply.ok and "no topic filters left" in reply.text
     assert "this channel now gets every post" in reply.text
+
+
+# -- 4. regions -----------------------------------------------------------------------------------
+
+
+async def test_a_bad_region_lists_the_real_ones_closest_first(world: World) -> None:
+    reply = await commands(world).handle(said("subscribe region:latin-america"))
+    assert not reply.ok and "\n" not in reply.text
+    assert "region:latin-america-and-the-caribbean" in reply.text
+    assert "south-america" in reply.text and "middle-east" in reply.text
+
+
+async def test_a_channel_following_the_middle_east_gets_posts_about_its_countries(
+    world: World,
+) -> None:
+    world.store.save_posts(
+        [
+            post("Budget talks", PARIS, "fr", 1),
+            post("Budget plans", CAIRO, "eg", 2),
+            post("Budget vote", JERUSALEM, "il", 3),
+        ]
+    )
+    chat = commands(world)
+    assert (await chat.handle(said("subscribe region:Middle_East"))).ok
+    await run_at(world, 25)
+    titles = {p.title for p in world.store.latest_posts(3)}
+    got = {p.title for p in world.store.latest_posts(3) if p.id in world.platform.posts_to("C9")}
+    assert got == {"Budget plans", "Budget vote"} and titles - got == {"Budget talks"}
+    hits = (await chat.handle(said("search tag:region:middle-east budget"))).hits
+    assert sorted(h.post.title for h in hits) == ["Budget plans", "Budget vote"]
