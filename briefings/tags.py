@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from briefings.errors import TagError as TagError
+from briefings.text import MAX_CONSIDERED_CHARS
 
 KINDS = ("country", "region", "org", "category")
 TAG_EXAMPLES = "country:ua, region:eastern-europe, region:europe, org:nato, category:analysis"
@@ -219,6 +220,7 @@ def _country_converter_table() -> dict[str, dict[str, str]]:
 def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str, ...]:
     """The tags of one post: countries it is about (most mentioned first), their regions, the
     organisations it is about, then its feed categories."""
+    text = text[:MAX_CONSIDERED_CHARS]  # its opening, as for summaries: a 1 MB post stays fast
     vocab = vocabulary()
     in_title, _, title_seen, _, _ = _scan(vocab, title)
     in_body, in_names, body_seen, body_where, words = _scan(vocab, text)

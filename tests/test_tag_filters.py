@@ -157,3 +157,54 @@ async def test_a_channel_following_the_middle_east_gets_posts_about_its_countrie
     assert got == {"Budget plans", "Budget vote"} and titles - got == {"Budget talks"}
     hits = (await chat.handle(said("search tag:region:middle-east budget"))).hits
     assert sorted(h.post.title for h in hits) == ["Budget plans", "Budget vote"]
+
+
+# -- 5. briefbot tags input -----------------------------------------------------------------------
+
+
+def test_cli_tags_reads_a_bom_and_skips_lines_without_an_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    batch.write_bytes(
+        b"\xef\xbb\xbf"
+        + json.dumps(
+            {"id": "a", "title": "Kyiv under fire", "text": "The Kremlin said no."}
+        ).encode()
+        + b'\n{"id": null, "text": "Berlin and Germany."}\n'
+        + b'{"text": "Berlin and Germany."}\n'
+        + b'{"id": "d", "text": }\n'
+    )
+    assert main(["tags", str(batch)]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a"]
+    errors = err.strip().splitlines()
+    assert len(errors) == 3
+    assert errors[0].startswith(f"briefbot: {batch}:2: skipped: ") and '"id"' in errors[0]
+    assert errors[1].startswith(f"briefbot: {batch}:3: skipped: ") and '"id"' in errors[1]
+    assert errors[2].startswith(f"briefbot: {batch}:4: skipped: not JSON (")
+    assert "column 21" in errors[2] and "line" not in errors[2].split(":4:")[1]
+
+
+def test_cli_tags_on_a_missing_file_says_so_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.jsonl"
+    assert main(["tags", str(missing)]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().splitlines() == [
+        f"briefbot: cannot read {missing}: No such file or directory"
+    ]
+
+
+def test_tagging_reads_only_the_opening_of_a_huge_post(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    tail = "Peru voted on Sunday. Lima counted the votes and Peru waited."
+    rows = [{"id": "long", "text": "Nothing here. " * 4000 + tail}, {"id": "short", "text": tail}]
+    batch.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert main(["tags", str(batch)]) == 0
+    tags = {r["id"]: r["tags"] for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert tags == {"long": [], "short": ["country:pe", "region:south-america"]}
