@@ -208,3 +208,24 @@ def test_tagging_reads_only_the_opening_of_a_huge_post(
     assert main(["tags", str(batch)]) == 0
     tags = {r["id"]: r["tags"] for r in map(json.loads, capsys.readouterr().out.splitlines())}
     assert tags == {"long": [], "short": ["country:pe", "region:south-america"]}
+
+
+# -- 6. config errors -----------------------------------------------------------------------------
+
+
+def test_config_reports_every_bad_tag_and_the_line_of_tags(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\n'
+        'tags = ["country:zz", "org:nope"]\n\n'
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C2"\nwhen = "daily 08:00"\n'
+        "tags = [1]\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith(f"{path}:4: subscriptions.0.tags") and '"zz"' in lines[0]
+    assert lines[1].startswith(f"{path}:4: subscriptions.0.tags") and "org:nope" in lines[1]
+    assert lines[2].startswith(f"{path}:10: subscriptions.1.tags")
