@@ -220,7 +220,7 @@ class CommandSet:
 
     @command("status", private=True)
     async def _status(self, inv: Invocation) -> Reply:
-        """Feeds (last fetch, last error) and this channel's schedule"""
+        """Feeds (last fetch, last error); this channel's schedule and topic filters"""
         lines = ["Feeds:"]
         states = {s.name: s for s in await db(self.store.source_states)}
         for name in self.source_names:
@@ -298,7 +298,7 @@ class CommandSet:
     async def _subscribe(
         self, inv: Invocation, source: str | None = None, tags: str | None = None
     ) -> Reply:
-        """Send digests here; all sources unless one is named, only posts with any tag given"""
+        """Send digests here (all sources, or one); with tags, only posts with any of them"""
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         words = [*(source or "").split(), *(tags or "").split()]
         names = [w for w in words if ":" not in w]
@@ -341,11 +341,15 @@ class CommandSet:
 
     @command(
         "unsubscribe",
-        args=(Arg("source", ArgKind.WORD, "One source to stop (default: all of them)"),),
+        args=(
+            Arg(
+                "source", ArgKind.WORD, "One source or tag to stop (default: all digests and tags)"
+            ),
+        ),
         admin=True,
     )
     async def _unsubscribe(self, inv: Invocation, source: str | None = None) -> Reply:
-        """Stop digests here, or stop one source"""
+        """Stop digests here (and clear topic filters), or stop one source or tag"""
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return refusal("This channel is not subscribed.")

@@ -229,3 +229,14 @@ def test_config_reports_every_bad_tag_and_the_line_of_tags(tmp_path: Path) -> No
     assert lines[0].startswith(f"{path}:4: subscriptions.0.tags") and '"zz"' in lines[0]
     assert lines[1].startswith(f"{path}:4: subscriptions.0.tags") and "org:nope" in lines[1]
     assert lines[2].startswith(f"{path}:10: subscriptions.1.tags")
+
+
+# -- 7. help --------------------------------------------------------------------------------------
+
+
+def test_help_says_which_commands_deal_with_tags() -> None:
+    described = {spec.name: spec.description for spec in REGISTRY.commands}
+    assert "tag" in described["subscribe"]
+    assert "tag" in described["unsubscribe"] and "filters" in described["unsubscribe"]
+    assert "topic filters" in described["status"]
+    assert all(len(d) <= 100 for d in described.values())  # Discord's limit for a description
