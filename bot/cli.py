@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
 import contextlib
 import json
 import logging
@@ -393,18 +394,22 @@ async def _ask_batch(path: str, engine: BriefingEngine) -> int:
 
 
 def _jsonl_rows(path: str) -> Iterator[tuple[int, dict[str, Any], str | None]]:
-    """(line number, object, error) for each non-blank line; unreadable input is one error.
+    """(line number, object, error) for each non-blank line; unreadable input is one
+    BriefbotError, `cannot read FILE: why`.
 
     Lines are decoded one by one, so a line that is not UTF-8 is skipped like any malformed line.
+    A byte order mark before the first line (some Windows editors write one) is not part of it.
     """
     try:
         stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
         with stream:
             for number, raw in enumerate(stream, 1):
+                if number == 1:
+                    raw = raw.removeprefix(codecs.BOM_UTF8)
                 if raw.strip():
                     yield number, *_jsonl_row(raw)
     except OSError as exc:
-        yield 0, {}, f"cannot read: {exc.strerror or exc}"
+        raise BriefbotError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
@@ -412,10 +417,14 @@ def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
         row = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         return {}, f"not UTF-8 text (byte {exc.start + 1})"
+    except json.JSONDecodeError as exc:
+        return {}, f"not JSON ({exc.msg} at column {exc.colno})"  # the line number is the file's
     except ValueError as exc:
-        return {}, f"not JSON: {exc}"
+        return {}, f"not JSON ({exc})"
     if not isinstance(row, dict):
         return {}, "not a JSON object"
+    if row.get("id") is None:
+        return {}, 'no "id" (each line needs an "id" that is not null)'
     return row, None
 
 

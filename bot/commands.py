@@ -220,7 +220,7 @@ class CommandSet:
 
     @command("status", private=True)
     async def _status(self, inv: Invocation) -> Reply:
-        """Feeds (last fetch, last error) and this channel's schedule"""
+        """Feeds (last fetch, last error); this channel's schedule and topic filters"""
         lines = ["Feeds:"]
         states = {s.name: s for s in await db(self.store.source_states)}
         for name in self.source_names:
@@ -298,14 +298,15 @@ class CommandSet:
     async def _subscribe(
         self, inv: Invocation, source: str | None = None, tags: str | None = None
     ) -> Reply:
-        """Send digests here; all sources unless one is named, only posts with any tag given"""
+        """Send digests here (all sources, or one); with tags, only posts with any of them"""
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         words = [*(source or "").split(), *(tags or "").split()]
         names = [w for w in words if ":" not in w]
         if len(names) > 1:
             return refusal(f"Name one source at a time; tags look like {TAG_EXAMPLES}.")
         try:
-            wanted = parse_tags(w for w in words if ":" in w)
+            following = sub.tags if sub and sub.active else ()
+            wanted = parse_tags((w for w in words if ":" in w), following)
         except TagError as exc:
             return refusal(str(exc))
         source = names[0] if names else None
@@ -328,7 +329,7 @@ class CommandSet:
             paused=False,
             pause_reason="",
             admin_user=inv.caller.user_id,
-            tags=(*(sub.tags if sub else ()), *wanted),
+            tags=wanted,
         )
         what = ", ".join(draft.sources) if draft.sources else "all sources"
         if draft.tags:
@@ -340,11 +341,15 @@ class CommandSet:
 
     @command(
         "unsubscribe",
-        args=(Arg("source", ArgKind.WORD, "One source to stop (default: all of them)"),),
+        args=(
+            Arg(
+                "source", ArgKind.WORD, "One source or tag to stop (default: all digests and tags)"
+            ),
+        ),
         admin=True,
     )
     async def _unsubscribe(self, inv: Invocation, source: str | None = None) -> Reply:
-        """Stop digests here, or stop one source"""
+        """Stop digests here (and clear topic filters), or stop one source or tag"""
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return refusal("This channel is not subscribed.")
@@ -372,6 +377,7 @@ class CommandSet:
             inv.channel,
             self.deliverer.clock(),
             active=False,
+            tags=(),
             admin_user=inv.caller.user_id,
         )
         return Reply(text="This channel will get no more digests. `subscribe` starts them again.")
@@ -392,8 +398,15 @@ class CommandSet:
             tags=rest,
             admin_user=inv.caller.user_id,
         )
-        left = f"only posts tagged {' or '.join(rest)}" if rest else "every post"
-        return Reply(text=f"Stopped following {tag}; this channel now gets {left}.")
+        if not rest:
+            return Reply(
+                text=f"Stopped following {tag}; no topic filters left: "
+                "this channel now gets every post."
+            )
+        return Reply(
+            text=f"Stopped following {tag}; this channel now gets only posts tagged "
+            f"{' or '.join(rest)}."
+        )
 
     @command(
         "schedule set",

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
 
 from adapters.discord.config import DiscordConfig
 from adapters.platforms import PLATFORMS
@@ -23,7 +23,7 @@ from briefings.models import SourceConfig
 from briefings.settings import EnvName, SettingsModel, http_url
 from briefings.sources import FetchSettings
 from briefings.summarize.extractive import ExtractiveSettings
-from briefings.tags import parse_tags
+from briefings.tags import parse_tag, parse_tags
 
 CONFIG_ENV = "BRIEFBOT_CONFIG"
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -124,7 +124,8 @@ class SubscriptionConfig(SettingsModel):
     when: str = ""
     timezone: str = ""
     skip_empty: bool | None = None
-    tags: list[str] = []  # only posts with any of these tags (empty: every post)
+    # only posts with any of these tags (empty: every post); each bad tag is its own error
+    tags: list[Annotated[str, AfterValidator(parse_tag)]] = []
 
     @field_validator("platform")
     @classmethod
@@ -142,7 +143,7 @@ class SubscriptionConfig(SettingsModel):
     @field_validator("tags")
     @classmethod
     def _known_tags(cls, value: list[str]) -> list[str]:
-        return list(parse_tags(value))  # TagError is a ValueError: the message names the key
+        return list(parse_tags(value))  # repeats dropped; TagError (a ValueError) past the cap
 
 
 class Settings(SettingsModel):
@@ -287,7 +288,7 @@ def _line_of(loc: tuple[Any, ...], text: str) -> int | None:
         headers = [i for i, ln in enumerate(lines) if re.match(rf"^\s*\[\[\s*{loc[0]}\s*\]\]", ln)]
         if loc[1] < len(headers):
             start = headers[loc[1]]
-        keys = [str(p) for p in loc[2:]]
+        keys = [p for p in loc[2:] if isinstance(p, str)]  # tags.1 is on the tags line
     elif len(keys) >= 2:
         for i, ln in enumerate(lines):
             if re.match(rf"^\s*\[\s*{re.escape(keys[0])}\s*\]", ln):

@@ -14,19 +14,24 @@ Everything here is pure and offline; one `Vocabulary` is built on first use and 
 from __future__ import annotations
 
 import csv
+import difflib
 import functools
 import importlib.util
 import re
 import tomllib
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from briefings.errors import TagError as TagError
+from briefings.text import MAX_CONSIDERED_CHARS
 
 KINDS = ("country", "region", "org", "category")
 TAG_EXAMPLES = "country:ua, region:eastern-europe, region:europe, org:nato, category:analysis"
+MAX_TAG_CHARS = 64  # a tag typed or configured; the longest real one is far shorter
+MAX_FILTERS = 20  # tags one channel follows: more is a mistake, and `status` lists them all
 BODY_MENTIONS = 2.0  # mentions in the body (title aside) that make a post about a place
 DEMONYM_WEIGHT = 0.5  # "a Colombian actress" is weaker evidence than "in Colombia"
 # A country mentioned less than this share as often as the post's main one is a side mention (a
@@ -215,6 +220,7 @@ def _country_converter_table() -> dict[str, dict[str, str]]:
 def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str, ...]:
     """The tags of one post: countries it is about (most mentioned first), their regions, the
     organisations it is about, then its feed categories."""
+    text = text[:MAX_CONSIDERED_CHARS]  # its opening, as for summaries: a 1 MB post stays fast
     vocab = vocabulary()
     in_title, _, title_seen, _, _ = _scan(vocab, title)
     in_body, in_names, body_seen, body_where, words = _scan(vocab, text)
@@ -355,36 +361,117 @@ def _resolve(
 def parse_tag(raw: str) -> str:
     """A tag as typed by a person, normalised (`country:UA` -> `country:ua`, `country:Ukraine`
     -> `country:ua`); TagError with examples when it names nothing."""
+    raw = raw.strip()
+    if len(raw) > MAX_TAG_CHARS:
+        raise TagError(
+            f'a tag has at most {MAX_TAG_CHARS} characters; "{raw[:20]}…" has {len(raw)}'
+        )
     vocab = vocabulary()
-    kind, sep, value = raw.strip().partition(":")
+    kind, sep, value = raw.partition(":")
     kind = kind.strip().lower()
     value = value.strip()
     if not sep or kind not in KINDS or not value:
-        raise TagError(f'"{raw.strip()}" is not a tag; tags look like {TAG_EXAMPLES}')
+        raise TagError(f'"{raw}" is not a tag; tags look like {TAG_EXAMPLES}')
     if kind == "country":
-        code = value.lower()
-        if code not in vocab.country_names:
-            form = vocab.forms.get(phrase_key(value))
-            code = form.target[8:] if form and form.target.startswith("country:") else ""
+        code = country_code(value)
         if not code:
             raise TagError(
-                f'"{value}" is not a country; use its two-letter code or name, '
-                f"e.g. country:ua, country:de, country:Japan"
+                f'"{value}" is not a country; use its two-letter code or name, e.g. country:ua, '
+                "country:Japan, country:cote-d-ivoire (- or _ for spaces; accents optional)"
             )
         return f"country:{code}"
     value = slug(value)
-    if kind == "region" and value not in vocab.region_names:
-        some = ", ".join(f"region:{r}" for r in ("europe", "eastern-europe", "western-asia"))
-        raise TagError(f'"region:{value}" is not a UN region; e.g. {some}')
+    if kind == "region" and value not in vocab.region_names and value not in region_groups():
+        raise TagError(f'"region:{value}" is not a region I know; {_regions_hint(value)}')
     if kind == "org" and value not in vocab.orgs:
         raise TagError(f'"org:{value}" is not an organisation I tag; known: {known_orgs()}')
     if not value:
-        raise TagError(f'"{raw.strip()}" is not a tag; tags look like {TAG_EXAMPLES}')
+        raise TagError(f'"{raw}" is not a tag; tags look like {TAG_EXAMPLES}')
     return f"{kind}:{value}"
 
 
-def parse_tags(raws: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(parse_tag(r) for r in raws))
+def country_code(value: str) -> str:
+    """The ISO code a typed country means: a code, a library name (short, official or common,
+    accents and `-`/`_` for spaces optional: "cote-d-ivoire"), or another name the tagger has
+    for one country ("Turkey", "Kremlin"). "" when it names none."""
+    vocab = vocabulary()
+    if value.lower() in vocab.country_names:
+        return value.lower()
+    key = _name_key(value)
+    code = _country_names().get(key, "")
+    if not code and key in vocab.cued:  # "Turkey": in text it needs a cue, typed it is the country
+        code = vocab.cued[key].country
+    if not code:
+        form = vocab.forms.get(phrase_key(value))
+        code = form.target[8:] if form and form.target.startswith("country:") else ""
+    return code
+
+
+def _name_key(text: str) -> str:
+    """`Côte_d'Ivoire`, `cote-d-ivoire` -> "cote d ivoire"."""
+    plain = unicodedata.normalize("NFKD", text)
+    return phrase_key("".join(c for c in plain if not unicodedata.combining(c)))
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Every library name of a country (pycountry's name, official and common names, and
+    country_converter's), as `_name_key`, -> its code. Names are looked up whole, before the
+    tagger's cues: a person typing `country:Georgia` means the country. A name shortened at its
+    comma ("Korea, Republic of" -> "Korea") counts only when no whole name or other country has it."""
+    import pycountry
+
+    by_iso3 = _country_converter_table()
+    whole: dict[str, set[str]] = {}
+    short: dict[str, set[str]] = {}
+    for country in pycountry.countries:
+        code = country.alpha_2.lower()
+        row = by_iso3.get(country.alpha_3, {})
+        names = [getattr(country, a, "") or "" for a in ("name", "official_name", "common_name")]
+        for name in [*names, row.get("name_short", ""), row.get("name_official", "")]:
+            whole.setdefault(_name_key(name), set()).add(code)
+            short.setdefault(_name_key(name.split(",")[0].split("(")[0]), set()).add(code)
+    found = {k: next(iter(v)) for k, v in short.items() if len(v) == 1}
+    found.update({k: next(iter(v)) for k, v in whole.items() if len(v) == 1})
+    found.pop("", None)
+    return found
+
+
+@functools.cache
+def region_groups() -> dict[str, frozenset[str]]:
+    """Named groups of countries that are no UN region (`region:middle-east`), from the word
+    file: slug -> country codes. A post about a member country matches the group's filter."""
+    words = tomllib.loads((Path(__file__).with_name("tag_words.toml")).read_text("utf-8"))
+    return {name: frozenset(codes) for name, codes in words.get("region_groups", {}).items()}
+
+
+@functools.cache
+def _groups_of() -> dict[str, tuple[str, ...]]:
+    """Country code -> the named groups it is in."""
+    found: dict[str, tuple[str, ...]] = {}
+    for name, codes in region_groups().items():
+        for code in codes:
+            found[code] = (*found.get(code, ()), name)
+    return found
+
+
+def _regions_hint(value: str) -> str:
+    known = sorted({*vocabulary().region_names, *region_groups()})
+    close = [r for r in known if value in r] or difflib.get_close_matches(value, known, 3, 0.5)
+    near = f"closest: {', '.join(f'region:{r}' for r in close)}; " if close else ""
+    return f"{near}all regions: {', '.join(known)} (write region:SLUG)"
+
+
+def parse_tags(raws: Iterable[str], following: Sequence[str] = ()) -> tuple[str, ...]:
+    """`following` and the tags in `raws`, without repeats; TagError for a bad tag or when a
+    channel would follow more than MAX_FILTERS."""
+    tags = tuple(dict.fromkeys([*following, *(parse_tag(r) for r in raws)]))
+    if len(tags) > MAX_FILTERS:
+        raise TagError(
+            f"a channel follows at most {MAX_FILTERS} tags; this would make {len(tags)} "
+            "(`unsubscribe TAG` drops one)"
+        )
+    return tags
 
 
 def split_tag_terms(query: str) -> tuple[str, tuple[str, ...]]:
@@ -405,7 +492,8 @@ def known_orgs() -> str:
 
 def matches(post_tags: Sequence[str], filters: Sequence[str]) -> bool:
     """Whether a post with `post_tags` belongs in a channel following `filters`: no filters means
-    every post; otherwise any filter the post has, a region filter also matching its sub-regions."""
+    every post; otherwise any filter the post has, a region filter also matching its sub-regions
+    and a group filter (`region:middle-east`) any post about a member country."""
     if not filters:
         return True
     vocab = vocabulary()
@@ -413,6 +501,8 @@ def matches(post_tags: Sequence[str], filters: Sequence[str]) -> bool:
     for tag in post_tags:
         if tag.startswith("region:"):
             have.update(f"region:{r}" for r in vocab.regions_above(tag[7:]))
+        elif tag.startswith("country:"):
+            have.update(f"region:{g}" for g in _groups_of().get(tag[8:], ()))
     return any(f in have for f in filters)
 
 
