@@ -14,12 +14,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from adapters.contract import Caller, Invocation, Reply
+from adapters.contract import Caller, ChannelState, HomeView, Invocation, ItemAction, Reply
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.home import HOME_HELP, HOME_ITEMS, in_workspace
+from bot.item_actions import ItemActions
 from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from bot.tasks import log_failure
 from bot.topics import TOPIC_DAYS, recent_topics
+from bot.votes import VoteStore
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
 from briefings.registry import (
@@ -67,6 +70,9 @@ class CommandSet:
         self.settings = settings
         self.source_names = tuple(s.name for s in settings.sources)
         self.on_schedule_change = on_schedule_change
+        self.items = ItemActions(
+            store, engine, VoteStore(store.engine), self.handle, deliverer.clock
+        )
 
     @property
     def registry(self) -> Registry:
@@ -74,6 +80,37 @@ class CommandSet:
 
     async def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
         return await db(self.outbox.is_delivered_message, platform, channel, message_id)
+
+    async def act(self, action: ItemAction) -> Reply:
+        """A digest item's button (bot/item_actions.py); never raises."""
+        try:
+            return await self.items.act(action)
+        except Exception as exc:
+            log_failure(log, exc, f"button {action.action!r} from {action.caller.platform}")
+            return refusal("Something went wrong on our side; the error is logged. Try again soon.")
+
+    async def home(self, caller: Caller, workspace: str) -> HomeView:
+        """The bot's home (bot/home.py): the channel overview only for admins, checked now."""
+        posts = await db(self.store.latest_posts, HOME_ITEMS)
+        latest = await self.engine.digest_of(posts) if posts else None
+        if not self.is_admin(caller):
+            return HomeView(admin=False, latest=latest, help=HOME_HELP)
+        subs = await db(self.outbox.subscriptions)
+        states = []
+        for sub in in_workspace(subs, caller.platform, workspace):
+            last = await db(self.outbox.last_delivery, sub.id)
+            states.append(
+                ChannelState(
+                    channel=sub.channel,
+                    schedule=self.deliverer.schedule_of(sub).describe(),
+                    tags=sub.tags,
+                    last_delivery=last.sent_at if last else None,
+                    next_run=self._when(sub),
+                    paused=sub.paused,
+                    pause_reason=sub.pause_reason,
+                )
+            )
+        return HomeView(admin=True, channels=tuple(states), latest=latest, help=HOME_HELP)
 
     def is_admin(self, caller: Caller) -> bool:
         return (
@@ -235,6 +272,9 @@ class CommandSet:
         lines.append(f"Posts stored: {await db(self.store.count_posts)}")
         lines.append("This channel:")
         lines.extend(f"  {line}" for line in await self._channel_lines(inv))
+        if self.is_admin(inv.caller):  # checked on every call, like the admin commands
+            votes = await self.items.week_lines(inv.caller.platform, inv.channel)
+            lines.extend(f"  {line}" for line in votes)
         return Reply(text="\n".join(lines))
 
     @command("schedule show", private=True, group_default=True)

@@ -220,6 +220,18 @@ rate_holds = sa.Table(
     sa.Column("ends_at", sa.Double, nullable=False),
     sa.Index("ix_rate_holds_platform", "platform", "ends_at"),
 )
+# Added by migration 9 (queries in bot/votes.py): one 👍/👎 per person per post per channel.
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("platform", sa.String(40), primary_key=True),
+    sa.Column("channel", sa.String(200), primary_key=True),
+    sa.Column("post_id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),  # +1 or -1
+    sa.Column("voted_at", UTCDateTime, nullable=False),
+    sa.Index("ix_votes_channel_time", "platform", "channel", "voted_at"),
+)
 # Added by migration 6: a channel's owed rows, read when its outbox is claimed.
 deliveries_owed_index = sa.Index(
     "ix_deliveries_owed", deliveries.c.subscription_id, deliveries.c.status
@@ -283,6 +295,7 @@ MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
         _create(seen_events, rate_limits, rate_holds),
     ),
     (8, "tags: posts' tags and categories, channels' tag filters", _tag_columns),
+    (9, "votes on digest items", _create(votes)),
 )
 LATEST_VERSION = MIGRATIONS[-1][0]
 _MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)

@@ -575,7 +575,7 @@ def test_a_citation_too_long_for_a_context_block_is_kept_whole() -> None:
 def block_texts(block: dict[str, object]) -> list[str]:
     if block["type"] == "context":
         return [str(e["text"]) for e in block["elements"]]  # type: ignore[attr-defined]
-    if block["type"] == "divider":
+    if block["type"] in ("divider", "actions"):
         return []
     return [str(block["text"]["text"])]  # type: ignore[index]
 
@@ -604,6 +604,18 @@ def test_any_digest_renders_within_every_slack_limit_and_loses_no_text(digest: D
                     written += text + "\n"
     carried = [p for m in messages for p in m.post_ids]
     assert sorted(carried) == [item.post_id for item in digest.items]  # each exactly once
+    for message in messages:  # each post's buttons ride in the message that carries it
+        buttons = [
+            e["action_id"]
+            for b in message.payload["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+        ]
+        assert buttons == [
+            f"briefbot:{action}:{post_id}"
+            for post_id in message.post_ids
+            for action in ("more", "ask", "up", "down")
+        ]
     written = unescaped(written)
     for item in digest.items:
         for field in (item.title, item.category, item.summary, item.take, *item.sources):
