@@ -534,8 +534,11 @@ def test_the_manifest_asks_for_what_the_adapter_uses() -> None:
         "channels:history",
     } <= scopes
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
-    assert {"app_mention", "message.channels"} <= events
+    assert {"app_mention", "message.channels", "app_home_opened"} <= events
     assert manifest["settings"]["socket_mode_enabled"] is True
+    # Buttons, the Ask form and the Home tab need interactivity and the Home tab turned on.
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
 
 
 async def test_a_bot_token_slack_refuses_stops_run_with_a_clear_error(tmp_path: Path) -> None:

@@ -172,16 +172,21 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
     continued = split_text(f"{escape(digest.title)} (continued)", CONTENT_LIMIT)[0]
     rows = {item.post_id: item_row(item) for item in digest.items}
     for i, (embeds, post_ids) in enumerate(messages):
-        message = _message(texts[-1] if i == 0 else continued, embeds, tuple(post_ids))
-        message.payload["components"] = [rows[post_id] for post_id in post_ids]
-        out.append(message)
+        content = texts[-1] if i == 0 else continued
+        components = [rows[post_id] for post_id in post_ids]
+        out.append(_message(content, embeds, tuple(post_ids), components))
     return out
 
 
 def _message(
-    content: str, embeds: list[discord.Embed], post_ids: tuple[int, ...]
+    content: str,
+    embeds: list[discord.Embed],
+    post_ids: tuple[int, ...],
+    components: list[dict[str, Any]] | None = None,
 ) -> OutgoingMessage:
     payload: dict[str, Any] = {"content": content, "embeds": [e.to_dict() for e in embeds]}
+    if components:
+        payload["components"] = components
     return OutgoingMessage(post_ids=post_ids, payload=payload)
 
 
