@@ -12,6 +12,7 @@ import httpx
 
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.tables import ensure_schema as ensure_bot_schema
 from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.engine import BriefingEngine
@@ -19,7 +20,7 @@ from briefings.index import default_index_path
 from briefings.llm import ChatClient
 from briefings.models import SourceConfig, Subscription
 from briefings.sources import make_client
-from briefings.store import Store
+from briefings.store import Store, StoreError
 from briefings.summarize.base import Summarizer
 from briefings.summarize.cache import SummaryService
 from briefings.summarize.extractive import ExtractiveSummarizer
@@ -27,9 +28,17 @@ from briefings.summarize.llm import LLMSummarizer
 
 
 def open_store(settings: Settings, db_override: str | None = None) -> Store:
-    return Store.open(
+    """The store, with the core's tables and (unless the file is read-only) the bot's migrated."""
+    store = Store.open(
         settings.database_url(db_override), busy_timeout=settings.database.busy_timeout_seconds
     )
+    if not store.read_only:
+        try:
+            ensure_bot_schema(store.engine, label=store.label)
+        except StoreError:
+            store.close()
+            raise
+    return store
 
 
 def index_path(settings: Settings, store: Store) -> Path | None:

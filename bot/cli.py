@@ -30,7 +30,7 @@ from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
 from briefings.roundup import build_roundup
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
-from briefings.store import DB_ERRORS, LATEST_VERSION, Store, StoreError, db, redact_db_url
+from briefings.store import DB_ERRORS, Store, StoreError, db, redact_db_url
 from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.tags import tag_post
 
@@ -479,14 +479,15 @@ def _doctor_database(args: argparse.Namespace, settings: Settings) -> bool:
     try:
         with store.plain_errors():
             store.check_integrity()
-            version, count = store.schema_version(), store.count_posts()
+            revisions, count = store.schema_revisions(), store.count_posts()
     except StoreError as exc:
         print(f"database: FAILED: {exc}")
         return False
     finally:
         store.close()
     mode = ", read-only" if store.read_only else ""
-    print(f"database: ok ({url}{mode}, schema v{version}/{LATEST_VERSION}, {count} posts)")
+    schema = " + ".join(revisions) or "none"
+    print(f"database: ok ({url}{mode}, schema {schema}, {count} posts)")
     return True
 
 

@@ -33,7 +33,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.ratelimit import Limiter, RateLimiter
-from briefings.store import DB_ERRORS, Store, db, rate_holds, rate_limits, seen_events
+from bot.tables import ensure_schema, rate_holds, rate_limits, seen_events
+from briefings.store import DB_ERRORS, Store, StoreError, db
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,7 @@ class SeenEvents:
             .returning(seen_events.c.event_id)  # a row back: ours; none: someone's before us
         )
         try:
+            ensure_schema(self.store.engine, label=self.store.label)
             with self.store.engine.begin() as conn:
                 inserted = conn.execute(statement).first() is not None
                 self._inserts += 1
@@ -214,7 +216,7 @@ class SeenEvents:
                     conn.execute(
                         seen_events.delete().where(seen_events.c.seen_at < now - self.keep)
                     )
-        except DB_ERRORS as exc:  # answering twice is better than never
+        except (StoreError, *DB_ERRORS) as exc:  # type: ignore[misc]  # answering twice beats never
             log.warning("cannot record %s event %s: %s", self.platform, event_id, exc)
             return True
         return inserted
@@ -267,6 +269,7 @@ class SharedRateLimiter:
     def _take(self) -> tuple[int | None, float]:
         """Take a place if the limit allows it now: (its id, 0); else (None, seconds to wait)."""
         p = self.platform
+        ensure_schema(self.store.engine, label=self.store.label)
         with self.store.engine.begin() as conn:
             row = conn.execute(
                 sa.select(rate_limits.c.last_start)

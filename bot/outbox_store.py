@@ -1,9 +1,8 @@
 """The outbox's tables as the bot uses them: subscriptions (who gets digests, when) and deliveries
 (each post owed to each channel), over the same database engine as `briefings.store.Store`.
 
-The tables themselves are declared, and migrated, with the rest of the schema in briefings/store.py
-(one numbered migration sequence for the database); the queries live here, with the bot that owns
-them.
+The tables are declared in bot/tables.py and migrated by the bot's own Alembic branch
+(bot/migrations/), which opening an OutboxStore brings to its head; the queries live here.
 
 Several processes may share one database. A channel's owed deliveries are sent by one process at a
 time: `claim_channels` gives a process a lease on the channels it will send (owner and expiry on the
@@ -16,7 +15,6 @@ its channels only until the lease runs out, and then any other process takes the
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +23,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.tables import deliveries, ensure_schema, subscriptions
 from briefings.models import Delivery, Subscription
-from briefings.store import StoreError, deliveries, subscriptions
+from briefings.store import StoreError
 
 _SUBSCRIPTION_COLUMNS = tuple(f.name for f in dataclasses.fields(Subscription))
 _CHUNK = 500  # ids per IN list: within every backend's bound-parameter limit
@@ -68,6 +67,7 @@ class OutboxStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        ensure_schema(engine)  # the bot's tables, at their newest revision
 
     def subscription(self, platform: str, channel: str) -> Subscription | None:
         query = sa.select(subscriptions).where(
@@ -102,9 +102,9 @@ class OutboxStore:
         if unknown:
             raise ValueError(f"not subscription fields: {sorted(unknown)}")
         if "sources" in changes:
-            changes["sources"] = json.dumps(sorted(set(changes["sources"])))
+            changes["sources"] = sorted(set(changes["sources"]))
         if "tags" in changes:
-            changes["tags"] = json.dumps(sorted(set(changes["tags"])))
+            changes["tags"] = sorted(set(changes["tags"]))
         now = _utc_now()
         where = (subscriptions.c.platform == platform, subscriptions.c.channel == channel)
         with self.engine.begin() as conn:
@@ -487,8 +487,8 @@ def _delivered(conn: Connection, platform: str, channel: str, post_ids: Sequence
 
 def _to_subscription(row: sa.RowMapping) -> Subscription:
     values = {name: row[name] for name in _SUBSCRIPTION_COLUMNS}
-    values["sources"] = tuple(json.loads(values["sources"]))
-    values["tags"] = tuple(json.loads(values["tags"] or "[]"))
+    values["sources"] = tuple(values["sources"])
+    values["tags"] = tuple(values["tags"] or ())
     values["active"] = bool(values["active"])
     values["skip_empty"] = bool(values["skip_empty"])
     values["paused"] = bool(values["paused"])

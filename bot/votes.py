@@ -10,7 +10,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from briefings.store import votes
+from bot.tables import ensure_schema, votes
 
 RECORDED, CHANGED, WITHDRAWN = "recorded", "changed", "withdrawn"
 
@@ -25,6 +25,7 @@ class VoteCount:
 class VoteStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        ensure_schema(engine)  # the bot's tables, at their newest revision
 
     def vote(
         self, platform: str, channel: str, post_id: int, user: str, value: int, at: datetime

@@ -44,7 +44,7 @@ import tantivy
 
 from briefings.errors import SearchIndexError as SearchIndexError
 from briefings.models import Post
-from briefings.store import Store, schema_version
+from briefings.store import Store, database_identity
 from briefings.terms import terms
 from briefings.text import body_sentences, take_sentences
 
@@ -167,7 +167,7 @@ def store_identity(store: Store) -> str:
     """Which database this is: its dialect and when its schema was created (a replaced or other
     database gets its own index, not a stale one)."""
     with store.engine.connect() as conn:
-        created = conn.execute(sa.select(sa.func.min(schema_version.c.applied_at))).scalar()
+        created = conn.execute(sa.select(sa.func.min(database_identity.c.created_at))).scalar()
     return f"{store.engine.dialect.name}:{created.isoformat() if created else ''}"
 
 

@@ -1,14 +1,15 @@
 """The store: SQLAlchemy Core over a SQLite file (default) or PostgreSQL (by URL), one code path for both.
 
-The schema is created and changed only by the numbered migrations below, applied in order at open and
-recorded in `schema_version`, so a database made by any earlier release upgrades in place.
+It owns the core's tables (sources, posts and their aliases, summaries, cursors). Their schema is
+created and changed only by the Alembic revisions in `briefings/migrations/`, applied at open by
+`briefings.migrate`, so a database made by any earlier release upgrades in place. The bot's tables
+are declared and migrated in `bot/`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from briefings.errors import StoreError as StoreError
+from briefings.migrate import BRIEFINGS_REVISIONS, Migrator, read_heads
 from briefings.models import Post, PostParts, SourceState
 from briefings.sources import redact_credentials
 from briefings.tags import tag_post
@@ -60,13 +62,6 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
-schema_version = sa.Table(
-    "schema_version",
-    metadata,
-    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("applied_at", UTCDateTime, nullable=False),
-)
-
 sources = sa.Table(
     "sources",
     metadata,
@@ -93,18 +88,18 @@ posts = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("take_label", sa.String(40), nullable=False, default=""),
     sa.Column("take", sa.Text, nullable=False, default=""),
-    sa.Column("attributions", sa.Text, nullable=False, default="[]"),
+    sa.Column("attributions", sa.JSON, nullable=False, default=list),
     sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("edited", sa.Boolean, nullable=False, default=False),
-    # Added by migration 8 (JSON lists): the post's tags, written with its text; NULL in rows an
-    # earlier release stored, whose tags are then computed when read (see `_to_post`).
-    sa.Column("tags", sa.Text),
-    sa.Column("categories", sa.Text),
+    # Added by briefings_0011: the post's tags, written with its text; NULL in rows an earlier
+    # release stored, whose tags are then computed when read (see `_to_post`).
+    sa.Column("tags", sa.JSON),
+    sa.Column("categories", sa.JSON),
     sa.Index("ix_posts_published", "published"),
 )
-# Added by migration 5 (search index sync reads changes by it); declared apart so step 1 is unchanged.
+# Added by briefings_0005 (the search index sync reads changes by it).
 posts_updated_index = sa.Index("ix_posts_updated_at", posts.c.updated_at)
 
 post_aliases = sa.Table(
@@ -131,174 +126,19 @@ summaries = sa.Table(
     sa.Column("model", sa.String(200), primary_key=True),
     sa.Column("prompt_version", sa.String(40), primary_key=True),
     sa.Column("sentences", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("summary", sa.JSON, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
 
-subscriptions = sa.Table(
-    "subscriptions",
+# When the database was created (briefings_0008): tells a search index which database it belongs to.
+database_identity = sa.Table(
+    "database_identity",
     metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("platform", sa.String(40), nullable=False),
-    sa.Column("channel", sa.String(200), nullable=False),
-    sa.Column("workspace", sa.String(200), nullable=False, default=""),
-    sa.Column("sources", sa.Text, nullable=False, default="[]"),
-    sa.Column("active", sa.Boolean, nullable=False, default=False),
-    sa.Column("schedule", sa.Text, nullable=False, default=""),
-    sa.Column("timezone", sa.String(64), nullable=False, default=""),
-    sa.Column("skip_empty", sa.Boolean, nullable=False, default=True),
-    sa.Column("next_run_at", UTCDateTime),
-    sa.Column("cursor", sa.Integer, nullable=False, default=0),
-    sa.Column("paused", sa.Boolean, nullable=False, default=False),
-    sa.Column("pause_reason", sa.Text, nullable=False, default=""),
-    sa.Column("admin_user", sa.String(200), nullable=False, default=""),
-    sa.Column("last_run_at", UTCDateTime),
-    sa.Column("last_note", sa.Text, nullable=False, default=""),
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    # Added by migration 6: the process that holds the channel's outbox (sends its owed deliveries,
-    # in order) and until when; another process may take it over only once the lease has run out.
-    sa.Column("delivery_owner", sa.String(200)),
-    sa.Column("delivery_lease_until", UTCDateTime),
-    # Added by migration 8: the channel's tag filters (JSON list; "[]" or NULL: every post).
-    sa.Column("tags", sa.Text),
-    sa.UniqueConstraint("platform", "channel", name="uq_subscriptions_channel"),
 )
 
-deliveries = sa.Table(
-    "deliveries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("subscription_id", sa.Integer, sa.ForeignKey("subscriptions.id"), nullable=False),
-    sa.Column("platform", sa.String(40), nullable=False),
-    sa.Column("channel", sa.String(200), nullable=False),
-    sa.Column("post_id", sa.Integer, sa.ForeignKey("posts.id")),
-    sa.Column("run_at", UTCDateTime, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False, default="pending"),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
-    sa.Column("message_id", sa.Text, nullable=False, default=""),
-    sa.Column("last_error", sa.Text, nullable=False, default=""),
-    sa.Column("note", sa.Text, nullable=False, default=""),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("sent_at", UTCDateTime),
-    # Added by migration 4: when a send of the row's message first began (a retry may find it
-    # already posted), and when the platform rejected that message for good (status "failed").
-    sa.Column("first_attempt_at", UTCDateTime),
-    sa.Column("failed_at", UTCDateTime),
-    # A post reaches a channel at most once, ever, whichever process or run tries.
-    sa.UniqueConstraint("platform", "channel", "post_id", name="uq_deliveries_post"),
-    sa.Index("ix_deliveries_pending", "status", "next_attempt_at"),
-    sa.Index("ix_deliveries_message", "platform", "channel", "message_id"),
-)
-
-# Added by migration 7, shared by the processes of one deployment (queries in bot/coordination.py).
-# A platform event id is answered by the process that first inserts it; rows older than a day go.
-seen_events = sa.Table(
-    "seen_events",
-    metadata,
-    sa.Column("platform", sa.String(40), primary_key=True),
-    sa.Column("event_id", sa.String(200), primary_key=True),
-    sa.Column("seen_at", UTCDateTime, nullable=False),
-    sa.Index("ix_seen_events_seen_at", "seen_at"),
-)
-# A platform's global rate limit, held across processes: one row per platform (locked while a
-# place is taken; when the last request was let go) and one per place held, ending `ends_at`
-# (seconds since the epoch on the database's clock, so hosts' clocks need not agree).
-rate_limits = sa.Table(
-    "rate_limits",
-    metadata,
-    sa.Column("platform", sa.String(40), primary_key=True),
-    sa.Column("last_start", sa.Double, nullable=False),
-)
-rate_holds = sa.Table(
-    "rate_holds",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("platform", sa.String(40), nullable=False),
-    sa.Column("ends_at", sa.Double, nullable=False),
-    sa.Index("ix_rate_holds_platform", "platform", "ends_at"),
-)
-# Added by migration 9 (queries in bot/votes.py): one 👍/👎 per person per post per channel.
-votes = sa.Table(
-    "votes",
-    metadata,
-    sa.Column("platform", sa.String(40), primary_key=True),
-    sa.Column("channel", sa.String(200), primary_key=True),
-    sa.Column("post_id", sa.Integer, primary_key=True),
-    sa.Column("user_id", sa.String(200), primary_key=True),
-    sa.Column("value", sa.Integer, nullable=False),  # +1 or -1
-    sa.Column("voted_at", UTCDateTime, nullable=False),
-    sa.Index("ix_votes_channel_time", "platform", "channel", "voted_at"),
-)
-# Added by migration 6: a channel's owed rows, read when its outbox is claimed.
-deliveries_owed_index = sa.Index(
-    "ix_deliveries_owed", deliveries.c.subscription_id, deliveries.c.status
-)
-
-
-def _create(*tables: sa.Table) -> Callable[[Connection], None]:
-    def migrate(conn: Connection) -> None:
-        for table in tables:
-            table.create(conn, checkfirst=True)
-
-    return migrate
-
-
-def _add_columns(table: sa.Table, *names: str) -> Callable[[Connection], None]:
-    """ALTER TABLE ADD COLUMN for `names` a database made by an earlier step lacks (a new database
-    got them when the earlier step created the table from its current definition)."""
-
-    def migrate(conn: Connection) -> None:
-        have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
-        for name in names:
-            if name in have:
-                continue
-            column = table.c[name]
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(sa.text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
-
-    return migrate
-
-
-def _outbox_leases(conn: Connection) -> None:
-    _add_columns(subscriptions, "delivery_owner", "delivery_lease_until")(conn)
-    deliveries_owed_index.create(conn, checkfirst=True)
-
-
-def _tag_columns(conn: Connection) -> None:
-    """Schema only: rows stored before keep NULL tags, computed from their text when read."""
-    _add_columns(posts, "tags", "categories")(conn)
-    _add_columns(subscriptions, "tags")(conn)
-
-
-# Append only: never edit a released step. Each runs once, in its own transaction.
-MIGRATIONS: tuple[tuple[int, str, Callable[[Connection], None]], ...] = (
-    (1, "sources, posts, aliases, cursors", _create(sources, posts, post_aliases, cursors)),
-    (2, "summary cache", _create(summaries)),
-    (3, "subscriptions and the delivery outbox", _create(subscriptions, deliveries)),
-    (
-        4,
-        "outbox: first attempt and rejection times",
-        _add_columns(deliveries, "first_attempt_at", "failed_at"),
-    ),
-    (
-        5,
-        "index on posts.updated_at",
-        lambda conn: posts_updated_index.create(conn, checkfirst=True),
-    ),
-    (6, "outbox leases: a channel's owner and lease expiry", _outbox_leases),
-    (
-        7,
-        "several processes: seen platform events, shared rate limits",
-        _create(seen_events, rate_limits, rate_holds),
-    ),
-    (8, "tags: posts' tags and categories, channels' tag filters", _tag_columns),
-    (9, "votes on digest items", _create(votes)),
-)
-LATEST_VERSION = MIGRATIONS[-1][0]
-_MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)
 _POSTS_WRITE_LOCK = 0x62726567  # held by a transaction that writes posts (PostgreSQL)
 
 
@@ -431,72 +271,32 @@ class Store:
 
     # -- schema -----------------------------------------------------------------------------------
 
-    def schema_version(self) -> int:
+    def migrator(self) -> Migrator:
+        """The core's branch of the schema (Alembic branch "briefings") on this database."""
+        return Migrator(
+            self.engine,
+            "briefings",
+            [BRIEFINGS_REVISIONS],
+            label=self.label,
+            read_only=self.read_only,
+        )
+
+    def schema_revisions(self) -> list[str]:
+        """The schema revisions this database records, every branch (empty: not yet migrated)."""
         try:
             with self.engine.connect() as conn:
-                if not sa.inspect(conn).has_table("schema_version"):
-                    return 0
-                value = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar()
+                return read_heads(conn)
         except DB_ERRORS as exc:
             raise self.error(exc, "cannot read") from exc
-        return int(value or 0)
 
-    def migrate(self) -> list[int]:
-        """Apply pending migrations; returns the versions applied. A current schema is only read.
-
-        A step is pending when its version is not recorded (not merely above the highest one), and
-        on PostgreSQL the steps run under an advisory lock, re-read once it is held: replicas that
-        start together migrate once.
-        """
-        pending = self._pending()
-        if not pending:
-            return []
-        if self.read_only:
-            raise StoreError(
-                f"the database {self.label} is read-only and needs upgrading to schema "
-                f"v{LATEST_VERSION} (it is v{self.schema_version()}); run briefbot once with write "
-                "access to it"
-            )
-        applied: list[int] = []
+    def migrate(self) -> list[str]:
+        """Bring the core's tables to the newest revision; returns the revisions applied. A
+        current schema is only read; an old in-house-migrated database is adopted first.
+        Processes starting together migrate once (see `briefings.migrate`)."""
         try:
-            with self._migration_lock():
-                with self.engine.begin() as conn:
-                    schema_version.create(conn, checkfirst=True)
-                for version, _name, step in self._pending():
-                    with self.engine.begin() as conn:
-                        step(conn)
-                        conn.execute(
-                            schema_version.insert().values(version=version, applied_at=_now())
-                        )
-                    applied.append(version)
+            return self.migrator().upgrade()
         except DB_ERRORS as exc:
             raise self.error(exc, "cannot migrate") from exc
-        return applied
-
-    def _pending(self) -> list[tuple[int, str, Callable[[Connection], None]]]:
-        try:
-            with self.engine.connect() as conn:
-                if not sa.inspect(conn).has_table("schema_version"):
-                    return list(MIGRATIONS)
-                done = set(conn.execute(sa.select(schema_version.c.version)).scalars())
-        except DB_ERRORS as exc:
-            raise self.error(exc, "cannot read") from exc
-        return [m for m in MIGRATIONS if m[0] not in done]
-
-    @contextmanager
-    def _migration_lock(self) -> Iterator[None]:
-        """Held for the whole migration on PostgreSQL (a session lock on its own connection)."""
-        if self.engine.dialect.name != "postgresql":
-            yield
-            return
-        with self.engine.connect() as conn:
-            conn.execute(sa.select(sa.func.pg_advisory_lock(_MIGRATION_LOCK)))
-            conn.commit()
-            try:
-                yield
-            finally:
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(_MIGRATION_LOCK)))
-                conn.commit()
 
     def describe(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
@@ -736,7 +536,7 @@ class Store:
         )
         with self.engine.connect() as conn:
             found = conn.execute(query).scalar()
-        return None if found is None else list(json.loads(found))
+        return None if found is None else [str(s) for s in found]
 
     def cache_summary(
         self, content_hash: str, key: tuple[str, str, str], sentences: int, summary: Sequence[str]
@@ -752,9 +552,7 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 conn.execute(
-                    summaries.insert().values(
-                        **row, summary=json.dumps(list(summary)), created_at=_now()
-                    )
+                    summaries.insert().values(**row, summary=list(summary), created_at=_now())
                 )
         except sa.exc.IntegrityError:
             pass  # already cached (first write wins, whichever process made it)
@@ -872,7 +670,7 @@ def _write_stamp(conn: Connection) -> datetime:
         stamp: datetime = conn.execute(sa.select(sa.func.clock_timestamp())).scalar_one()
         return stamp.astimezone(UTC)
     if conn.dialect.name == "sqlite":
-        conn.execute(sa.text("UPDATE schema_version SET version = version WHERE 0"))  # write lock
+        conn.execute(sa.text("UPDATE posts SET id = id WHERE 0"))  # takes the write lock
     return _now()
 
 
@@ -933,10 +731,10 @@ def _post_values(item: NewPost) -> dict[str, Any]:
         "body": parts.body,
         "take_label": parts.take_label,
         "take": parts.take,
-        "attributions": json.dumps(list(parts.attributions)),
+        "attributions": list(parts.attributions),
         "content_hash": item.content_hash,
-        "tags": json.dumps(list(item.tags)),
-        "categories": json.dumps(list(item.categories)),
+        "tags": list(item.tags),
+        "categories": list(item.categories),
     }
 
 
@@ -947,7 +745,7 @@ def post_tags(title: str, body: str, take: str, categories: Sequence[str]) -> tu
 
 def _to_post(row: sa.RowMapping) -> Post:
     tags, text = row["tags"], (row["title"], row["body"], row["take"])
-    categories = tuple(json.loads(row["categories"] or "[]"))
+    categories = tuple(row["categories"] or ())
     return Post(
         id=row["id"],
         source=row["source"],
@@ -960,11 +758,11 @@ def _to_post(row: sa.RowMapping) -> Post:
         body=row["body"],
         take_label=row["take_label"],
         take=row["take"],
-        attributions=tuple(json.loads(row["attributions"])),
+        attributions=tuple(row["attributions"]),
         content_hash=row["content_hash"],
         first_seen=row["first_seen"],
         updated_at=row["updated_at"],
         edited=bool(row["edited"]),
-        tags=tuple(json.loads(tags)) if tags is not None else post_tags(*text, categories),
+        tags=tuple(tags) if tags is not None else post_tags(*text, categories),
         categories=categories,
     )

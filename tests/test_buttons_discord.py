@@ -12,9 +12,10 @@ import sqlalchemy as sa
 
 from adapters.discord.bot import BriefingClient, DiscordSettings
 from adapters.discord.render import ROWS_PER_MESSAGE, digest_messages
+from bot.tables import deliveries
 from bot.votes import VoteStore
 from briefings.models import Digest
-from briefings.store import Store, deliveries, post_aliases
+from briefings.store import Store, post_aliases
 from briefings.store import posts as posts_table
 from tests.fixtures.discord_server import ADMIN, CHANNEL, MANAGE_GUILD, MEMBER
 from tests.fixtures.posts import digest_item

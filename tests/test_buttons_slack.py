@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from adapters.slack.app import SlackBot
 from adapters.slack.render import ASK_CALLBACK, RESUME_ACTION
+from bot.tables import deliveries
 from bot.votes import VoteStore
-from briefings.store import deliveries, post_aliases
+from briefings.store import post_aliases
 from briefings.store import posts as posts_table
 from tests.fixtures.slack_server import block_actions, view_submission
 from tests.test_slack import Rig, deliver_digest

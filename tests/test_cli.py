@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from bot import tables as bot_tables
 from bot.cli import main
-from briefings.store import LATEST_VERSION
+from briefings.migrate import BRIEFINGS_REVISIONS as REVISIONS
+from briefings.migrate import Migrator
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.llm_server import LLMServer, Reply
 from tests.fixtures.posts import ALL_POSTS, SUDAN_AID, rss_feed
@@ -101,7 +104,9 @@ def test_doctor_reports_each_part(
     monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
     assert main(["doctor"]) == 0
     out = capsys.readouterr().out
-    assert "database: ok" in out and f"schema v{LATEST_VERSION}/{LATEST_VERSION}" in out
+    engine = sa.create_engine("sqlite://")
+    heads = [bot_tables.migrator(engine).head(), Migrator(engine, "briefings", [REVISIONS]).head()]
+    assert "database: ok" in out and f"schema {' + '.join(sorted(heads))}" in out
     assert "feed irinfive: ok" in out and "3 items" in out
     assert "env DISCORD_TOKEN: set" in out and "env SLACK_BOT_TOKEN: not set" in out
     assert "very-secret-token" not in out

@@ -15,7 +15,6 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ import pytest
 from bot.cli import main
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer, Route
+from tests.fixtures.legacy_schema import make_legacy_database
 from tests.fixtures.posts import ALL_POSTS, rss_feed
 
 BRIEFBOT = Path(sys.executable).with_name("briefbot")
@@ -182,15 +182,8 @@ def test_digest_on_a_read_only_file_says_so(read_only_db: tuple[list[str], Path]
 
 
 def test_a_read_only_file_that_needs_upgrading_says_so(cwd: Path) -> None:
-    from briefings import store as store_module
-
     old = Store.open(f"sqlite:///{cwd / 'old.db'}", migrate=False)
-    with old.engine.begin() as conn:
-        store_module.schema_version.create(conn)
-        store_module.MIGRATIONS[0][2](conn)
-        conn.execute(
-            store_module.schema_version.insert().values(version=1, applied_at=datetime.now(UTC))
-        )
+    make_legacy_database(old.engine, 1)  # as the in-house migrator's first release left it
     old.close()
     (cwd / "old.db").chmod(0o444)
     prefix = unprivileged(cwd / "old.db")

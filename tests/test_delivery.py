@@ -23,9 +23,10 @@ from bot.commands import CommandSet
 from bot.config import CommandSettings, DeliverySettings, Settings
 from bot.delivery import Deliverer
 from bot.outbox_store import OutboxStore
+from bot.tables import subscriptions
 from briefings.engine import BriefingEngine
 from briefings.models import PostParts, Subscription
-from briefings.store import NewPost, Store, subscriptions
+from briefings.store import NewPost, Store
 from tests.fixtures.platform import RecordingPlatform
 
 REGIONS = ("Sahel", "Baltic", "Andes", "Mekong", "Caucasus", "Balkans", "Maghreb", "Levant")

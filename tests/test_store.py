@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from briefings.digest import unseen_posts
 from briefings.models import PostParts
-from briefings.store import LATEST_VERSION, MIGRATIONS, NewPost, Store, StoreError, redact_db_url
+from briefings.store import NewPost, Store, StoreError, redact_db_url
 from briefings.text import split_post
 
 
@@ -34,7 +34,7 @@ def new_post(n: int, body: str = "", url: str = "") -> NewPost:
 
 def test_migrations_run_once_and_reopen_cleanly(db_url: str) -> None:
     first = Store.open(db_url)
-    assert first.schema_version() == LATEST_VERSION
+    assert first.schema_revisions() == [first.migrator().head()]
     first.save_posts([new_post(1)])
     first.close()
 
@@ -140,27 +140,6 @@ def test_naive_datetimes_are_refused(store: Store) -> None:
         store.record_fetch("x", "https://x.test/", at=datetime(2025, 1, 1))
 
 
-def test_a_version_1_database_upgrades_in_place(db_url: str) -> None:
-    """A database made by the first release gains the summary cache and keeps its posts."""
-    from briefings import store as store_module
-
-    old = Store.open(db_url, migrate=False)
-    with old.engine.begin() as conn:
-        store_module.schema_version.create(conn)
-        store_module.MIGRATIONS[0][2](conn)
-        conn.execute(
-            store_module.schema_version.insert().values(version=1, applied_at=datetime.now(UTC))
-        )
-    old.save_posts([new_post(1)])
-    old.close()
-
-    upgraded = Store.open(db_url)
-    assert upgraded.schema_version() == LATEST_VERSION
-    assert upgraded.count_posts() == 1
-    upgraded.cache_summary("h", ("extractive", "p", "1"), 3, ["S."])
-    upgraded.close()
-
-
 def test_two_writers_saving_the_same_new_posts_at_once_store_each_once(db_url: str) -> None:
     """Two processes polling the same feed at once (a cron `ingest` beside `run`, or two leaders
     for a moment) both find the posts new; the second to commit must not fail on the aliases."""
@@ -197,41 +176,3 @@ def test_two_writers_saving_the_same_new_posts_at_once_store_each_once(db_url: s
     finally:
         for s in stores:
             s.close()
-
-
-def test_a_step_missing_below_the_newest_recorded_one_is_applied(db_url: str) -> None:
-    """Branches that each add a step can land in either order: a step is applied when its version
-    is not recorded, not only when it is above the highest one."""
-    store = Store.open(db_url)
-    with store.engine.begin() as conn:
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 4"))
-    store.close()
-    reopened = Store.open(db_url)
-    with reopened.engine.connect() as conn:
-        versions = set(conn.execute(sa.text("SELECT version FROM schema_version")).scalars())
-    reopened.close()
-    assert versions == {m[0] for m in MIGRATIONS}
-
-
-@pytest.mark.postgres
-def test_replicas_starting_together_on_an_empty_database_migrate_once(pg_url: str) -> None:
-    start = threading.Barrier(3)
-    errors: list[BaseException] = []
-    opened: list[Store] = []
-
-    def open_store() -> None:
-        start.wait()
-        try:
-            opened.append(Store.open(pg_url))
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_store) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for s in opened:
-        s.close()
-    assert not errors, errors[0]
-    assert len(opened) == 3

@@ -17,6 +17,7 @@ from bot.config import CommandSettings, ConfigError, Settings, load_settings
 from bot.topics import recent_topics
 from briefings.models import PostParts
 from briefings.store import NewPost, Store
+from tests.fixtures import legacy_schema
 from tests.fixtures.background import background_loop
 from tests.fixtures.discord_server import CHANNEL as DISCORD_CHANNEL
 from tests.fixtures.discord_server import FakeDiscord
@@ -273,20 +274,42 @@ def test_a_scheduled_run_sends_each_platform_only_its_topics(
     assert "Topics: " in out and "Sudan" in out
 
 
-def test_posts_stored_before_migration_8_get_their_tags_when_read(tmp_path: Path) -> None:
+def test_posts_stored_before_tags_existed_get_their_tags_when_read(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    store = Store.open(url)
-    store.save_posts([post("Budget talks", PARIS, "fr", 1)])
-    with store.engine.begin() as conn:  # back to the schema of migration 7
-        conn.execute(sa.text("ALTER TABLE posts DROP COLUMN tags"))
-        conn.execute(sa.text("ALTER TABLE posts DROP COLUMN categories"))
-        conn.execute(sa.text("ALTER TABLE subscriptions DROP COLUMN tags"))
-        conn.execute(sa.text("DELETE FROM schema_version WHERE version = 8"))
-    store.close()
+    engine = sa.create_engine(url)
+    legacy_schema.make_legacy_database(engine, 7)  # a database of the release before tags
+    at = datetime(2025, 3, 1, 9, 0)
+    with engine.begin() as conn:
+        post_id = conn.execute(
+            legacy_schema.posts.insert()
+            .returning(legacy_schema.posts.c.id)
+            .values(
+                source="irinfive",
+                url="https://irinfive.com/fr/",
+                guid="https://irinfive.com/fr/",
+                title="Budget talks",
+                published=at,
+                category="International News",
+                date_line="11/25 – International News",
+                body=PARIS,
+                take_label="Analysis",
+                take="Budgets follow threats.",
+                attributions=json.dumps(["AP News"]),
+                content_hash="0" * 64,
+                first_seen=at,
+                updated_at=at,
+                edited=False,
+            )
+        ).scalar_one()
+        conn.execute(
+            legacy_schema.post_aliases.insert().values(
+                alias="https://irinfive.com/fr", post_id=post_id
+            )
+        )
+    engine.dispose()
 
     store = Store.open(url)
     try:
-        assert store.schema_version() == 8
         [old] = store.latest_posts(1)
         assert old.tags == ("country:fr", "region:western-europe")
         with store.engine.connect() as conn:

@@ -1,0 +1,193 @@
+"""Schema migrations: Alembic revisions, applied at open, configured here in code (no alembic.ini).
+
+Each layer owns its tables and a branch of revisions: `briefings/migrations/` (branch "briefings":
+sources, posts, aliases, cursors, summaries) and `bot/migrations/` (branch "bot": subscriptions,
+deliveries, coordination tables; its first revision depends on the briefings baseline). Both record
+their heads in the one `alembic_version` table. A revision's id starts with its branch label and an
+underscore (`briefings_0009`, `bot_0010`): a layer that knows only its own revisions (the core never
+imports `bot`) can then tell another layer's rows from a revision newer than this code.
+
+Databases made by the in-house migrator before Alembic (table `schema_version`, versions 1..7) are
+adopted: each revision that matches an old step says so with `legacy_version = N`, the branch is
+stamped at the newest revision whose old steps are all recorded, and the rest is applied as usual.
+
+Several processes may start at once: on PostgreSQL the migration runs under an advisory transaction
+lock; on SQLite under the database's write lock (BEGIN IMMEDIATE). The plan is read again once the
+lock is held, so the second process finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import sqlalchemy as sa
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from sqlalchemy.engine import Connection, Engine
+
+from briefings.errors import StoreError
+
+BRIEFINGS_REVISIONS = Path(__file__).parent / "migrations"
+VERSION_TABLE = "alembic_version"
+LEGACY_TABLE = "schema_version"
+LEGACY_NEWEST = 7  # the last step of the in-house migrator
+MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)
+
+# Alembic's own definition of its version table, so an adopted database can be stamped before the
+# first revision runs (Alembic creates the same table when it starts from nothing).
+_version_table = sa.Table(
+    VERSION_TABLE,
+    sa.MetaData(),
+    sa.Column("version_num", sa.String(32), nullable=False),
+    sa.PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+)
+_legacy_table = sa.Table(LEGACY_TABLE, sa.MetaData(), sa.Column("version", sa.Integer))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What bringing one branch to its head takes: a stamp (adopting an old database), then steps."""
+
+    stamp: str | None
+    steps: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return self.stamp is not None or bool(self.steps)
+
+
+class Migrator:
+    """Brings one branch of the schema to its head on one database."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        branch: str,
+        locations: Sequence[Path],
+        *,
+        label: str = "",
+        read_only: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.branch = branch
+        self.script = _script(tuple(str(p) for p in locations))
+        self.label = label or engine.url.render_as_string(hide_password=True)
+        self.read_only = read_only
+
+    def plan(self) -> Plan:
+        with self.engine.connect() as conn:
+            return self._plan(conn)[0]
+
+    def upgrade(self) -> list[str]:
+        """Apply what is pending; returns the revisions applied. A current schema is only read."""
+        if not self.plan():
+            return []
+        if self.read_only:
+            raise StoreError(
+                f"the database {self.label} is read-only and needs upgrading (schema {self.branch} "
+                f"to {self.head()}); run briefbot once with write access to it"
+            )
+        with self.engine.connect() as conn:
+            _lock(conn)
+            plan, steps = self._plan(conn)  # again: another process may have migrated meanwhile
+            if plan.stamp is not None:
+                _version_table.create(conn, checkfirst=True)
+                conn.execute(_version_table.insert().values(version_num=plan.stamp))
+            context = MigrationContext.configure(
+                conn,
+                opts={
+                    "fn": lambda _heads, _context: steps,
+                    # SQLite cannot ALTER most things in place: revisions use batch operations.
+                    "render_as_batch": conn.dialect.name == "sqlite",
+                },
+            )
+            with Operations.context(context):
+                context.run_migrations()
+            conn.commit()
+        return list(plan.steps)
+
+    def head(self) -> str:
+        return str(self.script.revision_map.get_current_head(self.branch))
+
+    def _plan(self, conn: Connection) -> tuple[Plan, list[Any]]:
+        current, stamp = self._current(conn)
+        steps = self.script._upgrade_revs(f"{self.branch}@head", cast(Any, tuple(current)))
+        return Plan(stamp=stamp, steps=tuple(step.revision.revision for step in steps)), steps
+
+    def _current(self, conn: Connection) -> tuple[list[str], str | None]:
+        """The recorded heads this script knows, plus the stamp an old database needs (if any)."""
+        known = _known(self.script)
+        families = {rev.split("_", 1)[0] for rev in known}
+        heads = [h for h in read_heads(conn) if h.split("_", 1)[0] in families]
+        unknown = sorted(h for h in heads if h not in known)
+        if unknown:
+            raise StoreError(
+                f"the database {self.label} has schema revision {', '.join(unknown)}, newer than "
+                f"this briefbot knows ({self.head()}); upgrade briefbot to use it"
+            )
+        if any(h.split("_", 1)[0] == self.branch for h in heads):
+            return heads, None
+        stamp = self._adopted(conn)
+        return ([*heads, stamp] if stamp else heads), stamp
+
+    def _adopted(self, conn: Connection) -> str | None:
+        """For a database of the old migrator: the newest revision of this branch all of whose
+        old steps it records (None: a new database, or none of this branch's steps were run)."""
+        if not sa.inspect(conn).has_table(LEGACY_TABLE):
+            return None
+        done = set(conn.execute(sa.select(_legacy_table.c.version)).scalars())
+        if done and max(done) > LEGACY_NEWEST:
+            raise StoreError(
+                f"the database {self.label} has schema version {max(done)}, newer than this "
+                f"briefbot knows (v{LEGACY_NEWEST}); upgrade briefbot to use it"
+            )
+        stamp = None
+        for script in _chain(self.script, self.branch):
+            version = getattr(script.module, "legacy_version", None)
+            if version is None or version not in done:
+                break
+            stamp = script.revision
+        return stamp
+
+
+def read_heads(conn: Connection) -> list[str]:
+    """Every revision recorded in the version table (any branch), sorted; none for a new database."""
+    if not sa.inspect(conn).has_table(VERSION_TABLE):
+        return []
+    return sorted(str(v) for v in conn.execute(sa.select(_version_table.c.version_num)).scalars())
+
+
+def _lock(conn: Connection) -> None:
+    """Serialise migrations across processes until `conn` commits."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # DDL too runs inside this write transaction
+
+
+@functools.cache
+def _script(locations: tuple[str, ...]) -> ScriptDirectory:
+    return ScriptDirectory(locations[0], version_locations=list(locations))
+
+
+@functools.cache
+def _known_ids(locations: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(s.revision for s in _script(locations).walk_revisions())
+
+
+def _known(script: ScriptDirectory) -> frozenset[str]:
+    return _known_ids(tuple(script.version_locations))
+
+
+def _chain(script: ScriptDirectory, branch: str) -> list[Script]:
+    """The branch's revisions from its base to its head."""
+    revisions = script.iterate_revisions(f"{branch}@head", "base")
+    return [r for r in reversed(list(revisions)) if isinstance(r, Script) and branch in _labels(r)]
+
+
+def _labels(script: Script) -> set[str]:
+    return set(script.branch_labels)
