@@ -32,6 +32,7 @@ from adapters.contract import ChatPlatform, DeliveryError, MessageRejectedError,
 from bot.config import Settings
 from bot.coordination import limiter_for
 from bot.outbox_store import OutboxStore, RunClaim
+from bot.roundups import RoundupDeliverer
 from bot.schedules import Schedule, ScheduleError
 from bot.subscriptions import SubscriptionService
 from bot.tasks import log_failure
@@ -101,6 +102,15 @@ class Deliverer:
             for name, p in platforms.items()
         }
         self._flushing = asyncio.Lock()
+        # Weekly roundups: their own runs (one per channel and week), sent with each flush.
+        self.roundups = RoundupDeliverer(
+            store,
+            platforms,
+            self.settings,
+            clock=lambda: self.clock(),
+            owner=self.owner,
+            lease_seconds=lease_seconds,
+        )
 
     # -- schedules --------------------------------------------------------------------------------
 
@@ -229,6 +239,9 @@ class Deliverer:
                 due_at=now,
                 now=self.clock(),
             )
+            roundup_sent, roundup_retrying = await self.roundups.run(now)
+            report.sent_messages += roundup_sent
+            report.retrying += roundup_retrying
         return report
 
     async def _send_claimed(self, now: datetime, claims: _Claims, report: RunReport) -> None:

@@ -32,9 +32,10 @@ from adapters.contract import (
     TransientDeliveryError,
 )
 from adapters.discord.buttons import ItemButton, item_view
-from adapters.discord.render import digest_messages, reply_payloads
+from adapters.discord.render import digest_messages, reply_payloads, roundup_messages
 from briefings.models import Digest, Subscription
 from briefings.registry import ArgKind, CommandSpec, Registry
+from briefings.roundup import Roundup
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ class DiscordPlatform:
 
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return digest_messages(digest)
+
+    def render_roundup(self, roundup: Roundup) -> list[OutgoingMessage]:
+        return roundup_messages(roundup)
 
     async def send(
         self,

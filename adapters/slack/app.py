@@ -44,9 +44,11 @@ from adapters.slack.render import (
     digest_messages,
     home_view,
     reply_messages,
+    roundup_messages,
 )
 from briefings.errors import BriefbotError
 from briefings.models import Digest, Subscription
+from briefings.roundup import Roundup
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +132,9 @@ class SlackPlatform:
 
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return digest_messages(digest)
+
+    def render_roundup(self, roundup: Roundup) -> list[OutgoingMessage]:
+        return roundup_messages(roundup)
 
     async def send(
         self,
