@@ -112,6 +112,22 @@ class CommandSet:
                     pause_reason=sub.pause_reason,
                 )
             )
+        roundups = self.deliverer.roundups
+        for roundup in await db(roundups.roundups.active, caller.platform):
+            if roundup.workspace not in ("", workspace):
+                continue
+            states.append(
+                ChannelState(
+                    channel=roundup.channel,
+                    schedule=roundups.schedule_of(roundup).describe(),
+                    tags=(),
+                    last_delivery=await db(roundups.roundups.last_sent, roundup.id),
+                    next_run=self._roundup_line(roundup).split("; next ", 1)[-1],
+                    paused=roundup.paused,
+                    pause_reason=roundup.pause_reason,
+                    kind="weekly roundup",
+                )
+            )
         return HomeView(admin=True, channels=tuple(states), latest=latest, help=HOME_HELP)
 
     def is_admin(self, caller: Caller) -> bool:

@@ -124,6 +124,26 @@ class RoundupStore:
             )
         return changed.rowcount > 0
 
+    def active(self, platform: str) -> list[RoundupSubscription]:
+        query = (
+            sa.select(roundup_subscriptions)
+            .where(
+                (roundup_subscriptions.c.platform == platform)
+                & roundup_subscriptions.c.active.is_(True)
+            )
+            .order_by(roundup_subscriptions.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [_to_subscription(r) for r in conn.execute(query).mappings()]
+
+    def last_sent(self, roundup_id: int) -> datetime | None:
+        query = sa.select(sa.func.max(roundup_deliveries.c.sent_at)).where(
+            roundup_deliveries.c.roundup_id == roundup_id
+        )
+        with self.engine.connect() as conn:
+            found: datetime | None = conn.execute(query).scalar()
+        return found
+
     def due(self, now: datetime, platforms: tuple[str, ...]) -> list[RoundupSubscription]:
         query = sa.select(roundup_subscriptions).where(
             roundup_subscriptions.c.active.is_(True)

@@ -379,8 +379,10 @@ def _channel_blocks(state: ChannelState) -> list[Block]:
     ]
     if state.paused:
         lines.append(f"*PAUSED*: {escape(state.pause_reason or 'no reason recorded')}")
+        if state.kind != "digest":  # Resume is `subscribe`, the digest's; a roundup is set again
+            lines.append("`/briefing schedule set weekly mon 08:00 roundup` there resumes it")
     blocks = sections("\n".join(lines))
-    if state.paused:
+    if state.paused and state.kind == "digest":
         blocks.append(
             {
                 "type": "actions",
