@@ -74,6 +74,10 @@ def item_embeds(item: DigestItem) -> list[discord.Embed]:
             p for p in (escape(item.category), escape(f"Topics: {topics}") if topics else "") if p
         ]
         footer = "IR in Five"
+    if item.follows_up_title:
+        lines.append(
+            f"Follows up on: [{escape(item.follows_up_title)}](<{_link_url(item.follows_up_url)}>)"
+        )
     if item.summary:
         lines.append(escape(item.summary))
     if item.take:

@@ -97,6 +97,14 @@ def item_blocks(item: DigestItem) -> list[Block]:
         lines.append("_" + " · ".join(p for p in (_date(item.published), category) if p) + "_")
     else:
         lines += [f"_{_date(item.published)}_", category]
+    if item.follows_up_title:
+        earlier = item.follows_up_title
+        shown = (
+            link(item.follows_up_url, earlier)
+            if len(earlier) <= INLINE_TITLE and len(item.follows_up_url) <= INLINE_URL
+            else escape(f"{earlier} ({item.follows_up_url})")
+        )
+        lines.append(f"Follows up on: {shown}")
     if item.summary:
         lines.append(escape(item.summary))
     if item.take:
