@@ -45,6 +45,10 @@ def _wrap(text: str, indent: str, width: int) -> str:
 
 def render_item(item: DigestItem, number: int, width: int) -> str:
     lines = [safe(f"{number}. {item.title}"), f"   {_date(item.published)} · {safe(item.url)}"]
+    if item.follows_up_title:
+        lines.append(
+            _wrap(f"Follows up on: {item.follows_up_title} ({item.follows_up_url})", "   ", width)
+        )
     if item.summary:
         lines.append(_wrap(item.summary, "   ", width))
     if item.take:

@@ -16,7 +16,7 @@ from briefings.errors import DeliveryError as DeliveryError
 from briefings.errors import MessageRejectedError as MessageRejectedError
 from briefings.errors import PermanentDeliveryError as PermanentDeliveryError
 from briefings.errors import TransientDeliveryError as TransientDeliveryError
-from briefings.models import Answer, Digest, SearchHit, Subscription
+from briefings.models import Answer, Digest, DigestItem, SearchHit, Subscription
 from briefings.registry import Registry
 
 
@@ -60,8 +60,66 @@ class Reply:
     digest: Digest | None = None
     answer: Answer | None = None
     hits: tuple[SearchHit, ...] = ()
+    briefing: DigestItem | None = None  # one post's fuller briefing (a digest item's "More")
     ephemeral: bool = False  # only the caller needs to see it
     ok: bool = True  # False for refusals and errors
+
+
+# The buttons under every digest item; a button's platform id carries its action and the post's id.
+ITEM_ACTIONS = ("more", "ask", "up", "down")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAction:
+    """A click on a digest item's button (or the Ask form sent from one).
+
+    `action` is one of `ITEM_ACTIONS`; `thread` is the digest message the item is in (answers go
+    in its thread); `question` is what the Ask form carried."""
+
+    caller: Caller
+    channel: str
+    post_id: int
+    action: str
+    thread: str = ""
+    question: str = ""
+    workspace: str = ""
+
+
+def parse_item_id(custom_id: str, prefix: str = "briefbot") -> tuple[str, int] | None:
+    """`("more", 12)` from `briefbot:more:12`; None for an id that is not one of ours."""
+    parts = custom_id.split(":")
+    if len(parts) != 3 or parts[0] != prefix or parts[1] not in ITEM_ACTIONS:
+        return None
+    return (parts[1], int(parts[2])) if parts[2].isdigit() else None
+
+
+def item_id(action: str, post_id: int, prefix: str = "briefbot") -> str:
+    return f"{prefix}:{action}:{post_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """One channel the bot delivers to, as an admin's overview (Slack's App Home) shows it."""
+
+    channel: str
+    schedule: str  # described: "daily at 08:00 (UTC)"
+    tags: tuple[str, ...]
+    last_delivery: datetime | None
+    next_run: str
+    paused: bool
+    pause_reason: str = ""
+    kind: str = "digest"
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    """What a person sees on the bot's home: admins, every channel it delivers to in the
+    workspace; everyone, the latest posts as a digest and a short help."""
+
+    admin: bool
+    channels: tuple[ChannelState, ...] = ()
+    latest: Digest | None = None
+    help: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +142,15 @@ class CommandHandler(Protocol):
     async def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
         """Whether `message_id` is a digest this bot posted in `channel` (its thread takes
         questions without a mention). A store query: async, so it runs off the event loop."""
+        ...
+
+    async def act(self, action: ItemAction) -> Reply:
+        """A digest item's button: More (the fuller briefing), Ask (an answer about the post),
+        👍/👎 (a vote). Adapters acknowledge the click first; this does the work."""
+        ...
+
+    async def home(self, caller: Caller, workspace: str) -> HomeView:
+        """The bot's home for `caller` (admin or not, checked now) in `workspace`."""
         ...
 
 

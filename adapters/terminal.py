@@ -24,6 +24,7 @@ from adapters.contract import (
     Reply,
 )
 from briefings.models import Digest, Subscription
+from briefings.roundup import Roundup
 
 PLATFORM = "terminal"
 CHANNEL = "terminal"
@@ -44,6 +45,9 @@ class TerminalPlatform:
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         post_ids = tuple(item.post_id for item in digest.items)
         return [OutgoingMessage(post_ids=post_ids, payload={"text": console.render_digest(digest)})]
+
+    def render_roundup(self, roundup: Roundup) -> list[OutgoingMessage]:
+        return [OutgoingMessage(post_ids=(), payload={"text": console.render_roundup(roundup)})]
 
     async def send(
         self,

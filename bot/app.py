@@ -10,8 +10,9 @@ from pathlib import Path
 
 import httpx
 
-from bot.config import Settings
+from bot.config import Settings, SubscriptionConfig
 from bot.delivery import Deliverer
+from bot.schedules import parse_schedule
 from bot.tables import ensure_schema as ensure_bot_schema
 from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
@@ -97,6 +98,7 @@ async def engine_for(
         )
 
 
+DEFAULT_ROUNDUP_WHEN = "mon 08:00"  # a declared roundup without `when`
 CONFIG_OWNER = "config"  # admin_user of a subscription config.toml declared and no command changed
 
 
@@ -107,6 +109,9 @@ def apply_declared_subscriptions(
     changed since follows config.toml; once an admin changes it in chat, their change wins."""
     applied = []
     for declared in settings.subscriptions:
+        if declared.kind == "roundup":
+            apply_declared_roundup(settings, deliverer, declared, now)
+            continue
         current = deliverer.outbox.subscription(declared.platform, declared.channel)
         if current is not None and current.admin_user != CONFIG_OWNER:
             continue
@@ -127,3 +132,30 @@ def apply_declared_subscriptions(
         )
         applied.append(sub)
     return applied
+
+
+def apply_declared_roundup(
+    settings: Settings, deliverer: Deliverer, declared: SubscriptionConfig, now: datetime
+) -> None:
+    """A `kind = "roundup"` entry: the channel's weekly roundup, unless an admin set it in chat."""
+    roundups = deliverer.roundups.roundups
+    current = roundups.subscription(declared.platform, declared.channel)
+    if current is not None and current.admin_user != CONFIG_OWNER:
+        return
+    schedule = parse_schedule(
+        declared.when or DEFAULT_ROUNDUP_WHEN, declared.timezone or settings.schedule.timezone
+    )
+    keep = current is not None and (current.schedule, current.timezone) == (
+        schedule.when,
+        schedule.timezone,
+    )
+    roundups.save(
+        declared.platform,
+        declared.channel,
+        schedule=schedule.when,
+        timezone=schedule.timezone,
+        next_run_at=current.next_run_at if keep and current else schedule.next_fire(now),
+        now=now,
+        sources=tuple(declared.sources),
+        admin_user=CONFIG_OWNER,
+    )

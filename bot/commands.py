@@ -14,15 +14,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from adapters.contract import Caller, Invocation, Reply
+from adapters.contract import Caller, ChannelState, HomeView, Invocation, ItemAction, Reply
 from bot.config import Settings
 from bot.delivery import Deliverer
+from bot.home import HOME_HELP, HOME_ITEMS, in_workspace
+from bot.item_actions import ItemActions
+from bot.roundup_store import RoundupSubscription
 from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from bot.tasks import log_failure
 from bot.topics import TOPIC_DAYS, recent_topics
+from bot.votes import VoteStore
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
 from briefings.registry import (
+    ROUNDUP_WORD,
     Arg,
     ArgKind,
     CommandSpec,
@@ -67,6 +72,9 @@ class CommandSet:
         self.settings = settings
         self.source_names = tuple(s.name for s in settings.sources)
         self.on_schedule_change = on_schedule_change
+        self.items = ItemActions(
+            store, engine, VoteStore(store.engine), self.handle, deliverer.clock
+        )
 
     @property
     def registry(self) -> Registry:
@@ -74,6 +82,53 @@ class CommandSet:
 
     async def is_digest_thread(self, platform: str, channel: str, message_id: str) -> bool:
         return await db(self.outbox.is_delivered_message, platform, channel, message_id)
+
+    async def act(self, action: ItemAction) -> Reply:
+        """A digest item's button (bot/item_actions.py); never raises."""
+        try:
+            return await self.items.act(action)
+        except Exception as exc:
+            log_failure(log, exc, f"button {action.action!r} from {action.caller.platform}")
+            return refusal("Something went wrong on our side; the error is logged. Try again soon.")
+
+    async def home(self, caller: Caller, workspace: str) -> HomeView:
+        """The bot's home (bot/home.py): the channel overview only for admins, checked now."""
+        posts = await db(self.store.latest_posts, HOME_ITEMS)
+        latest = await self.engine.digest_of(posts) if posts else None
+        if not self.is_admin(caller):
+            return HomeView(admin=False, latest=latest, help=HOME_HELP)
+        subs = await db(self.outbox.subscriptions)
+        states = []
+        for sub in in_workspace(subs, caller.platform, workspace):
+            last = await db(self.outbox.last_delivery, sub.id)
+            states.append(
+                ChannelState(
+                    channel=sub.channel,
+                    schedule=self.deliverer.schedule_of(sub).describe(),
+                    tags=sub.tags,
+                    last_delivery=last.sent_at if last else None,
+                    next_run=self._when(sub),
+                    paused=sub.paused,
+                    pause_reason=sub.pause_reason,
+                )
+            )
+        roundups = self.deliverer.roundups
+        for roundup in await db(roundups.roundups.active, caller.platform):
+            if roundup.workspace not in ("", workspace):
+                continue
+            states.append(
+                ChannelState(
+                    channel=roundup.channel,
+                    schedule=roundups.schedule_of(roundup).describe(),
+                    tags=(),
+                    last_delivery=await db(roundups.roundups.last_sent, roundup.id),
+                    next_run=self._roundup_line(roundup).split("; next ", 1)[-1],
+                    paused=roundup.paused,
+                    pause_reason=roundup.pause_reason,
+                    kind="weekly roundup",
+                )
+            )
+        return HomeView(admin=True, channels=tuple(states), latest=latest, help=HOME_HELP)
 
     def is_admin(self, caller: Caller) -> bool:
         return (
@@ -236,6 +291,14 @@ class CommandSet:
         lines.append(f"Posts stored: {await db(self.store.count_posts)}")
         lines.append("This channel:")
         lines.extend(f"  {line}" for line in await self._channel_lines(inv))
+        roundup = await db(
+            self.deliverer.roundups.roundups.subscription, inv.caller.platform, inv.channel
+        )
+        if roundup is not None:
+            lines.append(f"  {self._roundup_line(roundup)}")
+        if self.is_admin(inv.caller):  # checked on every call, like the admin commands
+            votes = await self.items.week_lines(inv.caller.platform, inv.channel)
+            lines.extend(f"  {line}" for line in votes)
         return Reply(text="\n".join(lines))
 
     @command("schedule show", private=True, group_default=True)
@@ -276,6 +339,16 @@ class CommandSet:
         if sub.last_note:
             lines.append(f"note: {sub.last_note}")
         return lines
+
+    def _roundup_line(self, roundup: RoundupSubscription) -> str:
+        schedule = self.deliverer.roundups.schedule_of(roundup)
+        when = (
+            roundup.next_run_at.astimezone(schedule.zone).strftime("%a %d %b %Y %H:%M %Z")
+            if roundup.next_run_at
+            else "not scheduled"
+        )
+        paused = f"; PAUSED: {roundup.pause_reason}" if roundup.paused else ""
+        return f"weekly roundup: {schedule.describe()}; next {when}{paused}"
 
     def _when(self, sub: Subscription) -> str:
         if sub.paused:
@@ -349,7 +422,17 @@ class CommandSet:
         admin=True,
     )
     async def _unsubscribe(self, inv: Invocation, source: str | None = None) -> Reply:
-        """Stop digests here (and clear topic filters), or stop one source or tag"""
+        """Stop digests here and clear topic filters, or one source, tag or the weekly `roundup`"""
+        if source and source.lower() == ROUNDUP_WORD:
+            stopped = await db(
+                self.deliverer.roundups.roundups.stop,
+                inv.caller.platform,
+                inv.channel,
+                self.deliverer.clock(),
+            )
+            if not stopped:
+                return refusal("This channel gets no weekly roundup.")
+            return Reply(text="Stopped the weekly roundup here; digests are unchanged.")
         sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         if sub is None or not sub.active:
             return refusal("This channel is not subscribed.")
@@ -424,6 +507,9 @@ class CommandSet:
         """When: daily 08:00, weekdays 07:30, mon,thu 09:00, hourly or cron; zone e.g. Europe/London"""
         defaults = self.settings.schedule
         when = when.strip()
+        words = when.split()
+        if words and words[-1].lower() == ROUNDUP_WORD:  # the channel's weekly roundup
+            return await self._roundup_set(inv, " ".join(words[:-1]), timezone)
         zone = (timezone or "").strip() if when else ""
         try:
             schedule = parse_schedule(when or defaults.when, zone or defaults.timezone)
@@ -446,6 +532,40 @@ class CommandSet:
         else:
             text += ". This channel is not subscribed yet: `subscribe` starts the digests."
         return Reply(text=text)
+
+    async def _roundup_set(self, inv: Invocation, when: str, timezone: str | None) -> Reply:
+        """`schedule set weekly mon 08:00 roundup`: the week's stories here on that schedule,
+        beside (not instead of) the channel's digests."""
+        if not when:
+            return refusal("Say when, e.g. `schedule set weekly mon 08:00 roundup`.")
+        zone = (timezone or "").strip() or self.settings.schedule.timezone
+        try:
+            schedule = parse_schedule(when, zone)
+        except ScheduleError as exc:
+            return refusal(str(exc))
+        now = self.deliverer.clock()
+        digest = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
+        roundup = await db(
+            self.deliverer.roundups.roundups.save,
+            inv.caller.platform,
+            inv.channel,
+            schedule=schedule.when,
+            timezone=schedule.timezone,
+            next_run_at=schedule.next_fire(now),
+            now=now,
+            sources=digest.sources if digest is not None and digest.active else (),
+            workspace=inv.workspace,
+            admin_user=inv.caller.user_id,
+        )
+        when_next = (
+            roundup.next_run_at.astimezone(schedule.zone).strftime("%a %d %b %Y %H:%M %Z")
+            if roundup.next_run_at
+            else "never"
+        )
+        return Reply(
+            text=f"Weekly roundup: {schedule.describe()}; next {when_next}. "
+            "`unsubscribe roundup` stops it."
+        )
 
     @command("schedule clear", admin=True)
     async def _schedule_clear(self, inv: Invocation) -> Reply:

@@ -126,6 +126,9 @@ class SubscriptionConfig(SettingsModel):
     skip_empty: bool | None = None
     # only posts with any of these tags (empty: every post); each bad tag is its own error
     tags: list[Annotated[str, AfterValidator(parse_tag)]] = []
+    # "digest" (new posts on `when`) or "roundup" (the week's posts grouped into stories, on
+    # `when`, "mon 08:00" if unset); a channel may have one of each.
+    kind: Literal["digest", "roundup"] = "digest"
 
     @field_validator("platform")
     @classmethod
@@ -179,9 +182,12 @@ class Settings(SettingsModel):
                     f"subscription {sub.platform}:{sub.channel} names unknown source(s) "
                     f"{', '.join(unknown)}; sources are {', '.join(sorted(names))}"
                 )
-        channels = [(s.platform, s.channel) for s in self.subscriptions]
+        channels = [(s.platform, s.channel, s.kind) for s in self.subscriptions]
         if len(channels) != len(set(channels)):
-            raise ValueError("each channel may be declared in [[subscriptions]] only once")
+            raise ValueError(
+                "each channel may be declared in [[subscriptions]] once per kind "
+                "(one digest, one roundup)"
+            )
         return self
 
     @model_validator(mode="after")

@@ -25,18 +25,20 @@ import random
 import socket
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from adapters.contract import ChatPlatform, DeliveryError, MessageRejectedError, OutgoingMessage
 from bot.config import Settings
 from bot.coordination import limiter_for
 from bot.outbox_store import OutboxStore, RunClaim
+from bot.roundups import RoundupDeliverer
 from bot.schedules import Schedule, ScheduleError
 from bot.subscriptions import SubscriptionService
 from bot.tasks import log_failure
 from bot.topics import edited_into
 from briefings.engine import BriefingEngine
+from briefings.followups import FOLLOW_UP_DAYS, FOLLOW_UP_EARLIER, follow_ups
 from briefings.models import Delivery, Digest, Post, Subscription
 from briefings.planner import DigestPlan, PostFilter, plan_digest
 from briefings.store import DB_ERRORS, Store, db
@@ -101,6 +103,15 @@ class Deliverer:
             for name, p in platforms.items()
         }
         self._flushing = asyncio.Lock()
+        # Weekly roundups: their own runs (one per channel and week), sent with each flush.
+        self.roundups = RoundupDeliverer(
+            store,
+            platforms,
+            self.settings,
+            clock=lambda: self.clock(),
+            owner=self.owner,
+            lease_seconds=lease_seconds,
+        )
 
     # -- schedules --------------------------------------------------------------------------------
 
@@ -229,6 +240,9 @@ class Deliverer:
                 due_at=now,
                 now=self.clock(),
             )
+            roundup_sent, roundup_retrying = await self.roundups.run(now)
+            report.sent_messages += roundup_sent
+            report.retrying += roundup_retrying
         return report
 
     async def _send_claimed(self, now: datetime, claims: _Claims, report: RunReport) -> None:
@@ -354,9 +368,11 @@ class Deliverer:
     ) -> None:
         by_post = {r.post_id: r for r in rows}
         notes = tuple(r.note for r in rows if r.note)
-        key = (tuple(sorted(p for p in by_post if p is not None)), notes, sub.tags)
-        if key not in digests:  # channels owed the same posts (and filters) share one digest
-            digests[key] = asyncio.ensure_future(self._digest(key[0], notes))
+        post_ids = tuple(sorted(p for p in by_post if p is not None))
+        earlier = await self._earlier(sub, post_ids)
+        key = (post_ids, notes, sub.tags, earlier)
+        if key not in digests:  # channels owed the same posts (filters, history) share one digest
+            digests[key] = asyncio.ensure_future(self._digest(post_ids, notes, earlier))
         digest = await digests[key]
         unclaimed = [r for r in rows if r.post_id is None]  # a "nothing new" notice rides first
         for message in platform.render_digest(digest):
@@ -375,10 +391,37 @@ class Deliverer:
                 progress.messages += 1
             progress.done.update(r.id for r in owed)
 
-    async def _digest(self, post_ids: tuple[int, ...], notes: tuple[str, ...]) -> Digest:
+    async def _earlier(self, sub: Subscription, post_ids: tuple[int, ...]) -> tuple[int, ...]:
+        """Posts sent to the channel lately that a new one may follow up (none for no new)."""
+        if not post_ids:
+            return ()
+        since = self.clock() - timedelta(days=FOLLOW_UP_DAYS)
+        sent = await db(self.outbox.sent_since, sub.platform, sub.channel, since, FOLLOW_UP_EARLIER)
+        return tuple(sorted(set(sent) - set(post_ids)))
+
+    async def _digest(
+        self, post_ids: tuple[int, ...], notes: tuple[str, ...], earlier: tuple[int, ...] = ()
+    ) -> Digest:
         posts = await db(self.store.posts_by_ids, post_ids)
         posts.sort(key=_newest_first)
-        return await self.engine.digest_of(posts, notes)
+        digest = await self.engine.digest_of(posts, notes)
+        if not earlier:
+            return digest
+        before = await db(self.store.posts_by_ids, earlier)
+        found = await asyncio.to_thread(follow_ups, posts, before)  # stemming: off the loop
+        if not found:
+            return digest
+        items = tuple(
+            replace(
+                item,
+                follows_up_title=found[item.post_id].title,
+                follows_up_url=found[item.post_id].url,
+            )
+            if item.post_id in found
+            else item
+            for item in digest.items
+        )
+        return replace(digest, items=items)
 
     async def _send_one(
         self,
@@ -474,8 +517,10 @@ def _newest_first(post: Post) -> tuple[float, int]:
     return (-moment.timestamp(), -post.id)
 
 
+# (posts, notes, tag filters, the channel's recent posts a new one may follow up) -> the digest
 _DigestCache = dict[
-    tuple[tuple[int, ...], tuple[str, ...], tuple[str, ...]], "asyncio.Future[Digest]"
+    tuple[tuple[int, ...], tuple[str, ...], tuple[str, ...], tuple[int, ...]],
+    "asyncio.Future[Digest]",
 ]
 
 

@@ -269,6 +269,24 @@ class OutboxStore:
         with self.engine.connect() as conn:
             return _delivered(conn, platform, channel, post_ids)
 
+    def sent_since(self, platform: str, channel: str, since: datetime, limit: int) -> list[int]:
+        """The posts confirmed sent to the channel since `since`, newest sends first (at most
+        `limit`): what a new post may follow up (briefings/followups.py)."""
+        query = (
+            sa.select(deliveries.c.post_id)
+            .where(
+                (deliveries.c.platform == platform)
+                & (deliveries.c.channel == channel)
+                & (deliveries.c.status == "sent")
+                & (deliveries.c.sent_at >= since)
+                & deliveries.c.post_id.is_not(None)
+            )
+            .order_by(deliveries.c.sent_at.desc(), deliveries.c.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [int(p) for p in conn.execute(query).scalars()]
+
     def last_delivery(self, subscription_id: int) -> Delivery | None:
         return self._latest(subscription_id, "sent", deliveries.c.sent_at)
 

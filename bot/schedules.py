@@ -129,6 +129,8 @@ def parse_schedule(when: str, timezone: str = "UTC") -> Schedule:
 
 def _friendly(words: list[str], zone: str) -> Schedule:
     every_day = frozenset(range(7))
+    if len(words) == 3 and words[0] == "weekly":  # "weekly mon 08:00" reads as "mon 08:00"
+        words = words[1:]
     if words == ["hourly"]:
         return _make("hourly", zone, {0}, set(range(24)), every_day, any_hour=True)
     if len(words) != 2 or not _TIME.match(words[1]):

@@ -108,6 +108,67 @@ rate_holds = sa.Table(
     sa.Index("ix_rate_holds_platform", "platform", "ends_at"),
 )
 
+# One 👍/👎 per person per post per channel (bot_0013; queries in bot/votes.py).
+votes = sa.Table(
+    "votes",
+    metadata,
+    sa.Column("platform", sa.String(40), primary_key=True),
+    sa.Column("channel", sa.String(200), primary_key=True),
+    sa.Column("post_id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),  # +1 or -1
+    sa.Column("voted_at", UTCDateTime, nullable=False),
+    sa.Index("ix_votes_channel_time", "platform", "channel", "voted_at"),
+)
+
+# Weekly roundups (bot_0014; queries in bot/roundup_store.py). A channel's roundup subscription is
+# its own row, beside its digest subscription: a roundup re-lists posts digests already sent, so it
+# cannot go through the digest outbox, whose key allows a post into a channel once.
+roundup_subscriptions = sa.Table(
+    "roundup_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("platform", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("workspace", sa.String(200), nullable=False, default=""),
+    sa.Column("sources", sa.JSON, nullable=False, default=list),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("schedule", sa.Text, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False, default=""),
+    sa.Column("next_run_at", UTCDateTime),
+    sa.Column("paused", sa.Boolean, nullable=False, default=False),
+    sa.Column("pause_reason", sa.Text, nullable=False, default=""),
+    sa.Column("admin_user", sa.String(200), nullable=False, default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("platform", "channel", name="uq_roundup_subscriptions_channel"),
+)
+# One row per roundup sent to a channel: its identity is (channel, run time), so a run is claimed
+# once; the week's post ids are fixed at the claim, and `sent_parts` counts the messages the
+# platform confirmed, so a restart resumes after the last confirmed one, never before it.
+roundup_deliveries = sa.Table(
+    "roundup_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("roundup_id", sa.Integer, sa.ForeignKey(roundup_subscriptions.c.id), nullable=False),
+    sa.Column("platform", sa.String(40), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("run_at", UTCDateTime, nullable=False),
+    sa.Column("since", UTCDateTime, nullable=False),
+    sa.Column("post_ids", sa.JSON, nullable=False, default=list),
+    sa.Column("status", sa.String(20), nullable=False, default="pending"),
+    sa.Column("sent_parts", sa.Integer, nullable=False, default=0),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("first_attempt_at", UTCDateTime),
+    sa.Column("owner", sa.String(200)),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("last_error", sa.Text, nullable=False, default=""),
+    sa.Column("sent_at", UTCDateTime),
+    sa.UniqueConstraint("platform", "channel", "run_at", name="uq_roundup_deliveries_run"),
+    sa.Index("ix_roundup_deliveries_pending", "status", "next_attempt_at"),
+)
+
 _current: weakref.WeakSet[Engine] = weakref.WeakSet()
 _current_lock = threading.Lock()
 

@@ -11,9 +11,18 @@ import httpx
 from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.digest import build_digest, digest_item, unseen_posts
+from briefings.fuller import FULLER_BUDGET_FACTOR, FULLER_SENTENCES, fuller_item
 from briefings.index import SearchIndexError
 from briefings.ingest import Progress, ingest_source
-from briefings.models import Answer, Digest, IngestReport, Post, SearchHit, SourceConfig
+from briefings.models import (
+    Answer,
+    Digest,
+    DigestItem,
+    IngestReport,
+    Post,
+    SearchHit,
+    SourceConfig,
+)
 from briefings.sources import FetchSettings
 from briefings.store import Store, db
 from briefings.summarize.cache import SummaryService
@@ -175,6 +184,15 @@ class BriefingEngine:
             for post, summary in zip(posts, summaries, strict=True)
         ]
         return build_digest(items, notes=notes)
+
+    async def fuller_briefing(self, post_id: int) -> DigestItem | None:
+        """The post's fuller briefing (a digest's "More"); None when the post is gone."""
+        post = await db(self.store.post, post_id)
+        if post is None:
+            return None
+        sentences = max(FULLER_SENTENCES, self.summary_sentences * 2)
+        summary = await self.summaries.for_post(post, sentences, budget_factor=FULLER_BUDGET_FACTOR)
+        return fuller_item(post, summary)
 
     async def digest_unseen(
         self,

@@ -126,6 +126,9 @@ class DigestItem:
     tags: tuple[
         str, ...
     ] = ()  # the post's tags (`briefings.tags`); readers see countries and regions
+    # The earlier post of the same story this channel was sent (briefings/followups.py), if any.
+    follows_up_title: str = ""
+    follows_up_url: str = ""
 
 
 @dataclass(frozen=True, slots=True)

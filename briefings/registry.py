@@ -33,6 +33,7 @@ class ArgKind(Enum):
     TAGS = "tags"  # the optional rest of the line: tags such as country:ua region:europe
 
 
+ROUNDUP_WORD = "roundup"  # after a schedule: it is the channel's weekly roundup's
 REQUIRED_KINDS = frozenset({ArgKind.REST, ArgKind.SWITCH, ArgKind.SCHEDULE})
 
 
@@ -201,9 +202,15 @@ def _words_for(kind: ArgKind, words: Sequence[str]) -> int:
     if kind in (ArgKind.REST, ArgKind.TAGS):
         return len(words)
     if kind is ArgKind.SCHEDULE:  # "hourly"; five cron fields (no "hh:mm" among them); "days hh:mm"
+        # ("weekly days hh:mm" too), each optionally followed by "roundup" (the weekly roundup's)
         if words[0].lower() == "hourly":
-            return 1
-        if len(words) in (5, 6) and not any(":" in w for w in words[:2]):
-            return 5
-        return min(2, len(words))
+            taken = 1
+        elif words[0].lower() == "weekly":
+            taken = min(3, len(words))
+        elif len(words) in (5, 6, 7) and not any(":" in w for w in words[:2]):
+            taken = 5
+        else:
+            taken = min(2, len(words))
+        roundup = taken < len(words) and words[taken].lower() == ROUNDUP_WORD
+        return taken + 1 if roundup else taken
     return 1

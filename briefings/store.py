@@ -20,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from briefings.errors import StoreError as StoreError
@@ -336,8 +337,17 @@ class Store:
         with self.engine.begin() as conn:
             old_url = conn.execute(sa.select(sources.c.url).where(sources.c.name == name)).scalar()
             if old_url is None:
-                conn.execute(sources.insert().values(name=name, **values))
-                return
+                # Another process polling the same new source may insert it first: then update.
+                dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+                added = conn.execute(
+                    dialect.insert(sources)
+                    .values(name=name, **values)
+                    .on_conflict_do_nothing()
+                    .returning(sources.c.name)
+                ).scalar()
+                if added is not None:
+                    return
+                old_url = url
             if old_url != url and error is not None:
                 # Validators belong to the URL they came from; a new URL starts afresh.
                 values.update(etag=None, last_modified=None)

@@ -563,6 +563,14 @@ def test_any_digest_renders_within_every_discord_limit_and_loses_no_text(digest:
         assert content or embeds
         assert len(content) <= CONTENT_LIMIT and len(embeds) <= EMBEDS_PER_MESSAGE
         assert sum(len(discord.Embed.from_dict(e)) for e in embeds) <= EMBED_CHARS_PER_MESSAGE
+        # One row of buttons per post carried, at most 5 rows; labels within Discord's 80.
+        rows = message.payload.get("components", [])
+        assert len(rows) == len(message.post_ids) <= 5
+        assert all(
+            len(b["label"]) <= 80 and len(b["custom_id"]) <= 100
+            for r in rows
+            for b in r["components"]
+        )
         for embed in embeds:
             assert len(embed.get("title", "")) <= TITLE_LIMIT
             assert 0 < len(embed.get("description", "x")) <= DESCRIPTION_LIMIT

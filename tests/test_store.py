@@ -176,3 +176,33 @@ def test_two_writers_saving_the_same_new_posts_at_once_store_each_once(db_url: s
     finally:
         for s in stores:
             s.close()
+
+
+def test_processes_recording_the_first_poll_of_a_source_at_once_all_succeed(db_url: str) -> None:
+    """Two pollers of a new source (say `ingest` and `run --once` started together) both record
+    their poll; the second used to fail on the source's unique name."""
+    import threading
+
+    stores = [Store.open(db_url) for _ in range(6)]
+    start = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def poll(store: Store, n: int) -> None:
+        start.wait()
+        try:
+            store.record_fetch("irinfive", "https://irinfive.com/feed/", etag=f'"{n}"')
+        except BaseException as exc:
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=poll, args=(s, n)) for n, s in enumerate(stores)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        [state] = stores[0].source_states()
+        assert state.name == "irinfive" and state.etag is not None
+    finally:
+        for store in stores:
+            store.close()

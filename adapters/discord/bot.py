@@ -32,9 +32,11 @@ from adapters.contract import (
     Reply,
     TransientDeliveryError,
 )
-from adapters.discord.render import digest_messages, reply_payloads
+from adapters.discord.buttons import ItemButton, item_view
+from adapters.discord.render import digest_messages, reply_payloads, roundup_messages
 from briefings.models import Digest, Subscription
 from briefings.registry import ArgKind, CommandSpec, Registry
+from briefings.roundup import Roundup
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,9 @@ class DiscordPlatform:
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return digest_messages(digest)
 
+    def render_roundup(self, roundup: Roundup) -> list[OutgoingMessage]:
+        return roundup_messages(roundup)
+
     async def send(
         self,
         channel: str,
@@ -89,12 +94,16 @@ class DiscordPlatform:
         payload = message.payload
         try:
             target = await self._channel(int(channel))
+            view = item_view(payload.get("components") or [])
             sent = await target.send(
                 content=payload["content"] or None,
                 embeds=[discord.Embed.from_dict(e) for e in payload["embeds"]],
                 allowed_mentions=NO_MENTIONS,
                 nonce=key,
+                **({"view": view} if view is not None else {}),
             )
+            if view is not None:
+                view.stop()  # clicks go to the registered ItemButton, by custom_id
         except discord.HTTPException as exc:
             raise delivery_error(exc) from exc
         except (OSError, TimeoutError) as exc:
@@ -160,6 +169,8 @@ class BriefingClient(discord.AutoShardedClient):
         self.tree = app_commands.CommandTree(self)
         self._commands: RegisteredHandler | None = None
         self.platform = DiscordPlatform(self, settings.requests_per_second)
+        # Digest items' buttons, understood from their custom_id alone (so after a restart too).
+        self.add_dynamic_items(ItemButton)
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         """discord.py's own wait between shards' IDENTIFYs, its length our setting."""

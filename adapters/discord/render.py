@@ -20,7 +20,7 @@ from typing import Any
 import discord
 
 from adapters import splitting
-from adapters.contract import OutgoingMessage, Reply
+from adapters.contract import ITEM_ACTIONS, OutgoingMessage, Reply, item_id
 from briefings.models import Answer, Digest, DigestItem, SearchHit
 from briefings.roundup import Roundup, RoundupPost
 from briefings.tags import describe as describe_tags
@@ -74,6 +74,10 @@ def item_embeds(item: DigestItem) -> list[discord.Embed]:
             p for p in (escape(item.category), escape(f"Topics: {topics}") if topics else "") if p
         ]
         footer = "IR in Five"
+    if item.follows_up_title:
+        lines.append(
+            f"Follows up on: [{escape(item.follows_up_title)}](<{_link_url(item.follows_up_url)}>)"
+        )
     if item.summary:
         lines.append(escape(item.summary))
     if item.take:
@@ -98,6 +102,48 @@ def item_embeds(item: DigestItem) -> list[discord.Embed]:
     return embeds
 
 
+ROWS_PER_MESSAGE = 5  # Discord: at most 5 action rows per message, so at most 5 items
+BUTTON_LABELS = {"more": "More", "ask": "Ask", "up": "👍", "down": "👎"}
+LABEL_TITLE = 60  # the item's title on its More button, so rows match embeds at a glance
+_BUTTON_STYLES = {"more": 1, "ask": 2, "up": 3, "down": 4}  # primary, secondary, success, danger
+
+
+def item_row(item: DigestItem) -> dict[str, Any]:
+    """The item's buttons as one action row (stored with the message; sent as a persistent view
+    whose custom_ids carry the post, see adapters/discord/buttons.py)."""
+    title = " ".join(item.title.split())
+    if len(title) > LABEL_TITLE:  # a button label, not the post's text: the embed has it whole
+        title = title[: LABEL_TITLE - 1].rsplit(" ", 1)[0] + "…"
+    labels = dict(BUTTON_LABELS, more=f"More: {title}" if title else "More")
+    return {
+        "type": 1,
+        "components": [
+            {
+                "type": 2,
+                "style": _BUTTON_STYLES[action],
+                "label": labels[action],
+                "custom_id": item_id(action, item.post_id),
+            }
+            for action in ITEM_ACTIONS
+        ],
+    }
+
+
+def briefing_payloads(item: DigestItem) -> list[dict[str, Any]]:
+    """A post's fuller briefing (the reply to More) as messages of embeds within the limits."""
+    messages: list[list[discord.Embed]] = [[]]
+    for embed in item_embeds(item):
+        embeds = messages[-1]
+        full = len(embeds) >= EMBEDS_PER_MESSAGE
+        if embeds and (full or sum(map(len, embeds)) + len(embed) > EMBED_CHARS_PER_MESSAGE):
+            messages.append([])
+        messages[-1].append(embed)
+    return [
+        {"content": "More on this post:" if i == 0 else "", "embeds": [e.to_dict() for e in m]}
+        for i, m in enumerate(messages)
+    ]
+
+
 DIGEST_NOTE = (
     "Summaries are sentences from each post; takes are the posts' own views. Ask in the thread."
 )
@@ -113,6 +159,8 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
     content = "\n".join(p for p in (heading, notes, DIGEST_NOTE) if p)
     messages: list[tuple[list[discord.Embed], list[int]]] = [([], [])]
     for item in digest.items:
+        if len(messages[-1][1]) >= ROWS_PER_MESSAGE:  # one row of buttons per item
+            messages.append(([], []))
         for embed in item_embeds(item):
             embeds, _ = messages[-1]
             full = len(embeds) >= EMBEDS_PER_MESSAGE
@@ -126,15 +174,23 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
     texts = split_text(content, CONTENT_LIMIT)
     out = [_message(text, [], ()) for text in texts[:-1]]
     continued = split_text(f"{escape(digest.title)} (continued)", CONTENT_LIMIT)[0]
+    rows = {item.post_id: item_row(item) for item in digest.items}
     for i, (embeds, post_ids) in enumerate(messages):
-        out.append(_message(texts[-1] if i == 0 else continued, embeds, tuple(post_ids)))
+        content = texts[-1] if i == 0 else continued
+        components = [rows[post_id] for post_id in post_ids]
+        out.append(_message(content, embeds, tuple(post_ids), components))
     return out
 
 
 def _message(
-    content: str, embeds: list[discord.Embed], post_ids: tuple[int, ...]
+    content: str,
+    embeds: list[discord.Embed],
+    post_ids: tuple[int, ...],
+    components: list[dict[str, Any]] | None = None,
 ) -> OutgoingMessage:
-    payload = {"content": content, "embeds": [e.to_dict() for e in embeds]}
+    payload: dict[str, Any] = {"content": content, "embeds": [e.to_dict() for e in embeds]}
+    if components:
+        payload["components"] = components
     return OutgoingMessage(post_ids=post_ids, payload=payload)
 
 
@@ -176,6 +232,8 @@ def reply_payloads(reply: Reply) -> list[dict[str, Any]]:
     for text in texts:
         pieces = _code_aware_split(text)
         out += [{"content": piece, "embeds": []} for piece in pieces]
+    if reply.briefing is not None:
+        out += briefing_payloads(reply.briefing)
     if reply.digest is not None:
         out += [dict(m.payload) for m in digest_messages(reply.digest)]
     return out

@@ -7,6 +7,7 @@ signs each request; bolt checks the signature and the timestamp's age before any
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections import OrderedDict
@@ -29,14 +30,25 @@ from adapters.contract import (
     CommandHandler,
     DeliveryError,
     Invocation,
+    ItemAction,
     MessageRejectedError,
     OutgoingMessage,
     PermanentDeliveryError,
     TransientDeliveryError,
+    parse_item_id,
 )
-from adapters.slack.render import digest_messages, reply_messages
+from adapters.slack.render import (
+    ASK_CALLBACK,
+    RESUME_ACTION,
+    ask_modal,
+    digest_messages,
+    home_view,
+    reply_messages,
+    roundup_messages,
+)
 from briefings.errors import BriefbotError
 from briefings.models import Digest, Subscription
+from briefings.roundup import Roundup
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +99,9 @@ DIGEST_EVENT = "briefbot_digest"  # message metadata event_type; its payload car
 CLOCK_SLACK = timedelta(minutes=2)  # our clock and Slack's may differ: search a little earlier
 HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an earlier attempt
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
+_LINK_LABEL = re.compile(r"^\*<[^|>]+\|([^>]*)>\*")  # an item's linked title
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
+_ITEM_BUTTON = re.compile(r"^briefbot:(more|ask|up|down):\d+$")  # a digest item's buttons
 STOP_SECONDS = 2.0  # what HTTP requests in progress get to finish when the bot stops
 SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
 
@@ -118,6 +132,9 @@ class SlackPlatform:
 
     def render_digest(self, digest: Digest) -> list[OutgoingMessage]:
         return digest_messages(digest)
+
+    def render_roundup(self, roundup: Roundup) -> list[OutgoingMessage]:
+        return roundup_messages(roundup)
 
     async def send(
         self,
@@ -303,6 +320,10 @@ class SlackBot:
         self.app.command(settings.command)(self._on_command)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
+        self.app.action(_ITEM_BUTTON)(self._on_item_button)
+        self.app.view(ASK_CALLBACK)(self._on_ask_submitted)
+        self.app.event("app_home_opened")(self._on_home_opened)
+        self.app.action(RESUME_ACTION)(self._on_resume)
 
     async def login(self) -> None:
         """Check the bot token (auth.test): enough to send; `start` also listens."""
@@ -415,6 +436,120 @@ class SlackBot:
                 channel=channel, thread_ts=reply_in, unfurl_links=False, **message
             )
 
+    # -- buttons, the Ask form and the App Home ----------------------------------------------------
+
+    async def _on_item_button(
+        self, ack: Any, body: Mapping[str, Any], action: Mapping[str, Any], respond: Any
+    ) -> None:
+        """More / Ask / 👍 / 👎 under a digest item: acknowledged at once; Ask opens the form (its
+        trigger id lasts 3 s), the others answer only the clicker."""
+        await ack()
+        parsed = parse_item_id(str(action.get("action_id", "")))
+        if parsed is None:
+            return
+        kind, post_id = parsed
+        container: Mapping[str, Any] = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id", ""))
+        thread = str(container.get("message_ts") or (body.get("message") or {}).get("ts", ""))
+        if container.get("is_ephemeral"):
+            thread = ""  # an ephemeral digest (`latest`) has no thread: answers come back privately
+        user = str((body.get("user") or {}).get("id", ""))
+        if kind == "ask":
+            title = _item_title(body.get("message") or {}, post_id)
+            try:
+                await self.client.views_open(
+                    trigger_id=str(body.get("trigger_id", "")),
+                    view=ask_modal(post_id, channel, thread, title),
+                )
+            except SlackApiError as exc:
+                log.warning("slack: cannot open the Ask form: %s", _error_code(exc))
+                await respond(
+                    response_type="ephemeral",
+                    replace_original=False,
+                    text="The question form could not be opened; ask in the digest's thread.",
+                )
+            return
+        reply = await self._commands().act(
+            ItemAction(
+                caller=Caller(PLATFORM, user),
+                channel=channel,
+                post_id=post_id,
+                action=kind,
+                thread=thread,
+                workspace=str((body.get("team") or {}).get("id", "")),
+            )
+        )
+        for message in reply_messages(reply):
+            await respond(response_type="ephemeral", replace_original=False, **message)
+
+    async def _on_ask_submitted(
+        self, ack: Any, body: Mapping[str, Any], view: Mapping[str, Any]
+    ) -> None:
+        """The Ask form: closed at once; the answer goes to the digest's thread, citing the post
+        (a refusal, e.g. a post removed since, only to the asker)."""
+        await ack()
+        try:
+            meta = json.loads(str(view.get("private_metadata") or "{}"))
+            values = view["state"]["values"]["question"]["question"]
+            post_id, channel = int(meta["post"]), str(meta["channel"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("slack: an Ask form without its post or question")
+            return
+        thread, user = str(meta.get("thread", "")), str((body.get("user") or {}).get("id", ""))
+        reply = await self._commands().act(
+            ItemAction(
+                caller=Caller(PLATFORM, user),
+                channel=channel,
+                post_id=post_id,
+                action="ask",
+                thread=thread,
+                question=str(values.get("value") or ""),
+                workspace=str((body.get("team") or {}).get("id", "")),
+            )
+        )
+        for message in reply_messages(reply):
+            if reply.ephemeral or not thread:
+                await self.client.chat_postEphemeral(channel=channel, user=user, **message)
+            else:
+                await self.client.chat_postMessage(
+                    channel=channel, thread_ts=thread, unfurl_links=False, **message
+                )
+
+    async def _on_home_opened(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        await self._publish_home(str(event.get("user", "")), str(body.get("team_id", "")))
+
+    async def _publish_home(self, user: str, team: str) -> None:
+        """views.publish the Home tab as this person may see it (admin checked now)."""
+        caller = await self._caller(user, "")
+        home = await self._commands().home(caller, team)
+        try:
+            await self.client.views_publish(user_id=user, view=home_view(home))
+        except SlackApiError as exc:
+            log.warning("slack: cannot publish the Home tab for %s: %s", user, _error_code(exc))
+
+    async def _on_resume(
+        self, ack: Any, body: Mapping[str, Any], action: Mapping[str, Any]
+    ) -> None:
+        """App Home's Resume: `subscribe` in that channel, so the admin check runs again now."""
+        await ack()
+        user = str((body.get("user") or {}).get("id", ""))
+        team = str((body.get("team") or {}).get("id", "") or body.get("team_id", ""))
+        caller = await self._caller(user, "")
+        reply = await self._commands().handle(
+            Invocation(
+                caller=caller,
+                channel=str(action.get("value", "")),
+                text="subscribe",
+                workspace=team,
+            )
+        )
+        if not reply.ok:
+            for message in reply_messages(reply):
+                await self.client.chat_postMessage(channel=user, **message)
+        await self._publish_home(user, team)
+
     def _commands(self) -> CommandHandler:
         if self.commands is None:
             raise RuntimeError("SlackBot.start() was not called")
@@ -476,6 +611,22 @@ class SlackBot:
         if len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
         return True
+
+
+def _item_title(message: Mapping[str, Any], post_id: int) -> str:
+    """The title shown above the item's buttons (for the Ask form's heading), or a stand-in."""
+    blocks = list(message.get("blocks", []) or [])
+    for i, block in enumerate(blocks):
+        if block.get("block_id") == f"briefbot-item-{post_id}" and i > 0:
+            for earlier in reversed(blocks[:i]):
+                text = str((earlier.get("text") or {}).get("text", ""))
+                found = _LINK_LABEL.search(text)
+                if found:  # the label is escaped for mrkdwn; the form escapes it again
+                    label = found.group(1).replace("&lt;", "<").replace("&gt;", ">")
+                    return label.replace("&amp;", "&")
+                if earlier.get("type") == "divider":
+                    break
+    return "this post"
 
 
 def _block_text(message: Mapping[str, Any]) -> str:

@@ -16,7 +16,14 @@ from datetime import datetime
 from typing import Any
 
 from adapters import splitting
-from adapters.contract import OutgoingMessage, Reply
+from adapters.contract import (
+    ITEM_ACTIONS,
+    ChannelState,
+    HomeView,
+    OutgoingMessage,
+    Reply,
+    item_id,
+)
 from briefings.models import Answer, Digest, DigestItem, SearchHit
 from briefings.roundup import Roundup, RoundupPost
 from briefings.tags import describe as describe_tags
@@ -90,6 +97,14 @@ def item_blocks(item: DigestItem) -> list[Block]:
         lines.append("_" + " · ".join(p for p in (_date(item.published), category) if p) + "_")
     else:
         lines += [f"_{_date(item.published)}_", category]
+    if item.follows_up_title:
+        earlier = item.follows_up_title
+        shown = (
+            link(item.follows_up_url, earlier)
+            if len(earlier) <= INLINE_TITLE and len(item.follows_up_url) <= INLINE_URL
+            else escape(f"{earlier} ({item.follows_up_url})")
+        )
+        lines.append(f"Follows up on: {shown}")
     if item.summary:
         lines.append(escape(item.summary))
     if item.take:
@@ -120,6 +135,33 @@ def footer_blocks(text: str) -> list[Block]:
     return [footer_block(piece) for piece in pieces(text, CONTEXT_LIMIT)]
 
 
+# Button labels; each button's action_id is `briefbot:<action>:<post id>` (unique in a message, as
+# Slack requires) and its value the post id.
+BUTTON_LABELS = {"more": "More", "ask": "Ask", "up": "👍", "down": "👎"}
+
+
+def item_actions_block(post_id: int) -> Block:
+    """The item's More / Ask / 👍 / 👎 buttons, right under its sections."""
+    return {
+        "type": "actions",
+        "block_id": f"briefbot-item-{post_id}",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": BUTTON_LABELS[action], "emoji": True},
+                "action_id": item_id(action, post_id),
+                "value": str(post_id),
+            }
+            for action in ITEM_ACTIONS
+        ],
+    }
+
+
+def briefing_blocks(item: DigestItem) -> list[Block]:
+    """A post's fuller briefing (the reply to More): the item's sections, no buttons."""
+    return [*sections("*More on this post*"), *item_blocks(item)]
+
+
 DIGEST_FOOTER = (
     "Summaries are sentences from each post; the quoted take is the post's own view. "
     "Reply in this thread to ask about these posts."
@@ -139,7 +181,8 @@ def digest_messages(digest: Digest) -> list[OutgoingMessage]:
         ]
     groups: list[tuple[int | None, list[Block]]] = [(None, [header_block(title)])]
     for item in digest.items:
-        groups.append((item.post_id, [{"type": "divider"}, *item_blocks(item)]))
+        blocks = [{"type": "divider"}, *item_blocks(item), item_actions_block(item.post_id)]
+        groups.append((item.post_id, blocks))
     tail = [b for n in digest.notes for b in footer_blocks(escape(n))]
     tail.append(footer_block(DIGEST_FOOTER))
     groups.append((None, tail))
@@ -230,6 +273,8 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
         out += _packed(answer_blocks(reply.answer), escape(reply.answer.text))
     if reply.hits:
         out += _packed(hit_blocks(reply.hits), "Matching posts")
+    if reply.briefing is not None:
+        out += _packed(briefing_blocks(reply.briefing), escape(reply.briefing.title))
     if reply.digest is not None:
         out += [dict(m.payload) for m in digest_messages(reply.digest)]
     return out
@@ -269,3 +314,96 @@ def roundup_messages(roundup: Roundup) -> list[OutgoingMessage]:
         _message(blocks, (), heading if i == 0 else escape(f"{roundup.title} (continued)"))
         for i, (blocks, _) in enumerate(_pack(groups))
     ]
+
+
+ASK_CALLBACK = "briefbot_ask"  # the Ask form's callback_id (its view_submission listener)
+RESUME_ACTION = "briefbot_resume"  # App Home's Resume button (value: the channel id)
+MAX_VIEW_BLOCKS = 100  # Slack's ceiling for a modal or a Home tab
+
+
+def ask_modal(post_id: int, channel: str, thread: str, title: str) -> dict[str, Any]:
+    """The Ask form: one text field. Where the answer goes (the channel and the digest message)
+    rides in `private_metadata`, so any process can take the submission."""
+    context = f"About: {escape(title)}"
+    return {
+        "type": "modal",
+        "callback_id": ASK_CALLBACK,
+        "title": {"type": "plain_text", "text": "Ask about this post"},
+        "submit": {"type": "plain_text", "text": "Ask"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "private_metadata": json.dumps({"post": post_id, "channel": channel, "thread": thread}),
+        "blocks": [
+            *(footer_block(p) for p in pieces(context, CONTEXT_LIMIT)),
+            {
+                "type": "input",
+                "block_id": "question",
+                "label": {"type": "plain_text", "text": "Your question"},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "question",
+                    "multiline": True,
+                    "max_length": 500,
+                },
+            },
+        ][: MAX_VIEW_BLOCKS - 1],
+    }
+
+
+def home_view(home: HomeView) -> dict[str, Any]:
+    """The App Home tab: the channel overview (admins), the latest posts, a short help. A view
+    holds 100 blocks: channels and posts that would not fit are counted, not drawn."""
+    blocks: list[Block] = [header_block("briefbot")]
+    tail = sections(escape(home.help)) if home.help else []
+    if home.admin:
+        blocks += sections(f"*Channels I deliver to in this workspace* ({len(home.channels)})")
+        if not home.channels:
+            blocks += sections("None yet: `/briefing subscribe` in a channel.")
+        for shown, state in enumerate(home.channels):
+            drawn = _channel_blocks(state)
+            if len(blocks) + len(drawn) + len(tail) + 2 > MAX_VIEW_BLOCKS:
+                more = len(home.channels) - shown
+                blocks += footer_blocks(f"and {more} more channel(s): `/briefing status` there")
+                break
+            blocks += drawn
+    if home.latest is not None and home.latest.items:
+        blocks += [{"type": "divider"}, *sections("*Latest posts*")]
+        for item in home.latest.items:
+            drawn = item_blocks(item)
+            if len(blocks) + len(drawn) + len(tail) + 1 > MAX_VIEW_BLOCKS:
+                break
+            blocks += drawn
+    blocks += [{"type": "divider"}, *tail]
+    return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
+
+
+def _channel_blocks(state: ChannelState) -> list[Block]:
+    tags = " or ".join(state.tags) if state.tags else "every post"
+    last = state.last_delivery.strftime("%d %b %Y %H:%M UTC") if state.last_delivery else "none yet"
+    lines = [
+        f"*<#{escape(state.channel)}>* ({escape(state.kind)})",
+        f"schedule: {escape(state.schedule)}; next: {escape(state.next_run)}",
+        f"filters: {escape(tags)}",
+        f"last delivery: {last}",
+    ]
+    if state.paused:
+        lines.append(f"*PAUSED*: {escape(state.pause_reason or 'no reason recorded')}")
+        if state.kind != "digest":  # Resume is `subscribe`, the digest's; a roundup is set again
+            lines.append("`/briefing schedule set weekly mon 08:00 roundup` there resumes it")
+    blocks = sections("\n".join(lines))
+    if state.paused and state.kind == "digest":
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": f"resume-{state.channel}"[:255],
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": "Resume"},
+                        "style": "primary",
+                        "action_id": RESUME_ACTION,
+                        "value": state.channel,
+                    }
+                ],
+            }
+        )
+    return blocks

@@ -19,19 +19,22 @@ class SummaryService:
         self.summarizer = summarizer
         self.max_tokens = max_tokens
 
-    async def for_post(self, post: Post, sentences: int) -> Summary:
+    async def for_post(self, post: Post, sentences: int, *, budget_factor: int = 1) -> Summary:
+        """`budget_factor` widens the token budget (a fuller briefing's longer summary); the
+        cache key's sentence count keeps the two lengths apart."""
         key = self.summarizer.key
+        max_tokens = self.max_tokens * budget_factor
         cached = await db(self.store.cached_summary, post.content_hash, key, sentences)
         if cached is not None:
             return Summary(tuple(cached), method=key[0], note="cached")
         summary = await self.summarizer.summarize(post, sentences)
-        kept, dropped = fit_sentences(summary.sentences, self.max_tokens)
+        kept, dropped = fit_sentences(summary.sentences, max_tokens)
         if dropped:
             log.info(
                 "post %s: %d summary sentence(s) over the %d-token budget left out",
                 post.id,
                 dropped,
-                self.max_tokens,
+                max_tokens,
             )
             summary = Summary(tuple(kept), summary.method, summary.note)
         # A fallback (the LLM failed) is not cached under the LLM's key, so it is tried again later.

@@ -1,0 +1,164 @@
+"""A digest item's buttons on Discord: More / Ask / 👍 / 👎 as persistent components.
+
+Each button's `custom_id` is `briefbot:<action>:<post id>`, and `ItemButton` is registered as a
+dynamic item when the client starts, so a click on a digest sent by an earlier process (or before a
+restart) is still understood: nothing about the button lives in memory. Every click is answered
+within Discord's 3 s before any work (a deferred, private "thinking" reply, or the Ask form itself),
+and the work's reply follows up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import discord
+
+from adapters.contract import ITEM_ACTIONS, Caller, ItemAction, Reply, item_id, parse_item_id
+from adapters.discord.render import reply_payloads
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+NO_MENTIONS = discord.AllowedMentions.none()
+TEMPLATE = r"briefbot:(?P<action>more|ask|up|down):(?P<post>[0-9]+)"
+ASK_FORM = "briefbot:askform"  # the Ask form's custom_id prefix: briefbot:askform:<post>:<message>
+_STYLES = {
+    "more": discord.ButtonStyle.primary,
+    "ask": discord.ButtonStyle.secondary,
+    "up": discord.ButtonStyle.success,
+    "down": discord.ButtonStyle.danger,
+}
+
+
+class ItemButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
+    """One of an item's buttons; rebuilt from its custom_id on every click."""
+
+    def __init__(self, action: str, post_id: int, label: str = "", row: int | None = None) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label=label or action,
+                style=_STYLES[action],
+                custom_id=item_id(action, post_id),
+            ),
+            row=row,
+        )
+        self.action = action
+        self.post_id = post_id
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: Any,
+        /,
+    ) -> ItemButton:
+        return cls(str(match["action"]), int(match["post"]))
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await on_item_button(interaction, self.action, self.post_id)
+
+
+class AskForm(discord.ui.Modal):
+    """The Ask form: one text field; the answer goes to the digest's thread."""
+
+    question: discord.ui.TextInput[AskForm] = discord.ui.TextInput(
+        label="Your question",
+        style=discord.TextStyle.paragraph,
+        max_length=500,
+        custom_id="question",
+    )
+
+    def __init__(self, post_id: int, message_id: str) -> None:
+        super().__init__(
+            title="Ask about this post", custom_id=f"{ASK_FORM}:{post_id}:{message_id}"
+        )
+        self.post_id = post_id
+        self.message_id = message_id
+
+    async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        reply = await _act(interaction, "ask", self.post_id, str(self.question.value or ""))
+        if not reply.ok or not self.message_id:
+            await _follow_up(interaction, reply)
+            return
+        thread = interaction.client.get_partial_messageable(
+            int(self.message_id), guild_id=interaction.guild_id
+        )
+        for payload in reply_payloads(reply):
+            await thread.send(
+                content=payload["content"] or None,
+                embeds=[discord.Embed.from_dict(e) for e in payload["embeds"]],
+                allowed_mentions=NO_MENTIONS,
+            )
+        await interaction.followup.send(
+            "Answered in the digest's thread.", ephemeral=True, allowed_mentions=NO_MENTIONS
+        )
+
+
+async def on_item_button(interaction: discord.Interaction[Any], action: str, post_id: int) -> None:
+    if action == "ask":  # the form is the answer to the click (within 3 s, no work before it)
+        message = interaction.message
+        await interaction.response.send_modal(AskForm(post_id, str(message.id) if message else ""))
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    await _follow_up(interaction, await _act(interaction, action, post_id))
+
+
+async def _act(
+    interaction: discord.Interaction[Any], action: str, post_id: int, question: str = ""
+) -> Reply:
+    commands = getattr(interaction.client, "commands", None)
+    if commands is None:
+        return Reply(text="The bot is starting; try again in a moment.", ephemeral=True, ok=False)
+    channel = interaction.channel
+    parent = interaction.channel_id
+    if isinstance(channel, discord.Thread):
+        parent = channel.parent_id
+    user = interaction.user
+    return await commands.act(  # type: ignore[no-any-return]
+        ItemAction(
+            caller=Caller(PLATFORM, str(user.id), name=user.name),
+            channel=str(parent),
+            post_id=post_id,
+            action=action,
+            question=question,
+            workspace=str(interaction.guild_id or ""),
+        )
+    )
+
+
+async def _follow_up(interaction: discord.Interaction[Any], reply: Reply) -> None:
+    for payload in reply_payloads(reply):
+        await interaction.followup.send(
+            content=payload["content"] or discord.utils.MISSING,
+            embeds=[discord.Embed.from_dict(e) for e in payload["embeds"]],
+            ephemeral=True,
+            allowed_mentions=NO_MENTIONS,
+        )
+
+
+def item_view(rows: Sequence[Mapping[str, Any]]) -> discord.ui.View | None:
+    """A view (timeout None) carrying a digest message's stored component rows, for sending;
+    None for none. Clicks are dispatched by the registered `ItemButton` from the custom_id, so
+    the caller stops the view once the message is sent: kept in discord.py's view store, it
+    would be one more object per digest, and a second receiver of each click."""
+    if not rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for number, row in enumerate(rows):
+        for component in row.get("components", []):
+            parsed = parse_item_id(str(component.get("custom_id", "")))
+            if parsed is None or parsed[0] not in ITEM_ACTIONS:
+                continue
+            action, post_id = parsed
+            view.add_item(
+                discord.ui.Button(
+                    label=str(component.get("label", "")) or action,
+                    style=_STYLES[action],
+                    custom_id=item_id(action, post_id),
+                    row=number,
+                )
+            )
+    return view
