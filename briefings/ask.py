@@ -559,7 +559,7 @@ class PassageIndex:
         take = [row for row in everything if row.section == "take"]
         if form.summary:
             facts = ExtractiveSummarizer().summarize_post(post, limit)
-            return unique(facts), unique([row.text for row in take[:2]])
+            return apart(facts, [row.text for row in take[:2]])
         if form.view and take:
             chosen = choose(take, expanded, idf, form.kind, 2) if expanded else take[:2]
             return [], unique([row.text for row in chosen])
@@ -568,7 +568,14 @@ class PassageIndex:
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
-        return unique(facts), unique(opinion)
+        return apart(facts, opinion)
+
+
+def apart(facts: Sequence[str], opinion: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Facts and view, each sentence once in the whole answer: a take often restates a fact."""
+    kept = unique(facts)
+    said = {normal(sentence) for sentence in kept}
+    return kept, [s for s in unique(opinion) if normal(s) not in said]
 
 
 _UPPER = re.compile(r"[A-Z]")

@@ -196,3 +196,29 @@ def test_no_sentence_is_quoted_twice(picks: list[int], paragraph_size: int, ques
     ]
     words = [re.sub(r"\W+", " ", s).strip().lower() for s in quoted]
     assert len(words) == len(set(words)), quoted
+
+
+def test_a_summary_never_repeats_a_body_sentence_the_take_repeats(tmp_path: Path) -> None:
+    """Posts often restate a reported fact in their take: the answer still says it once."""
+    cable = PostParts(
+        title="Baltic Cable Cut Investigated",
+        date_line="11/12 – Europe",
+        category="Europe",
+        paragraphs=(
+            "A data cable between Finland and Estonia was cut on Sunday. Investigators believe "
+            "the ship dragged its anchor for a hundred kilometres. Finland detained the crew.",
+        ),
+        take_label="Analysis",
+        take="Investigators believe the ship dragged its anchor for a hundred kilometres. "
+        "Accidents of that length are hard to believe.",
+        attributions=("Yle",),
+    )
+    store = _store(tmp_path, [("cable", datetime(2026, 11, 12, tzinfo=UTC), cable)])
+    try:
+        index = PassageIndex(store=store, path=tmp_path / "index")
+        index.sync()
+        answer = index.ask("Summarize the Baltic cable post")
+        assert answer.grounded
+        assert said(answer).count("dragged its anchor") == 1
+    finally:
+        store.close()
