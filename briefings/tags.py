@@ -6,8 +6,10 @@ Tags are plain strings, `kind:value`: `country:<ISO 3166 alpha-2, lower case>`, 
 names it at least twice (names, demonyms, capitals, metonyms such as "Kremlin" all count) and it is
 not a side mention: a club or event named after a place, a person's nationality or first name, or
 a second country the story only reaches after its opening third. Country
-names, codes and UN regions come from pycountry and country_converter; the words they lack, and
-the rules that keep "Georgia" the US state from tagging the Caucasus, are in `tag_words.toml`.
+names, codes and UN regions come from pycountry and country_converter (accents optional; Kosovo,
+which ISO lacks, from country_converter alone); the words they lack, and the rules that keep
+"Georgia" the US state from tagging the Caucasus, are in `tag_words.toml`. Text in mixed case is
+read by its capitals ("fine china" is no country, "Chad Smith" a person); text in one case is not.
 Everything here is pure and offline; one `Vocabulary` is built on first use and shared.
 """
 
@@ -67,9 +69,24 @@ class _Form:
 
 @dataclass(frozen=True, slots=True)
 class _Cued:
+    """A name that is also something else: `country` when its cues outnumber the `against` words
+    the post has (counting distinct cue phrases), `against_country` when they are outnumbered,
+    `otherwise` on a tie -- except that a name with no cues of its own is `country` when no
+    `against` word is there ("Georgians" is the Caucasus people unless Atlanta or a county is)."""
+
     country: str
     cues: frozenset[str]
     otherwise: str
+    against: frozenset[str] = frozenset()
+    against_country: str = ""
+
+    def code(self, seen: set[str]) -> str:
+        cues, against = len(self.cues & seen), len(self.against & seen)
+        if against > cues:
+            return self.against_country
+        if cues > against or (not self.cues and not against):
+            return self.country
+        return self.otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +103,8 @@ class Vocabulary:
     orgs: frozenset[str]
     side_after: frozenset[str]  # a mention followed by one of these is a nationality: not counted
     person_before: frozenset[str]  # "daughter India": a country name after one of these is a person
+    first_names: frozenset[str]  # "Chad Smith": these before a capitalised word are a person
+    not_surnames: frozenset[str]  # "Jordan River": capitalised words after one that are no surname
 
     def regions_above(self, region: str) -> list[str]:
         """`region` and every M49 region containing it, innermost first."""
@@ -118,7 +137,9 @@ def vocabulary() -> Vocabulary:
             country_region[code] = slug(region)
             region_names[slug(region)] = region
         for form in forms:
-            claims.setdefault(phrase_key(form), set()).add(code)
+            # "Côte d'Ivoire" and "Türkiye" are often written without their accents.
+            for key in {phrase_key(form), _name_key(form)}:
+                claims.setdefault(key, set()).add(code)
     # A library name two countries share ("Congo", "Korea", "Virgin Islands") says nothing alone.
     table: dict[str, _Form] = {
         key: _Form(f"country:{next(iter(codes))}")
@@ -138,10 +159,14 @@ def vocabulary() -> Vocabulary:
     cued: dict[str, _Cued] = {}
     for form, rule in words["cued"].items():
         key = phrase_key(form)
-        cues = frozenset(phrase_key(c) for c in rule["cues"])
-        cued[key] = _Cued(rule["country"], cues, rule.get("otherwise", ""))
+        cues = frozenset(phrase_key(c) for c in rule.get("cues", ()))
+        against = frozenset(phrase_key(c) for c in rule.get("against", ()))
+        otherwise = rule.get("otherwise", "")
+        cued[key] = _Cued(
+            rule["country"], cues, otherwise, against, rule.get("against_country", otherwise)
+        )
         table[key] = _Form(f"cued:{key}")
-        for cue in cues:
+        for cue in cues | against:
             table.setdefault(cue, _Form(""))
     for form in words["exact_case"]:
         key = phrase_key(form)
@@ -173,6 +198,8 @@ def vocabulary() -> Vocabulary:
         orgs=frozenset(words["orgs"]),
         side_after=frozenset(w.lower() for w in words["side_after"]),
         person_before=frozenset(w.lower() for w in words["person_before"]),
+        first_names=frozenset(phrase_key(w) for w in words["first_names"]),
+        not_surnames=frozenset(w.lower() for w in words["not_surnames"]),
     )
 
 
@@ -203,6 +230,11 @@ def _library_countries() -> dict[str, tuple[str, str, list[str]]]:
         forms = [f.split(",")[0].split("(")[0].strip() for f in forms if f]
         short = row.get("name_short") or forms[0]
         found[country.alpha_2.lower()] = (short, row.get("UNregion", ""), forms)
+    # A country ISO 3166 has no code for yet (Kosovo, XK) is in country_converter alone.
+    for row in by_iso3.values():
+        code = row.get("ISO2", "").lower()
+        if len(code) == 2 and code not in found and not row.get("obsolete") and row["UNregion"]:
+            found[code] = (row["name_short"], row["UNregion"], [row["name_short"]])
     return found
 
 
@@ -222,7 +254,7 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
     organisations it is about, then its feed categories."""
     text = text[:MAX_CONSIDERED_CHARS]  # its opening, as for summaries: a 1 MB post stays fast
     vocab = vocabulary()
-    in_title, _, title_seen, _, _ = _scan(vocab, title)
+    in_title, _, title_seen, _, _ = _scan(vocab, title, headline=True)
     in_body, in_names, body_seen, body_where, words = _scan(vocab, text)
     seen = title_seen | body_seen
     title_counts, _ = _resolve(vocab, in_title, seen)
@@ -283,19 +315,23 @@ def _round_up(counts: Counter[str], where: dict[str, tuple[float, float]]) -> bo
 
 
 def _scan(
-    vocab: Vocabulary, text: str
+    vocab: Vocabulary, text: str, headline: bool = False
 ) -> tuple[Counter[str], Counter[str], set[str], dict[str, tuple[float, float]], int]:
     """Weighted mentions per target in `text`, longest phrase first; mentions in clubs and events
     named after a place, apart; every phrase key seen; where each target is first and last
-    named, as shares of the text's words (0 = the first word); and how many words it has."""
+    named, as shares of the text's words (0 = the first word); and how many words it has. A
+    `headline` may capitalise every word, so a capital there does not make "Chad" a first name."""
     counts: Counter[str] = Counter()
     named: Counter[str] = Counter()
     seen: set[str] = set()
     where: dict[str, tuple[float, float]] = {}
     if not text:
         return counts, named, seen, where, 0
-    cased = text != text.lower()
-    tokens = _WORD.findall(text)
+    # Text in mixed case writes names with capitals: there "china" and "turkey" are things, and
+    # "WHO" and "US" are the organisation and the country. All capitals or no capitals say neither.
+    cased = text != text.lower() and text != text.upper()
+    spans = list(_WORD.finditer(text))
+    tokens = [m.group() for m in spans]
     lows = [t.lower() for t in tokens]
     forms, longest = vocab.forms, vocab.longest
     i, n = 0, len(tokens)
@@ -311,13 +347,20 @@ def _scan(
                 continue
             if form.exact and (not cased or "".join(tokens[i : i + size]) != form.exact):
                 continue
+            if cased and form.target and tokens[i].islower() and tokens[i + size - 1].islower():
+                i += size  # "fine china", "roast the turkey": a common noun, no place
+                break
             seen.add(key)
             if form.target:
                 # A nationality or a club still says early on that the country matters.
                 where[form.target] = (where.get(form.target, (i / n,))[0], i / n)
             if form.named:
                 named[form.target] += form.weight  # type: ignore[assignment]
-            elif form.target and not _side(vocab, lows, i, size):
+            elif (
+                form.target
+                and not _side(vocab, lows, i, size)
+                and not _first_name(vocab, text, spans, key, i + size, cased and not headline)
+            ):
                 counts[form.target] += form.weight  # type: ignore[assignment]
             i += size
             break
@@ -335,6 +378,23 @@ def _side(vocab: Vocabulary, lows: list[str], at: int, size: int) -> bool:
     )
 
 
+def _first_name(
+    vocab: Vocabulary, text: str, spans: list[re.Match[str]], key: str, after: int, cased: bool
+) -> bool:
+    """Whether a name that is also a first name ("Chad", "Jordan") is one here: in cased text,
+    followed at once (one space, same sentence) by a capitalised word that is no place word."""
+    if not cased or key not in vocab.first_names or after >= len(spans):
+        return False
+    nxt = spans[after]
+    word = nxt.group()
+    return (
+        text[spans[after - 1].end() : nxt.start()] == " "
+        and word[0].isupper()
+        and word.lower() not in vocab.not_surnames
+        and word.lower() not in vocab.longest
+    )
+
+
 def _resolve(
     vocab: Vocabulary,
     counts: Counter[str],
@@ -348,8 +408,7 @@ def _resolve(
     for name in dict.fromkeys([*counts, *(where or {})]):
         target = name
         if name.startswith("cued:"):
-            rule = vocab.cued[name[5:]]
-            code = rule.country if rule.cues & seen else rule.otherwise
+            code = vocab.cued[name[5:]].code(seen)
             target = f"country:{code}" if code else ""
         resolved[target] += counts.get(name, 0.0)  # type: ignore[assignment]
         first, last = (where or {}).get(name, (0.0, 0.0))
@@ -399,8 +458,11 @@ def country_code(value: str) -> str:
         return value.lower()
     key = _name_key(value)
     code = _country_names().get(key, "")
-    if not code and key in vocab.cued:  # "Turkey": in text it needs a cue, typed it is the country
-        code = vocab.cued[key].country
+    rule = vocab.cued.get(key)
+    # "Turkey": in text it needs a cue, typed it is the country. "Korea", which is either of two
+    # countries by its cues, names neither typed alone.
+    if not code and rule and (rule.otherwise or not rule.against_country):
+        code = rule.country
     if not code:
         form = vocab.forms.get(phrase_key(value))
         code = form.target[8:] if form and form.target.startswith("country:") else ""

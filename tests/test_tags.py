@@ -265,3 +265,175 @@ def test_a_round_up_of_places_is_about_none_of_them() -> None:
     # A short post naming its places close together is no round-up.
     short = "Ministers of Latvia met in Riga. Poland's envoy flew from Warsaw to join them."
     assert set(countries("", short)) == {"country:lv", "country:pl"}
+
+
+# Cases reported from posts outside the bench (issue #15).
+
+
+def test_georgians_and_georgia_beside_atlanta_and_a_governor_are_the_us_state() -> None:
+    text = (
+        "Georgians went to the polls on Tuesday. In Atlanta, Gov. Brian Kemp said Georgia would "
+        "count every vote, and Georgia's Fulton County reported first."
+    )
+    assert countries("", text) == ["country:us"]
+    # The Caucasus country, with its own cues, is still found.
+    text = "Georgians rallied in Tbilisi. Georgia's parliament in Tbilisi passed the bill."
+    assert countries("", text) == ["country:ge"]
+
+
+def test_niger_chad_and_guinea_are_found_from_demonyms_and_capitals_alone() -> None:
+    niger = "Troops seized the palace in Niamey. Nigerien officers said Niamey was calm."
+    assert countries("", niger) == ["country:ne"]
+    chad = "Rebels neared N'Djamena. Chadian soldiers held N'Djamena overnight."
+    assert countries("", chad) == ["country:td"]
+    guinea = "Protesters marched in Conakry. Guinean police fired tear gas in Conakry."
+    assert countries("", guinea) == ["country:gn"]
+    # Nigeria is not Niger, and Guinea's neighbours are not Guinea.
+    nigeria = "Nigerian troops left Lagos. Abuja said Nigerians would vote in Lagos."
+    assert countries("", nigeria) == ["country:ng"]
+    bissau = "Bissau-Guinean officials met in Bissau. Guinea-Bissau's president flew to Bissau."
+    assert countries("", bissau) == ["country:gw"]
+    # A guinea pig is not Guinea, even in a post that says Conakry once.
+    pig = "A lab in Conakry bred a guinea pig. The guinea pig and other guinea pigs thrived."
+    assert countries("", pig) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Ivory Coast voted. Ivorian voters in Abidjan queued; Abidjan was calm.", "ci"),
+        ("Cote d'Ivoire voted on Sunday. Cote d'Ivoire's poll was calm.", "ci"),
+        ("Turkiye raised rates. Turkiye's central bank said inflation had peaked.", "tr"),
+        ("Macedonia changed its name. Skopje said Macedonia would join NATO.", "mk"),
+        ("East Timor voted. East Timor's capital Dili was calm.", "tl"),
+        ("Cape Verde beat Portugal 2-0. Cape Verde fans celebrated all night.", "cv"),
+        ("Swaziland renamed itself Eswatini. Swazi officials in Mbabane agreed.", "sz"),
+        ("Holland won the match. Holland fans danced in Amsterdam.", "nl"),
+    ],
+)
+def test_other_common_names_of_countries_are_found(text: str, code: str) -> None:
+    assert countries("", text)[0] == f"country:{code}"
+
+
+def test_kosovo_is_tagged_with_its_code_region_and_name() -> None:
+    text = "Kosovo's parliament met in Pristina. Kosovars marked independence in Pristina."
+    tags = tag_post("", text)
+    assert tags[:2] == ("country:xk", "region:southern-europe")
+    assert parse_tag("country:Kosovo") == parse_tag("country:XK") == "country:xk"
+    assert describe(tags) == "Kosovo · Southern Europe"
+
+
+def test_korea_alone_follows_the_north_or_south_the_post_names() -> None:
+    south = "South Korea's exports rose. Korea's chipmakers gained; Korea now leads in memory."
+    assert countries("", south) == ["country:kr"]
+    north = "North Korea fired a missile. Korea's north has tested five; Korea denied it."
+    assert countries("", north) == ["country:kp"]
+    # Both named as often, "Korea" alone could be either: it counts for neither.
+    both = "Korea talks resumed. Korea's future was discussed by South Korea and North Korea."
+    assert countries("", both) == []
+    with pytest.raises(TagError):
+        parse_tag("country:Korea")  # a filter must say which
+    assert parse_tag("country:South Korea") == "country:kr"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (
+            "The court in The Hague ruled on Monday. Judges in The Hague said the war crimes "
+            "case would go on.",
+            "nl",
+        ),
+        ("The Paris Agreement turns ten. Signatories of the Paris Agreement met in Bonn.", "fr"),
+        ("The Vienna talks resumed. Iran said the Vienna talks were useful.", "at"),
+        ("The Vienna Convention protects envoys. Both sides cited the Vienna Convention.", "at"),
+        (
+            "Both sides broke the Geneva Conventions. The Geneva Convention protects prisoners.",
+            "ch",
+        ),
+        ("George Kent testified on Capitol Hill. George Kent said he was worried.", "gb"),
+        (
+            "Roast the turkey slowly for Thanksgiving. Serve the turkey with Turkish coffee; "
+            "Turkey is the star of Thanksgiving.",
+            "tr",
+        ),
+        (
+            "She set out the china plates. The china was her grandmother's, and China cabinets "
+            "are back; fine china sells.",
+            "cn",
+        ),
+    ],
+)
+def test_places_in_names_of_things_and_people_are_no_country_mention(text: str, code: str) -> None:
+    assert f"country:{code}" not in countries("", text)
+
+
+def test_a_country_name_before_a_surname_is_a_persons_first_name() -> None:
+    text = (
+        "Jordan Peters, a nurse from Ohio, flew to Amman. Jordan Peters said the clinic needs help."
+    )
+    assert "country:jo" not in countries("", text)
+    text = "Boko Haram attacked a village. Chad Smith, an analyst, said Chad Smith's count was low."
+    assert "country:td" not in countries("", text)
+    # A headline capitalises every word: there the name is still the country.
+    assert countries("Jordan Signs Gas Deal", "Officials in Amman signed it.") == ["country:jo"]
+    assert "country:td" in countries(
+        "", "Rebels entered Chad. Chad Government troops fled N'Djamena."
+    )
+
+
+def test_an_all_capitals_title_says_who_not_the_world_health_organization() -> None:
+    assert tag_post("WHO KNEW? LET US COUNT THE CATS", "Cats sleep a lot.") == ()
+    assert "org:who" in tag_post("WHO warns on measles", "Cases rose.")
+
+
+def test_international_courts_are_tagged_as_organisations() -> None:
+    text = (
+        "The ICJ ruled on Monday that the International Court of Justice could hear the case. "
+        "The ICC prosecutor said the ICC would open an inquiry."
+    )
+    tags = tag_post("", text)
+    assert "org:icj" in tags and "org:icc" in tags
+    # The cricket ICC is not the court.
+    cricket = "The ICC World Cup starts in March. The ICC Cricket World Cup final is in Melbourne."
+    assert "org:icc" not in tag_post("", cricket)
+
+
+_WORDS = [
+    "US",
+    "us",
+    "WHO",
+    "who",
+    "UN",
+    "Georgia",
+    "Atlanta",
+    "Tbilisi",
+    "Korea",
+    "South",
+    "North",
+    "China",
+    "china",
+    "Turkey",
+    "turkey",
+    "Chad",
+    "Smith",
+    "Jordan",
+    "Amman",
+    "said",
+    "in",
+    "the",
+    "Hague",
+    "Niger",
+    "Niamey",
+    "Guinea",
+    "pig",
+    ".",
+    ",",
+]
+
+
+@given(st.lists(st.sampled_from(_WORDS), max_size=40))
+def test_a_text_in_capitals_is_read_like_the_same_text_in_lower_case(words: list[str]) -> None:
+    # A shouted headline has no case to go by, any more than a lower-cased corpus does.
+    text = " ".join(words)
+    assert tag_post(text.upper(), text.upper()) == tag_post(text.lower(), text.lower())
