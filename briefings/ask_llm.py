@@ -17,6 +17,7 @@ from briefings.ask import NOT_COVERED, Passage, PassageIndex
 from briefings.grounding import check_no_links_or_mentions, check_numbers
 from briefings.llm import ChatClient, LLMError
 from briefings.models import Answer
+from briefings.question import without_mentions
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +44,21 @@ class LLMAnswerer:
     async def ask(
         self, question: str, context: Iterable[int] = (), history: Sequence[str] = ()
     ) -> Answer:
-        """The same inputs as the extractive answer (the thread's posts and earlier questions):
-        passages come from the best few posts, so a question over several posts gets evidence
-        from each."""
+        """The same inputs as the extractive answer (the thread's posts and earlier questions, the
+        question without mentions, the period it names): passages come from the best few posts,
+        so a question over several posts gets evidence from each."""
         context = list(context)
         # Index and store reads run in a worker thread, never on the event loop.
         extractive = await asyncio.to_thread(self.index.ask, question, context, history)
         if not extractive.grounded:
             return extractive
-        query = self.index.query_for(question, history)
         passages = await asyncio.to_thread(
-            self.index.top_passages, query, context, self.max_passages
+            self.index.evidence, question, context, history, self.max_passages
         )
         try:
-            reply = await self.chat.complete(messages(question, passages, history))
+            reply = await self.chat.complete(
+                messages(without_mentions(question), passages, history)
+            )
             return await asyncio.to_thread(self.check, reply, passages, extractive)
         except LLMError as exc:
             log.warning("LLM answer not used: %s", exc)
