@@ -53,15 +53,19 @@ from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.terms import stem, terms
 
 NOT_COVERED = "The posts I have don't cover that."
-NO_POSTS_THEN = (
-    "No posts were published"  # + the period asked about: "No posts were published today."
-)
+NO_POSTS_THEN = "No posts published"  # + the period: "No posts published today cover that; …"
+
+
+def other_dates_note(answer: Answer) -> str:
+    """The line that opens an answer from other dates than the period asked about ("" if none)."""
+    first = answer.text.split("\n", 1)[0]
+    return first if answer.grounded and first.startswith(NO_POSTS_THEN) else ""
 
 
 def is_refusal(text: str) -> bool:
     """Whether a message the bot sent is an answer declining a question: a thread's follow-up
     is read with the turns that were answered, never with one the posts did not cover."""
-    return NOT_COVERED in text or NO_POSTS_THEN in text
+    return NOT_COVERED in text
 
 
 # Words that shape a question but say nothing about its topic.
@@ -490,16 +494,32 @@ class PassageIndex:
         spans posts or the best are about as good). `history` holds the thread's earlier
         questions, oldest first: a follow-up ("and what happens next?") borrows the last one's
         terms, as the thread's cited posts (in `context`) are boosted. A period the question names
-        ("this week", "in October") keeps the answer to posts published then."""
+        ("this week", "in October") keeps the answer to posts published then; when none of them
+        covers it, the answer says so and comes from the posts of other dates, if any covers it
+        (the period may be when the thing happened, not when it was written about)."""
         reading = self.read(question, history)
-        form, query = reading.form, reading.query
+        if reading.period is None:
+            return self._answer(reading, context, None)
         within = self._published_in(reading.period)
-        if within is not None and not within:
-            assert reading.period is not None
-            return Answer(f"{NO_POSTS_THEN} {reading.period.label}.", False, ())
+        if within:
+            answer = self._answer(reading, context, within)
+            if answer.grounded:
+                return answer
+        wider = self._answer(self.read(question, history, narrow=False), context, None)
+        if not wider.grounded:
+            return wider
+        note = f"{NO_POSTS_THEN} {reading.period.label} cover that; from other dates:"
+        return replace(wider, text=f"{note}\n{wider.text}" if wider.text else note)
+
+    def _answer(
+        self, reading: Reading, context: Iterable[int], within: Sequence[int] | None
+    ) -> Answer:
+        """The answer from the posts `within` (None: every post)."""
+        form, query = reading.form, reading.query
         context = list(dict.fromkeys(context))
         if within is not None:
-            context = [pid for pid in context if pid in set(within)]
+            allowed = set(within)
+            context = [pid for pid in context if pid in allowed]
         if not set(query) and context:
             # "What does the post conclude?" in a digest's thread: about the thread's posts.
             return self._about(context[0], form)
@@ -533,23 +553,31 @@ class PassageIndex:
         facts, opinion = self._best_sentences(post, expanded, idf, form)
         return self._single(post, facts, opinion)
 
-    def read(self, question: str, history: Sequence[str] = ()) -> Reading:
+    def read(self, question: str, history: Sequence[str] = (), narrow: bool = True) -> Reading:
         """What the question asks, on which terms, and over which period. Mentions (@everyone,
         <@U123>) are no part of it; the words naming a period are not topic terms; a follow-up
         (it says so, or names fewer than two things) borrows the last earlier question's terms,
         and its period when it names none."""
         question = without_mentions(question)
-        period = period_in(question, self.clock())
-        topic = without_period(question, period)
         form = shape(question)
+        # A period narrows the posts of a question about them ("what have the posts said this
+        # week?"); in a question after a fact ("how many were fined last month?") it is when the
+        # thing happened, and stays a topic term.
+        period = period_in(question, self.clock()) if narrow and form.kind is Kind.OTHER else None
+        topic = without_period(question, period)
         if period is not None and not form.spans_posts:
             form = replace(form, spans_posts=True)
         query = asked_terms(topic, form)
         if history and (form.follow_up or len(set(query)) < 2):
             earlier = without_mentions(history[-1])
-            earlier_period = period_in(earlier, self.clock())
+            earlier_form = shape(earlier)
+            earlier_period = (
+                period_in(earlier, self.clock())
+                if narrow and earlier_form.kind is Kind.OTHER
+                else None
+            )
             earlier_topic = without_period(earlier, earlier_period)
-            query = list(dict.fromkeys([*query, *asked_terms(earlier_topic, shape(earlier))]))
+            query = list(dict.fromkeys([*query, *asked_terms(earlier_topic, earlier_form)]))
             period = period or earlier_period
         return Reading(form, query, period)
 
@@ -558,10 +586,16 @@ class PassageIndex:
         return self.read(question, history).query
 
     def evidence(
-        self, question: str, context: Iterable[int] = (), history: Sequence[str] = (), n: int = 5
+        self,
+        question: str,
+        context: Iterable[int] = (),
+        history: Sequence[str] = (),
+        n: int = 5,
+        narrow: bool = True,
     ) -> list[Passage]:
-        """The passages an LLM answers from: read and narrowed to a period exactly as `ask` does."""
-        reading = self.read(question, history)
+        """The passages an LLM answers from: read and narrowed to a period as `ask` does
+        (`narrow` False when `ask` answered from other dates, see `other_dates_note`)."""
+        reading = self.read(question, history, narrow)
         within = self._published_in(reading.period)
         return self.top_passages(reading.query, context, n, within)
 

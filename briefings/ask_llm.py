@@ -12,8 +12,9 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from briefings.ask import NOT_COVERED, Passage, PassageIndex
+from briefings.ask import NOT_COVERED, Passage, PassageIndex, other_dates_note
 from briefings.grounding import check_no_links_or_mentions, check_numbers
 from briefings.llm import ChatClient, LLMError
 from briefings.models import Answer
@@ -52,14 +53,18 @@ class LLMAnswerer:
         extractive = await asyncio.to_thread(self.index.ask, question, context, history)
         if not extractive.grounded:
             return extractive
+        note = other_dates_note(extractive)  # answered from other dates than those asked
         passages = await asyncio.to_thread(
-            self.index.evidence, question, context, history, self.max_passages
+            self.index.evidence, question, context, history, self.max_passages, not note
         )
         try:
             reply = await self.chat.complete(
                 messages(without_mentions(question), passages, history)
             )
-            return await asyncio.to_thread(self.check, reply, passages, extractive)
+            answer = await asyncio.to_thread(self.check, reply, passages, extractive)
+            if note and answer.grounded:
+                answer = replace(answer, text=f"{note}\n{answer.text}")
+            return answer
         except LLMError as exc:
             log.warning("LLM answer not used: %s", exc)
             return extractive

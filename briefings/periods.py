@@ -3,7 +3,9 @@ span of publication dates relative to now, so an answer quotes only posts from t
 
 Pure functions on text and a given `now` (the caller's clock, so tests fix it). Weeks start on
 Monday; every bound is UTC midnight. A month or weekday named without a year is the latest one
-not after now ("in October" asked in November is this year's October).
+not after now ("in October" asked in November is this year's October). Years are no periods
+here: "in 2014" or "last year" in a news question says when something happened far more often
+than when it was written about.
 """
 
 from __future__ import annotations
@@ -31,10 +33,9 @@ _MONTH = "|".join(_MONTHS)
 _DAY = "|".join(_DAYS)
 
 _PATTERN = re.compile(
-    r"\b(?:(?P<rel>this|last|past|previous) (?P<unit>week|month|year)|"
+    r"\b(?:(?P<rel>this|last|past|previous) (?P<unit>week|month)|"
     r"(?P<today>today|yesterday)|"
     r"(?:in|during) (?P<month>" + _MONTH + r")(?: (?P<year>(?:19|20)\d\d))?|"
-    r"(?:in|during) (?P<only_year>(?:19|20)\d\d)|"
     r"since (?:last )?(?P<since_day>" + _DAY + r")|"
     r"since (?P<since_month>" + _MONTH + r")(?: (?P<since_date>\d{1,2}))?)\b",
     re.I,
@@ -78,17 +79,12 @@ def period_in(question: str, now: datetime) -> Period | None:
             until = since + timedelta(days=7)
             if not current:
                 since, until = since - timedelta(days=7), since
-        elif unit == "month":
+        else:
             since = _month_start(today.year, today.month)
             until = _next_month(since)
             if not current:
                 until = since
                 since = _month_start(since.year - (since.month == 1), (since.month - 2) % 12 + 1)
-        else:
-            since = _month_start(today.year, 1)
-            until = _month_start(today.year + 1, 1)
-            if not current:
-                since, until = _month_start(today.year - 1, 1), since
     elif found["today"]:
         since = today - timedelta(days=found["today"].lower() == "yesterday")
         until = since + timedelta(days=1)
@@ -97,9 +93,6 @@ def period_in(question: str, now: datetime) -> Period | None:
         year = int(found["year"]) if found["year"] else today.year - (month > today.month)
         since = _month_start(year, month)
         until = _next_month(since)
-    elif found["only_year"]:
-        since = _month_start(int(found["only_year"]), 1)
-        until = _month_start(int(found["only_year"]) + 1, 1)
     elif found["since_day"]:
         back = (today.weekday() - _DAYS.index(found["since_day"].lower())) % 7
         since = today - timedelta(days=back)
