@@ -166,7 +166,8 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
 
 def render_answer(answer: Answer, width: int | None = None) -> str:
     width = width or _width()
-    lines = [_wrap(answer.text, "", width)]
+    # A quote per line (an answer over several posts): each wrapped on its own, never run on.
+    lines = [_wrap(line, "", width) for line in answer.text.splitlines() if line.strip()]
     if answer.opinion:
         lines.append(_wrap(answer.opinion, "", width))
     if answer.citations:

@@ -353,6 +353,10 @@ async def _reindex(engine: BriefingEngine) -> int:
 
 
 async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -> int:
+    if args.command == "ask" and not args.batch and not (args.question or "").strip():
+        # A blank question ("" or "   ") is the same usage error, before any index work.
+        print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
     await engine.sync_index()
     if not len(engine.index):
         print("briefbot: no posts stored yet; run `briefbot ingest` first", file=sys.stderr)
@@ -363,9 +367,6 @@ async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -
         return EXIT_OK
     if args.batch:
         return await _ask_batch(args.batch, engine)
-    if not args.question:
-        print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
-        return EXIT_USAGE
     answer = await engine.answer(args.question, context_urls=args.post)
     print(
         console.dumps(console.answer_to_json(answer))

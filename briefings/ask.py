@@ -18,8 +18,9 @@ A follow-up in a thread is read with the thread's last question.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,13 +38,36 @@ from briefings.index import (
 )
 from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.paraphrase import expand
-from briefings.question import Kind, QuestionShape, form_words, shape
+from briefings.periods import Period, period_in, without_period
+from briefings.question import (
+    Kind,
+    QuestionShape,
+    digits_for_number_words,
+    form_words,
+    shape,
+    without_mentions,
+)
 from briefings.settings import SettingsModel
 from briefings.store import Store
 from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.terms import stem, terms
 
 NOT_COVERED = "The posts I have don't cover that."
+NO_POSTS_THEN = "No posts published"  # + the period: "No posts published today cover that; …"
+
+
+def other_dates_note(answer: Answer) -> str:
+    """The line that opens an answer from other dates than the period asked about ("" if none)."""
+    first = answer.text.split("\n", 1)[0]
+    return first if answer.grounded and first.startswith(NO_POSTS_THEN) else ""
+
+
+def is_refusal(text: str) -> bool:
+    """Whether a message the bot sent is an answer declining a question: a thread's follow-up
+    is read with the turns that were answered, never with one the posts did not cover."""
+    return NOT_COVERED in text
+
+
 # Words that shape a question but say nothing about its topic.
 _QUESTION_WORDS = frozenset(
     stem(w)
@@ -111,6 +135,9 @@ _QUESTION_WORDS = frozenset(
 CLOSE_SCORES = 0.97
 # Coverage a post lacking the question's most specific term needs (see `share_found`).
 WITHOUT_RAREST = 0.7
+# A term with an idf below this is in more than about one post in 20: common enough that a post
+# lacking it may still answer, when it holds the question's other terms.
+COMMON_IDF = 3.0
 
 
 class AskSettings(SettingsModel):
@@ -187,8 +214,23 @@ class _Exact:
         return max(self.scores(kind, hits), default=0.0) or 1.0
 
 
+# Phrases that only say a thing happened ("where did the summit take place?").
+_HAPPENED = re.compile(r"\b(?:take|takes|took|taken|taking) place\b", re.I)
+
+
 def question_terms(question: str) -> list[str]:
-    return [t for t in terms(question) if t not in _QUESTION_WORDS]
+    text = _HAPPENED.sub(" ", digits_for_number_words(question))
+    return [t for t in terms(text) if t not in _QUESTION_WORDS]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a question is answered: what it asks, the terms it is matched on, and the period its
+    posts must be from (None: any time)."""
+
+    form: QuestionShape
+    query: list[str]
+    period: Period | None
 
 
 class PassageIndex:
@@ -203,9 +245,12 @@ class PassageIndex:
         *,
         store: Store | None = None,
         path: Path | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.settings = settings or AskSettings()
         self.store = store
+        # "This week" in a question is the week of this clock's now (tests fix it).
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.search_index = SearchIndex(path, self.settings.passage_sentences)
 
     def __len__(self) -> int:
@@ -249,7 +294,11 @@ class PassageIndex:
     # -- ranking ----------------------------------------------------------------------------------
 
     def rank(
-        self, query: Sequence[str], context: Iterable[int] = (), limit: int = 5
+        self,
+        query: Sequence[str],
+        context: Iterable[int] = (),
+        limit: int = 5,
+        within: Sequence[int] | None = None,
     ) -> list[Ranked]:
         """(post id, blended score, best passage) for the best posts, best first.
 
@@ -259,25 +308,33 @@ class PassageIndex:
         one kind of score get it from a query restricted to them. The posts that could still reach
         the ranks returned, and the best hits the scores are scaled to, are then rescored with
         exact BM25, so a near-tie falls as exact scores say. The top hits are widened until no
-        post outside them could outrank the last post returned."""
+        post outside them could outrank the last post returned. `within`: only these posts."""
         words = sorted(set(query))
-        if not words or self._ready() is None:
+        if not words or self._ready() is None or (within is not None and not within):
             return []
         context_ids = set(context)
+        if within is not None:
+            context_ids &= set(within)
         k_posts, k_passages = _FIRST_POSTS, _FIRST_PASSAGES
         while True:
-            ranked = self._rank_within(words, context_ids, limit, k_posts, k_passages)
+            ranked = self._rank_within(words, context_ids, limit, k_posts, k_passages, within)
             if ranked is not None:
                 return ranked
             k_posts, k_passages = k_posts * 4, k_passages * 4
 
     def _rank_within(
-        self, words: list[str], context_ids: set[int], limit: int, k_posts: int, k_passages: int
+        self,
+        words: list[str],
+        context_ids: set[int],
+        limit: int,
+        k_posts: int,
+        k_passages: int,
+        within: Sequence[int] | None = None,
     ) -> list[Ranked] | None:
         """The ranking from the top `k_*` hits, or None when more hits are needed to be sure."""
         index = self.search_index
-        docs = index.top_posts(words, k_posts)
-        passages = index.top_passages(words, k_passages)
+        docs = index.top_posts(words, k_posts, within)
+        passages = index.top_passages(words, k_passages, within)
         if not docs or not passages:
             return []
         widen = k_posts < _MAX_POSTS
@@ -375,10 +432,14 @@ class PassageIndex:
         }
 
     def top_passages(
-        self, query: Sequence[str], context: Iterable[int] = (), n: int = 5
+        self,
+        query: Sequence[str],
+        context: Iterable[int] = (),
+        n: int = 5,
+        within: Sequence[int] | None = None,
     ) -> list[Passage]:
         """The best-matching passages of the best few posts, best first (an LLM's evidence)."""
-        ranked = self.rank(query, context, limit=3)
+        ranked = self.rank(query, context, limit=3, within=within)
         if not ranked:
             return []
         ids = [post_id for post_id, _, _ in ranked]
@@ -432,14 +493,37 @@ class PassageIndex:
         """Answer from the best post (or one quote from each of up to three, when the question
         spans posts or the best are about as good). `history` holds the thread's earlier
         questions, oldest first: a follow-up ("and what happens next?") borrows the last one's
-        terms, as the thread's cited posts (in `context`) are boosted."""
-        form = shape(question)
-        query = self.query_for(question, history)
+        terms, as the thread's cited posts (in `context`) are boosted. A period the question names
+        ("this week", "in October") keeps the answer to posts published then; when none of them
+        covers it, the answer says so and comes from the posts of other dates, if any covers it
+        (the period may be when the thing happened, not when it was written about)."""
+        reading = self.read(question, history)
+        if reading.period is None:
+            return self._answer(reading, context, None)
+        within = self._published_in(reading.period)
+        if within:
+            answer = self._answer(reading, context, within)
+            if answer.grounded:
+                return answer
+        wider = self._answer(self.read(question, history, narrow=False), context, None)
+        if not wider.grounded:
+            return wider
+        note = f"{NO_POSTS_THEN} {reading.period.label} cover that; from other dates:"
+        return replace(wider, text=f"{note}\n{wider.text}" if wider.text else note)
+
+    def _answer(
+        self, reading: Reading, context: Iterable[int], within: Sequence[int] | None
+    ) -> Answer:
+        """The answer from the posts `within` (None: every post)."""
+        form, query = reading.form, reading.query
         context = list(dict.fromkeys(context))
+        if within is not None:
+            allowed = set(within)
+            context = [pid for pid in context if pid in allowed]
         if not set(query) and context:
             # "What does the post conclude?" in a digest's thread: about the thread's posts.
             return self._about(context[0], form)
-        ranked = self.rank(query, context)
+        ranked = self.rank(query, context, within=within)
         if not ranked:
             return Answer(NOT_COVERED, grounded=False, citations=())
         top3 = [pid for pid, _, _ in ranked[:3]]
@@ -467,16 +551,59 @@ class PassageIndex:
         if spread and not (form.summary or form.view):
             return self._several([post, *(posts[pid] for pid in spread)], expanded, idf, form)
         facts, opinion = self._best_sentences(post, expanded, idf, form)
-        return self._single(post, facts, opinion, [posts[pid] for pid in others])
+        return self._single(post, facts, opinion)
+
+    def read(self, question: str, history: Sequence[str] = (), narrow: bool = True) -> Reading:
+        """What the question asks, on which terms, and over which period. Mentions (@everyone,
+        <@U123>) are no part of it; the words naming a period are not topic terms; a follow-up
+        (it says so, or names fewer than two things) borrows the last earlier question's terms,
+        and its period when it names none."""
+        question = without_mentions(question)
+        form = shape(question)
+        # A period narrows the posts of a question about them ("what have the posts said this
+        # week?"); in a question after a fact ("how many were fined last month?") it is when the
+        # thing happened, and stays a topic term.
+        period = period_in(question, self.clock()) if narrow and form.kind is Kind.OTHER else None
+        topic = without_period(question, period)
+        if period is not None and not form.spans_posts:
+            form = replace(form, spans_posts=True)
+        query = asked_terms(topic, form)
+        if history and (form.follow_up or len(set(query)) < 2):
+            earlier = without_mentions(history[-1])
+            earlier_form = shape(earlier)
+            earlier_period = (
+                period_in(earlier, self.clock())
+                if narrow and earlier_form.kind is Kind.OTHER
+                else None
+            )
+            earlier_topic = without_period(earlier, earlier_period)
+            query = list(dict.fromkeys([*query, *asked_terms(earlier_topic, earlier_form)]))
+            period = period or earlier_period
+        return Reading(form, query, period)
 
     def query_for(self, question: str, history: Sequence[str] = ()) -> list[str]:
-        """The terms a question is answered on: its topic terms, and for a follow-up (it says so,
-        or names fewer than two things) the last earlier question's too."""
-        form = shape(question)
-        query = asked_terms(question, form)
-        if history and (form.follow_up or len(set(query)) < 2):
-            query = list(dict.fromkeys([*query, *asked_terms(history[-1], shape(history[-1]))]))
-        return query
+        """The terms a question is answered on (see `read`)."""
+        return self.read(question, history).query
+
+    def evidence(
+        self,
+        question: str,
+        context: Iterable[int] = (),
+        history: Sequence[str] = (),
+        n: int = 5,
+        narrow: bool = True,
+    ) -> list[Passage]:
+        """The passages an LLM answers from: read and narrowed to a period as `ask` does
+        (`narrow` False when `ask` answered from other dates, see `other_dates_note`)."""
+        reading = self.read(question, history, narrow)
+        within = self._published_in(reading.period)
+        return self.top_passages(reading.query, context, n, within)
+
+    def _published_in(self, period: Period | None) -> list[int] | None:
+        """Ids of the posts published in the period (None: no period, every post)."""
+        if period is None or self.store is None:
+            return None
+        return self.store.post_ids_between(period.since, period.until)
 
     def _about(self, post_id: int, form: QuestionShape) -> Answer:
         """A question naming nothing but "the post": its summary, or its take when its view is
@@ -486,23 +613,18 @@ class PassageIndex:
             return Answer(NOT_COVERED, grounded=False, citations=())
         summary = QuestionShape(Kind.OTHER, True, False, False, False)
         facts, opinion = self._best_sentences(post, {}, {}, form if form.view else summary)
-        return self._single(post, facts, opinion, ())
+        return self._single(post, facts, opinion)
 
-    def _single(
-        self, post: Post, facts: list[str], opinion: list[str], others: Sequence[Post]
-    ) -> Answer:
+    def _single(self, post: Post, facts: list[str], opinion: list[str]) -> Answer:
+        """The answer quotes this one post, and so cites it alone."""
         text = " ".join(facts)
         opinion_text = ""
         if opinion:
-            label = post.take_label or "Take"
-            opinion_text = (
-                f"The post's {label.lower()} (its view, not reported fact): {' '.join(opinion)}"
-            )
+            opinion_text = f"{view_label(post)}: {' '.join(opinion)}"
         if not text:
             text = opinion_text
             opinion_text = ""
-        citations = (cite(post), *(cite(other) for other in others))
-        return Answer(text, grounded=True, citations=citations, opinion=opinion_text)
+        return Answer(text, grounded=True, citations=(cite(post),), opinion=opinion_text)
 
     def _several(
         self,
@@ -518,18 +640,19 @@ class PassageIndex:
         )
         lines, cited, seen = [], [], set()
         for _, post in newest:
-            quote = next(
+            row = next(
                 (
-                    row.text
+                    row
                     for row in choose(rows(post), expanded, idf, form.kind, 1)
                     if normal(row.text) not in seen
                 ),
                 None,
             )
-            if quote is None:
+            if row is None:
                 continue
-            seen.add(normal(quote))
+            seen.add(normal(row.text))
             when = f", {post.published:%Y-%m-%d}" if post.published else ""
+            quote = f"{view_label(post)}: {row.text}" if row.section == "take" else row.text
             lines.append(f"{post.title or post.url} ({post.source}{when}): {quote}")
             cited.append(cite(post))
         return Answer("\n".join(lines), grounded=True, citations=tuple(cited))
@@ -571,6 +694,12 @@ class PassageIndex:
         return apart(facts, opinion)
 
 
+def view_label(post: Post) -> str:
+    """How a quote from the post's own take is introduced: as its view, not reported fact."""
+    label = post.take_label or "Take"
+    return f"The post's {label.lower()} (its view, not reported fact)"
+
+
 def apart(facts: Sequence[str], opinion: Sequence[str]) -> tuple[list[str], list[str]]:
     """Facts and view, each sentence once in the whole answer: a take often restates a fact."""
     kept = unique(facts)
@@ -600,7 +729,9 @@ def share_found(
 
     A post without the question's most specific term (its highest idf) must hold at least
     `WITHOUT_RAREST` of the rest, else it covers none of it: asked about "the Greens in the
-    Tasmanian election", a post on another election is no answer."""
+    Tasmanian election", a post on another election is no answer. That term is excused when it is
+    common (idf below `COMMON_IDF`) and the post has every other of at least three terms: "how
+    large was the Baltic air-defence fund" is answered by a post that states the fund's amount."""
     unique_terms = sorted(set(query))
     if not unique_terms:
         return 0.0
@@ -610,6 +741,9 @@ def share_found(
 
     total = sum(idf.get(t, 0.0) for t in unique_terms)
     share = sum(idf.get(t, 0.0) for t in unique_terms if has(t)) / total if total else 0.0
+    missing = [t for t in unique_terms if not has(t)]
+    if len(unique_terms) >= 3 and len(missing) == 1 and idf.get(missing[0], 0.0) < COMMON_IDF:
+        return 1.0  # every distinctive term is there; the one missing is a common word
     rarest = max(unique_terms, key=lambda t: idf.get(t, 0.0))
     return share if has(rarest) or share >= WITHOUT_RAREST else 0.0
 

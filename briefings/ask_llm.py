@@ -12,11 +12,13 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
-from briefings.ask import NOT_COVERED, Passage, PassageIndex
+from briefings.ask import NOT_COVERED, Passage, PassageIndex, other_dates_note
 from briefings.grounding import check_no_links_or_mentions, check_numbers
 from briefings.llm import ChatClient, LLMError
 from briefings.models import Answer
+from briefings.question import without_mentions
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +45,26 @@ class LLMAnswerer:
     async def ask(
         self, question: str, context: Iterable[int] = (), history: Sequence[str] = ()
     ) -> Answer:
-        """The same inputs as the extractive answer (the thread's posts and earlier questions):
-        passages come from the best few posts, so a question over several posts gets evidence
-        from each."""
+        """The same inputs as the extractive answer (the thread's posts and earlier questions, the
+        question without mentions, the period it names): passages come from the best few posts,
+        so a question over several posts gets evidence from each."""
         context = list(context)
         # Index and store reads run in a worker thread, never on the event loop.
         extractive = await asyncio.to_thread(self.index.ask, question, context, history)
         if not extractive.grounded:
             return extractive
-        query = self.index.query_for(question, history)
+        note = other_dates_note(extractive)  # answered from other dates than those asked
         passages = await asyncio.to_thread(
-            self.index.top_passages, query, context, self.max_passages
+            self.index.evidence, question, context, history, self.max_passages, not note
         )
         try:
-            reply = await self.chat.complete(messages(question, passages, history))
-            return await asyncio.to_thread(self.check, reply, passages, extractive)
+            reply = await self.chat.complete(
+                messages(without_mentions(question), passages, history)
+            )
+            answer = await asyncio.to_thread(self.check, reply, passages, extractive)
+            if note and answer.grounded:
+                answer = replace(answer, text=f"{note}\n{answer.text}")
+            return answer
         except LLMError as exc:
             log.warning("LLM answer not used: %s", exc)
             return extractive

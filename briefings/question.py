@@ -311,3 +311,90 @@ def fits(
 def topic_terms(question: str, question_words: frozenset[str]) -> list[str]:
     """The question's content terms, without the words that only shape it."""
     return [t for t in terms(question) if t not in question_words and t not in _FORM_WORDS]
+
+
+# Mentions a chat platform turns into pings: Slack's <@U123>, <!channel>, <#C1|name>; Discord's
+# <@123>, <@!123>, <@&123>, <#123>; and the typed @everyone / @here / @channel.
+_MENTION = re.compile(
+    r"<[@#!][^<>\s]*>|(?<![\w@])@(?:everyone|here|channel)\b|(?<![\w@])@(?=\w)", re.I
+)
+
+
+def without_mentions(question: str) -> str:
+    """The question with mentions taken out (a handle keeps its word, without the @): a ping says
+    nothing about the topic, and must never be echoed back."""
+    return " ".join(_MENTION.sub(" ", question).split())
+
+
+_UNITS = {
+    word: value
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ]
+    )
+}
+_TENS = {
+    word: 10 * value
+    for value, word in enumerate(
+        ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], 2
+    )
+}
+_SCALES = {"thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES, "hundred", "dozen"])
+_NUMBER_RUN = re.compile(
+    rf"\b(?:a|(?:{_NUMBER_WORD}))"
+    rf"(?:(?:[\s-]+|(?<=hundred)\s+and\s+|(?<=thousand)\s+and\s+)(?:{_NUMBER_WORD}))+\b",
+    re.I,
+)
+
+
+def _value(words: list[str]) -> int | None:
+    total, current, seen = 0, 0, False
+    for word in words:
+        if word in _UNITS or word in _TENS:
+            current += _UNITS.get(word, 0) + _TENS.get(word, 0)
+        elif word == "hundred":
+            current = (current or 1) * 100
+        elif word == "dozen":
+            current = (current or 1) * 12
+        elif word in _SCALES:
+            total += (current or 1) * _SCALES[word]
+            current = 0
+        elif word == "a" and not seen:
+            current = 1
+        else:
+            return None
+        seen = True
+    return total + current
+
+
+def digits_for_number_words(question: str) -> str:
+    """Numbers of two or more words written as digits ("seventy-one" → 71, "two dozen" → 24),
+    as posts usually print them. (One-word numbers meet their digits through `paraphrase.py`.)"""
+
+    def as_digits(match: re.Match[str]) -> str:
+        words = [w for w in re.split(r"[\s-]+", match.group().lower()) if w != "and"]
+        value = _value(words)
+        return match.group() if value is None else f"{value:,}"
+
+    return _NUMBER_RUN.sub(as_digits, question)

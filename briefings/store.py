@@ -487,6 +487,15 @@ class Store:
         with self.engine.connect() as conn:
             return [_to_post(row) for row in conn.execute(query).mappings()]
 
+    def post_ids_between(self, since: datetime, until: datetime) -> list[int]:
+        """Ids of the posts published (or first seen, when a feed gave no date) from `since` to
+        before `until`: the posts a question naming a period ("this week") may be answered from.
+        Ids only: a year's posts are not read to answer one question."""
+        when = sa.func.coalesce(posts.c.published, posts.c.first_seen)
+        query = sa.select(posts.c.id).where(when >= since, when < until).order_by(posts.c.id)
+        with self.engine.connect() as conn:
+            return [int(i) for (i,) in conn.execute(query)]
+
     def changed_posts(self, after_id: int, updated_after: datetime | None) -> list[Post]:
         """Posts first seen after `after_id` or updated after `updated_after` (index sync)."""
         condition = posts.c.id > after_id

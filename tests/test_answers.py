@@ -83,7 +83,9 @@ def index(tmp_path: Path) -> Iterator[PassageIndex]:
             ("arctic-shipping", datetime(2026, 11, 20, tzinfo=UTC), ARCTIC_SHIPPING),
         ],
     )
-    built = PassageIndex(store=store, path=tmp_path / "index")
+    # "This month" in a question: November 2026, whatever day the tests run.
+    now = datetime(2026, 11, 25, tzinfo=UTC)
+    built = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: now)
     built.sync()
     yield built
     store.close()

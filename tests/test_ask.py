@@ -455,6 +455,21 @@ async def test_llm_gets_the_thread_s_earlier_questions_and_keeps_its_checks(
     assert "400 million euros" in fallback.text and "900" not in fallback.text
 
 
+@pytest.mark.parametrize("mention", ["@everyone", "<!channel>", "<@U0123ABC>"])
+async def test_llm_gets_the_question_without_its_mentions_and_the_same_passages(
+    llm_server: LLMServer, answerer: LLMAnswerer, mention: str
+) -> None:
+    llm_server.script = [
+        Reply("Estonia proposed a fund [1]."),
+        Reply("Estonia proposed a fund [1]."),
+    ]
+    await answerer.ask("What did Estonia propose?")
+    answer = await answerer.ask(f"{mention} What did Estonia propose?")
+    assert answer.grounded
+    plain, mentioned = (r[0]["messages"][1]["content"] for r in llm_server.requests)
+    assert mentioned == plain and mention not in mentioned
+
+
 async def test_llm_may_say_not_covered(llm_server: LLMServer, answerer: LLMAnswerer) -> None:
     llm_server.script = [Reply("NOT COVERED")]
     answer = await answerer.ask("What did Estonia propose?")

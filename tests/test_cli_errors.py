@@ -320,3 +320,13 @@ def test_a_bad_database_url_is_one_line(
     assert main(["--db", url.format(tmp=tmp, port=port), "posts"]) == 1
     line = one_error_line(capsys.readouterr().err)
     assert expected.format(tmp=tmp) in line
+
+
+@pytest.mark.parametrize("question", ["   ", "\t \n"])
+def test_a_blank_question_is_the_same_usage_error_as_an_empty_one(
+    db: Path, question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", question]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert one_error_line(err) == "briefbot: ask needs a question, or --batch FILE.jsonl"

@@ -320,7 +320,12 @@ async def test_the_terminal_reads_a_follow_up_with_its_last_exchange(bot: Bot) -
     stdin = io.StringIO("what did delegates from the Andes agree on?\nand when did they meet?\n")
     out = io.StringIO()
     assert await prompt_loop(bot.commands.handle, stdin, out) == "eof"
-    follow_up = out.getvalue().split("Source:")[1].split("\n", 2)[2]  # after the first answer
+    replies: list[list[str]] = [[]]  # each reply ends with its citation lines ("  - ...")
+    for line in out.getvalue().splitlines():
+        if replies[-1] and replies[-1][-1].startswith("  - ") and not line.startswith("  - "):
+            replies.append([])
+        replies[-1].append(line)
+    follow_up = "\n".join(replies[1])
     assert "Tuesday" in follow_up
     cited = [follow_up.find(f"post-{n}/") for n in (1, 2, 3)]
     assert cited[1] >= 0 and cited[1] == min(c for c in cited if c >= 0)

@@ -586,3 +586,26 @@ def test_any_digest_renders_within_every_discord_limit_and_loses_no_text(digest:
     for item in digest.items:
         for field in (item.title, item.category, item.summary, item.take, *item.sources):
             assert squashed(field) in described or any(squashed(field) in x for x in labels)
+
+
+async def test_a_follow_up_after_a_declined_question_is_read_with_the_last_answered_turn(
+    rig: Rig,
+) -> None:
+    """The declined question and the closest posts offered with it are no context: "they" are
+    still the Andes delegates of the last answered turn."""
+    await deliver_digest(rig)
+    thread = rig.fake.messages[CHANNEL][0]["id"]
+    await rig.fake.wait_for(lambda: rig.client.get_channel(int(thread)) is not None)
+    turns = (
+        "what did delegates from the Andes agree on?",
+        "who won the rowing race on the Mekong river?",
+        "and when did they meet?",
+    )
+    for number, text in enumerate(turns, 1):
+        await rig.fake.dispatch("MESSAGE_CREATE", rig.fake.user_message(thread, text, MEMBER))
+        await rig.fake.wait_for(lambda n=number: len(rig.fake.posted(thread)) == n)  # type: ignore[misc]
+    declined = rig.fake.posted(thread)[1]["content"]
+    assert "don't cover that" in declined and "post-3/" in declined  # offered as reading
+    answer = rig.fake.posted(thread)[2]["content"]
+    assert "Tuesday" in answer and "https://irinfive.com/post-2/" in answer
+    assert "post-3/" not in answer

@@ -734,3 +734,36 @@ def test_bolt_does_not_warn_about_the_token_it_was_handed(
     with caplog.at_level(logging.WARNING):
         SlackBot(SlackSettings(bot_token="xoxb-from-env", mode="socket", app_token="xapp-1"))
     assert "token" not in caplog.text
+
+
+async def test_a_follow_up_after_a_declined_question_is_read_with_the_last_answered_turn(
+    rig: Rig,
+) -> None:
+    """The declined question and the closest posts offered with it are no context: "they" are
+    still the Andes delegates of the last answered turn."""
+    await deliver_digest(rig)
+    sub = rig.world.outbox.subscription("slack", "C1")
+    assert sub is not None
+    thread = rig.world.outbox.deliveries_for(sub.id)[0].message_id
+    turns = (
+        "what did delegates from the Andes agree on?",
+        "who won the rowing race on the Mekong river?",
+        "and when did they meet?",
+    )
+    for number, text in enumerate(turns, 2):
+        event = {
+            "type": "message",
+            "channel": "C1",
+            "user": "UMEMBER",
+            "text": text,
+            "ts": f"1800000000.00{number}00",
+            "thread_ts": thread,
+        }
+        rig.slack.said_in_thread(thread, event)  # listed in the thread before the bot's reply
+        await rig.event(event, f"Ev{number}")
+        await rig.slack.wait_for(lambda n=number: len(rig.slack.posted("C1")) == n)  # type: ignore[misc]
+    declined = json.dumps(rig.slack.posted("C1")[2]["blocks"])
+    assert "don't cover that" in declined and "post-3/" in declined  # offered as reading
+    answer = json.dumps(rig.slack.posted("C1")[3]["blocks"])
+    assert "Tuesday" in answer and "https://irinfive.com/post-2/" in answer
+    assert "post-3/" not in answer

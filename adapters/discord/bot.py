@@ -34,6 +34,7 @@ from adapters.contract import (
 )
 from adapters.discord.buttons import ItemButton, item_view
 from adapters.discord.render import digest_messages, reply_payloads, roundup_messages
+from briefings.ask import is_refusal
 from briefings.models import Digest, Subscription
 from briefings.registry import ArgKind, CommandSpec, Registry
 from briefings.roundup import Roundup
@@ -255,16 +256,22 @@ class BriefingClient(discord.AutoShardedClient):
         except discord.HTTPException as exc:
             log.warning("discord: cannot read thread %s: %s", channel.id, exc)
             return (), ()
+        pending: list[str] = []  # questions not yet answered
         for past in reversed(earlier):  # history comes newest first
             if past.author.id == self.user.id:
                 texts = [past.content, *(e.description or "" for e in past.embeds)]
+                if any(is_refusal(text) for text in texts):
+                    pending.clear()  # a declined turn (and its closest posts) is no context
+                    continue
                 cited += [m.group(1) for text in texts for m in _CITED.finditer(text)]
                 cited += [e.url for e in past.embeds if e.url]
+                asked += pending
+                pending.clear()
             elif not past.author.bot:
                 text = past.content.replace(f"<@{self.user.id}>", "").strip()
                 if text:
-                    asked.append(text)
-        return tuple(dict.fromkeys(cited)), tuple(asked)
+                    pending.append(text)
+        return tuple(dict.fromkeys(cited)), tuple([*asked, *pending])
 
     async def _is_digest(self, channel: str, message_id: str) -> bool:
         return self.commands is not None and await self.commands.is_digest_thread(

@@ -46,6 +46,7 @@ from adapters.slack.render import (
     reply_messages,
     roundup_messages,
 )
+from briefings.ask import is_refusal
 from briefings.errors import BriefbotError
 from briefings.models import Digest, Subscription
 from briefings.roundup import Roundup
@@ -570,15 +571,22 @@ class SlackBot:
         found: list[str] = []
         asked: list[str] = []
         messages: list[Mapping[str, Any]] = replies.get("messages", [])
+        pending: list[str] = []  # questions not yet answered
         for message in messages:
-            for match in _LINK.finditer(str(message.get("text", "")) + _block_text(message)):
-                found.append(match.group(1))
+            said = str(message.get("text", "")) + _block_text(message)
             ts = str(message.get("ts", ""))
-            if not message.get("bot_id") and ts != thread and ts != current:
+            if message.get("bot_id") and is_refusal(said):
+                pending.clear()  # a declined turn (and its closest posts) is no context
+                continue
+            found += [match.group(1) for match in _LINK.finditer(said)]
+            if message.get("bot_id"):
+                asked += pending
+                pending.clear()
+            elif ts != thread and ts != current:
                 text = _MENTION.sub("", str(message.get("text", ""))).strip()
                 if text:
-                    asked.append(text)
-        return tuple(dict.fromkeys(found)), tuple(asked)
+                    pending.append(text)
+        return tuple(dict.fromkeys(found)), tuple([*asked, *pending])
 
     async def _caller(self, user: str, name: str) -> Caller:
         """Who is calling, with Slack's word on whether they administer the workspace."""
