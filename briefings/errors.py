@@ -1,8 +1,8 @@
 """What briefbot raises, as one tree under `BriefbotError`.
 
 A caller that only needs "briefbot could not do it" catches the root; one that can act on a kind
-catches that kind. Every message is written for the user, in one line (a configuration error lists
-each bad key on its own line), and never holds a secret. `bot.cli.main` turns the tree into
+catches that kind. Every message is written for the user, in one line (a configuration error with
+several bad keys joins them on it), and never holds a secret. `bot.cli.main` turns the tree into
 messages and exit codes in one table.
 
 BriefbotError

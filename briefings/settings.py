@@ -3,6 +3,8 @@
 config.toml is validated straight into these models, and the runtime objects take them as they are,
 so a new key is added in one place (its model) and cannot be dropped on the way in. Sections are
 frozen and forbid unknown keys, which is what makes a typo in config.toml an error naming the key.
+They are strict: TOML has real types, so `max_items = "10"` or `skip_empty = "off"` is a mistake to
+report, not a value to coerce (an integer is still accepted where a float is meant: `timeout = 5`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class SettingsModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def http_url(value: str) -> str:
@@ -26,3 +28,12 @@ def http_url(value: str) -> str:
 
 # The name of an environment variable (which holds a secret, so config.toml never does).
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+
+
+class SettingProblem(ValueError):
+    """A validator's complaint about one key below the model that raised it (a model-wide check
+    that knows which key is at fault), so the error names that key and its line, not the table."""
+
+    def __init__(self, message: str, *, key: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key

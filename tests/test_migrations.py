@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 from bot import tables as bot_tables
 from bot.outbox_store import OutboxStore
-from briefings import store as core_store
 from briefings import migrate
+from briefings import store as core_store
 from briefings.migrate import BRIEFINGS_REVISIONS, Migrator
 from briefings.models import PostParts
 from briefings.store import NewPost, Store, StoreError
