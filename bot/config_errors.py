@@ -12,7 +12,6 @@ from typing import Any, get_args
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticUndefined
 
 from briefings.settings import SettingProblem
 
@@ -20,7 +19,7 @@ Loc = tuple[str | int, ...]
 
 # What a TOML value of each Python type is called, for "expected X, got Y".
 _TOML_KINDS: tuple[tuple[type, str], ...] = (
-    (bool, "true or false"),  # before int: a bool is an int
+    (bool, "a boolean"),  # before int: a bool is an int
     (int, "an integer"),
     (float, "a number"),
     (str, "a string"),
@@ -37,6 +36,8 @@ _EXPECTED = {
     "dict_type": "a table",
     "int_from_float": "an integer",
 }
+_NONE: tuple[object, ...] = (None, "", [], ())  # defaults that show no value worth copying
+_SECRETIVE = re.compile(r"token|secret|key|password", re.I)
 # A message that already shows a correct value needs no example after it.
 _SHOWS_EXAMPLE = re.compile(r"e\.g\.|\buse\b|such as|for example|did you mean", re.I)
 
@@ -54,10 +55,11 @@ def describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
     if error["type"] == "missing":
         what = "is required but missing"
     elif error["type"] in _EXPECTED:
-        what = f"must be {_EXPECTED[error['type']]}, not {_kind(error.get('input'))}"
+        shown = not _SECRETIVE.search(key)
+        what = f"must be {_EXPECTED[error['type']]}, not {_kind(error.get('input'), shown)}"
     else:
         what = one_line(str(error["msg"]).removeprefix("Value error, "))
-        what = re.sub(r"^Input should be ", "must be ", what)
+        what = re.sub(r"^(Input|String|List|Value) should ", "must ", what)
     example = "" if _SHOWS_EXAMPLE.search(what) else _example(root, loc)
     return f"{where}: {key}: {what}{example}"
 
@@ -74,11 +76,12 @@ def _where(source: str, line: int | None) -> str:
     return f"{source}:{line}" if line else source
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any, show: bool) -> str:
+    """What kind of TOML value `value` is; a short string is shown too (never a secret's)."""
     for kind, name in _TOML_KINDS:
         if isinstance(value, kind):
-            shown = f" {json.dumps(value)}" if isinstance(value, str) and len(value) <= 40 else ""
-            return f"{name}{shown}".replace("true or false", "a boolean")
+            short = isinstance(value, str) and len(value) <= 20 and show
+            return f"{name} {json.dumps(value)}" if short else name
     return "a date or time" if value is not None else "nothing"
 
 
@@ -89,7 +92,7 @@ def _unknown(loc: Loc, value: Any, root: type[BaseModel]) -> str:
     known = sorted(model.model_fields) if model else []
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}? " if close else ""
-    if re.search(r"token|secret|key|password", name, re.I):
+    if _SECRETIVE.search(name):
         hint += "(secrets come from environment variables, never from config.toml) "
     if len(loc) == 1:
         tables = ", ".join(_header(root, t) for t in known)
@@ -142,7 +145,7 @@ def _example(root: type[BaseModel], loc: Loc) -> str:
     name, field = found
     if field.examples:
         value = field.examples[0]
-    elif field.default not in (PydanticUndefined, None, "", [], ()):
+    elif not field.is_required() and field.default_factory is None and field.default not in _NONE:
         value = field.default
     else:
         return ""
