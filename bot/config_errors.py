@@ -80,7 +80,7 @@ def _kind(value: Any, show: bool) -> str:
     """What kind of TOML value `value` is; a short string is shown too (never a secret's)."""
     for kind, name in _TOML_KINDS:
         if isinstance(value, kind):
-            short = isinstance(value, str) and len(value) <= 20 and show
+            short = isinstance(value, str) and len(value) <= 8 and show  # "10", "off"; no token
             return f"{name} {json.dumps(value)}" if short else name
     return "a date or time" if value is not None else "nothing"
 

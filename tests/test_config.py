@@ -250,3 +250,12 @@ def test_several_problems_are_one_line_showing_the_first_three(tmp_path: Path) -
         "digest.summary_sentences",
         "digest.max_summary_tokens",
     ]
+
+
+def test_a_wrong_typed_value_is_not_echoed_when_it_could_be_a_secret(tmp_path: Path) -> None:
+    path = write(tmp_path, '[slack]\nport = "xoxb-1234-5678-abcdef"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:2: slack.port: must be an integer, not a string;")
+    assert "xoxb" not in message and "e.g. port = 3000" in message
