@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from briefings.errors import SettingProblem as SettingProblem
+
 
 class SettingsModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -28,12 +30,3 @@ def http_url(value: str) -> str:
 
 # The name of an environment variable (which holds a secret, so config.toml never does).
 EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
-
-
-class SettingProblem(ValueError):
-    """A validator's complaint about one key below the model that raised it (a model-wide check
-    that knows which key is at fault), so the error names that key and its line, not the table."""
-
-    def __init__(self, message: str, *, key: tuple[str | int, ...] = ()) -> None:
-        super().__init__(message)
-        self.key = key
