@@ -8,6 +8,7 @@ config accepts these names in `commands.admins` and `[[subscriptions]]`: none of
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -37,14 +38,32 @@ class PlatformEntry:
     section: type[SettingsModel] | None  # its `[name]` section of config.toml
     connect: Factory
     secrets: Callable[[Any], tuple[str, ...]] = _no_secrets  # env variable names, given the section
+    # A regular expression a whole user id must match, for `commands.admins` ("slack:U024BE7LH");
+    # None: any non-empty id without spaces (Matrix's "@u:server" and Teams' "29:1a..." included).
+    user_id: str | None = None
+
+    def accepts_user_id(self, user_id: str) -> bool:
+        if self.user_id is None:
+            return bool(user_id) and not any(c.isspace() for c in user_id)
+        return re.fullmatch(self.user_id, user_id) is not None
 
 
 PLATFORMS: dict[str, PlatformEntry] = {
     entry.name: entry
     for entry in (
-        PlatformEntry(slack.SlackConnector.name, SlackConfig, slack.slack_connector, slack.secrets),
         PlatformEntry(
-            discord.DiscordConnector.name, DiscordConfig, discord.discord_connector, discord.secrets
+            slack.SlackConnector.name,
+            SlackConfig,
+            slack.slack_connector,
+            slack.secrets,
+            user_id=r"[UW][A-Z0-9]{2,}",  # U... (W... on Enterprise Grid)
+        ),
+        PlatformEntry(
+            discord.DiscordConnector.name,
+            DiscordConfig,
+            discord.discord_connector,
+            discord.secrets,
+            user_id=r"[0-9]{15,21}",  # a snowflake
         ),
         # Last: its prompt opens once the other platforms are connected.
         PlatformEntry(TERMINAL, None, terminal_connector),

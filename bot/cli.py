@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # What briefbot's own errors (the tree in briefings/errors.py) say and exit with: the first row whose
 # class matches wins, so a subclass comes before its parent. Exit codes as in the README.
 ERROR_TABLE: tuple[tuple[type[BriefbotError], str, int], ...] = (
-    (ConfigError, "configuration error:\n", EXIT_USAGE),  # one line per bad key follows
+    (ConfigError, "configuration error: ", EXIT_USAGE),  # file:line: key: what; e.g. good
     (MissingSecret, "", EXIT_USAGE),  # a token, intent or address refused: a setting to fix
     (UsageError, "", EXIT_USAGE),
     (ScheduleError, "", EXIT_USAGE),

@@ -1,8 +1,10 @@
-"""config.toml -> validated, typed settings. Unknown keys, wrong types and bad URLs are errors that
-name the key and its line. Secrets never live here: the file names environment variables instead."""
+"""config.toml -> validated, typed settings. Unknown keys, wrong types (strict: no "10" for 10) and
+bad URLs are errors that name the key and its line (bot/config_errors.py words them). Secrets never live here: the file names environment variables
+instead."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -15,12 +17,13 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from adapters.discord.config import DiscordConfig
 from adapters.platforms import PLATFORMS
 from adapters.slack.config import SlackConfig
-from bot.schedules import parse_schedule
+from bot.config_errors import describe, toml_syntax
+from bot.schedules import parse_schedule, parse_timezone
 from briefings.ask import AskSettings
 from briefings.errors import BriefbotError
 from briefings.llm import LLMSettings
 from briefings.models import SourceConfig
-from briefings.settings import EnvName, SettingsModel, http_url
+from briefings.settings import EnvName, SettingProblem, SettingsModel, http_url
 from briefings.sources import FetchSettings
 from briefings.summarize.extractive import ExtractiveSettings
 from briefings.tags import parse_tag, parse_tags
@@ -31,7 +34,16 @@ IRINFIVE_FEED = "https://irinfive.com/feed/"
 
 
 class ConfigError(BriefbotError):
-    """The configuration cannot be used. The message names the file, key and line where it can."""
+    """The configuration cannot be used. One line: the file, line, key, what is wrong and an example
+    of a valid value; several problems are joined on that line (the first few, and how many more)."""
+
+    SHOWN = 3
+
+    @classmethod
+    def of(cls, problems: list[str]) -> ConfigError:
+        shown = " | ".join(problems[: cls.SHOWN])
+        more = len(problems) - cls.SHOWN
+        return cls(f"{shown} (and {more} more)" if more > 0 else shown)
 
 
 class DatabaseSettings(SettingsModel):
@@ -48,8 +60,8 @@ class DatabaseSettings(SettingsModel):
 
 
 class SourceSettings(SettingsModel):
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
-    url: str
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["irinfive"])]
+    url: Annotated[str, Field(examples=[IRINFIVE_FEED])]
 
     @field_validator("url")
     @classmethod
@@ -69,7 +81,8 @@ class SummarizerSettings(ExtractiveSettings):
 
 
 class IndexSettings(SettingsModel):
-    path: str = ""  # "" = beside a SQLite database file; in memory for other databases
+    # "" = beside a SQLite database file; in memory for other databases
+    path: Annotated[str, Field(examples=["/var/lib/briefbot/index"])] = ""
 
 
 class ScheduleSettings(SettingsModel):
@@ -80,10 +93,18 @@ class ScheduleSettings(SettingsModel):
     refresh_minutes: Annotated[float, Field(ge=1, le=1440)] = 30.0
     refresh_jitter_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
 
-    @model_validator(mode="after")
-    def _check_schedule(self) -> ScheduleSettings:
-        parse_schedule(self.when, self.timezone)  # ScheduleError is a ValueError: names the key
-        return self
+    # Each checked alone (a schedule reads the same in every zone), so the error names its key.
+    @field_validator("when")
+    @classmethod
+    def _check_when(cls, value: str) -> str:
+        parse_schedule(value)  # ScheduleError is a ValueError whose message shows good schedules
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        parse_timezone(value)
+        return value
 
 
 class DeliverySettings(SettingsModel):
@@ -95,17 +116,28 @@ class DeliverySettings(SettingsModel):
 
 
 class CommandSettings(SettingsModel):
-    admins: list[str] = []
+    admins: Annotated[
+        list[str], Field(examples=[["slack:U024BE7LH", "discord:80351110224678912"]])
+    ] = []
 
     @field_validator("admins")
     @classmethod
     def _platform_ids(cls, values: list[str]) -> list[str]:
-        platforms = "|".join(map(re.escape, PLATFORMS))
-        for value in values:
-            if not re.match(rf"^({platforms}):[A-Za-z0-9_.-]+$", value):
-                raise ValueError(
-                    f'{value!r} is not platform:user_id, e.g. "slack:U024BE7LH" or '
-                    '"discord:80351110224678912"'
+        """ "platform:user_id", the id in the form its platform's row (adapters.platforms) gives."""
+        example = 'e.g. "slack:U024BE7LH" or "discord:80351110224678912"'
+        for i, value in enumerate(values):
+            name, colon, user = value.partition(":")
+            entry = PLATFORMS.get(name)
+            if not colon or entry is None:
+                raise SettingProblem(
+                    f"{value!r} is not platform:user_id with a platform of {', '.join(PLATFORMS)}; "
+                    f"{example}",
+                    key=(i,),
+                )
+            if not entry.accepts_user_id(user):
+                form = f"one matching {entry.user_id}" if entry.user_id else "no spaces, not empty"
+                raise SettingProblem(
+                    f"{user!r} is not a {name} user id ({form}); {example}", key=(i,)
                 )
         return values
 
@@ -118,14 +150,16 @@ class CoordinationSettings(SettingsModel):
 
 
 class SubscriptionConfig(SettingsModel):
-    platform: str
-    channel: Annotated[str, Field(min_length=1, max_length=200)]
-    sources: list[str] = []
-    when: str = ""
-    timezone: str = ""
-    skip_empty: bool | None = None
+    platform: Annotated[str, Field(examples=["slack"])]
+    channel: Annotated[str, Field(min_length=1, max_length=200, examples=["C024BE91L"])]
+    sources: Annotated[list[str], Field(examples=[["irinfive"]])] = []
+    when: Annotated[str, Field(examples=["daily 08:00"])] = ""
+    timezone: Annotated[str, Field(examples=["Europe/London"])] = ""
+    skip_empty: Annotated[bool | None, Field(examples=[True])] = None
     # only posts with any of these tags (empty: every post); each bad tag is its own error
-    tags: list[Annotated[str, AfterValidator(parse_tag)]] = []
+    tags: Annotated[
+        list[Annotated[str, AfterValidator(parse_tag)]], Field(examples=[["country:de"]])
+    ] = []
     # "digest" (new posts on `when`) or "roundup" (the week's posts grouped into stories, on
     # `when`, "mon 08:00" if unset); a channel may have one of each.
     kind: Literal["digest", "roundup"] = "digest"
@@ -137,11 +171,19 @@ class SubscriptionConfig(SettingsModel):
             raise ValueError(f"unknown platform {value!r}; platforms are {', '.join(PLATFORMS)}")
         return value
 
-    @model_validator(mode="after")
-    def _check_schedule(self) -> SubscriptionConfig:
-        if self.when or self.timezone:
-            parse_schedule(self.when or "daily 08:00", self.timezone or "UTC")
-        return self
+    @field_validator("when")
+    @classmethod
+    def _check_when(cls, value: str) -> str:
+        if value:
+            parse_schedule(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        if value:
+            parse_timezone(value)
+        return value
 
     @field_validator("tags")
     @classmethod
@@ -175,19 +217,26 @@ class Settings(SettingsModel):
     @model_validator(mode="after")
     def _known_subscription_sources(self) -> Settings:
         names = {s.name for s in self.sources}
-        for sub in self.subscriptions:
+        for i, sub in enumerate(self.subscriptions):
             unknown = sorted(set(sub.sources) - names)
             if unknown:
-                raise ValueError(
-                    f"subscription {sub.platform}:{sub.channel} names unknown source(s) "
-                    f"{', '.join(unknown)}; sources are {', '.join(sorted(names))}"
+                raise SettingProblem(
+                    f"{sub.platform}:{sub.channel} names unknown source(s) {', '.join(unknown)}; "
+                    f"sources are {', '.join(sorted(names))}, e.g. sources = "
+                    f"{json.dumps(sorted(names)[:1])}",
+                    key=("subscriptions", i, "sources"),
                 )
-        channels = [(s.platform, s.channel, s.kind) for s in self.subscriptions]
-        if len(channels) != len(set(channels)):
-            raise ValueError(
-                "each channel may be declared in [[subscriptions]] once per kind "
-                "(one digest, one roundup)"
-            )
+        first: dict[tuple[str, str, str], int] = {}
+        for i, sub in enumerate(self.subscriptions):
+            earlier = first.setdefault((sub.platform, sub.channel, sub.kind), i)
+            if earlier != i:
+                other = "digest" if sub.kind == "roundup" else "roundup"
+                raise SettingProblem(
+                    f"{sub.platform}:{sub.channel} is declared as a {sub.kind} twice (entries "
+                    f"{earlier} and {i}); a channel may have one digest and one roundup: drop one, "
+                    f'e.g. kind = "{other}" or another channel',
+                    key=("subscriptions", i),
+                )
         return self
 
     @model_validator(mode="after")
@@ -196,17 +245,23 @@ class Settings(SettingsModel):
         poll = self.schedule.refresh_minutes * 60
         for key in ("leader_check_seconds", "index_sync_seconds"):
             if getattr(self.coordination, key) > poll:
-                raise ValueError(
-                    f"coordination.{key} must not exceed schedule.refresh_minutes ({poll:g} s)"
+                raise SettingProblem(
+                    f"must not exceed schedule.refresh_minutes ({poll:g} s); "
+                    f"e.g. {key} = {min(poll, 10.0):g}",
+                    key=("coordination", key),
                 )
         return self
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> Settings:
         names = [s.name for s in self.sources]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"source names must be unique; repeated: {', '.join(duplicates)}")
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise SettingProblem(
+                    f"source names must be unique; repeated: {name} (entries {names.index(name)} "
+                    f'and {i}), e.g. name = "{name}-2"',
+                    key=("sources", i, "name"),
+                )
         return self
 
     @model_validator(mode="after")
@@ -215,7 +270,11 @@ class Settings(SettingsModel):
             if getattr(self, section).backend == "llm" and not (
                 self.llm.base_url and self.llm.model
             ):
-                raise ValueError(f'{section}.backend = "llm" needs llm.base_url and llm.model')
+                raise SettingProblem(
+                    '"llm" needs llm.base_url and llm.model, e.g. base_url = '
+                    '"http://127.0.0.1:8000/v1" under [llm]; or backend = "extractive"',
+                    key=(section, "backend"),
+                )
         return self
 
     def platform_section(self, name: str) -> SettingsModel | None:
@@ -249,13 +308,16 @@ def load_settings(path: Path | None) -> Settings:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from exc
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text") from exc
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte {exc.start + 1}); save the file as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+        raise ConfigError(toml_syntax(str(exc), str(path), text, Settings)) from None
     return parse_settings(data, source=str(path), text=text)
 
 
@@ -265,46 +327,5 @@ def parse_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        lines = [_describe(error, source, text) for error in exc.errors()]
-        raise ConfigError("\n".join(lines)) from None
-
-
-def _describe(error: Any, source: str, text: str) -> str:
-    loc = tuple(error["loc"])
-    key = ".".join(str(part) for part in loc) or "(top level)"
-    line = _line_of(loc, text)
-    where = f"{source}:{line}" if line else source
-    if error["type"] == "extra_forbidden":
-        hint = ""
-        if re.search(r"token|secret|key|password", str(loc[-1]), re.I):
-            hint = " (secrets come from environment variables, never from config.toml)"
-        return f"{where}: unknown key '{key}'{hint}"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where}: {key}: {message}"
-
-
-def _line_of(loc: tuple[Any, ...], text: str) -> int | None:
-    """Best-effort line number of a key: find its table header, then the key after it."""
-    if not text or not loc:
-        return None
-    lines = text.splitlines()
-    start = 0
-    keys = [p for p in loc if isinstance(p, str)]
-    if len(loc) >= 2 and isinstance(loc[1], int):
-        headers = [i for i, ln in enumerate(lines) if re.match(rf"^\s*\[\[\s*{loc[0]}\s*\]\]", ln)]
-        if loc[1] < len(headers):
-            start = headers[loc[1]]
-        keys = [p for p in loc[2:] if isinstance(p, str)]  # tags.1 is on the tags line
-    elif len(keys) >= 2:
-        for i, ln in enumerate(lines):
-            if re.match(rf"^\s*\[\s*{re.escape(keys[0])}\s*\]", ln):
-                start = i
-                keys = keys[1:]
-                break
-    if not keys:
-        return start + 1 if start else None
-    pattern = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=")
-    for i in range(start, len(lines)):
-        if pattern.match(lines[i]):
-            return i + 1
-    return start + 1 if start else None
+        problems = [describe(error, Settings, source, text) for error in exc.errors()]
+        raise ConfigError.of(problems) from None

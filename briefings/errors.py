@@ -1,8 +1,8 @@
 """What briefbot raises, as one tree under `BriefbotError`.
 
 A caller that only needs "briefbot could not do it" catches the root; one that can act on a kind
-catches that kind. Every message is written for the user, in one line (a configuration error lists
-each bad key on its own line), and never holds a secret. `bot.cli.main` turns the tree into
+catches that kind. Every message is written for the user, in one line (a configuration error with
+several bad keys joins them on it), and never holds a secret. `bot.cli.main` turns the tree into
 messages and exit codes in one table.
 
 BriefbotError
@@ -17,6 +17,8 @@ BriefbotError
 ├── UsageError               a chat command that cannot be read (also a ValueError)
 │   ├── UnknownCommand       a group's name followed by none of its commands
 │   └── TagError             a tag that names nothing briefbot knows (the message shows good ones)
+├── SettingProblem           a settings check naming the key at fault (also a ValueError: pydantic
+│                            makes it one ConfigError line; never reaches `main` on its own)
 │
 │   defined by the layers that own them (the engine never raises these):
 ├── ConfigError              bot.config: the configuration cannot be used (exit 2)
@@ -96,6 +98,15 @@ class UnknownCommand(UsageError):
 
 class TagError(UsageError):
     """A tag that cannot be read or names nothing briefbot knows; the message shows good ones."""
+
+
+class SettingProblem(BriefbotError, ValueError):
+    """A validator's complaint about one key below the model that raised it (a model-wide check
+    that knows which key is at fault), so the error names that key and its line, not the table."""
+
+    def __init__(self, message: str, *, key: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 def describe(exc: BaseException) -> str:

@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 class LLMSettings(SettingsModel):
     """The `[llm]` section. The API key itself is never here: `api_key_env` names its variable."""
 
-    base_url: str = ""
-    model: str = ""
+    base_url: Annotated[str, Field(examples=["http://127.0.0.1:8000/v1"])] = ""
+    model: Annotated[str, Field(examples=["llama-3.1-8b-instruct"])] = ""
     api_key_env: EnvName = "BRIEFBOT_LLM_API_KEY"
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 3

@@ -4,8 +4,10 @@ Each layer owns its tables and a branch of revisions: `briefings/migrations/` (b
 sources, posts, aliases, cursors, summaries) and `bot/migrations/` (branch "bot": subscriptions,
 deliveries, coordination tables; its first revision depends on the briefings baseline). Both record
 their heads in the one `alembic_version` table. A revision's id starts with its branch label and an
-underscore (`briefings_0009`, `bot_0010`): a layer that knows only its own revisions (the core never
-imports `bot`) can then tell another layer's rows from a revision newer than this code.
+underscore and a number (`briefings_0009`, `bot_0010`): a layer that knows only its own revisions
+(the core never imports `bot`) can then tell another layer's rows from a revision newer than this
+code (same label, higher number) and from one that is no briefbot's (anything else: junk, another
+project's id, a number of this branch that it never had).
 
 Databases made by the in-house migrator before Alembic (table `schema_version`, versions 1..7) are
 adopted: each revision that matches an old step says so with `legacy_version = N`, the branch is
@@ -19,6 +21,7 @@ lock is held, so the second process finds nothing left to do.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +40,8 @@ VERSION_TABLE = "alembic_version"
 LEGACY_TABLE = "schema_version"
 LEGACY_NEWEST = 7  # the last step of the in-house migrator
 MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)
+# Every revision id is its branch label, an underscore and a number that only grows: "bot_0010".
+_REVISION_ID = re.compile(r"([a-z]+)_(\d+)")
 
 # Alembic's own definition of its version table, so an adopted database can be stamped before the
 # first revision runs (Alembic creates the same table when it starts from nothing).
@@ -121,14 +126,26 @@ class Migrator:
     def _current(self, conn: Connection) -> tuple[list[str], str | None]:
         """The recorded heads this script knows, plus the stamp an old database needs (if any)."""
         known = _known(self.script)
-        families = {rev.split("_", 1)[0] for rev in known}
-        heads = [h for h in read_heads(conn) if h.split("_", 1)[0] in families]
-        unknown = sorted(h for h in heads if h not in known)
-        if unknown:
-            raise StoreError(
-                f"the database {self.label} has schema revision {', '.join(unknown)}, newer than "
-                f"this briefbot knows ({self.head()}); upgrade briefbot to use it"
-            )
+        newest = _newest(known)
+        heads = []
+        for head in read_heads(conn):
+            family, number = _id_parts(head)
+            if head in known:
+                heads.append(head)
+            elif family is not None and number is not None and family not in newest:
+                continue  # another layer's revision (the core does not know the bot's)
+            elif family is not None and number is not None and number > newest[family]:
+                raise StoreError(
+                    f"the database {self.label} has schema revision {head}, newer than this "
+                    f"briefbot knows ({self.head()}); upgrade briefbot to use it"
+                )
+            else:
+                raise StoreError(
+                    f"the database {self.label} holds schema revision {head!r}, which this "
+                    "briefbot does not know and no newer briefbot would write (this one's "
+                    f"revisions end at {self.head()}): it is another program's database, or its "
+                    f"{VERSION_TABLE} table was edited; point briefbot at its own database"
+                )
         if any(h.split("_", 1)[0] == self.branch for h in heads):
             return heads, None
         stamp = self._adopted(conn)
@@ -152,6 +169,22 @@ class Migrator:
                 break
             stamp = script.revision
         return stamp
+
+
+def _id_parts(revision: str) -> tuple[str | None, int | None]:
+    """("bot", 10) for "bot_0010"; (None, None) for an id not of that form (not briefbot's)."""
+    match = _REVISION_ID.fullmatch(revision)
+    return (match[1], int(match[2])) if match else (None, None)
+
+
+def _newest(known: frozenset[str]) -> dict[str, int]:
+    """The highest revision number of each branch in `known`: a higher one is a newer briefbot's."""
+    newest: dict[str, int] = {}
+    for revision in known:
+        family, number = _id_parts(revision)
+        if family is not None and number is not None:
+            newest[family] = max(number, newest.get(family, 0))
+    return newest
 
 
 def read_heads(conn: Connection) -> list[str]:

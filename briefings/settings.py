@@ -3,6 +3,8 @@
 config.toml is validated straight into these models, and the runtime objects take them as they are,
 so a new key is added in one place (its model) and cannot be dropped on the way in. Sections are
 frozen and forbid unknown keys, which is what makes a typo in config.toml an error naming the key.
+They are strict: TOML has real types, so `max_items = "10"` or `skip_empty = "off"` is a mistake to
+report, not a value to coerce (an integer is still accepted where a float is meant: `timeout = 5`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from briefings.errors import SettingProblem as SettingProblem
+
 
 class SettingsModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 def http_url(value: str) -> str:

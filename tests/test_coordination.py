@@ -250,14 +250,14 @@ async def test_questions_right_after_start_and_concurrent_refreshes_index_every_
 
 def test_discord_shards_are_checked_against_their_count() -> None:
     for bad, says in (
-        ({"shard_ids": [0]}, "shard_ids needs shard_count"),
-        ({"shard_count": 2, "shard_ids": [0, 2]}, "shard_ids [2] not below shard_count 2"),
-        ({"shard_count": 2, "shard_ids": [1, 1]}, "lists a shard twice"),
-        ({"shard_count": 2, "sharded": True}, "not both"),
+        ({"shard_ids": [0]}, "discord.shard_ids: needs shard_count"),
+        ({"shard_count": 2, "shard_ids": [0, 2]}, "discord.shard_ids: [2] not below shard_count 2"),
+        ({"shard_count": 2, "shard_ids": [1, 1]}, "discord.shard_ids: lists a shard twice"),
+        ({"shard_count": 2, "sharded": True}, "discord.sharded: set sharded .* not both"),
     ):
         with pytest.raises(ConfigError, match=says.replace("[", r"\[").replace("]", r"\]")):
             parse_settings({"discord": bad})
-    with pytest.raises(ConfigError, match=r"coordination\.leader_check_seconds must not exceed"):
+    with pytest.raises(ConfigError, match=r"coordination\.leader_check_seconds: must not exceed"):
         parse_settings(
             {"coordination": {"leader_check_seconds": 120}, "schedule": {"refresh_minutes": 1}}
         )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from bot import tables as bot_tables
 from bot.outbox_store import OutboxStore
+from briefings import migrate
 from briefings import store as core_store
 from briefings.migrate import BRIEFINGS_REVISIONS, Migrator
 from briefings.models import PostParts
@@ -273,5 +274,52 @@ def test_every_revision_id_starts_with_its_branch_label() -> None:
     script = bot_tables.migrator(sa.create_engine("sqlite://")).script
     for revision in script.walk_revisions():
         labels = set(revision.branch_labels)
-        assert len(labels) == 1 and revision.revision.startswith(f"{labels.pop()}_")
+        label = labels.pop() if len(labels) == 1 else ""
+        # label_number: a higher number is a newer briefbot's; other ids are no briefbot's
+        assert revision.revision.startswith(f"{label}_") and label
+        assert revision.revision.removeprefix(f"{label}_").isdigit()
         assert Path(revision.path).parent.name == "migrations"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "replaces"),
+    [
+        ("deadbeef", "briefings"),  # junk
+        ("ae1027a6acf", "bot"),  # another project's Alembic revision (12 hex digits)
+        ("briefings_0003", "briefings"),  # briefbot's form, a number below the head it never had
+        ("bot_junk", "bot"),
+    ],
+)
+def test_a_revision_no_briefbot_wrote_is_named_as_unknown_not_as_newer(
+    db_url: str, recorded: str, replaces: str
+) -> None:
+    open_both(db_url).close()
+    head = next(h for h in heads() if h.startswith(f"{replaces}_"))
+    _record_revision(db_url, head, recorded)
+    with pytest.raises(StoreError) as caught:
+        open_both(db_url).close()
+    message = str(caught.value)
+    assert f"holds schema revision {recorded!r}, which this briefbot does not know" in message
+    assert "newer" not in message.replace("no newer briefbot", "")
+    assert "\n" not in message
+    # Stopped before touching anything: the row is as it was, no table made again.
+    engine = sa.create_engine(core_store.normalize_db_url(db_url))
+    with engine.connect() as conn:
+        assert recorded in migrate.read_heads(conn)
+    engine.dispose()
+
+
+def test_an_unknown_revision_stops_the_cli_with_one_line(cwd: Path) -> None:
+    url = f"sqlite:///{cwd / 'briefbot.db'}"
+    open_both(url).close()
+    _record_revision(url, sorted(heads())[1], "ae1027a6acf")
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--db", url, "posts"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'ae1027a6acf', which this briefbot does not know" in lines[0]

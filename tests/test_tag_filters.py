@@ -224,7 +224,9 @@ def test_config_reports_every_bad_tag_and_the_line_of_tags(tmp_path: Path) -> No
     )
     with pytest.raises(ConfigError) as info:
         load_settings(path)
-    lines = str(info.value).splitlines()
+    message = str(info.value)
+    assert "\n" not in message  # one line, each bad tag one part of it
+    lines = message.split(" | ")
     assert len(lines) == 3
     assert lines[0].startswith(f"{path}:4: subscriptions.0.tags") and '"zz"' in lines[0]
     assert lines[1].startswith(f"{path}:4: subscriptions.0.tags") and "org:nope" in lines[1]

@@ -1,0 +1,178 @@
+"""Every way config.toml can be wrong, as a person meets it: `briefbot doctor` / `digest` stops with
+exit 2 and ONE line on standard error naming the file, the line, the key, what is wrong and a value
+that would do."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BRIEFBOT = Path(sys.executable).with_name("briefbot")
+EXIT_USAGE = 2
+HEADING = "briefbot: configuration error: "
+
+# (config.toml's text, what the one line must hold: "config.toml:LINE: key..." and a good value)
+CASES = {
+    "bad TOML: a bare word": (
+        "[digest]\nmax_items = ten\n",
+        [
+            "config.toml:2: digest.max_items: not valid TOML",
+            "(strings need quotes)",
+            "e.g. max_items = 10",
+        ],
+    ),
+    "bad TOML: a table header": (
+        "[schedule]\nwhen = 'daily 08:00'\n[digest\n",
+        ["config.toml:3: not valid TOML", "e.g. a table header [digest]"],
+    ),
+    "unknown key": (
+        "[http]\ntimeout_seconds = 5\ntimeout_secs = 5\n",
+        ["config.toml:3: unknown key 'http.timeout_secs'", "did you mean timeout_seconds?"],
+    ),
+    "unknown table": (
+        '[schedule]\nwhen = "daily 08:00"\n\n[matrix]\nhomeserver = "https://m.test"\n',
+        ["config.toml:4: unknown table [matrix]", "[schedule]", "[[subscriptions]]", "[slack]"],
+    ),
+    "a secret in the file": (
+        '[slack]\nbot_token = "xoxb-1"\n',
+        ["config.toml:2: unknown key 'slack.bot_token'", "environment variables"],
+    ),
+    "a quoted number": (
+        '[digest]\nmax_items = "10"\n',
+        [
+            'config.toml:2: digest.max_items: must be an integer, not a string "10"',
+            "e.g. max_items = 10",
+        ],
+    ),
+    "a word for a bool": (
+        '[schedule]\nskip_empty = "off"\n',
+        ["config.toml:2: schedule.skip_empty: must be true or false", "e.g. skip_empty = true"],
+    ),
+    "out of range": (
+        "[digest]\nmax_items = 0\n",
+        [
+            "config.toml:2: digest.max_items: must be greater than or equal to 1",
+            "e.g. max_items = 10",
+        ],
+    ),
+    "bad time zone": (
+        '[schedule]\ntimezone = "Europe/Londn"\n',
+        ["config.toml:2: schedule.timezone: unknown time zone", "Europe/London"],
+    ),
+    "bad cron": (
+        '[schedule]\nwhen = "61 7 * * 1-5"\n',
+        ["config.toml:2: schedule.when:", "'61' is outside 0-59", '"30 7 * * 1-5"'],
+    ),
+    "bad schedule words": (
+        '[schedule]\ntimezone = "UTC"\nwhen = "every tuesday"\n',
+        ["config.toml:3: schedule.when: cannot read schedule", '"daily 08:00"'],
+    ),
+    "subscription N: bad when": (
+        '[[subscriptions]]\nplatform = "terminal"\nchannel = "terminal"\n\n'
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\nwhen = "daily 25:00"\n',
+        ["config.toml:8: subscriptions.1.when: cannot read schedule", '"daily 08:00"'],
+    ),
+    "subscription N: bad time zone": (
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\n\n'
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C2"\ntimezone = "Mars/Base"\n',
+        ["config.toml:8: subscriptions.1.timezone: unknown time zone 'Mars/Base'", "Europe/London"],
+    ),
+    "duplicate channel": (
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\n\n'
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\n',
+        [
+            "config.toml:5: subscriptions.1: slack:C1 is declared as a digest twice",
+            'kind = "roundup"',
+        ],
+    ),
+    "unknown platform": (
+        '[[subscriptions]]\nplatform = "matrix"\nchannel = "!room:m.test"\n',
+        [
+            "config.toml:2: subscriptions.0.platform: unknown platform 'matrix'",
+            'platform = "slack"',
+        ],
+    ),
+    "missing required key": (
+        '[[sources]]\nname = "irinfive"\n',
+        ["config.toml:1: sources.0.url: is required but missing", 'e.g. url = "https://'],
+    ),
+    "unknown source in a subscription": (
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\nsources = ["nope"]\n',
+        [
+            "config.toml:4: subscriptions.0.sources: slack:C1 names unknown source(s) nope",
+            'sources = ["irinfive"]',
+        ],
+    ),
+    "bad admin id": (
+        '[commands]\nadmins = ["discord:U024BE7LH"]\n',
+        [
+            "config.toml:2: commands.admins.0: 'U024BE7LH' is not a discord user id",
+            '"discord:80351110224678912"',
+        ],
+    ),
+    "bad URL": (
+        '[[sources]]\nname = "a"\nurl = "ftp://a.test/feed"\n',
+        ["config.toml:3: sources.0.url: 'ftp://a.test/feed' is not an http(s) URL", "e.g. url = "],
+    ),
+    "llm backend without an endpoint": (
+        '[ask]\nbackend = "llm"\n',
+        ["config.toml:2: ask.backend:", "llm.base_url", 'backend = "extractive"'],
+    ),
+    "discord shards": (
+        "[discord]\nshard_count = 2\nshard_ids = [0, 2]\n",
+        ["config.toml:3: discord.shard_ids: [2] not below shard_count 2", "e.g. shard_ids = [0]"],
+    ),
+    "coordination slower than a poll": (
+        "[schedule]\nrefresh_minutes = 1\n[coordination]\nindex_sync_seconds = 120\n",
+        [
+            "config.toml:4: coordination.index_sync_seconds: must not exceed",
+            "e.g. index_sync_seconds = ",
+        ],
+    ),
+    "several problems": (
+        '[digest]\nmax_items = "10"\n[schedule]\ntimezone = "Nowhere"\n',
+        ["config.toml:2: digest.max_items:", " | ", "config.toml:4: schedule.timezone:"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_every_config_error_is_one_line_naming_file_line_key_and_a_good_value(
+    tmp_path: Path, case: str
+) -> None:
+    text, expected = CASES[case]
+    # Both commands read the config the same way: each case runs one, in turn.
+    command = ["doctor"] if list(CASES).index(case) % 2 else ["digest", "--no-refresh"]
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    result = subprocess.run(
+        [str(BRIEFBOT), *command],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == EXIT_USAGE, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"{HEADING}config.toml:"), lines[0]
+    for part in expected:
+        assert part in lines[0], lines[0]
+    assert not (tmp_path / "briefbot.db").exists()  # stopped before anything was touched
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_bytes(b"[digest]\n# caf\xe9\nmax_items = 3\n")
+    result = subprocess.run(
+        [str(BRIEFBOT), "--config", str(config), "doctor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == EXIT_USAGE
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"{HEADING}{config}:2: not UTF-8 text (byte 15); save the file as UTF-8"]
