@@ -54,8 +54,10 @@ ROUNDUP_PLACES = 2
 ROUNDUP_STRETCH = 0.15
 ROUNDUP_WORDS = 300  # shorter than this, a post has no room for a paragraph per place
 # A post this long has room for asides: there a country whose mentions all sit in one sentence is
-# a remark (where a note's writer may come from), and a country tied for most mentions but first
-# named after the opening is not the subject. A brief of a sentence or two is all subject.
+# a remark (where a note's writer may come from), a country's name right after "from" says where
+# someone comes from, as a demonym does, and a country tied for most mentions but first named after
+# the opening is not the subject. A brief of a few sentences is all subject ("ministers from
+# Estonia and Latvia met").
 LONG_POST_WORDS = 150
 NATIONALITY_WINDOW = 2  # "the Irish TV star": the person word may come one word after the demonym
 
@@ -409,7 +411,7 @@ def _scan(vocab: Vocabulary, text: str, headline: bool = False) -> _Mentions:
                 and not _first_name(vocab, text, spans, key, i + size, cased and not headline)
             ):
                 weight = form.weight
-                if form.whole and _from(lows, i):
+                if form.whole and n >= LONG_POST_WORDS and _from(lows, i):
                     weight = min(weight, DEMONYM_WEIGHT)
                 found.counts[target] += weight  # type: ignore[assignment]
                 if weight:

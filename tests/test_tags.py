@@ -481,17 +481,28 @@ def test_a_university_or_event_named_after_a_place_is_not_that_country() -> None
     assert countries("", text) == ["country:us"]
 
 
-def test_a_country_someone_comes_from_counts_like_a_demonym() -> None:
+def test_in_a_longer_post_a_country_someone_comes_from_counts_like_a_demonym() -> None:
+    middle = (
+        "Delegates from some forty clubs will vote by secret ballot after a morning of speeches. "
+        "The federation has lost members for a decade, and many blame the cost of travelling to "
+        "tournaments and congresses. Its accounts show a deficit for the third year running. "
+    )
     text = (
         "The chess federation elects its president on Friday. The favourite is Piet Janssen, a "
-        "former grandmaster from Holland who promises to move the congress online. Rivals say "
-        "his plan is too costly. Janssen, who comes from the Netherlands, says the savings on "
-        "travel will pay for it within two years."
+        "former grandmaster from Holland who promises to move the yearly congress online. "
+        + middle
+        + "Rivals say his plan is too costly and that members want to meet in person. "
+        + middle
+        + "Janssen, who comes from the Netherlands, says the savings on travel will pay for it "
+        "within two years. The result is due in the evening."
     )
     assert countries("", text) == []
     # Named as the place where things happen, the country counts in full.
     text = text.replace("from Holland", "in Holland").replace("comes from", "lives in")
     assert countries("", text) == ["country:nl"]
+    # A brief of a few sentences is all subject: its "from" counts in full.
+    brief = "Ministers from Estonia and Latvia met in Riga. Estonia offered to host the next talks."
+    assert set(countries("", brief)) == {"country:ee", "country:lv"}
 
 
 def test_a_country_tied_with_the_main_one_but_only_named_late_is_not_main() -> None:
