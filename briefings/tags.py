@@ -3,9 +3,10 @@ categories, so channels can follow only the topics they care about.
 
 Tags are plain strings, `kind:value`: `country:<ISO 3166 alpha-2, lower case>`, `region:<UN M49 slug>`,
 `org:<slug>` and `category:<slug>`. A post is about a country when the title names it, or the text
-names it at least twice (names, demonyms, capitals, metonyms such as "Kremlin" all count) and it is
-not a side mention: a club or event named after a place, a person's nationality or first name, or
-a second country the story only reaches after its opening third. Country
+names it at least twice (names, demonyms, capitals, metonyms such as "Kremlin" all count; a demonym,
+or a country's name after "from", half) and it is not a side mention: a club, event or university
+named after a place, a person's nationality or first name, a remark in one sentence of a longer
+post, or a second country the story only reaches after its opening. Country
 names, codes and UN regions come from pycountry and country_converter (accents optional; Kosovo,
 which ISO lacks, from country_converter alone); the words they lack, and the rules that keep
 "Georgia" the US state from tagging the Caucasus, are in `tag_words.toml`. Text in mixed case is
@@ -15,7 +16,9 @@ Everything here is pure and offline; one `Vocabulary` is built on first use and 
 
 from __future__ import annotations
 
+import bisect
 import csv
+import dataclasses
 import difflib
 import functools
 import importlib.util
@@ -41,18 +44,28 @@ DEMONYM_WEIGHT = 0.5  # "a Colombian actress" is weaker evidence than "in Colomb
 SIDE_MENTION_SHARE = 0.15
 # News puts what a story is about in its opening: a country other than the main one that the body
 # first names after this share of its words is an aside (a comparison, a player's old club, the
-# next stop of a tour), unless the title names it.
-OPENING_SHARE = 1 / 3
+# next stop of a tour, whom a child was named after), unless the title names it. Checked on all
+# three labelled sets (bench/tags.py): the latest true second country starts at 26% of a post.
+OPENING_SHARE = 0.3
 # A round-up (ten airports with something to do, a hotel in each of five cities) names each
 # place in its own paragraph: when this many countries are each named at least twice within a
 # stretch of under ROUNDUP_STRETCH of the text, no country is what the post is about.
 ROUNDUP_PLACES = 2
 ROUNDUP_STRETCH = 0.15
 ROUNDUP_WORDS = 300  # shorter than this, a post has no room for a paragraph per place
+# A post this long has room for asides: there a country whose mentions all sit in one sentence is
+# a remark (where a note's writer may come from), a country's name right after "from" says where
+# someone comes from, as a demonym does, and a country tied for most mentions but first named after
+# the opening is not the subject. A brief of a few sentences is all subject ("ministers from
+# Estonia and Latvia met").
+LONG_POST_WORDS = 150
 NATIONALITY_WINDOW = 2  # "the Irish TV star": the person word may come one word after the demonym
 
 # Letter runs: "U.S." is the tokens u, s; "Russia's" is russia, s; "Guinea-Bissau" is guinea, bissau.
 _WORD = re.compile(r"[^\W\d_]+|\d+")
+# Where a sentence may end: a run of . ! ? before a space or the end, or a blank line (see
+# `_sentence_ends` for the dots of "U.S.").
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n\s*\n")
 _SLUG_GAP = re.compile(r"[\W_]+")
 
 
@@ -65,6 +78,7 @@ class _Form:
     exact: str = ""  # counted only when the text has it written exactly so
     weight: float = 1.0  # a demonym counts for less than a place name
     named: bool = False  # a club or event named after a place in `target` ("Real Madrid")
+    whole: bool = False  # the name of a whole country ("Holland"), not a city, demonym or leader
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +119,8 @@ class Vocabulary:
     person_before: frozenset[str]  # "daughter India": a country name after one of these is a person
     first_names: frozenset[str]  # "Chad Smith": these before a capitalised word are a person
     not_surnames: frozenset[str]  # "Jordan River": capitalised words after one that are no surname
+    named_before: tuple[tuple[str, ...], ...]  # "university of Oxford": a place that names a thing
+    named_after: tuple[tuple[str, ...], ...]  # "Zurich Classic", "Oxford University": likewise
 
     def regions_above(self, region: str) -> list[str]:
         """`region` and every M49 region containing it, innermost first."""
@@ -142,13 +158,15 @@ def vocabulary() -> Vocabulary:
                 claims.setdefault(key, set()).add(code)
     # A library name two countries share ("Congo", "Korea", "Virgin Islands") says nothing alone.
     table: dict[str, _Form] = {
-        key: _Form(f"country:{next(iter(codes))}")
+        key: _Form(f"country:{next(iter(codes))}", whole=True)
         for key, codes in claims.items()
         if key and len(codes) == 1
     }
+    whole = {phrase_key(form) for form in words["whole_country_names"]}
     for code, forms in words["forms"].items():
         for form in forms:
-            table[phrase_key(form)] = _Form(f"country:{code}")
+            key = phrase_key(form)
+            table[key] = _Form(f"country:{code}", whole=key in whole)
     for org, forms in words["orgs"].items():
         for form in forms:
             table[phrase_key(form)] = _Form(f"org:{org}")
@@ -171,15 +189,15 @@ def vocabulary() -> Vocabulary:
     for form in words["exact_case"]:
         key = phrase_key(form)
         if key in table:
-            table[key] = _Form(table[key].target, exact=form)
+            table[key] = dataclasses.replace(table[key], exact=form)
     for form in words["demonyms"]:
         key = phrase_key(form)
         if key in table:
-            table[key] = _Form(table[key].target, table[key].exact, DEMONYM_WEIGHT)
+            table[key] = dataclasses.replace(table[key], weight=DEMONYM_WEIGHT)
     for form in words["person_nouns"]:
         key = phrase_key(form)
         if key in table:
-            table[key] = _Form(table[key].target, table[key].exact, 0.0)
+            table[key] = dataclasses.replace(table[key], weight=0.0)
     longest: dict[str, int] = {}
     for key in table:
         first, size = key.split(" ", 1)[0], key.count(" ") + 1
@@ -200,6 +218,8 @@ def vocabulary() -> Vocabulary:
         person_before=frozenset(w.lower() for w in words["person_before"]),
         first_names=frozenset(phrase_key(w) for w in words["first_names"]),
         not_surnames=frozenset(w.lower() for w in words["not_surnames"]),
+        named_before=tuple(tuple(phrase_key(w).split()) for w in words["named_before"]),
+        named_after=tuple(tuple(phrase_key(w).split()) for w in words["named_after"]),
     )
 
 
@@ -254,12 +274,16 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
     organisations it is about, then its feed categories."""
     text = text[:MAX_CONSIDERED_CHARS]  # its opening, as for summaries: a 1 MB post stays fast
     vocab = vocabulary()
-    in_title, _, title_seen, _, _ = _scan(vocab, title, headline=True)
-    in_body, in_names, body_seen, body_where, words = _scan(vocab, text)
-    seen = title_seen | body_seen
-    title_counts, _ = _resolve(vocab, in_title, seen)
-    body_counts, where = _resolve(vocab, in_body, seen, body_where)
-    if words >= ROUNDUP_WORDS and _round_up(body_counts, where):
+    head = _scan(vocab, title, headline=True)
+    body = _scan(vocab, text)
+    seen = head.seen | body.seen
+    title_counts = _resolve(vocab, head.counts, seen)
+    body_counts = _resolve(vocab, body.counts, seen)
+    in_names = _resolve(vocab, body.named, seen)
+    where = _resolve_spans(vocab, body.where, seen)
+    sentences = _resolve_sets(vocab, body.sentences, seen)
+    named_sentences = _resolve_sets(vocab, body.named_sentences, seen)
+    if body.words >= ROUNDUP_WORDS and _round_up(body_counts, where):
         body_counts = Counter(
             {t: n for t, n in body_counts.items() if not t.startswith("country:")}
         )
@@ -269,8 +293,13 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
     rank = {t: (with_names[t], body_counts[t]) for t in with_names if t.startswith("country:")}
     best = max(rank.values(), default=(0.0, 0.0))
     main = {t for t, r in rank.items() if r == best}  # more than one on a tie
+    # On a tie the story is about the country it opens with: one first named later (a firm's
+    # other office, the next stop) is not main too.
+    if body.words >= LONG_POST_WORDS and any(where[t][0] <= OPENING_SHARE for t in main):
+        main = {t for t in main if where[t][0] <= OPENING_SHARE}
     for target in main:
         body_counts[target] = with_names[target]
+        sentences[target] = sentences.get(target, set()) | named_sentences.get(target, set())
     top = best[0]
     total = title_counts + body_counts
     chosen = [
@@ -283,10 +312,17 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
                 body_counts[target] >= BODY_MENTIONS
                 and (
                     not target.startswith("country:")
-                    or target in main
                     or (
-                        body_counts[target] >= SIDE_MENTION_SHARE * top
-                        and where[target][0] <= OPENING_SHARE
+                        # Mentions all in one sentence of a longer post ("the spelling suggests
+                        # an American writer, as does the U.S. date") are one remark.
+                        (body.words < LONG_POST_WORDS or len(sentences.get(target, ())) > 1)
+                        and (
+                            target in main
+                            or (
+                                body_counts[target] >= SIDE_MENTION_SHARE * top
+                                and where[target][0] <= OPENING_SHARE
+                            )
+                        )
                     )
                 )
             )
@@ -314,27 +350,37 @@ def _round_up(counts: Counter[str], where: dict[str, tuple[float, float]]) -> bo
     return len(local) >= ROUNDUP_PLACES
 
 
-def _scan(
-    vocab: Vocabulary, text: str, headline: bool = False
-) -> tuple[Counter[str], Counter[str], set[str], dict[str, tuple[float, float]], int]:
+@dataclass(slots=True)
+class _Mentions:
+    """What one scan of a text found, by target (cued names not yet resolved)."""
+
+    counts: Counter[str] = dataclasses.field(default_factory=Counter)  # weighted mentions
+    named: Counter[str] = dataclasses.field(default_factory=Counter)  # in clubs, events named so
+    seen: set[str] = dataclasses.field(default_factory=set)  # every phrase key met
+    # Where a target is first and last named, as shares of the words (0 = the first word).
+    where: dict[str, tuple[float, float]] = dataclasses.field(default_factory=dict)
+    sentences: dict[str, set[int]] = dataclasses.field(default_factory=dict)  # of counted ones
+    named_sentences: dict[str, set[int]] = dataclasses.field(default_factory=dict)
+    words: int = 0
+
+
+def _scan(vocab: Vocabulary, text: str, headline: bool = False) -> _Mentions:
     """Weighted mentions per target in `text`, longest phrase first; mentions in clubs and events
-    named after a place, apart; every phrase key seen; where each target is first and last
-    named, as shares of the text's words (0 = the first word); and how many words it has. A
-    `headline` may capitalise every word, so a capital there does not make "Chad" a first name."""
-    counts: Counter[str] = Counter()
-    named: Counter[str] = Counter()
-    seen: set[str] = set()
-    where: dict[str, tuple[float, float]] = {}
+    named after a place, apart; and where and in which sentences each is named. A `headline`
+    may capitalise every word, so a capital there does not make "Chad" a first name."""
+    found = _Mentions()
     if not text:
-        return counts, named, seen, where, 0
+        return found
     # Text in mixed case writes names with capitals: there "china" and "turkey" are things, and
     # "WHO" and "US" are the organisation and the country. All capitals or no capitals say neither.
     cased = text != text.lower() and text != text.upper()
+    ends = _sentence_ends(text)
     spans = list(_WORD.finditer(text))
     tokens = [m.group() for m in spans]
     lows = [t.lower() for t in tokens]
     forms, longest = vocab.forms, vocab.longest
     i, n = 0, len(tokens)
+    found.words = n
     while i < n:
         span = longest.get(lows[i])
         if span is None:
@@ -350,23 +396,61 @@ def _scan(
             if cased and form.target and tokens[i].islower() and tokens[i + size - 1].islower():
                 i += size  # "fine china", "roast the turkey": a common noun, no place
                 break
-            seen.add(key)
-            if form.target:
+            found.seen.add(key)
+            target, sentence = form.target, 0
+            if target:
                 # A nationality or a club still says early on that the country matters.
-                where[form.target] = (where.get(form.target, (i / n,))[0], i / n)
-            if form.named:
-                named[form.target] += form.weight  # type: ignore[assignment]
+                found.where[target] = (found.where.get(target, (i / n,))[0], i / n)
+                sentence = bisect.bisect_left(ends, spans[i].start())
+            if target and (form.named or _names_a_thing(vocab, lows, i, size)):
+                found.named[target] += form.weight  # type: ignore[assignment]
+                found.named_sentences.setdefault(target, set()).add(sentence)
             elif (
-                form.target
+                target
                 and not _side(vocab, lows, i, size)
                 and not _first_name(vocab, text, spans, key, i + size, cased and not headline)
             ):
-                counts[form.target] += form.weight  # type: ignore[assignment]
+                weight = form.weight
+                if form.whole and n >= LONG_POST_WORDS and _from(lows, i):
+                    weight = min(weight, DEMONYM_WEIGHT)
+                found.counts[target] += weight  # type: ignore[assignment]
+                if weight:
+                    found.sentences.setdefault(target, set()).add(sentence)
             i += size
             break
         else:
             i += 1
-    return counts, named, seen, where, n
+    return found
+
+
+def _sentence_ends(text: str) -> list[int]:
+    """Where each sentence of `text` ends, in order; not after the dots of "U.S." or "a.m.": a
+    lone letter between dots (or after a space) ends no sentence."""
+    ends = []
+    for match in _SENTENCE_END.finditer(text):
+        at = match.start()
+        if text[at] == "." and at >= 2 and text[at - 1].isalpha() and text[at - 2] in " .":
+            continue
+        ends.append(at)
+    return ends
+
+
+def _names_a_thing(vocab: Vocabulary, lows: list[str], at: int, size: int) -> bool:
+    """Whether the place at `at` is part of a name the word file's patterns mark as a thing named
+    after it ("the Zurich Classic", "the University of Oxford"), like a club: it says who or what,
+    not where the story is."""
+    after = lows[at + size : at + size + 3]
+    return any(tuple(after[: len(p)]) == p for p in vocab.named_after) or any(
+        at >= len(p) and tuple(lows[at - len(p) : at]) == p for p in vocab.named_before
+    )
+
+
+def _from(lows: list[str], at: int) -> bool:
+    """Whether a country's name comes right after "from" ("a kid from Holland", "a player from
+    the Netherlands"): where someone or something comes from, as a demonym would say it."""
+    return (at >= 1 and lows[at - 1] == "from") or (
+        at >= 2 and lows[at - 1] == "the" and lows[at - 2] == "from"
+    )
 
 
 def _side(vocab: Vocabulary, lows: list[str], at: int, size: int) -> bool:
@@ -395,26 +479,40 @@ def _first_name(
     )
 
 
-def _resolve(
-    vocab: Vocabulary,
-    counts: Counter[str],
-    seen: set[str],
-    where: dict[str, tuple[float, float]] | None = None,
-) -> tuple[Counter[str], dict[str, tuple[float, float]]]:
-    """Cued names become their country when a cue is in the post, else their fallback; with
-    where each resolved target is first and last named."""
+def _target(vocab: Vocabulary, name: str, seen: set[str]) -> str:
+    """A scanned target as a tag: a cued name becomes its country when its cues are in the post,
+    else its fallback ("" for none)."""
+    if not name.startswith("cued:"):
+        return name
+    code = vocab.cued[name[5:]].code(seen)
+    return f"country:{code}" if code else ""
+
+
+def _resolve(vocab: Vocabulary, counts: Counter[str], seen: set[str]) -> Counter[str]:
     resolved: Counter[str] = Counter()
+    for name, count in counts.items():
+        resolved[_target(vocab, name, seen)] += count
+    return resolved
+
+
+def _resolve_spans(
+    vocab: Vocabulary, where: dict[str, tuple[float, float]], seen: set[str]
+) -> dict[str, tuple[float, float]]:
     spans: dict[str, tuple[float, float]] = {}
-    for name in dict.fromkeys([*counts, *(where or {})]):
-        target = name
-        if name.startswith("cued:"):
-            code = vocab.cued[name[5:]].code(seen)
-            target = f"country:{code}" if code else ""
-        resolved[target] += counts.get(name, 0.0)  # type: ignore[assignment]
-        first, last = (where or {}).get(name, (0.0, 0.0))
+    for name, (first, last) in where.items():
+        target = _target(vocab, name, seen)
         old = spans.get(target, (first, last))
         spans[target] = (min(old[0], first), max(old[1], last))
-    return resolved, spans
+    return spans
+
+
+def _resolve_sets(
+    vocab: Vocabulary, sets: dict[str, set[int]], seen: set[str]
+) -> dict[str, set[int]]:
+    merged: dict[str, set[int]] = {}
+    for name, ids in sets.items():
+        merged.setdefault(_target(vocab, name, seen), set()).update(ids)
+    return merged
 
 
 def parse_tag(raw: str) -> str:

@@ -437,3 +437,109 @@ def test_a_text_in_capitals_is_read_like_the_same_text_in_lower_case(words: list
     # A shouted headline has no case to go by, any more than a lower-cased corpus does.
     text = " ".join(words)
     assert tag_post(text.upper(), text.upper()) == tag_post(text.lower(), text.lower())
+
+
+def test_mentions_all_in_one_sentence_of_a_longer_post_are_one_remark() -> None:
+    office = (
+        "Staff at a small design studio have been trading notes for weeks. It began with a row "
+        "over the office fridge, which nobody cleans, and grew into a quiet war over mugs, milk "
+        "and the last biscuit. The studio manager says she has tried a rota, a whiteboard and a "
+        "jar of coins for fines, and that none of them lasted more than a week. "
+    )
+    note = (
+        "Nobody has owned up to the latest note, though the spelling of 'color' and a date "
+        "written the U.S. way, month first, point to a writer raised in the United States. "
+    )
+    end = (
+        "The note, pinned at eye level, asks whoever took a yoghurt to replace it by Friday. Its "
+        "writer signs off with a smiley face, which colleagues read as a threat. The manager has "
+        "now bought a second fridge and labelled every shelf with a name, and she hopes that "
+        "the notes will stop. Others in the studio have started a sweepstake on how long the "
+        "peace will hold, with most of the money on a fortnight."
+    )
+    assert countries("", office + note + end) == []
+    # The same two mentions in two sentences are two pieces of evidence.
+    two = note.replace("way, month first, point to a writer", "way. The writer was probably")
+    assert countries("", office + two + end) == ["country:us"]
+
+
+def test_a_university_or_event_named_after_a_place_is_not_that_country() -> None:
+    # A professor's university says who he is; the story is in Kenya.
+    text = (
+        "Professor Alan Reid of the University of Oxford says the skull found in Kenya is two "
+        "million years old. Reid, who has dug in Kenya for years, says the find rewrites the "
+        "story of our ancestors. Kenya's museum will show it, and Reid of the University of "
+        "Oxford will return to Kenya next year to dig again near the lake."
+    )
+    assert countries("", text) == ["country:ke"]
+    # A golf tournament named after a European city, played in Florida.
+    text = (
+        "Rain stopped play at the Oslo Invitational in Florida on Friday. Tom Hale leads the "
+        "Oslo Invitational by two shots after a 66, and the Florida course dries out overnight. "
+        "Hale, a Texas native, won his only title in Florida six years ago."
+    )
+    assert countries("", text) == ["country:us"]
+
+
+def test_in_a_longer_post_a_country_someone_comes_from_counts_like_a_demonym() -> None:
+    middle = (
+        "Delegates from some forty clubs will vote by secret ballot after a morning of speeches. "
+        "The federation has lost members for a decade, and many blame the cost of travelling to "
+        "tournaments and congresses. Its accounts show a deficit for the third year running. "
+    )
+    text = (
+        "The chess federation elects its president on Friday. The favourite is Piet Janssen, a "
+        "former grandmaster from Holland who promises to move the yearly congress online. "
+        + middle
+        + "Rivals say his plan is too costly and that members want to meet in person. "
+        + middle
+        + "Janssen, who comes from the Netherlands, says the savings on travel will pay for it "
+        "within two years. The result is due in the evening."
+    )
+    assert countries("", text) == []
+    # Named as the place where things happen, the country counts in full.
+    text = text.replace("from Holland", "in Holland").replace("comes from", "lives in")
+    assert countries("", text) == ["country:nl"]
+    # A brief of a few sentences is all subject: its "from" counts in full.
+    brief = "Ministers from Estonia and Latvia met in Riga. Estonia offered to host the next talks."
+    assert set(countries("", brief)) == {"country:ee", "country:lv"}
+
+
+def test_a_country_tied_with_the_main_one_but_only_named_late_is_not_main() -> None:
+    fill = (
+        "The owner started the scheme after her nephew struggled to find work. She says her "
+        "decorators are precise and calm, and that orders have doubled since the spring. Staff "
+        "are trained for six weeks, paired with a mentor and paid the same as everyone else. "
+    )
+    text = (
+        "A bakery in Chicago has begun hiring people with autism to decorate its cakes. "
+        + fill
+        + "Word spread quickly on local radio. "
+        + fill
+        + "Customers now drive in from Boston for the wedding cakes, the owner says. "
+        + fill
+        + "The idea came from a cafe in Copenhagen that she visited on holiday. Similar schemes "
+        "now run across Denmark with help from local councils, she adds."
+    )
+    assert countries("", text) == ["country:us"]
+
+
+def test_a_second_country_first_named_after_the_opening_30_percent_is_an_aside() -> None:
+    tail = (
+        "He trained with the first team all week and looked sharp in a friendly on Saturday. "
+        "The coach says he will start on the bench but could play a part before the winter. "
+    )
+    # Peru is first named 31% of the way in: why the boy has his name, not where he plays.
+    text = (
+        "A teenage winger has signed for a club in Glasgow, and fans queued outside the ground "
+        "to meet him. He joins from a youth side in Edinburgh, where he scored twenty goals "
+        "last season. The club beat several rivals to his signature and hopes to keep him for "
+        "years. His mother says he was named after a goal she watched Peru score as a girl. "
+        + tail
+        + "The family also follow Peru at every World Cup, she adds. "
+        + tail
+        + tail
+        + "Fans in Aberdeen and Dundee will see him first when the reserves tour Scotland next "
+        "month."
+    )
+    assert countries("", text) == ["country:gb"]
