@@ -122,7 +122,9 @@ class CommandSet:
                     schedule=roundups.schedule_of(roundup).describe(),
                     tags=(),
                     last_delivery=await db(roundups.roundups.last_sent, roundup.id),
-                    next_run=self._roundup_line(roundup).split("; next ", 1)[-1],
+                    next_run="paused"
+                    if roundup.paused
+                    else self._roundup_line(roundup).split("; next ", 1)[-1],
                     paused=roundup.paused,
                     pause_reason=roundup.pause_reason,
                     kind="weekly roundup",
@@ -464,6 +466,56 @@ class CommandSet:
             admin_user=inv.caller.user_id,
         )
         return Reply(text="This channel will get no more digests. `subscribe` starts them again.")
+
+    @command(
+        "resume",
+        args=(Arg("kind", ArgKind.WORD, "roundup: resume the weekly roundup, not the digests"),),
+        admin=True,
+    )
+    async def _resume(self, inv: Invocation, kind: str | None = None) -> Reply:
+        """Resume this channel's paused digests (or its paused weekly `roundup`), unchanged"""
+        now = self.deliverer.clock()
+        if kind and kind.lower() == ROUNDUP_WORD:
+            roundups = self.deliverer.roundups
+            roundup = await db(roundups.roundups.subscription, inv.caller.platform, inv.channel)
+            if roundup is None:
+                return refusal("This channel gets no weekly roundup: nothing to resume.")
+            if not roundup.paused:
+                return Reply(
+                    text=f"The weekly roundup here is not paused; {self._roundup_line(roundup)}."
+                )
+            schedule = roundups.schedule_of(roundup)
+            resumed = await db(
+                roundups.roundups.save,
+                inv.caller.platform,
+                inv.channel,
+                schedule=roundup.schedule,
+                timezone=roundup.timezone,
+                next_run_at=schedule.next_fire(now),
+                now=now,
+                sources=roundup.sources,
+                admin_user=inv.caller.user_id,
+            )
+            return Reply(text=f"Resumed the {self._roundup_line(resumed)}.")
+        if kind:
+            return refusal(f"Unknown {kind!r}: try `resume` or `resume roundup`.")
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
+        if sub is None or not sub.active:
+            return refusal(
+                "This channel is not subscribed: nothing to resume (`subscribe` starts digests)."
+            )
+        if not sub.paused:
+            return Reply(text=f"Digests here are not paused; next: {self._when(sub)}.")
+        resumed = await db(
+            self.subscriptions.save,
+            inv.caller.platform,
+            inv.channel,
+            now,
+            paused=False,
+            pause_reason="",
+            admin_user=inv.caller.user_id,
+        )
+        return Reply(text=f"Resumed the digests here; next: {self._when(resumed)}.")
 
     async def _drop_tag(self, inv: Invocation, sub: Subscription, raw: str) -> Reply:
         try:

@@ -198,6 +198,82 @@ async def test_app_home_shows_admins_every_channel_with_resume_and_members_the_l
     assert resumed is not None and not resumed.paused and resumed.tags == ("region:europe",)
 
 
+async def click_resume(rig: Rig, user: str, value: str) -> None:
+    """App Home's Resume button clicked (a view container, as Slack sends it)."""
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "team_id": "T1"},
+        "team": {"id": "T1"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "container": {"type": "view", "view_id": "V1"},
+        "trigger_id": "1.2.3",
+        "view": {"id": "V1", "type": "home"},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": RESUME_ACTION,
+                "block_id": f"resume-{value}",
+                "value": value,
+                "action_ts": "1",
+            }
+        ],
+    }
+    body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+    before = len(calls(rig, "views.publish"))
+    assert (await rig.post(body, "application/x-www-form-urlencoded")).status_code == 200
+    await rig.slack.wait_for(lambda: len(calls(rig, "views.publish")) > before)
+
+
+def resume_values(view: dict[str, Any]) -> list[str]:
+    return [
+        e["value"]
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == RESUME_ACTION
+    ]
+
+
+async def test_a_stale_resume_never_subscribes_a_channel_unsubscribed_since(rig: Rig) -> None:
+    await deliver_digest(rig, "C1")
+    rig.world.subscribe("C2", "weekdays 07:30")
+    sub = rig.world.outbox.subscription("slack", "C2")
+    assert sub is not None
+    rig.world.outbox.pause_subscription(sub.id, "not_in_channel")
+    assert resume_values(await open_home(rig, "UADMIN", "EvStale1")) == ["C2"]
+    await rig.command("unsubscribe", user="UADMIN", channel="C2")  # another admin, meanwhile
+    await rig.slack.wait_for(lambda: rig.slack.responses)
+    await click_resume(rig, "UADMIN", "C2")  # the Home tab shown before it
+    after = rig.world.outbox.subscription("slack", "C2")
+    assert after is not None and not after.active  # still unsubscribed
+    await click_resume(rig, "UADMIN", "C9")  # a channel never subscribed
+    assert rig.world.outbox.subscription("slack", "C9") is None
+    told = [c for c in calls(rig, "chat.postMessage") if c["channel"] == "UADMIN"]
+    assert len(told) == 2 and all("nothing to resume" in c["text"] for c in told)
+
+
+async def test_a_paused_roundup_has_a_resume_button_that_keeps_its_schedule(rig: Rig) -> None:
+    await deliver_digest(rig, "C1")
+    await rig.command("schedule set weekly fri 17:00 roundup Europe/Paris", user="UADMIN")
+    await rig.slack.wait_for(lambda: rig.slack.responses)
+    roundups = rig.deliverer.roundups.roundups
+    roundup = roundups.subscription("slack", "C1")
+    assert roundup is not None
+    roundups.pause(roundup.id, "not_in_channel")
+    view = await open_home(rig, "UADMIN", "EvRoundup1")
+    assert resume_values(view) == ["roundup:C1"]
+    assert "next: paused" in json.dumps(view)
+    await click_resume(rig, "UMEMBER", "roundup:C1")  # re-checked: a member changes nothing
+    still = roundups.subscription("slack", "C1")
+    assert still is not None and still.paused
+    await click_resume(rig, "UADMIN", "roundup:C1")
+    resumed = roundups.subscription("slack", "C1")
+    assert resumed is not None and not resumed.paused
+    assert (resumed.schedule, resumed.timezone) == (roundup.schedule, "Europe/Paris")
+    assert resume_values(await open_home(rig, "UADMIN", "EvRoundup2")) == []
+
+
 async def test_status_shows_admins_the_weeks_votes_per_post(rig: Rig) -> None:
     posts = await deliver_digest(rig)
     await click(rig, f"briefbot:up:{sorted(posts)[0]}")

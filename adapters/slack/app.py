@@ -40,6 +40,7 @@ from adapters.contract import (
 from adapters.slack.render import (
     ASK_CALLBACK,
     RESUME_ACTION,
+    RESUME_ROUNDUP,
     ask_modal,
     digest_messages,
     home_view,
@@ -532,16 +533,20 @@ class SlackBot:
     async def _on_resume(
         self, ack: Any, body: Mapping[str, Any], action: Mapping[str, Any]
     ) -> None:
-        """App Home's Resume: `subscribe` in that channel, so the admin check runs again now."""
+        """App Home's Resume: `resume` (or `resume roundup`) in that channel, so the admin check
+        runs again now and only a paused channel is resumed (never one unsubscribed since)."""
         await ack()
         user = str((body.get("user") or {}).get("id", ""))
         team = str((body.get("team") or {}).get("id", "") or body.get("team_id", ""))
         caller = await self._caller(user, "")
+        value = str(action.get("value", ""))
+        roundup = value.startswith(RESUME_ROUNDUP)
+        channel = value.removeprefix(RESUME_ROUNDUP)
         reply = await self._commands().handle(
             Invocation(
                 caller=caller,
-                channel=str(action.get("value", "")),
-                text="subscribe",
+                channel=channel,
+                text="resume roundup" if roundup else "resume",
                 workspace=team,
             )
         )

@@ -318,6 +318,7 @@ def roundup_messages(roundup: Roundup) -> list[OutgoingMessage]:
 
 ASK_CALLBACK = "briefbot_ask"  # the Ask form's callback_id (its view_submission listener)
 RESUME_ACTION = "briefbot_resume"  # App Home's Resume button (value: the channel id)
+RESUME_ROUNDUP = "roundup:"  # a Resume value's prefix for a paused weekly roundup
 MAX_VIEW_BLOCKS = 100  # Slack's ceiling for a modal or a Home tab
 
 
@@ -387,21 +388,20 @@ def _channel_blocks(state: ChannelState) -> list[Block]:
     ]
     if state.paused:
         lines.append(f"*PAUSED*: {escape(state.pause_reason or 'no reason recorded')}")
-        if state.kind != "digest":  # Resume is `subscribe`, the digest's; a roundup is set again
-            lines.append("`/briefing schedule set weekly mon 08:00 roundup` there resumes it")
     blocks = sections("\n".join(lines))
-    if state.paused and state.kind == "digest":
+    if state.paused:  # Resume runs `resume` (or `resume roundup`) there: the admin check included
+        value = state.channel if state.kind == "digest" else f"{RESUME_ROUNDUP}{state.channel}"
         blocks.append(
             {
                 "type": "actions",
-                "block_id": f"resume-{state.channel}"[:255],
+                "block_id": f"resume-{value}"[:255],
                 "elements": [
                     {
                         "type": "button",
                         "text": {"type": "plain_text", "text": "Resume"},
                         "style": "primary",
                         "action_id": RESUME_ACTION,
-                        "value": state.channel,
+                        "value": value,
                     }
                 ],
             }
