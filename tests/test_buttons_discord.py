@@ -5,6 +5,7 @@ interaction callback endpoint, acknowledged before any work."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -127,6 +128,19 @@ async def test_buttons_still_work_after_a_restart(rig: Rig) -> None:
     finally:
         await fresh.close()
         await asyncio.wait_for(running, 10)
+
+
+async def test_a_button_id_too_long_for_a_post_gets_a_clear_private_answer(rig: Rig) -> None:
+    await deliver_digest(rig)
+    [message] = rig.fake.messages[CHANNEL]
+    tampered = "briefbot:more:" + "9" * 40  # a message edited by someone, or a future format
+    edited = copy.deepcopy(message)
+    edited["components"][0]["components"][0]["custom_id"] = tampered
+    call = await click(rig, edited, tampered, MEMBER)
+    await rig.fake.wait_for(lambda: rig.callbacks(call))
+    [reply] = rig.callbacks(call)
+    assert reply["type"] == 4 and reply["data"]["flags"] & 64
+    assert "not one briefbot knows" in reply["data"]["content"]
 
 
 def remove_post(store: Store, post_id: int) -> None:

@@ -135,6 +135,20 @@ async def test_a_click_on_a_post_removed_since_says_so(rig: Rig) -> None:
     assert reply["response_type"] == "ephemeral" and "no longer available" in reply["text"]
 
 
+async def test_a_tampered_button_id_gets_a_clear_private_answer(rig: Rig) -> None:
+    await deliver_digest(rig)
+    for n, action_id in enumerate(
+        ("briefbot:more:" + "9" * 40, "briefbot:up:²", "briefbot:more:abc", "briefbot:nope:1"),
+        start=1,
+    ):
+        status, _ = await click(rig, action_id)
+        assert status == 200  # acknowledged, not an unhandled request
+        await rig.slack.wait_for(lambda: len(rig.slack.responses) >= n)
+        reply = rig.slack.responses[-1]
+        assert reply["response_type"] == "ephemeral" and "not one briefbot knows" in reply["text"]
+    assert len(rig.slack.posted("C1")) == 1
+
+
 async def open_home(rig: Rig, user: str, event_id: str) -> dict[str, Any]:
     before = len(calls(rig, "views.publish"))
     event = {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}

@@ -14,14 +14,22 @@ from typing import Any
 
 import discord
 
-from adapters.contract import ITEM_ACTIONS, Caller, ItemAction, Reply, item_id, parse_item_id
+from adapters.contract import (
+    ITEM_ACTIONS,
+    UNKNOWN_BUTTON,
+    Caller,
+    ItemAction,
+    Reply,
+    item_id,
+    parse_item_id,
+)
 from adapters.discord.render import reply_payloads
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
-TEMPLATE = r"briefbot:(?P<action>more|ask|up|down):(?P<post>[0-9]+)"
+TEMPLATE = r"briefbot:(?P<action>more|ask|up|down):(?P<post>[^:]*)"  # checked by parse_item_id
 ASK_FORM = "briefbot:askform"  # the Ask form's custom_id prefix: briefbot:askform:<post>:<message>
 _STYLES = {
     "more": discord.ButtonStyle.primary,
@@ -34,7 +42,15 @@ _STYLES = {
 class ItemButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLATE):
     """One of an item's buttons; rebuilt from its custom_id on every click."""
 
-    def __init__(self, action: str, post_id: int, label: str = "", row: int | None = None) -> None:
+    def __init__(
+        self,
+        action: str,
+        post_id: int,
+        label: str = "",
+        row: int | None = None,
+        *,
+        known: bool = True,
+    ) -> None:
         super().__init__(
             discord.ui.Button(
                 label=label or action,
@@ -45,6 +61,7 @@ class ItemButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
         )
         self.action = action
         self.post_id = post_id
+        self.known = known
 
     @classmethod
     async def from_custom_id(
@@ -54,9 +71,17 @@ class ItemButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=TEMPLA
         match: Any,
         /,
     ) -> ItemButton:
-        return cls(str(match["action"]), int(match["post"]))
+        parsed = parse_item_id(item_id(str(match["action"]), match["post"]))
+        if parsed is None:  # not an id we make (a post id that is no number, or far too long)
+            return cls(str(match["action"]), 0, known=False)
+        return cls(*parsed)
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        if not self.known:
+            await interaction.response.send_message(
+                UNKNOWN_BUTTON, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
         await on_item_button(interaction, self.action, self.post_id)
 
 

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.contract import (
+    UNKNOWN_BUTTON,
     Caller,
     CommandHandler,
     DeliveryError,
@@ -102,7 +103,7 @@ HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 _LINK_LABEL = re.compile(r"^\*<[^|>]+\|([^>]*)>\*")  # an item's linked title
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
-_ITEM_BUTTON = re.compile(r"^briefbot:(more|ask|up|down):\d+$")  # a digest item's buttons
+_ITEM_BUTTON = re.compile(r"^briefbot:")  # a digest item's buttons (any, so a bad one is answered)
 STOP_SECONDS = 2.0  # what HTTP requests in progress get to finish when the bot stops
 SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
 
@@ -447,6 +448,7 @@ class SlackBot:
         await ack()
         parsed = parse_item_id(str(action.get("action_id", "")))
         if parsed is None:
+            await respond(response_type="ephemeral", replace_original=False, text=UNKNOWN_BUTTON)
             return
         kind, post_id = parsed
         container: Mapping[str, Any] = body.get("container") or {}
