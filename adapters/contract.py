@@ -69,6 +69,7 @@ class Reply:
 # The buttons under every digest item; a button's platform id carries its action and the post's id.
 ITEM_ACTIONS = ("more", "ask", "up", "down")
 _POST_ID = re.compile(r"[0-9]{1,18}")
+POST_GONE = "That post is no longer available: it was removed after this digest was sent."
 UNKNOWN_BUTTON = "That button is not one briefbot knows (the digest may be from another version)."
 
 
@@ -155,6 +156,11 @@ class CommandHandler(Protocol):
 
     async def home(self, caller: Caller, workspace: str) -> HomeView:
         """The bot's home for `caller` (admin or not, checked now) in `workspace`."""
+        ...
+
+    async def ask_title(self, post_id: int) -> str | None:
+        """The title of the post an Ask button is about (the form's heading); None when the post
+        was removed since, so the form is not opened for nothing. One indexed read."""
         ...
 
 

@@ -91,6 +91,10 @@ class CommandSet:
             log_failure(log, exc, f"button {action.action!r} from {action.caller.platform}")
             return refusal("Something went wrong on our side; the error is logged. Try again soon.")
 
+    async def ask_title(self, post_id: int) -> str | None:
+        post = await db(self.store.post, post_id)
+        return None if post is None else post.title
+
     async def home(self, caller: Caller, workspace: str) -> HomeView:
         """The bot's home (bot/home.py): the channel overview only for admins, checked now."""
         posts = await db(self.store.latest_posts, HOME_ITEMS)

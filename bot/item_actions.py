@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from adapters.contract import Invocation, ItemAction, Reply
+from adapters.contract import POST_GONE, Invocation, ItemAction, Reply
 from bot.votes import CHANGED, RECORDED, VoteStore
 from briefings.engine import BriefingEngine
 from briefings.store import Store, db
 
-GONE = "That post is no longer available: it was removed after this digest was sent."
+GONE = POST_GONE
 VOTE_DAYS = 7
 _VOTE = {"up": (1, "👍"), "down": (-1, "👎")}
 

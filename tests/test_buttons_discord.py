@@ -161,6 +161,17 @@ async def test_a_click_on_a_post_removed_since_says_so(rig: Rig) -> None:
     assert "no longer available" in reply["content"] and reply["flags"] & 64
 
 
+async def test_ask_on_a_post_removed_since_says_so_instead_of_opening_the_form(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    [message] = rig.fake.messages[CHANNEL]
+    remove_post(rig.world.store, sorted(posts)[0])
+    call = await click(rig, message, f"briefbot:ask:{sorted(posts)[0]}", MEMBER)
+    await rig.fake.wait_for(lambda: rig.callbacks(call))
+    [reply] = rig.callbacks(call)
+    assert reply["type"] == 4 and reply["data"]["flags"] & 64  # a private message, no modal
+    assert "no longer available" in reply["data"]["content"]
+
+
 async def test_status_shows_admins_the_weeks_votes(rig: Rig) -> None:
     posts = await deliver_digest(rig)
     [message] = rig.fake.messages[CHANNEL]

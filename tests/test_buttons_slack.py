@@ -149,6 +149,21 @@ async def test_a_tampered_button_id_gets_a_clear_private_answer(rig: Rig) -> Non
     assert len(rig.slack.posted("C1")) == 1
 
 
+async def test_ask_on_a_post_removed_since_says_so_instead_of_opening_the_form(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    post = sorted(posts)[0]
+    with rig.world.store.engine.begin() as conn:
+        conn.execute(sa.delete(deliveries).where(deliveries.c.post_id == post))
+        conn.execute(sa.delete(post_aliases).where(post_aliases.c.post_id == post))
+        conn.execute(sa.delete(posts_table).where(posts_table.c.id == post))
+    status, _ = await click(rig, f"briefbot:ask:{post}")
+    assert status == 200
+    await rig.slack.wait_for(lambda: rig.slack.responses)
+    [reply] = rig.slack.responses
+    assert reply["response_type"] == "ephemeral" and "no longer available" in reply["text"]
+    assert calls(rig, "views.open") == []  # no form to type a question into for nothing
+
+
 async def open_home(rig: Rig, user: str, event_id: str) -> dict[str, Any]:
     before = len(calls(rig, "views.publish"))
     event = {"type": "app_home_opened", "user": user, "channel": "D1", "tab": "home"}

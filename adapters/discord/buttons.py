@@ -16,6 +16,7 @@ import discord
 
 from adapters.contract import (
     ITEM_ACTIONS,
+    POST_GONE,
     UNKNOWN_BUTTON,
     Caller,
     ItemAction,
@@ -123,7 +124,13 @@ class AskForm(discord.ui.Modal):
 
 
 async def on_item_button(interaction: discord.Interaction[Any], action: str, post_id: int) -> None:
-    if action == "ask":  # the form is the answer to the click (within 3 s, no work before it)
+    if action == "ask":  # the form is the answer to the click (within 3 s: one indexed read first)
+        commands = getattr(interaction.client, "commands", None)
+        if commands is not None and await commands.ask_title(post_id) is None:
+            await interaction.response.send_message(
+                POST_GONE, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
+            return
         message = interaction.message
         await interaction.response.send_modal(AskForm(post_id, str(message.id) if message else ""))
         return

@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.contract import (
+    POST_GONE,
     UNKNOWN_BUTTON,
     Caller,
     CommandHandler,
@@ -101,7 +102,6 @@ DIGEST_EVENT = "briefbot_digest"  # message metadata event_type; its payload car
 CLOCK_SLACK = timedelta(minutes=2)  # our clock and Slack's may differ: search a little earlier
 HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an earlier attempt
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
-_LINK_LABEL = re.compile(r"^\*<[^|>]+\|([^>]*)>\*")  # an item's linked title
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 _ITEM_BUTTON = re.compile(r"^briefbot:")  # a digest item's buttons (any, so a bad one is answered)
 STOP_SECONDS = 2.0  # what HTTP requests in progress get to finish when the bot stops
@@ -458,7 +458,10 @@ class SlackBot:
             thread = ""  # an ephemeral digest (`latest`) has no thread: answers come back privately
         user = str((body.get("user") or {}).get("id", ""))
         if kind == "ask":
-            title = _item_title(body.get("message") or {}, post_id)
+            title = await self._commands().ask_title(post_id)
+            if title is None:  # removed since: say so now, not after the question is typed
+                await respond(response_type="ephemeral", replace_original=False, text=POST_GONE)
+                return
             try:
                 await self.client.views_open(
                     trigger_id=str(body.get("trigger_id", "")),
@@ -618,22 +621,6 @@ class SlackBot:
         if len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
         return True
-
-
-def _item_title(message: Mapping[str, Any], post_id: int) -> str:
-    """The title shown above the item's buttons (for the Ask form's heading), or a stand-in."""
-    blocks = list(message.get("blocks", []) or [])
-    for i, block in enumerate(blocks):
-        if block.get("block_id") == f"briefbot-item-{post_id}" and i > 0:
-            for earlier in reversed(blocks[:i]):
-                text = str((earlier.get("text") or {}).get("text", ""))
-                found = _LINK_LABEL.search(text)
-                if found:  # the label is escaped for mrkdwn; the form escapes it again
-                    label = found.group(1).replace("&lt;", "<").replace("&gt;", ">")
-                    return label.replace("&amp;", "&")
-                if earlier.get("type") == "divider":
-                    break
-    return "this post"
 
 
 def _block_text(message: Mapping[str, Any]) -> str:
