@@ -143,6 +143,37 @@ async def test_a_button_id_too_long_for_a_post_gets_a_clear_private_answer(rig: 
     assert "not one briefbot knows" in reply["data"]["content"]
 
 
+async def test_an_ask_form_opened_before_a_restart_is_answered_after_it(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    [message] = rig.fake.messages[CHANNEL]
+    post = sorted(posts)[0]
+    opened = [await click(rig, message, f"briefbot:ask:{post}", who) for who in (MEMBER, ADMIN)]
+    await rig.fake.wait_for(lambda: all(rig.callbacks(call) for call in opened))
+    custom_id = rig.callbacks(opened[0])[0]["data"]["custom_id"]
+    await rig.client.close()  # both forms are open on people's screens when the bot restarts
+    fresh = BriefingClient(
+        DiscordSettings(requests_per_second=0, guild_ready_timeout=0.01, sync_commands=False)
+    )
+    fresh.commands = rig.client.commands
+    running = asyncio.ensure_future(fresh.start("fake.token.value"))
+    try:
+        await rig.fake.wait_for(fresh.is_ready)
+        for n, (who, question) in enumerate(
+            ((MEMBER, "what did delegates agree?"), (ADMIN, "where were the talks?")), start=1
+        ):
+            submit = rig.fake.modal_submit(custom_id, {"question": question}, who)
+            await rig.fake.dispatch("INTERACTION_CREATE", submit)
+            await rig.fake.wait_for(lambda: len(rig.fake.posted(message["id"])) >= n)
+            [ack] = rig.callbacks(str(submit["id"]))
+            assert ack["type"] == 5  # acknowledged before the work
+        answers = rig.fake.posted(message["id"])
+        assert len(answers) == 2  # each person's question answered once, in the digest's thread
+        assert all("https://irinfive.com/post-1/" in a["content"] for a in answers)
+    finally:
+        await fresh.close()
+        await asyncio.wait_for(running, 10)
+
+
 def remove_post(store: Store, post_id: int) -> None:
     """A post taken out of the store after its digest went out (as an operator might)."""
     with store.engine.begin() as conn:
