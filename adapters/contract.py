@@ -64,6 +64,10 @@ class Reply:
     briefing: DigestItem | None = None  # one post's fuller briefing (a digest item's "More")
     ephemeral: bool = False  # only the caller needs to see it
     ok: bool = True  # False for refusals and errors
+    # An Ask form's question and who asked (their platform user id), shown above the answer: in
+    # the thread nobody else saw the form. The adapter escapes it; it is the asker's text.
+    question: str = ""
+    asker: str = ""
 
 
 # The buttons under every digest item; a button's platform id carries its action and the post's id.

@@ -510,7 +510,7 @@ class CommandSet:
             )
         if not sub.paused:
             return Reply(text=f"Digests here are not paused; next: {self._when(sub)}.")
-        resumed = await db(
+        digests = await db(
             self.subscriptions.save,
             inv.caller.platform,
             inv.channel,
@@ -519,7 +519,7 @@ class CommandSet:
             pause_reason="",
             admin_user=inv.caller.user_id,
         )
-        return Reply(text=f"Resumed the digests here; next: {self._when(resumed)}.")
+        return Reply(text=f"Resumed the digests here; next: {self._when(digests)}.")
 
     async def _drop_tag(self, inv: Invocation, sub: Subscription, raw: str) -> Reply:
         try:

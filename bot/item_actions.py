@@ -76,7 +76,14 @@ class ItemActions:
                     question=True,
                 )
             )
-            return replace(reply, ephemeral=not reply.ok)
+            if not reply.ok:
+                return replace(reply, ephemeral=True)
+            return replace(
+                reply,
+                ephemeral=False,
+                question=action.question.strip(),
+                asker=action.caller.user_id,
+            )
         return Reply(text=f"Unknown button {action.action!r}.", ephemeral=True, ok=False)
 
     async def week_lines(self, platform: str, channel: str) -> list[str]:

@@ -108,6 +108,25 @@ async def test_ask_opens_a_form_and_its_answer_goes_to_the_digest_thread(rig: Ri
     assert "https://irinfive.com/post-1/" in json.dumps(answer["blocks"])  # cites the post
 
 
+async def test_the_thread_shows_who_asked_what_above_the_answer_and_pings_no_one(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    post = sorted(posts)[0]
+    _, ts = await click(rig, f"briefbot:ask:{post}")
+    await rig.slack.wait_for(lambda: calls(rig, "views.open"))
+    view = calls(rig, "views.open")[0]["view"]
+    view = view if isinstance(view, dict) else json.loads(view)
+    question = "<!channel> *what* was agreed?"
+    values = {"question": {"question": {"type": "plain_text_input", "value": question}}}
+    form = view_submission(ASK_CALLBACK, view["private_metadata"], values, user="UMEMBER")
+    await rig.post(urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
+    await rig.slack.wait_for(lambda: rig.slack.threads.get(ts))
+    [answer] = rig.slack.threads[ts]  # one message: the question, then its answer
+    first = answer["blocks"][0]["text"]["text"]
+    assert first == "<@UMEMBER> asked: “&lt;!channel&gt; *what* was agreed?”"
+    assert "<!channel>" not in json.dumps(answer)
+    assert "https://irinfive.com/post-1/" in json.dumps(answer["blocks"][1:])
+
+
 async def test_buttons_work_on_a_bot_started_after_the_digest_was_sent(rig: Rig) -> None:
     posts = await deliver_digest(rig)
     fresh = SlackBot(rig.bot.settings)  # a restarted process: nothing in memory
