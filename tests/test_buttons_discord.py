@@ -175,7 +175,7 @@ async def test_an_ask_form_opened_before_a_restart_is_answered_after_it(rig: Rig
         ):
             submit = rig.fake.modal_submit(custom_id, {"question": question}, who)
             await rig.fake.dispatch("INTERACTION_CREATE", submit)
-            await rig.fake.wait_for(lambda: len(rig.fake.posted(message["id"])) >= n)
+            await rig.fake.wait_for(lambda n=n: len(rig.fake.posted(message["id"])) >= n)
             [ack] = rig.callbacks(str(submit["id"]))
             assert ack["type"] == 5  # acknowledged before the work
         answers = rig.fake.posted(message["id"])

@@ -16,7 +16,7 @@ from bot.tables import deliveries
 from bot.votes import VoteStore
 from briefings.store import post_aliases
 from briefings.store import posts as posts_table
-from tests.fixtures.slack_server import block_actions, view_submission
+from tests.fixtures.slack_server import Canned, block_actions, view_submission
 from tests.test_slack import Rig, deliver_digest
 from tests.test_slack import rig as rig
 
@@ -62,6 +62,29 @@ async def test_each_item_has_buttons_and_more_replies_only_to_the_clicker(rig: R
     text = json.dumps(reply["blocks"])
     assert "More on this post" in text and "Post 1: talks in the Baltic" in text
     assert "(the post's own view)" in text and "Sources: AP News" in text
+    assert len(rig.slack.posted("C1")) == 1  # nothing public
+
+
+async def test_a_rate_limited_or_expired_response_url_loses_no_reply(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    post = sorted(posts)[0]
+    limited = Canned(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+    rig.slack.canned["response_url"] = [limited]  # once: waited out, then delivered there
+    await click(rig, f"briefbot:more:{post}")
+    await rig.slack.wait_for(lambda: rig.slack.responses)
+    assert "More on this post" in json.dumps(rig.slack.responses[0]["blocks"])
+    expired = Canned(404, {"ok": False, "error": "expired_url"})
+    rig.slack.canned["response_url"] = [limited, limited]
+    await click(rig, f"briefbot:up:{post}")  # 429 twice: the Web API instead
+    await rig.slack.wait_for(lambda: calls(rig, "chat.postEphemeral"))
+    rig.slack.canned["response_url"] = [expired]
+    await click(rig, f"briefbot:down:{post}")  # expired: the Web API at once
+    await rig.slack.wait_for(lambda: len(calls(rig, "chat.postEphemeral")) >= 2)
+    texts = sorted(c["text"] for c in calls(rig, "chat.postEphemeral"))
+    assert all(
+        c["user"] == "UMEMBER" and c["channel"] == "C1" for c in calls(rig, "chat.postEphemeral")
+    )
+    assert any("👍" in t for t in texts) and any("👎" in t for t in texts)
     assert len(rig.slack.posted("C1")) == 1  # nothing public
 
 
@@ -162,7 +185,7 @@ async def test_a_tampered_button_id_gets_a_clear_private_answer(rig: Rig) -> Non
     ):
         status, _ = await click(rig, action_id)
         assert status == 200  # acknowledged, not an unhandled request
-        await rig.slack.wait_for(lambda: len(rig.slack.responses) >= n)
+        await rig.slack.wait_for(lambda n=n: len(rig.slack.responses) >= n)
         reply = rig.slack.responses[-1]
         assert reply["response_type"] == "ephemeral" and "not one briefbot knows" in reply["text"]
     assert len(rig.slack.posted("C1")) == 1

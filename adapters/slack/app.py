@@ -7,6 +7,7 @@ signs each request; bolt checks the signature and the timestamp's age before any
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -104,6 +105,7 @@ HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 _ITEM_BUTTON = re.compile(r"^briefbot:")  # a digest item's buttons (any, so a bad one is answered)
+RESPOND_WAIT = 5.0  # longest Retry-After waited out on a response_url before the Web API is used
 STOP_SECONDS = 2.0  # what HTTP requests in progress get to finish when the bot stops
 SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
 
@@ -394,9 +396,8 @@ class SlackBot:
             workspace=str(command.get("team_id", "")),
         )
         reply = await self._commands().handle(invocation)
-        kind = "ephemeral" if reply.ephemeral else "in_channel"
         for message in reply_messages(reply):
-            await respond(response_type=kind, replace_original=False, **message)
+            await self._respond(respond, message, reply.ephemeral, invocation.channel, user)
 
     async def _on_mention(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         if event.get("bot_id") or not await self._first_time(body):
@@ -446,21 +447,21 @@ class SlackBot:
         """More / Ask / 👍 / 👎 under a digest item: acknowledged at once; Ask opens the form (its
         trigger id lasts 3 s), the others answer only the clicker."""
         await ack()
-        parsed = parse_item_id(str(action.get("action_id", "")))
-        if parsed is None:
-            await respond(response_type="ephemeral", replace_original=False, text=UNKNOWN_BUTTON)
-            return
-        kind, post_id = parsed
         container: Mapping[str, Any] = body.get("container") or {}
         channel = str((body.get("channel") or {}).get("id") or container.get("channel_id", ""))
         thread = str(container.get("message_ts") or (body.get("message") or {}).get("ts", ""))
         if container.get("is_ephemeral"):
             thread = ""  # an ephemeral digest (`latest`) has no thread: answers come back privately
         user = str((body.get("user") or {}).get("id", ""))
+        parsed = parse_item_id(str(action.get("action_id", "")))
+        if parsed is None:
+            await self._respond(respond, {"text": UNKNOWN_BUTTON}, True, channel, user)
+            return
+        kind, post_id = parsed
         if kind == "ask":
             title = await self._commands().ask_title(post_id)
             if title is None:  # removed since: say so now, not after the question is typed
-                await respond(response_type="ephemeral", replace_original=False, text=POST_GONE)
+                await self._respond(respond, {"text": POST_GONE}, True, channel, user)
                 return
             try:
                 await self.client.views_open(
@@ -469,11 +470,8 @@ class SlackBot:
                 )
             except SlackApiError as exc:
                 log.warning("slack: cannot open the Ask form: %s", _error_code(exc))
-                await respond(
-                    response_type="ephemeral",
-                    replace_original=False,
-                    text="The question form could not be opened; ask in the digest's thread.",
-                )
+                text = "The question form could not be opened; ask in the digest's thread."
+                await self._respond(respond, {"text": text}, True, channel, user)
             return
         reply = await self._commands().act(
             ItemAction(
@@ -486,7 +484,44 @@ class SlackBot:
             )
         )
         for message in reply_messages(reply):
-            await respond(response_type="ephemeral", replace_original=False, **message)
+            await self._respond(respond, message, True, channel, user)
+
+    async def _respond(
+        self, respond: Any, message: Mapping[str, Any], ephemeral: bool, channel: str, user: str
+    ) -> None:
+        """Reply through the request's response_url. Slack may rate limit it (429) or let it
+        expire: one Retry-After (at most `RESPOND_WAIT` s) is waited out, then the reply goes
+        through the Web API instead (chat.postEphemeral, or chat.postMessage for the channel),
+        so it is never lost without a word in the log."""
+        kind = "ephemeral" if ephemeral else "in_channel"
+        status = 0
+        for attempt in range(2):
+            try:
+                response = await respond(response_type=kind, replace_original=False, **message)
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+                log.warning("slack: cannot reply through the response_url: %s", _one_line(exc))
+                break
+            status = int(response.status_code)
+            if status == 200:
+                return
+            headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+            if status != 429 or attempt:
+                break
+            retry = headers.get("retry-after", "1")
+            retry = retry[0] if isinstance(retry, list) and retry else retry
+            try:
+                wait = min(max(float(retry), 0.0), RESPOND_WAIT)
+            except (TypeError, ValueError):
+                wait = 1.0
+            await asyncio.sleep(wait)
+        log.warning("slack: the response_url answered %s; replying through the Web API", status)
+        try:
+            if ephemeral:
+                await self.client.chat_postEphemeral(channel=channel, user=user, **message)
+            else:
+                await self.client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            log.warning("slack: cannot reply to %s in %s: %s", user, channel, _error_code(exc))
 
     async def _on_ask_submitted(
         self, ack: Any, body: Mapping[str, Any], view: Mapping[str, Any]
