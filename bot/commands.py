@@ -20,7 +20,7 @@ from bot.delivery import Deliverer
 from bot.home import HOME_HELP, HOME_ITEMS, in_workspace
 from bot.item_actions import ItemActions
 from bot.roundup_store import RoundupSubscription
-from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
+from bot.schedules import ROUNDUP_WEEKLY, SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from bot.tasks import log_failure
 from bot.topics import TOPIC_DAYS, recent_topics
 from bot.votes import VoteStore
@@ -599,6 +599,8 @@ class CommandSet:
             schedule = parse_schedule(when, zone)
         except ScheduleError as exc:
             return refusal(str(exc))
+        if not schedule.at_most_weekly():
+            return refusal(ROUNDUP_WEEKLY)
         now = self.deliverer.clock()
         digest = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         roundup = await db(

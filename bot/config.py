@@ -140,7 +140,11 @@ class SubscriptionConfig(SettingsModel):
     @model_validator(mode="after")
     def _check_schedule(self) -> SubscriptionConfig:
         if self.when or self.timezone:
-            parse_schedule(self.when or "daily 08:00", self.timezone or "UTC")
+            schedule = parse_schedule(self.when or "daily 08:00", self.timezone or "UTC")
+            if self.kind == "roundup" and self.when and not schedule.at_most_weekly():
+                raise ValueError(
+                    'a roundup is weekly: one day and one time, e.g. when = "mon 08:00"'
+                )
         return self
 
     @field_validator("tags")

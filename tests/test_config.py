@@ -105,3 +105,14 @@ def test_llm_backend_needs_an_endpoint(tmp_path: Path) -> None:
         ConfigError, match=r"llm.base_url: 'localhost:8000' is not an http\(s\) URL"
     ):
         load_settings(write(tmp_path, '[llm]\nbase_url = "localhost:8000"\n'))
+
+
+def test_a_declared_roundup_must_be_weekly(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\nkind = "roundup"\nwhen = "hourly"\n'
+    )
+    with pytest.raises(ConfigError, match=r'a roundup is weekly: .* when = "mon 08:00"'):
+        load_settings(path)
+    path.write_text(path.read_text().replace("hourly", "thu 17:30"))
+    assert load_settings(path).subscriptions[0].when == "thu 17:30"

@@ -136,3 +136,14 @@ async def test_a_roundup_paused_by_slack_tells_who_set_it_up_once(rig: Rig) -> N
     assert "`resume roundup`" in told[0]["text"]
     roundup = rig.deliverer.roundups.roundups.subscription("slack", "C1")
     assert roundup is not None and roundup.paused
+
+
+async def test_a_roundup_schedule_that_fires_more_than_weekly_is_refused(rig: Rig) -> None:
+    for n, when in enumerate(("hourly", "daily 08:00", "mon,thu 09:00", "*/30 8 * * 1"), start=1):
+        await rig.command(f"schedule set {when} roundup", user="UADMIN")
+        await rig.slack.wait_for(lambda n=n: len(rig.slack.responses) >= n)
+        assert "A roundup is weekly" in rig.slack.responses[-1]["text"]
+    assert rig.deliverer.roundups.roundups.subscription("slack", "C1") is None
+    await rig.command("schedule set 0 7 1 * * roundup", user="UADMIN")  # monthly is fine
+    await rig.slack.wait_for(lambda: len(rig.slack.responses) >= 5)
+    assert rig.deliverer.roundups.roundups.subscription("slack", "C1") is not None
