@@ -4,10 +4,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from adapters.slack.app import SlackBot
@@ -16,7 +19,7 @@ from bot.tables import deliveries
 from bot.votes import VoteStore
 from briefings.store import post_aliases
 from briefings.store import posts as posts_table
-from tests.fixtures.slack_server import Canned, block_actions, view_submission
+from tests.fixtures.slack_server import Canned, block_actions, signed_headers, view_submission
 from tests.test_slack import Rig, deliver_digest
 from tests.test_slack import rig as rig
 
@@ -204,6 +207,28 @@ async def test_ask_on_a_post_removed_since_says_so_instead_of_opening_the_form(r
     [reply] = rig.slack.responses
     assert reply["response_type"] == "ephemeral" and "no longer available" in reply["text"]
     assert calls(rig, "views.open") == []  # no form to type a question into for nothing
+
+
+async def test_forged_stale_and_malformed_signatures_are_refused_quietly(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    posts = await deliver_digest(rig)
+    form = block_actions(
+        f"briefbot:up:{sorted(posts)[0]}",
+        user="UMEMBER",
+        message={"ts": "1.2", "text": "", "blocks": []},
+        response_url=rig.slack.response_url(),
+    )
+    body = urllib.parse.urlencode(form).encode()
+    kind = "application/x-www-form-urlencoded"
+    stale = signed_headers(body, at=int(time.time()) - 301)
+    forged = signed_headers(body, secret="not-the-secret")
+    malformed = {**signed_headers(body), "X-Slack-Request-Timestamp": "abc"}
+    for headers in (stale, forged, malformed, {}):
+        assert (await rig.post(body, kind, headers)).status_code == 401
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert rig.slack.responses == [] and calls(rig, "chat.postEphemeral") == []
+    assert VoteStore(rig.world.store.engine).counts("slack", "C1", SINCE) == []
 
 
 async def open_home(rig: Rig, user: str, event_id: str) -> dict[str, Any]:

@@ -360,6 +360,7 @@ class SlackBot:
             log.info("slack: connected in Socket Mode as %s", self.bot_user_id)
             return
         server = AsyncSlackAppServer(self.settings.port, self.settings.path, self.app)
+        server.web_app.middlewares.append(_reject_bad_timestamps)
         self._runner = web.AppRunner(server.web_app, shutdown_timeout=STOP_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
@@ -656,6 +657,17 @@ class SlackBot:
         if len(self._seen) > SEEN_EVENTS:
             self._seen.popitem(last=False)
         return True
+
+
+@web.middleware
+async def _reject_bad_timestamps(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request whose X-Slack-Request-Timestamp is not a number is refused (401) before bolt,
+    whose signature check would raise on it and log a traceback for anyone who can reach us."""
+    stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if request.method == "POST" and not (stamp.isascii() and stamp.isdigit()):
+        return web.json_response({"error": "invalid request"}, status=401)
+    response: web.StreamResponse = await handler(request)
+    return response
 
 
 def _block_text(message: Mapping[str, Any]) -> str:
