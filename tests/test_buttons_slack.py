@@ -153,6 +153,25 @@ async def test_the_thread_shows_who_asked_what_above_the_answer_and_pings_no_one
     assert "https://irinfive.com/post-1/" in json.dumps(answer["blocks"][1:])
 
 
+async def test_a_blank_question_keeps_the_ask_form_open_with_the_field_marked(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    await click(rig, f"briefbot:ask:{sorted(posts)[0]}")
+    await rig.slack.wait_for(lambda: calls(rig, "views.open"))
+    view = calls(rig, "views.open")[0]["view"]
+    view = view if isinstance(view, dict) else json.loads(view)
+    values = {"question": {"question": {"type": "plain_text_input", "value": "  \n "}}}
+    form = view_submission(ASK_CALLBACK, view["private_metadata"], values, user="UMEMBER")
+    response = await rig.post(
+        urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"question": "Type a question about the post."},
+    }
+    assert calls(rig, "chat.postEphemeral") == [] and rig.slack.threads == {}
+
+
 async def test_buttons_work_on_a_bot_started_after_the_digest_was_sent(rig: Rig) -> None:
     posts = await deliver_digest(rig)
     fresh = SlackBot(rig.bot.settings)  # a restarted process: nothing in memory

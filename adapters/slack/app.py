@@ -105,6 +105,7 @@ HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
 _ITEM_BUTTON = re.compile(r"^briefbot:")  # a digest item's buttons (any, so a bad one is answered)
+BLANK_QUESTION = "Type a question about the post."
 RESPOND_WAIT = 5.0  # longest Retry-After waited out on a response_url before the Web API is used
 STOP_SECONDS = 2.0  # what HTTP requests in progress get to finish when the bot stops
 SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
@@ -528,15 +529,20 @@ class SlackBot:
         self, ack: Any, body: Mapping[str, Any], view: Mapping[str, Any]
     ) -> None:
         """The Ask form: closed at once; the answer goes to the digest's thread, citing the post
-        (a refusal, e.g. a post removed since, only to the asker)."""
-        await ack()
+        (a refusal, e.g. a post removed since, only to the asker). A blank question keeps the
+        form open with the field marked, as Slack shows a form's own errors."""
         try:
             meta = json.loads(str(view.get("private_metadata") or "{}"))
             values = view["state"]["values"]["question"]["question"]
             post_id, channel = int(meta["post"]), str(meta["channel"])
         except (ValueError, KeyError, TypeError):
+            await ack()
             log.warning("slack: an Ask form without its post or question")
             return
+        if not str(values.get("value") or "").strip():
+            await ack(response_action="errors", errors={"question": BLANK_QUESTION})
+            return
+        await ack()
         thread, user = str(meta.get("thread", "")), str((body.get("user") or {}).get("id", ""))
         reply = await self._commands().act(
             ItemAction(
