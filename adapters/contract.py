@@ -6,6 +6,7 @@ names a platform. The engine (`briefings/`) knows nothing of any of it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -63,10 +64,17 @@ class Reply:
     briefing: DigestItem | None = None  # one post's fuller briefing (a digest item's "More")
     ephemeral: bool = False  # only the caller needs to see it
     ok: bool = True  # False for refusals and errors
+    # An Ask form's question and who asked (their platform user id), shown above the answer: in
+    # the thread nobody else saw the form. The adapter escapes it; it is the asker's text.
+    question: str = ""
+    asker: str = ""
 
 
 # The buttons under every digest item; a button's platform id carries its action and the post's id.
 ITEM_ACTIONS = ("more", "ask", "up", "down")
+_POST_ID = re.compile(r"[0-9]{1,18}")
+POST_GONE = "That post is no longer available: it was removed after this digest was sent."
+UNKNOWN_BUTTON = "That button is not one briefbot knows (the digest may be from another version)."
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +98,11 @@ def parse_item_id(custom_id: str, prefix: str = "briefbot") -> tuple[str, int] |
     parts = custom_id.split(":")
     if len(parts) != 3 or parts[0] != prefix or parts[1] not in ITEM_ACTIONS:
         return None
-    return (parts[1], int(parts[2])) if parts[2].isdigit() else None
+    # ASCII digits only ("²".isdigit() is true), and few enough for a 64-bit database id.
+    return (parts[1], int(parts[2])) if _POST_ID.fullmatch(parts[2]) else None
 
 
-def item_id(action: str, post_id: int, prefix: str = "briefbot") -> str:
+def item_id(action: str, post_id: int | str, prefix: str = "briefbot") -> str:
     return f"{prefix}:{action}:{post_id}"
 
 
@@ -151,6 +160,11 @@ class CommandHandler(Protocol):
 
     async def home(self, caller: Caller, workspace: str) -> HomeView:
         """The bot's home for `caller` (admin or not, checked now) in `workspace`."""
+        ...
+
+    async def ask_title(self, post_id: int) -> str | None:
+        """The title of the post an Ask button is about (the form's heading); None when the post
+        was removed since, so the form is not opened for nothing. One indexed read."""
         ...
 
 

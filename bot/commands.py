@@ -20,7 +20,7 @@ from bot.delivery import Deliverer
 from bot.home import HOME_HELP, HOME_ITEMS, in_workspace
 from bot.item_actions import ItemActions
 from bot.roundup_store import RoundupSubscription
-from bot.schedules import SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
+from bot.schedules import ROUNDUP_WEEKLY, SCHEDULE_EXAMPLES, ScheduleError, parse_schedule
 from bot.tasks import log_failure
 from bot.topics import TOPIC_DAYS, recent_topics
 from bot.votes import VoteStore
@@ -91,6 +91,10 @@ class CommandSet:
             log_failure(log, exc, f"button {action.action!r} from {action.caller.platform}")
             return refusal("Something went wrong on our side; the error is logged. Try again soon.")
 
+    async def ask_title(self, post_id: int) -> str | None:
+        post = await db(self.store.post, post_id)
+        return None if post is None else post.title
+
     async def home(self, caller: Caller, workspace: str) -> HomeView:
         """The bot's home (bot/home.py): the channel overview only for admins, checked now."""
         posts = await db(self.store.latest_posts, HOME_ITEMS)
@@ -122,7 +126,9 @@ class CommandSet:
                     schedule=roundups.schedule_of(roundup).describe(),
                     tags=(),
                     last_delivery=await db(roundups.roundups.last_sent, roundup.id),
-                    next_run=self._roundup_line(roundup).split("; next ", 1)[-1],
+                    next_run="paused"
+                    if roundup.paused
+                    else self._roundup_line(roundup).split("; next ", 1)[-1],
                     paused=roundup.paused,
                     pause_reason=roundup.pause_reason,
                     kind="weekly roundup",
@@ -465,6 +471,56 @@ class CommandSet:
         )
         return Reply(text="This channel will get no more digests. `subscribe` starts them again.")
 
+    @command(
+        "resume",
+        args=(Arg("kind", ArgKind.WORD, "roundup: resume the weekly roundup, not the digests"),),
+        admin=True,
+    )
+    async def _resume(self, inv: Invocation, kind: str | None = None) -> Reply:
+        """Resume this channel's paused digests (or its paused weekly `roundup`), unchanged"""
+        now = self.deliverer.clock()
+        if kind and kind.lower() == ROUNDUP_WORD:
+            roundups = self.deliverer.roundups
+            roundup = await db(roundups.roundups.subscription, inv.caller.platform, inv.channel)
+            if roundup is None:
+                return refusal("This channel gets no weekly roundup: nothing to resume.")
+            if not roundup.paused:
+                return Reply(
+                    text=f"The weekly roundup here is not paused; {self._roundup_line(roundup)}."
+                )
+            schedule = roundups.schedule_of(roundup)
+            resumed = await db(
+                roundups.roundups.save,
+                inv.caller.platform,
+                inv.channel,
+                schedule=roundup.schedule,
+                timezone=roundup.timezone,
+                next_run_at=schedule.next_fire(now),
+                now=now,
+                sources=roundup.sources,
+                admin_user=inv.caller.user_id,
+            )
+            return Reply(text=f"Resumed the {self._roundup_line(resumed)}.")
+        if kind:
+            return refusal(f"Unknown {kind!r}: try `resume` or `resume roundup`.")
+        sub = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
+        if sub is None or not sub.active:
+            return refusal(
+                "This channel is not subscribed: nothing to resume (`subscribe` starts digests)."
+            )
+        if not sub.paused:
+            return Reply(text=f"Digests here are not paused; next: {self._when(sub)}.")
+        digests = await db(
+            self.subscriptions.save,
+            inv.caller.platform,
+            inv.channel,
+            now,
+            paused=False,
+            pause_reason="",
+            admin_user=inv.caller.user_id,
+        )
+        return Reply(text=f"Resumed the digests here; next: {self._when(digests)}.")
+
     async def _drop_tag(self, inv: Invocation, sub: Subscription, raw: str) -> Reply:
         try:
             tag = parse_tag(raw)
@@ -543,6 +599,8 @@ class CommandSet:
             schedule = parse_schedule(when, zone)
         except ScheduleError as exc:
             return refusal(str(exc))
+        if not schedule.at_most_weekly():
+            return refusal(ROUNDUP_WEEKLY)
         now = self.deliverer.clock()
         digest = await db(self.outbox.subscription, inv.caller.platform, inv.channel)
         roundup = await db(

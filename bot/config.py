@@ -185,6 +185,15 @@ class SubscriptionConfig(SettingsModel):
             parse_timezone(value)
         return value
 
+    @model_validator(mode="after")
+    def _check_roundup_is_weekly(self) -> SubscriptionConfig:
+        is_roundup = self.kind == "roundup" and bool(self.when)
+        if is_roundup and not parse_schedule(self.when, self.timezone or "UTC").at_most_weekly():
+            raise SettingProblem(
+                'a roundup is weekly: one day and one time, e.g. when = "mon 08:00"', key=("when",)
+            )
+        return self
+
     @field_validator("tags")
     @classmethod
     def _known_tags(cls, value: list[str]) -> list[str]:

@@ -9,12 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from adapters.contract import Invocation, ItemAction, Reply
+from adapters.contract import POST_GONE, Invocation, ItemAction, Reply
 from bot.votes import CHANGED, RECORDED, VoteStore
 from briefings.engine import BriefingEngine
 from briefings.store import Store, db
 
-GONE = "That post is no longer available: it was removed after this digest was sent."
+GONE = POST_GONE
 VOTE_DAYS = 7
 _VOTE = {"up": (1, "👍"), "down": (-1, "👎")}
 
@@ -76,7 +76,14 @@ class ItemActions:
                     question=True,
                 )
             )
-            return replace(reply, ephemeral=not reply.ok)
+            if not reply.ok:
+                return replace(reply, ephemeral=True)
+            return replace(
+                reply,
+                ephemeral=False,
+                question=action.question.strip(),
+                asker=action.caller.user_id,
+            )
         return Reply(text=f"Unknown button {action.action!r}.", ephemeral=True, ok=False)
 
     async def week_lines(self, platform: str, channel: str) -> list[str]:

@@ -263,13 +263,22 @@ class RoundupStore:
                 .values(owner=None, lease_until=None, **values)
             )
 
-    def pause(self, roundup_id: int, reason: str) -> None:
+    def pause(self, roundup_id: int, reason: str) -> RoundupSubscription | None:
+        """Pause the roundup; the roundup when this call paused it (so its admins are told
+        once), None when it was paused already."""
         with self.engine.begin() as conn:
-            conn.execute(
+            changed = conn.execute(
                 sa.update(roundup_subscriptions)
-                .where(roundup_subscriptions.c.id == roundup_id)
+                .where(
+                    (roundup_subscriptions.c.id == roundup_id)
+                    & roundup_subscriptions.c.paused.is_(False)
+                )
                 .values(paused=True, pause_reason=reason)
             )
+            if not changed.rowcount:
+                return None
+            query = sa.select(roundup_subscriptions).where(roundup_subscriptions.c.id == roundup_id)
+            return _to_subscription(conn.execute(query).mappings().one())
 
     def runs(self, platform: str, channel: str) -> list[RoundupRun]:
         query = (

@@ -29,6 +29,7 @@ from bot.config import Settings
 from bot.roundup_store import RoundupRun, RoundupStore, RoundupSubscription
 from bot.schedules import Schedule, parse_schedule
 from bot.tasks import log_failure
+from briefings.models import Subscription
 from briefings.roundup import Roundup, build_roundup
 from briefings.store import Store, db
 
@@ -141,11 +142,32 @@ class RoundupDeliverer:
             sent += 1
         return sent, True
 
+    async def _tell_admins(self, roundup: RoundupSubscription, reason: str, now: datetime) -> None:
+        """Once, when the roundup is paused: whoever set it up and the platform's configured
+        admins, as for a paused digest channel (best effort; `status` and Home show it too)."""
+        text = (
+            f"The weekly roundup in channel {roundup.channel} is paused: {reason}. Once the bot "
+            "can post there again, run `resume roundup` in that channel."
+        )
+        admins = tuple(
+            user
+            for name, _, user in (a.partition(":") for a in self.settings.commands.admins)
+            if name == roundup.platform and user
+        )
+        try:
+            await self.platforms[roundup.platform].tell_admins(
+                _as_subscription(roundup, now), text, admins
+            )
+        except Exception as exc:
+            log_failure(log, exc, f"{roundup.platform} {roundup.channel}: telling the admins")
+
     async def _failed(self, run: RoundupRun, exc: BaseException, now: datetime) -> None:
         reason = str(exc) or type(exc).__name__
         fields: dict[str, Any] = {"last_error": reason}
         if isinstance(exc, PermanentDeliveryError):
-            await db(self.roundups.pause, run.roundup_id, reason)
+            paused = await db(self.roundups.pause, run.roundup_id, reason)
+            if paused is not None:
+                await self._tell_admins(paused, reason, now)
             fields["status"] = "failed"
         elif isinstance(exc, MessageRejectedError):
             fields["status"] = "failed"
@@ -159,3 +181,27 @@ class RoundupDeliverer:
             fields.update(attempts=run.attempts + 1, next_attempt_at=now + timedelta(seconds=delay))
         log.warning("%s %s: roundup not sent: %s", run.platform, run.channel, reason)
         await db(self.roundups.settle, run.id, **fields)
+
+
+def _as_subscription(roundup: RoundupSubscription, now: datetime) -> Subscription:
+    """The roundup as the channel record `ChatPlatform.tell_admins` takes (who set it up, where)."""
+    return Subscription(
+        id=roundup.id,
+        platform=roundup.platform,
+        channel=roundup.channel,
+        workspace=roundup.workspace,
+        sources=roundup.sources,
+        active=True,
+        schedule=roundup.schedule,
+        timezone=roundup.timezone,
+        skip_empty=True,
+        next_run_at=roundup.next_run_at,
+        cursor=0,
+        paused=True,
+        pause_reason=roundup.pause_reason,
+        admin_user=roundup.admin_user,
+        last_run_at=None,
+        last_note="",
+        created_at=now,
+        updated_at=now,
+    )

@@ -28,6 +28,11 @@ _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _SEARCH_DAYS = 366 * 8  # long enough for "29 Feb on a Monday"
 
 
+ROUNDUP_WEEKLY = (
+    "A roundup is weekly: one day and one time, e.g. `schedule set weekly mon 08:00 roundup`."
+)
+
+
 class ScheduleError(BriefbotError, ValueError):
     """A schedule or time zone that cannot be used; the message shows a correct example."""
 
@@ -73,6 +78,15 @@ class Schedule:
             found = moment
             moment = self.next_fire(moment)
         return found
+
+    def at_most_weekly(self) -> bool:
+        """One time on one weekday (or one day of the month): what a weekly roundup may use,
+        so `hourly` or `daily` cannot send the week's stories over and over."""
+        if len(self.minutes) != 1 or len(self.hours) != 1 or self.any_hour:
+            return False
+        if self.day_restricted and self.weekday_restricted:
+            return False
+        return len(self.days) == 1 if self.day_restricted else len(self.weekdays) == 1
 
     def _day_matches(self, day: date) -> bool:
         if day.month not in self.months:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from bot.tables import ensure_schema, votes
 
 RECORDED, CHANGED, WITHDRAWN = "recorded", "changed", "withdrawn"
+VOTE_TRIES = 5  # rounds of the three steps before giving up (each lost round means a click won)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +32,29 @@ class VoteStore:
         self, platform: str, channel: str, post_id: int, user: str, value: int, at: datetime
     ) -> str:
         """Record `value` (+1 or -1) for `user`; returns what happened (RECORDED, CHANGED,
-        WITHDRAWN). One transaction, so two quick clicks leave one vote or none, never two."""
+        WITHDRAWN). Each step is one conditional statement, so clicks at the same moment (a
+        double click, two processes) apply one after the other: two clicks on 👍 from no vote
+        are "counted" then "withdrawn", never both "counted" or both "withdrawn"."""
         key = (
             (votes.c.platform == platform)
             & (votes.c.channel == channel)
             & (votes.c.post_id == post_id)
             & (votes.c.user_id == user)
         )
-        with self.engine.begin() as conn:
-            current = conn.execute(sa.select(votes.c.value).where(key)).scalar()
-            if current == value:
-                conn.execute(sa.delete(votes).where(key))
-                return WITHDRAWN
-            if current is not None:
-                conn.execute(sa.update(votes).where(key).values(value=value, voted_at=at))
-                return CHANGED
+        for _ in range(VOTE_TRIES):
+            with self.engine.begin() as conn:  # the same button again: withdraw it
+                if conn.execute(sa.delete(votes).where(key & (votes.c.value == value))).rowcount:
+                    return WITHDRAWN
+            with self.engine.begin() as conn:  # the other button: change it
+                changed = conn.execute(
+                    sa.update(votes)
+                    .where(key & (votes.c.value != value))
+                    .values(value=value, voted_at=at)
+                )
+                if changed.rowcount:
+                    return CHANGED
             try:
-                with conn.begin_nested():
+                with self.engine.begin() as conn:
                     conn.execute(
                         sa.insert(votes).values(
                             platform=platform,
@@ -58,10 +65,10 @@ class VoteStore:
                             voted_at=at,
                         )
                     )
-            except sa.exc.IntegrityError:  # the same person's other click won the race
-                conn.execute(sa.update(votes).where(key).values(value=value, voted_at=at))
-                return CHANGED
-            return RECORDED
+                return RECORDED
+            except sa.exc.IntegrityError:  # the same person's other click got in first: again
+                continue
+        raise RuntimeError(f"vote on post {post_id} kept racing with other clicks")
 
     def counts(self, platform: str, channel: str, since: datetime) -> list[VoteCount]:
         """Per post, the votes cast (or last changed) in `channel` since `since`, most 👍 first."""

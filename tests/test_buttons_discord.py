@@ -5,6 +5,7 @@ interaction callback endpoint, acknowledged before any work."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -106,6 +107,18 @@ async def test_ask_opens_a_form_and_the_answer_goes_to_the_digest_thread(rig: Ri
     [answer] = rig.fake.posted(thread)
     assert "https://irinfive.com/post-1/" in answer["content"]  # cites the post asked about
     assert answer["allowed_mentions"] == {"parse": []}
+    # The thread never saw the form: the answer says who asked what, markdown shown as typed.
+    hostile = "@everyone **what** did delegates [agree](https://evil.example/)?"
+    submit = rig.fake.modal_submit(custom_id, {"question": hostile}, MEMBER)
+    await rig.fake.dispatch("INTERACTION_CREATE", submit)
+    await rig.fake.wait_for(lambda: len(rig.fake.posted(thread)) >= 2)
+    second = rig.fake.posted(thread)[1]
+    asked = second["content"].split("\n", 1)[0]
+    assert asked == (
+        f"<@{MEMBER['id']}> asked: "
+        "“@everyone \\*\\*what\\*\\* did delegates \\[agree](https://evil.example/)?”"
+    )
+    assert second["allowed_mentions"] == {"parse": []}
 
 
 async def test_buttons_still_work_after_a_restart(rig: Rig) -> None:
@@ -129,6 +142,50 @@ async def test_buttons_still_work_after_a_restart(rig: Rig) -> None:
         await asyncio.wait_for(running, 10)
 
 
+async def test_a_button_id_too_long_for_a_post_gets_a_clear_private_answer(rig: Rig) -> None:
+    await deliver_digest(rig)
+    [message] = rig.fake.messages[CHANNEL]
+    tampered = "briefbot:more:" + "9" * 40  # a message edited by someone, or a future format
+    edited = copy.deepcopy(message)
+    edited["components"][0]["components"][0]["custom_id"] = tampered
+    call = await click(rig, edited, tampered, MEMBER)
+    await rig.fake.wait_for(lambda: rig.callbacks(call))
+    [reply] = rig.callbacks(call)
+    assert reply["type"] == 4 and reply["data"]["flags"] & 64
+    assert "not one briefbot knows" in reply["data"]["content"]
+
+
+async def test_an_ask_form_opened_before_a_restart_is_answered_after_it(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    [message] = rig.fake.messages[CHANNEL]
+    post = sorted(posts)[0]
+    opened = [await click(rig, message, f"briefbot:ask:{post}", who) for who in (MEMBER, ADMIN)]
+    await rig.fake.wait_for(lambda: all(rig.callbacks(call) for call in opened))
+    custom_id = rig.callbacks(opened[0])[0]["data"]["custom_id"]
+    await rig.client.close()  # both forms are open on people's screens when the bot restarts
+    fresh = BriefingClient(
+        DiscordSettings(requests_per_second=0, guild_ready_timeout=0.01, sync_commands=False)
+    )
+    fresh.commands = rig.client.commands
+    running = asyncio.ensure_future(fresh.start("fake.token.value"))
+    try:
+        await rig.fake.wait_for(fresh.is_ready)
+        for n, (who, question) in enumerate(
+            ((MEMBER, "what did delegates agree?"), (ADMIN, "where were the talks?")), start=1
+        ):
+            submit = rig.fake.modal_submit(custom_id, {"question": question}, who)
+            await rig.fake.dispatch("INTERACTION_CREATE", submit)
+            await rig.fake.wait_for(lambda n=n: len(rig.fake.posted(message["id"])) >= n)
+            [ack] = rig.callbacks(str(submit["id"]))
+            assert ack["type"] == 5  # acknowledged before the work
+        answers = rig.fake.posted(message["id"])
+        assert len(answers) == 2  # each person's question answered once, in the digest's thread
+        assert all("https://irinfive.com/post-1/" in a["content"] for a in answers)
+    finally:
+        await fresh.close()
+        await asyncio.wait_for(running, 10)
+
+
 def remove_post(store: Store, post_id: int) -> None:
     """A post taken out of the store after its digest went out (as an operator might)."""
     with store.engine.begin() as conn:
@@ -145,6 +202,17 @@ async def test_a_click_on_a_post_removed_since_says_so(rig: Rig) -> None:
     await rig.fake.wait_for(lambda: rig.callbacks(call) and followups(rig))
     [reply] = followups(rig)
     assert "no longer available" in reply["content"] and reply["flags"] & 64
+
+
+async def test_ask_on_a_post_removed_since_says_so_instead_of_opening_the_form(rig: Rig) -> None:
+    posts = await deliver_digest(rig)
+    [message] = rig.fake.messages[CHANNEL]
+    remove_post(rig.world.store, sorted(posts)[0])
+    call = await click(rig, message, f"briefbot:ask:{sorted(posts)[0]}", MEMBER)
+    await rig.fake.wait_for(lambda: rig.callbacks(call))
+    [reply] = rig.callbacks(call)
+    assert reply["type"] == 4 and reply["data"]["flags"] & 64  # a private message, no modal
+    assert "no longer available" in reply["data"]["content"]
 
 
 async def test_status_shows_admins_the_weeks_votes(rig: Rig) -> None:

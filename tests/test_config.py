@@ -259,3 +259,14 @@ def test_a_wrong_typed_value_is_not_echoed_when_it_could_be_a_secret(tmp_path: P
     message = str(info.value)
     assert message.startswith(f"{path}:2: slack.port: must be an integer, not a string;")
     assert "xoxb" not in message and "e.g. port = 3000" in message
+
+
+def test_a_declared_roundup_must_be_weekly(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\nkind = "roundup"\nwhen = "hourly"\n'
+    )
+    with pytest.raises(ConfigError, match=r'a roundup is weekly: .* when = "mon 08:00"'):
+        load_settings(path)
+    path.write_text(path.read_text().replace("hourly", "thu 17:30"))
+    assert load_settings(path).subscriptions[0].when == "thu 17:30"

@@ -117,3 +117,33 @@ async def test_a_roundup_slack_failed_is_sent_once_after_a_restart(rig: Rig) -> 
     assert stories(sent[-1])[:2] == [["1", "2", "3"], ["4", "5"]]
     [run] = restarted.roundups.roundups.runs("slack", "C1")
     assert run.status == "sent" and run.run_at == RUN
+
+
+async def test_a_roundup_paused_by_slack_tells_who_set_it_up_once(rig: Rig) -> None:
+    rig.world.clock.now = WEEK_START + timedelta(days=5, hours=12)
+    store_week(rig)
+    await rig.command("schedule set weekly mon 08:00 roundup", user="UADMIN")
+    await rig.slack.wait_for(lambda: rig.slack.responses)
+    gone = Canned(200, {"ok": False, "error": "channel_not_found"})
+    rig.slack.canned["chat.postMessage"] = [gone, gone]
+    rig.world.clock.now = RUN
+    await rig.deliverer.flush(RUN)
+    rig.world.clock.now = RUN + timedelta(days=7)  # the next week's run fails the same way
+    await rig.deliverer.flush(RUN + timedelta(days=7))
+    told = [m for m in rig.slack.posted() if m["channel"] == "UADMIN"]
+    assert len(told) == 1  # once, when it was paused
+    assert "weekly roundup in channel C1 is paused: channel_not_found" in told[0]["text"]
+    assert "`resume roundup`" in told[0]["text"]
+    roundup = rig.deliverer.roundups.roundups.subscription("slack", "C1")
+    assert roundup is not None and roundup.paused
+
+
+async def test_a_roundup_schedule_that_fires_more_than_weekly_is_refused(rig: Rig) -> None:
+    for n, when in enumerate(("hourly", "daily 08:00", "mon,thu 09:00", "*/30 8 * * 1"), start=1):
+        await rig.command(f"schedule set {when} roundup", user="UADMIN")
+        await rig.slack.wait_for(lambda n=n: len(rig.slack.responses) >= n)
+        assert "A roundup is weekly" in rig.slack.responses[-1]["text"]
+    assert rig.deliverer.roundups.roundups.subscription("slack", "C1") is None
+    await rig.command("schedule set 0 7 1 * * roundup", user="UADMIN")  # monthly is fine
+    await rig.slack.wait_for(lambda: len(rig.slack.responses) >= 5)
+    assert rig.deliverer.roundups.roundups.subscription("slack", "C1") is not None

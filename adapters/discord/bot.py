@@ -32,7 +32,7 @@ from adapters.contract import (
     Reply,
     TransientDeliveryError,
 )
-from adapters.discord.buttons import ItemButton, item_view
+from adapters.discord.buttons import ItemButton, item_view, on_ask_submitted
 from adapters.discord.render import digest_messages, reply_payloads, roundup_messages
 from briefings.ask import is_refusal
 from briefings.models import Digest, Subscription
@@ -200,6 +200,10 @@ class BriefingClient(discord.AutoShardedClient):
         if self.commands is None:
             raise RuntimeError("the command set is not attached")
         return await self.commands.handle(invocation)
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Ask forms' submissions, taken from their custom_id (see `AskForm`)."""
+        await on_ask_submitted(interaction)
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or self.user is None or message.guild is None:

@@ -225,7 +225,15 @@ def reply_payloads(reply: Reply) -> list[dict[str, Any]]:
             text = f"```\n{fenced}\n```"
         texts.append(text)
     if reply.answer is not None:
-        texts.append(answer_text(reply.answer))
+        asked = ""
+        if reply.question:  # an Ask form's question, the asker's text: markdown shown as typed
+            who = (
+                f"<@{reply.asker}>"
+                if reply.asker.isascii() and reply.asker.isdigit()
+                else "Someone"
+            )
+            asked = f"{who} asked: “{discord.utils.escape_markdown(reply.question)}”\n\n"
+        texts.append(asked + answer_text(reply.answer))
     if reply.hits:
         texts.append(hits_text(reply.hits))
     out: list[dict[str, Any]] = []

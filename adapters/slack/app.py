@@ -7,6 +7,7 @@ signs each request; bolt checks the signature and the timestamp's age before any
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -26,6 +27,8 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.contract import (
+    POST_GONE,
+    UNKNOWN_BUTTON,
     Caller,
     CommandHandler,
     DeliveryError,
@@ -40,6 +43,7 @@ from adapters.contract import (
 from adapters.slack.render import (
     ASK_CALLBACK,
     RESUME_ACTION,
+    RESUME_ROUNDUP,
     ask_modal,
     digest_messages,
     home_view,
@@ -100,9 +104,10 @@ DIGEST_EVENT = "briefbot_digest"  # message metadata event_type; its payload car
 CLOCK_SLACK = timedelta(minutes=2)  # our clock and Slack's may differ: search a little earlier
 HISTORY_PAGES = 5  # at most this many pages of 200 messages are searched for an earlier attempt
 _MENTION = re.compile(r"<@[A-Z0-9]+>\s*")
-_LINK_LABEL = re.compile(r"^\*<[^|>]+\|([^>]*)>\*")  # an item's linked title
 _LINK = re.compile(r"<(https?://[^|>]+)(?:\|[^>]*)?>")
-_ITEM_BUTTON = re.compile(r"^briefbot:(more|ask|up|down):\d+$")  # a digest item's buttons
+_ITEM_BUTTON = re.compile(r"^briefbot:")  # a digest item's buttons (any, so a bad one is answered)
+BLANK_QUESTION = "Type a question about the post."
+RESPOND_WAIT = 5.0  # longest Retry-After waited out on a response_url before the Web API is used
 STOP_SECONDS = 2.0  # what HTTP requests in progress get to finish when the bot stops
 SEEN_EVENTS = 10_000  # event ids remembered, so Slack's retries are answered once
 
@@ -357,6 +362,7 @@ class SlackBot:
             log.info("slack: connected in Socket Mode as %s", self.bot_user_id)
             return
         server = AsyncSlackAppServer(self.settings.port, self.settings.path, self.app)
+        server.web_app.middlewares.append(_reject_bad_timestamps)
         self._runner = web.AppRunner(server.web_app, shutdown_timeout=STOP_SECONDS)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
@@ -393,9 +399,8 @@ class SlackBot:
             workspace=str(command.get("team_id", "")),
         )
         reply = await self._commands().handle(invocation)
-        kind = "ephemeral" if reply.ephemeral else "in_channel"
         for message in reply_messages(reply):
-            await respond(response_type=kind, replace_original=False, **message)
+            await self._respond(respond, message, reply.ephemeral, invocation.channel, user)
 
     async def _on_mention(self, body: Mapping[str, Any], event: Mapping[str, Any]) -> None:
         if event.get("bot_id") or not await self._first_time(body):
@@ -445,18 +450,22 @@ class SlackBot:
         """More / Ask / 👍 / 👎 under a digest item: acknowledged at once; Ask opens the form (its
         trigger id lasts 3 s), the others answer only the clicker."""
         await ack()
-        parsed = parse_item_id(str(action.get("action_id", "")))
-        if parsed is None:
-            return
-        kind, post_id = parsed
         container: Mapping[str, Any] = body.get("container") or {}
         channel = str((body.get("channel") or {}).get("id") or container.get("channel_id", ""))
         thread = str(container.get("message_ts") or (body.get("message") or {}).get("ts", ""))
         if container.get("is_ephemeral"):
             thread = ""  # an ephemeral digest (`latest`) has no thread: answers come back privately
         user = str((body.get("user") or {}).get("id", ""))
+        parsed = parse_item_id(str(action.get("action_id", "")))
+        if parsed is None:
+            await self._respond(respond, {"text": UNKNOWN_BUTTON}, True, channel, user)
+            return
+        kind, post_id = parsed
         if kind == "ask":
-            title = _item_title(body.get("message") or {}, post_id)
+            title = await self._commands().ask_title(post_id)
+            if title is None:  # removed since: say so now, not after the question is typed
+                await self._respond(respond, {"text": POST_GONE}, True, channel, user)
+                return
             try:
                 await self.client.views_open(
                     trigger_id=str(body.get("trigger_id", "")),
@@ -464,11 +473,8 @@ class SlackBot:
                 )
             except SlackApiError as exc:
                 log.warning("slack: cannot open the Ask form: %s", _error_code(exc))
-                await respond(
-                    response_type="ephemeral",
-                    replace_original=False,
-                    text="The question form could not be opened; ask in the digest's thread.",
-                )
+                text = "The question form could not be opened; ask in the digest's thread."
+                await self._respond(respond, {"text": text}, True, channel, user)
             return
         reply = await self._commands().act(
             ItemAction(
@@ -481,21 +487,63 @@ class SlackBot:
             )
         )
         for message in reply_messages(reply):
-            await respond(response_type="ephemeral", replace_original=False, **message)
+            await self._respond(respond, message, True, channel, user)
+
+    async def _respond(
+        self, respond: Any, message: Mapping[str, Any], ephemeral: bool, channel: str, user: str
+    ) -> None:
+        """Reply through the request's response_url. Slack may rate limit it (429) or let it
+        expire: one Retry-After (at most `RESPOND_WAIT` s) is waited out, then the reply goes
+        through the Web API instead (chat.postEphemeral, or chat.postMessage for the channel),
+        so it is never lost without a word in the log."""
+        kind = "ephemeral" if ephemeral else "in_channel"
+        status = 0
+        for attempt in range(2):
+            try:
+                response = await respond(response_type=kind, replace_original=False, **message)
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+                log.warning("slack: cannot reply through the response_url: %s", _one_line(exc))
+                break
+            status = int(response.status_code)
+            if status == 200:
+                return
+            headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+            if status != 429 or attempt:
+                break
+            retry = headers.get("retry-after", "1")
+            retry = retry[0] if isinstance(retry, list) and retry else retry
+            try:
+                wait = min(max(float(retry), 0.0), RESPOND_WAIT)
+            except (TypeError, ValueError):
+                wait = 1.0
+            await asyncio.sleep(wait)
+        log.warning("slack: the response_url answered %s; replying through the Web API", status)
+        try:
+            if ephemeral:
+                await self.client.chat_postEphemeral(channel=channel, user=user, **message)
+            else:
+                await self.client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            log.warning("slack: cannot reply to %s in %s: %s", user, channel, _error_code(exc))
 
     async def _on_ask_submitted(
         self, ack: Any, body: Mapping[str, Any], view: Mapping[str, Any]
     ) -> None:
         """The Ask form: closed at once; the answer goes to the digest's thread, citing the post
-        (a refusal, e.g. a post removed since, only to the asker)."""
-        await ack()
+        (a refusal, e.g. a post removed since, only to the asker). A blank question keeps the
+        form open with the field marked, as Slack shows a form's own errors."""
         try:
             meta = json.loads(str(view.get("private_metadata") or "{}"))
             values = view["state"]["values"]["question"]["question"]
             post_id, channel = int(meta["post"]), str(meta["channel"])
         except (ValueError, KeyError, TypeError):
+            await ack()
             log.warning("slack: an Ask form without its post or question")
             return
+        if not str(values.get("value") or "").strip():
+            await ack(response_action="errors", errors={"question": BLANK_QUESTION})
+            return
+        await ack()
         thread, user = str(meta.get("thread", "")), str((body.get("user") or {}).get("id", ""))
         reply = await self._commands().act(
             ItemAction(
@@ -533,16 +581,20 @@ class SlackBot:
     async def _on_resume(
         self, ack: Any, body: Mapping[str, Any], action: Mapping[str, Any]
     ) -> None:
-        """App Home's Resume: `subscribe` in that channel, so the admin check runs again now."""
+        """App Home's Resume: `resume` (or `resume roundup`) in that channel, so the admin check
+        runs again now and only a paused channel is resumed (never one unsubscribed since)."""
         await ack()
         user = str((body.get("user") or {}).get("id", ""))
         team = str((body.get("team") or {}).get("id", "") or body.get("team_id", ""))
         caller = await self._caller(user, "")
+        value = str(action.get("value", ""))
+        roundup = value.startswith(RESUME_ROUNDUP)
+        channel = value.removeprefix(RESUME_ROUNDUP)
         reply = await self._commands().handle(
             Invocation(
                 caller=caller,
-                channel=str(action.get("value", "")),
-                text="subscribe",
+                channel=channel,
+                text="resume roundup" if roundup else "resume",
                 workspace=team,
             )
         )
@@ -621,20 +673,15 @@ class SlackBot:
         return True
 
 
-def _item_title(message: Mapping[str, Any], post_id: int) -> str:
-    """The title shown above the item's buttons (for the Ask form's heading), or a stand-in."""
-    blocks = list(message.get("blocks", []) or [])
-    for i, block in enumerate(blocks):
-        if block.get("block_id") == f"briefbot-item-{post_id}" and i > 0:
-            for earlier in reversed(blocks[:i]):
-                text = str((earlier.get("text") or {}).get("text", ""))
-                found = _LINK_LABEL.search(text)
-                if found:  # the label is escaped for mrkdwn; the form escapes it again
-                    label = found.group(1).replace("&lt;", "<").replace("&gt;", ">")
-                    return label.replace("&amp;", "&")
-                if earlier.get("type") == "divider":
-                    break
-    return "this post"
+@web.middleware
+async def _reject_bad_timestamps(request: web.Request, handler: Any) -> web.StreamResponse:
+    """A request whose X-Slack-Request-Timestamp is not a number is refused (401) before bolt,
+    whose signature check would raise on it and log a traceback for anyone who can reach us."""
+    stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if request.method == "POST" and not (stamp.isascii() and stamp.isdigit()):
+        return web.json_response({"error": "invalid request"}, status=401)
+    response: web.StreamResponse = await handler(request)
+    return response
 
 
 def _block_text(message: Mapping[str, Any]) -> str:

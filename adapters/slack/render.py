@@ -11,6 +11,7 @@ smaller, so any one block fits a message on its own. Every character of post tex
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -270,7 +271,11 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
             text = "\n".join(f"```{piece}```" for piece in split_text(text, SECTION_LIMIT - 6))
         out += _packed(sections(text), escape(reply.text.splitlines()[0]))
     if reply.answer is not None:
-        out += _packed(answer_blocks(reply.answer), escape(reply.answer.text))
+        lead: list[Block] = []
+        if reply.question:  # an Ask form's question: the thread never saw it (escaped)
+            who = f"<@{reply.asker}>" if _USER.fullmatch(reply.asker) else "Someone"
+            lead = sections(f"{who} asked: “{escape(reply.question)}”")
+        out += _packed([*lead, *answer_blocks(reply.answer)], escape(reply.answer.text))
     if reply.hits:
         out += _packed(hit_blocks(reply.hits), "Matching posts")
     if reply.briefing is not None:
@@ -316,8 +321,10 @@ def roundup_messages(roundup: Roundup) -> list[OutgoingMessage]:
     ]
 
 
+_USER = re.compile(r"[UW][A-Z0-9]+")  # a Slack user id, safe to write as a mention
 ASK_CALLBACK = "briefbot_ask"  # the Ask form's callback_id (its view_submission listener)
 RESUME_ACTION = "briefbot_resume"  # App Home's Resume button (value: the channel id)
+RESUME_ROUNDUP = "roundup:"  # a Resume value's prefix for a paused weekly roundup
 MAX_VIEW_BLOCKS = 100  # Slack's ceiling for a modal or a Home tab
 
 
@@ -387,21 +394,20 @@ def _channel_blocks(state: ChannelState) -> list[Block]:
     ]
     if state.paused:
         lines.append(f"*PAUSED*: {escape(state.pause_reason or 'no reason recorded')}")
-        if state.kind != "digest":  # Resume is `subscribe`, the digest's; a roundup is set again
-            lines.append("`/briefing schedule set weekly mon 08:00 roundup` there resumes it")
     blocks = sections("\n".join(lines))
-    if state.paused and state.kind == "digest":
+    if state.paused:  # Resume runs `resume` (or `resume roundup`) there: the admin check included
+        value = state.channel if state.kind == "digest" else f"{RESUME_ROUNDUP}{state.channel}"
         blocks.append(
             {
                 "type": "actions",
-                "block_id": f"resume-{state.channel}"[:255],
+                "block_id": f"resume-{value}"[:255],
                 "elements": [
                     {
                         "type": "button",
                         "text": {"type": "plain_text", "text": "Resume"},
                         "style": "primary",
                         "action_id": RESUME_ACTION,
-                        "value": state.channel,
+                        "value": value,
                     }
                 ],
             }
