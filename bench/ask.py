@@ -287,9 +287,7 @@ def _print_heldout(held: dict[str, Any], show_misses: bool, name: str) -> None:
         f"({held['declined'] / max(total, 1) * 100:.0f}%); answered instead: {total - held['declined']}"
     )
     lat = np.array(held["latency"]) * 1000
-    print(
-        f"{name} ask() p50 {np.percentile(lat, 50):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms"
-    )
+    print(f"{name} ask() p50 {np.percentile(lat, 50):.2f} ms, p99 {np.percentile(lat, 99):.2f} ms")
     if show_misses:
         for question, keys, grounded, text in held["misses"]:
             print(f"  {name.upper()} MISS {question!r} keys={keys} grounded={grounded}: {text!r}")
