@@ -30,8 +30,8 @@ HEADING_CREDIT = 0.5  # terms in the sentence's section heading
 FIT_BONUS = 0.4  # share of the best match a sentence of the asked-for kind gains
 NEAR_CREDIT = 0.7  # share of a neighbour's match a sentence of the asked-for kind gains
 KEEP_RATIO = 0.5  # sentences scoring below this share of the best are left out
-FACT_SHARE = 0.75
-BEFORE, AFTER = 2, 1
+FACT_SHARE = 0.75  # share of the question's weight in the post that must stand around its fact
+BEFORE, AFTER = 2, 1  # sentences before and after a fact that count as its context
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +132,7 @@ def states_fact(
     rare: frozenset[str] | None = None,
 ) -> bool:
     """Whether a sentence holding the asked kind of fact stands among the question's terms: with
-    the sentence or two either side, it must hold at least `FACT_SHARE` of the question's weight
+    the two sentences before it and the one after, it must hold at least `FACT_SHARE` of the question's weight
     that the whole post holds. A post on the same story written before the fact was known ("who
     won the fight?" of a preview) has the story's words, and numbers or names elsewhere, but
     none beside the words of what was asked: it does not answer."""
