@@ -40,7 +40,9 @@ ORE_TRAIN = _parts(
     "Arctic Ore Railway To Reopen",
     "Sweden's transport agency says the Kiruna ore railway will reopen next month after the "
     "landslide.",
-    "Trains carrying ore to Narvik resume on 9 May, the agency said on Friday.",
+    "The slide buried the line near Abisko last winter. Crews have since rebuilt two kilometres "
+    "of track.",
+    "Ore trains to Narvik resume on 9 May, the agency said.",
 )
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
@@ -84,12 +86,9 @@ def test_a_post_on_the_story_that_lacks_the_asked_fact_is_declined_citing_nothin
     assert not answer.grounded, question
     assert answer.text == NOT_COVERED
     assert answer.citations == ()
-
-
-def test_the_same_post_still_answers_the_fact_it_states(index: PassageIndex) -> None:
-    answer = index.ask("How much will the new Visby harbour cost?")
-    assert answer.grounded
-    assert "40 million kronor" in said(answer)
+    # The fact it does state is still answered from it.
+    cost = index.ask("How much will the new Visby harbour cost?")
+    assert cost.grounded and "40 million kronor" in said(cost)
 
 
 def test_how_strong_quotes_the_magnitude_not_the_epicentre(index: PassageIndex) -> None:
@@ -99,6 +98,6 @@ def test_how_strong_quotes_the_magnitude_not_the_epicentre(index: PassageIndex) 
 
 
 def test_when_quotes_the_date_rather_than_next_month(index: PassageIndex) -> None:
-    answer = index.ask("When will the Kiruna ore trains to Narvik resume?")
+    answer = index.ask("When will the Kiruna ore railway reopen?")
     assert answer.grounded
     assert "9 May" in said(answer)
