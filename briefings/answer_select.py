@@ -5,7 +5,14 @@ A sentence scores the idf weight of the question's terms it holds (a paraphrase 
 less), plus half the weight of those its section's heading holds, so a question about one headed
 section of a post finds that section. When the question asks for a kind of fact, a sentence holding
 that kind gets a bonus that grows with how well it or its neighbours match: the number asked for often
-stands a sentence after the words of the question.
+stands a sentence after the words of the question. When the question names a measure (how strong: a
+magnitude; how old: an age; how much did it cost: a sum; how far: a distance; how long: a duration;
+when: a calendar date before "next month"), sentences holding that measure get the bonus, not every
+sentence with a number.
+
+`states_fact` decides whether a post answers such a question at all: a post on the same story that
+never states the fact (a preview asked who won) has no sentence of that kind among the question's
+words, and `ask.py` then says the posts do not say.
 """
 
 from __future__ import annotations
@@ -30,8 +37,9 @@ HEADING_CREDIT = 0.5  # terms in the sentence's section heading
 FIT_BONUS = 0.4  # share of the best match a sentence of the asked-for kind gains
 NEAR_CREDIT = 0.7  # share of a neighbour's match a sentence of the asked-for kind gains
 KEEP_RATIO = 0.5  # sentences scoring below this share of the best are left out
-FACT_SHARE = 0.75  # share of the question's weight in the post that must stand around its fact
+FACT_SHARE = 0.65  # share of the question's weight in the post that must stand around its fact
 BEFORE, AFTER = 2, 1  # sentences before and after a fact that count as its context
+SPREAD_POWER = 0.5  # how much a term's repeating through the post lowers its weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +140,19 @@ def states_fact(
     rare: frozenset[str] | None = None,
 ) -> bool:
     """Whether a sentence holding the asked kind of fact stands among the question's terms: with
-    the two sentences before it and the one after, it must hold at least `FACT_SHARE` of the question's weight
-    that the whole post holds. A post on the same story written before the fact was known ("who
+    the two sentences before it and the one after, it must hold at least `FACT_SHARE` of the
+    question's weight that the whole post holds. A post on the same story written before the fact was known ("who
     won the fight?" of a preview) has the story's words, and numbers or names elsewhere, but
     none beside the words of what was asked: it does not answer."""
     if kind is Kind.OTHER or not candidates:
         return True
-    whole = match_weight(frozenset().union(*(row.bag for row in candidates)), expanded, idf)
+    # A term the post repeats throughout names the story; one in few sentences, the detail
+    # asked about: each weighs its idf over the square root of how many sentences hold it.
+    spread = {
+        term: sum(1 for row in candidates if group & row.bag) for term, group in expanded.items()
+    }
+    local = {t: idf.get(t, 0.0) / spread[t] ** SPREAD_POWER for t in expanded if spread[t]}
+    whole = sum(local.values())
     if whole <= 0:
         return False
     fitting = _fitting(candidates, frozenset(expanded), kind, measure, rare)
@@ -152,7 +166,7 @@ def states_fact(
                 if 0 <= j < len(candidates) and candidates[j].section == row.section
             )
         )
-        if match_weight(around, expanded, idf) >= FACT_SHARE * whole:
+        if match_weight(around, expanded, local) >= FACT_SHARE * whole:
             return True
     return False
 
