@@ -5,7 +5,14 @@ A sentence scores the idf weight of the question's terms it holds (a paraphrase 
 less), plus half the weight of those its section's heading holds, so a question about one headed
 section of a post finds that section. When the question asks for a kind of fact, a sentence holding
 that kind gets a bonus that grows with how well it or its neighbours match: the number asked for often
-stands a sentence after the words of the question.
+stands a sentence after the words of the question. When the question names a measure (how strong: a
+magnitude; how old: an age; how much did it cost: a sum; how far: a distance; how long: a duration;
+when: a calendar date before "next month"), sentences holding that measure get the bonus, not every
+sentence with a number.
+
+`states_fact` decides whether a post answers such a question at all: a post on the same story that
+never states the fact (a preview asked who won) has no sentence of that kind among the question's
+words, and `ask.py` then says the posts do not say.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from briefings.models import Post
-from briefings.question import Kind, fits
+from briefings.question import Kind, Measure, fits, holds, precise
 from briefings.terms import term_set
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
@@ -30,6 +37,9 @@ HEADING_CREDIT = 0.5  # terms in the sentence's section heading
 FIT_BONUS = 0.4  # share of the best match a sentence of the asked-for kind gains
 NEAR_CREDIT = 0.7  # share of a neighbour's match a sentence of the asked-for kind gains
 KEEP_RATIO = 0.5  # sentences scoring below this share of the best are left out
+FACT_SHARE = 0.65  # share of the question's weight in the post that must stand around its fact
+BEFORE, AFTER = 2, 1  # sentences before and after a fact that count as its context
+SPREAD_POWER = 0.5  # how much a term's repeating through the post lowers its weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +97,10 @@ def normal(sentence: str) -> str:
     return " ".join(re.findall(r"\w+", sentence.lower()))
 
 
-def choose(
-    candidates: Sequence[Row],
-    expanded: Mapping[str, frozenset[str]],
-    idf: Mapping[str, float],
-    kind: Kind,
-    limit: int,
-    rare: frozenset[str] | None = None,
-) -> list[Row]:
-    """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
-    post's terms few posts have (for names and places in text without capitals)."""
-    if not candidates or limit < 1:
-        return []
-    question = frozenset(expanded)
+def _base(
+    candidates: Sequence[Row], expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+) -> list[float]:
+    """Each row's match with the question, its heading's at a discount."""
     base = []
     for row in candidates:
         own = match_weight(row.bag, expanded, idf)
@@ -107,14 +108,98 @@ def choose(
             missing = {t: g for t, g in expanded.items() if not (g & row.bag)}
             own += HEADING_CREDIT * match_weight(row.heading_bag, missing, idf)
         base.append(own)
+    return base
+
+
+def _fitting(
+    candidates: Sequence[Row],
+    question: frozenset[str],
+    kind: Kind,
+    measure: Measure | None,
+    rare: frozenset[str] | None,
+) -> list[bool]:
+    """Which rows hold the asked kind of fact: the very measure asked for when the question
+    names one ("magnitude 3.1" for how strong, not "four miles north"), else any fact of the
+    kind."""
+    if kind is Kind.OTHER:
+        return [False] * len(candidates)
+    if measure is not None:
+        return [holds(measure, row.text) for row in candidates]
+    return [
+        fits(kind, row.text, question, None if rare is None else row.bag & rare)
+        for row in candidates
+    ]
+
+
+def states_fact(
+    candidates: Sequence[Row],
+    expanded: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+    kind: Kind,
+    measure: Measure | None = None,
+    rare: frozenset[str] | None = None,
+) -> bool:
+    """Whether a sentence holding the asked kind of fact stands among the question's terms: with
+    the two sentences before it and the one after, it must hold at least `FACT_SHARE` of the
+    question's weight that the whole post holds. A post on the same story written before the fact was known ("who
+    won the fight?" of a preview) has the story's words, and numbers or names elsewhere, but
+    none beside the words of what was asked: it does not answer."""
+    if kind is Kind.OTHER or not candidates:
+        return True
+    # A term the post repeats throughout names the story; one in few sentences, the detail
+    # asked about: each weighs its idf over the square root of how many sentences hold it.
+    spread = {
+        term: sum(1 for row in candidates if group & row.bag) for term, group in expanded.items()
+    }
+    local = {t: idf.get(t, 0.0) / spread[t] ** SPREAD_POWER for t in expanded if spread[t]}
+    whole = sum(local.values())
+    if whole <= 0:
+        return False
+    fitting = _fitting(candidates, frozenset(expanded), kind, measure, rare)
+    for i, row in enumerate(candidates):
+        if not fitting[i]:
+            continue
+        around = frozenset().union(
+            *(
+                candidates[j].bag
+                for j in range(i - BEFORE, i + AFTER + 1)
+                if 0 <= j < len(candidates) and candidates[j].section == row.section
+            )
+        )
+        if match_weight(around, expanded, local) >= FACT_SHARE * whole:
+            return True
+    return False
+
+
+def choose(
+    candidates: Sequence[Row],
+    expanded: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+    kind: Kind,
+    limit: int,
+    rare: frozenset[str] | None = None,
+    measure: Measure | None = None,
+) -> list[Row]:
+    """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
+    post's terms few posts have (for names and places in text without capitals). `measure`:
+    the number or date asked for; when no row holds it, any fact of the kind does."""
+    if not candidates or limit < 1:
+        return []
+    question = frozenset(expanded)
+    base = _base(candidates, expanded, idf)
     best_base = max(base)
     scores = list(base)
-    fitting = [False] * len(candidates)
-    if kind is not Kind.OTHER:
-        fitting = [
-            fits(kind, row.text, question, None if rare is None else row.bag & rare)
-            for row in candidates
+    fitting = _fitting(candidates, question, kind, measure, rare)
+    if measure is not None:
+        # The exact measure first ("on may 9" over "next month"), else any fact of the kind.
+        exact = [
+            f and precise(measure, row.text) for f, row in zip(fitting, candidates, strict=True)
         ]
+        if any(exact):
+            fitting = exact
+        elif not any(fitting):
+            fitting = _fitting(candidates, question, kind, None, rare)
+    if kind is not Kind.OTHER:
         for i, row in enumerate(candidates):
             if not fitting[i]:
                 continue

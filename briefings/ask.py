@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from briefings.answer_select import Row, choose, normal, rows, unique
+from briefings.answer_select import Row, choose, normal, rows, states_fact, unique
 from briefings.index import (
     SCORE_SLACK,
     ExactScorer,
@@ -542,10 +542,22 @@ class PassageIndex:
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
         others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
+        if form.kind in FACT_KINDS and not (form.summary or form.view):
+            # A post on the story that lacks the asked-for fact (written before it was known)
+            # does not answer: another covering post that states it does; else the posts don't say.
+            stating = [
+                pid for pid in [top3[0], *others] if self._states(posts[pid], expanded, idf, form)
+            ]
+            if not stating:
+                return Answer(NOT_COVERED, grounded=False, citations=())
+            post, others = posts[stating[0]], [pid for pid in others if pid in stating[1:]]
+            top3 = [post.id, *[pid for pid in top3 if pid != post.id]]
         close = [
             pid
             for pid, score, _ in ranked[1:3]
-            if score >= CLOSE_SCORES * ranked[0][1] and covers[pid] >= covers[top3[0]]
+            if score >= CLOSE_SCORES * ranked[0][1]
+            and covers[pid] >= covers[top3[0]]
+            and pid != post.id
         ]
         spread = others if form.spans_posts else [pid for pid in others if pid in close]
         if spread and not (form.summary or form.view):
@@ -643,7 +655,7 @@ class PassageIndex:
             row = next(
                 (
                     row
-                    for row in choose(rows(post), expanded, idf, form.kind, 1)
+                    for row in choose(rows(post), expanded, idf, form.kind, 1, measure=form.measure)
                     if normal(row.text) not in seen
                 ),
                 None,
@@ -656,6 +668,18 @@ class PassageIndex:
             lines.append(f"{post.title or post.url} ({post.source}{when}): {quote}")
             cited.append(cite(post))
         return Answer("\n".join(lines), grounded=True, citations=tuple(cited))
+
+    def _states(
+        self,
+        post: Post,
+        expanded: Mapping[str, frozenset[str]],
+        idf: Mapping[str, float],
+        form: QuestionShape,
+    ) -> bool:
+        """Whether the post states the kind of fact asked for near the question's terms."""
+        everything = rows(post)
+        rare = self._rare(post, everything, form)
+        return states_fact(everything, expanded, idf, form.kind, form.measure, rare)
 
     def _rare(
         self, post: Post, everything: Sequence[Row], form: QuestionShape
@@ -687,7 +711,13 @@ class PassageIndex:
             chosen = choose(take, expanded, idf, form.kind, 2) if expanded else take[:2]
             return [], unique([row.text for row in chosen])
         chosen = choose(
-            everything, expanded, idf, form.kind, limit, self._rare(post, everything, form)
+            everything,
+            expanded,
+            idf,
+            form.kind,
+            limit,
+            self._rare(post, everything, form),
+            form.measure,
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
@@ -708,6 +738,8 @@ def apart(facts: Sequence[str], opinion: Sequence[str]) -> tuple[list[str], list
 
 
 _UPPER = re.compile(r"[A-Z]")
+# Kinds of fact a post must state for it to answer: a number, a date, a name, a place.
+FACT_KINDS = frozenset({Kind.NUMBER, Kind.TIME, Kind.NAME, Kind.PLACE})
 RARE_IDF = 4.5  # a term this rare (about 1 post in 100 or fewer) may be a name or a place
 
 

@@ -29,7 +29,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         Kind.NUMBER,
         re.compile(
             r"\bhow (?:many|much|large|big|long|old|far|high|tall|heavy|often|fast|deep|wide|"
-            r"small|severe|expensive)\b|\bwhat (?:percentage|percent|number|amount|proportion|"
+            r"small|severe|expensive|strong|powerful|intense)\b|\bwhat (?:percentage|percent|number|amount|proportion|"
             r"share|age|sum|price|cost|size|total|score)\b|\bhow much\b",
             re.I,
         ),
@@ -71,7 +71,9 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         re.compile(
             r"^\s*(?:and\s+)?who(?:se|m)?\b|\bwho (?:did|does|was|were|is|are|will|has|had)\b|"
             r"\bwhich (?:company|team|club|player|person|man|woman|group|party|film|band|"
-            r"airline|newspaper|university|school|brand)\b",
+            r"airline|newspaper|university|school|brand|ambassador|minister|official|president|"
+            r"leader|coach|manager|judge|officer|senator|actor|actress|singer|star|striker|"
+            r"driver|author|artist|comedian|chef|model|doctor|lawyer)\b",
             re.I,
         ),
     ),
@@ -87,6 +89,8 @@ _FORM_WORDS = frozenset(
         "big",
         "long",
         "old",
+        "strong",
+        "powerful",
         "far",
         "often",
         "name",
@@ -140,6 +144,7 @@ class QuestionShape:
     view: bool  # "what does the post conclude / think": the take answers it
     spans_posts: bool  # a period or a topic across posts: one quote per post
     follow_up: bool  # leans on the thread's earlier turns
+    measure: Measure | None = None  # the number or date asked for: an age, a sum, a distance …
 
 
 def shape(question: str) -> QuestionShape:
@@ -150,6 +155,7 @@ def shape(question: str) -> QuestionShape:
         view=bool(_VIEW.search(question)),
         spans_posts=bool(_SPAN.search(question)),
         follow_up=bool(_FOLLOW_UP.search(question)),
+        measure=measure(question) if kind in (Kind.NUMBER, Kind.TIME) else None,
     )
 
 
@@ -398,3 +404,183 @@ def digits_for_number_words(question: str) -> str:
         return match.group() if value is None else f"{value:,}"
 
     return _NUMBER_RUN.sub(as_digits, question)
+
+
+class Measure(Enum):
+    """What a how-many/how-much/when question wants the number or date to measure: a sentence
+    holding that (not any number) is its answer, and a post with none of it does not answer."""
+
+    AGE = "age"  # how old, what age
+    MONEY = "money"  # how much did it cost, what price, how much … pay
+    DURATION = "duration"  # how long (in time), for how many days
+    LENGTH = "length"  # how far, high, tall, deep, wide, long (in space)
+    MAGNITUDE = "magnitude"  # how strong, how powerful, what magnitude
+    COUNT = "count"  # how many, what number, what score
+    AMOUNT = "amount"  # how much (of something), how large, how big: a sum, a count or a size
+    DATE = "date"  # when, what year, which day
+
+
+_MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
+    (Measure.AGE, re.compile(r"\bhow old\b|\bwhat age\b|\baged? (?:is|was|were)\b", re.I)),
+    (
+        Measure.MONEY,
+        re.compile(
+            r"\bhow much (?:\w+ ){0,5}?(?:cost|costs|pay|paid|pays|spend|spent|earn|earned|"
+            r"charge|charged|raise|raised|worth|owe|owed|fined|sell|sold|buy|bought|fee|money|"
+            r"bail|compensation|damages|reward)\b|\bhow much money\b|\bhow expensive\b|"
+            r"\bwhat (?:\w+ )?(?:price|cost|fee|sum|salary|fine|bail|wage)\b|"
+            r"\bhow much did (?:\w+ ){0,4}?(?:give|get|receive|win)\b",
+            re.I,
+        ),
+    ),
+    (
+        Measure.DURATION,
+        re.compile(
+            r"\bhow long (?:did|does|do|was|were|will|has|have|had|is|are)\b(?! the \w+ (?:be|is|"
+            r"was)\b)|\bfor how (?:long|many (?:days|weeks|months|years|hours|minutes))\b|"
+            r"\bhow many (?:days|weeks|months|years|hours|minutes|seconds)\b",
+            re.I,
+        ),
+    ),
+    (
+        Measure.LENGTH,
+        re.compile(r"\bhow (?:far|high|tall|deep|wide|long is|long was|heavy)\b", re.I),
+    ),
+    (
+        Measure.MAGNITUDE,
+        re.compile(r"\bhow (?:strong|powerful|severe|intense)\b|\bwhat magnitude\b", re.I),
+    ),
+    (
+        Measure.COUNT,
+        re.compile(r"\bhow many\b|\bwhat (?:number|score|percentage|percent|share)\b", re.I),
+    ),
+    (
+        Measure.AMOUNT,
+        re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|size|total)\b", re.I),
+    ),
+    (
+        Measure.DATE,
+        re.compile(
+            r"^\s*(?:and\s+)?when\b|\bwhen (?:did|does|do|was|were|is|will)\b|"
+            r"\bwhat (?:year|date|day|time|month|decade)\b|\bwhich (?:year|day|month)\b",
+            re.I,
+        ),
+    ),
+)
+
+
+# Dates in text without capitals too ("on july 9"); "may" only beside a number or a preposition.
+_DATE_ANY_CASE = re.compile(
+    r"\b(?:january|february|march|april|june|july|august|september|october|november|december|"
+    r"jan|feb|aug|sept?|oct|nov|dec)\b|\bmay\s+\d|\b(?:in|on|since|until|by|from|of|early|late|"
+    r"mid-?|last|next|this)\s+may\b|\b\d{1,2}(?:st|nd|rd|th)?\s+may\b",
+    re.I,
+)
+
+
+# A point in the calendar, not "next month" or "this morning": a year, a weekday, a day named.
+_CALENDAR = re.compile(
+    r"\b(?:1[89]|20)\d\d\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"yesterday|today|tonight|tomorrow)\b|\b\d+ (?:days?|weeks?|months?|years?) (?:ago|later)\b|"
+    r"\b(?:19|20)\d0s\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
+    re.I,
+)
+
+
+def measure(question: str) -> Measure | None:
+    """What the asked-for number or date measures (None: no number or date is asked for)."""
+    return next((m for m, pattern in _MEASURE_PATTERNS if pattern.search(question)), None)
+
+
+_NUM = (
+    r"(?:\d[\d,.]*|"
+    + "|".join(
+        sorted(
+            (w for w in _NUMBER_WORDS if w not in {"one", "half", "twice", "double", "triple"}),
+            key=len,
+            reverse=True,
+        )
+    )
+    + r"|a few|several|dozens|hundreds|thousands|millions)"
+)
+_BARE_YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+_TIME_UNITS = r"(?:seconds?|minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|decades?|centuries|century)"
+_LENGTH_UNITS = (
+    r"(?:miles?|kilometres?|kilometers?|km|metres?|meters?|m|feet|foot|ft|inches?|in|yards?|"
+    r"centimet(?:re|er)s?|cm|millimet(?:re|er)s?|mm|storeys?|stories|floors|tonnes?|tons?|kg|"
+    r"kilos?|kilograms?|lbs?|pounds?|stone|acres?|hectares?|sq|square|mph|km/h|kmh|knots)"
+)
+_MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
+    Measure.AGE: re.compile(
+        rf"\b{_NUM}[\s-]+years?[\s-]+old\b|\b(?:aged?|age of)\s+\d+|,\s*\d{{1,3}}\s*,|"
+        rf"\b\d{{1,3}}\s*,\s*(?:from|of|who)\b|\bin (?:his|her|their) (?:teens|\d0s)\b",
+        re.I,
+    ),
+    Measure.MONEY: re.compile(
+        rf"[$£€¥]\s?\d|\b\d[\d,.]*\s?(?:m|bn|k)\b|\b{_NUM}\s+(?:million|billion|thousand)?\s*"
+        r"(?:dollars|pounds|euros|yen|yuan|rupees|francs|roubles|rubles|cents|pence|p)\b|"
+        r"\b(?:usd|gbp|eur)\s?\d|\b\d[\d,.]*\s?(?:million|billion|bn|m)\b|\bfree\b|"
+        r"\b(?:kronor|krona|kroner|zloty|lira|rand|pesos?|shekels?|dinars?|rials?|riyals?)\b",
+        re.I,
+    ),
+    Measure.DURATION: re.compile(
+        rf"\b{_NUM}[\s-]+(?:and a half\s+)?{_TIME_UNITS}\b|\b(?:a|an)\s+(?:hour|day|week|month|"
+        r"year|decade)\b|\bovernight\b|\b(?:life|lifetime)\b",
+        re.I,
+    ),
+    Measure.LENGTH: re.compile(
+        rf"\b{_NUM}(?:[\s-]*|\s*\(\s*){_LENGTH_UNITS}\b|\b\d\s?(?:'|ft)\s?\d{{1,2}}\b", re.I
+    ),
+    Measure.MAGNITUDE: re.compile(
+        r"\bmagnitude[\s-]+\d|\b\d(?:\.\d)?[\s-]+magnitude\b|\bcategory \d\b|\blevel \d\b|"
+        r"\b\d(?:\.\d)?\s+on the richter\b|\bforce \d\b|\bscale\b.*\d|\d.*\bscale\b",
+        re.I,
+    ),
+}
+
+
+_RELATIVE = re.compile(
+    rf"\b(?:within|in|for|after|by)\s+(?:a|an|the next|the coming|{_NUM})\s+{_TIME_UNITS}\b|"
+    r"\b(?:next|last|this|coming|past|early|late)\s+(?:week|month|year|weekend|spring|summer|"
+    r"autumn|fall|winter|season)\b",
+    re.I,
+)
+
+
+def precise(measure: Measure, sentence: str) -> bool:
+    """Whether the sentence states the measure exactly: for a date, a point in the calendar
+    ("on may 9", "in 2011", "on tuesday") rather than "next month". Only dates have two grades."""
+    if measure is Measure.DATE:
+        return bool(_DATE_ANY_CASE.search(sentence) or _CALENDAR.search(sentence))
+    return holds(measure, sentence)
+
+
+def _has_count(sentence: str) -> bool:
+    """A number that counts something: digits other than a bare year, a clock time or an age."""
+    for match in re.finditer(r"\b\d[\d,.]*\b", sentence):
+        token = match.group().rstrip(".,")
+        after = sentence[match.end() : match.end() + 10].lower()
+        if _BARE_YEAR.match(token) or re.match(r"\s?(?::\d|[ap]\.?m\b)", after):
+            continue
+        return True
+    words = re.findall(r"[a-z]+", sentence.lower())
+    return any(w in _NUMBER_WORDS and w not in {"one", "half"} for w in words)
+
+
+def holds(measure: Measure, sentence: str) -> bool:
+    """Whether the sentence states the kind of number or date asked for: "magnitude 3.1" for how
+    strong, "five miles" for how deep, "15-year-old" for how old, "£2,000" for how much it cost.
+    An amount ("how much ash") is any count or measurement; a count any number but a year."""
+    if measure is Measure.DATE:
+        return precise(measure, sentence) or bool(
+            _TIME.search(sentence) or _RELATIVE.search(sentence)
+        )
+    if measure is Measure.COUNT:
+        return _has_count(sentence)
+    if measure is Measure.DURATION:  # "how long was the strike": in time, or in yards
+        return any(_MEASURE_FACTS[m].search(sentence) for m in (Measure.DURATION, Measure.LENGTH))
+    if measure is Measure.AMOUNT:
+        return any(
+            _MEASURE_FACTS[m].search(sentence) for m in (Measure.MONEY, Measure.LENGTH)
+        ) or _has_count(sentence)
+    return bool(_MEASURE_FACTS[measure].search(sentence))
