@@ -3,6 +3,7 @@ exactly once, counted where the messages arrive."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import engine_for
 from bot.cli import main
 from bot.config import Settings
+from bot.delivery import Deliverer
 from bot.outbox_store import OutboxStore
 from briefings.store import Store
 from tests.fixtures.background import background_loop
@@ -84,31 +87,18 @@ def test_two_flushes_at_once_send_each_post_to_each_channel_exactly_once(
 
 
 def _claim_runs(db_url: str) -> None:
-    """Claim the due runs (in a process of its own, as a scheduler tick would)."""
-    code = (
-        "import asyncio, sys\n"
-        "from datetime import datetime\n"
-        "from bot.app import engine_for\n"
-        "from bot.config import Settings\n"
-        "from bot.delivery import Deliverer\n"
-        "from briefings.store import Store\n"
-        "from tests.fixtures.platform import RecordingPlatform\n"
-        "async def go():\n"
-        "    store = Store.open(sys.argv[1])\n"
-        "    async with engine_for(Settings(), store) as engine:\n"
-        "        d = Deliverer(store, engine, {'chat': RecordingPlatform()})\n"
-        "        await d.run_due(datetime.fromisoformat(sys.argv[2]), flush=False)\n"
-        "    store.close()\n"
-        "asyncio.run(go())\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, db_url, DUE.isoformat()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    """Claim the due runs, as a scheduler tick would (here, before either child flushes)."""
+
+    async def claim() -> None:
+        store = Store.open(db_url)
+        try:
+            async with engine_for(Settings(), store) as engine:
+                deliverer = Deliverer(store, engine, {"chat": RecordingPlatform()})
+                await deliverer.run_due(DUE, flush=False)
+        finally:
+            store.close()
+
+    asyncio.run(claim())
 
 
 def due_slack_channels(db_url: str, count: int) -> list[str]:
