@@ -4,19 +4,22 @@ Platforms start in the table's order. A row names the platform, the model of its
 platform without one, such as the terminal), its factory, and the environment variables its secrets
 are read from. The runner starts whatever the factories return, `doctor` lists the secrets, and the
 config accepts these names in `commands.admins` and `[[subscriptions]]`: none of them names a platform.
+A platform's connector module (and its client library) is imported only once its token is set, so a
+command or process that does not use a platform does not pay for loading it.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from adapters.contract import Connector, ConnectorContext
-from adapters.discord import connector as discord
+from adapters.discord import config as discord
 from adapters.discord.config import DiscordConfig
-from adapters.slack import connector as slack
+from adapters.slack import config as slack
 from adapters.slack.config import SlackConfig
 from adapters.terminal import PLATFORM as TERMINAL
 from adapters.terminal import terminal_connector
@@ -30,6 +33,21 @@ Factory = Callable[[Any, Mapping[str, str], ConnectorContext], Connector | None]
 
 def _no_secrets(config: Any) -> tuple[str, ...]:
     return ()
+
+
+def _on_demand(module: str, factory: str, token_env: Callable[[Any], str]) -> Factory:
+    """`module.factory`, imported at the first call with the platform's token set (the env variable
+    `token_env` names): off, the platform costs no import of its client library."""
+
+    def connect(config: Any, env: Mapping[str, str], context: ConnectorContext) -> Connector | None:
+        if not env.get(token_env(config), ""):
+            return None
+        made: Connector | None = getattr(importlib.import_module(module), factory)(
+            config, env, context
+        )
+        return made
+
+    return connect
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,16 +70,16 @@ PLATFORMS: dict[str, PlatformEntry] = {
     entry.name: entry
     for entry in (
         PlatformEntry(
-            slack.SlackConnector.name,
+            "slack",
             SlackConfig,
-            slack.slack_connector,
+            _on_demand("adapters.slack.connector", "slack_connector", lambda c: c.bot_token_env),
             slack.secrets,
             user_id=r"[UW][A-Z0-9]{2,}",  # U... (W... on Enterprise Grid)
         ),
         PlatformEntry(
-            discord.DiscordConnector.name,
+            "discord",
             DiscordConfig,
-            discord.discord_connector,
+            _on_demand("adapters.discord.connector", "discord_connector", lambda c: c.token_env),
             discord.secrets,
             user_id=r"[0-9]{15,21}",  # a snowflake
         ),

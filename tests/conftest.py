@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,8 +80,31 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (per xdist worker), copied by `migrated_db_url`."""
+    from bot.tables import ensure_schema
+
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    store = Store.open(f"sqlite:///{path}")
+    ensure_schema(store.engine)  # and the bot's, which every engine in the bot brings up
+    store.close()
+    return path
+
+
 @pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    opened = Store.open(db_url)
+def migrated_db_url(db_url: str, request: pytest.FixtureRequest) -> str:
+    """`db_url` with the core's and the bot's tables in place: on SQLite a copy of the session's migrated file
+    (a migration per test costs more than the test); on PostgreSQL the schema is migrated by the
+    first `Store.open`. Tests of migrating itself take `db_url`, which starts empty."""
+    if db_url.startswith("sqlite:///"):
+        template: Path = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, db_url.removeprefix("sqlite:///"))
+    return db_url
+
+
+@pytest.fixture
+def store(migrated_db_url: str) -> Iterator[Store]:
+    opened = Store.open(migrated_db_url)
     yield opened
     opened.close()

@@ -38,8 +38,8 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(db_url: str) -> AsyncIterator[Bot]:
-    store = Store.open(db_url)
+async def bot(migrated_db_url: str) -> AsyncIterator[Bot]:
+    store = Store.open(migrated_db_url)
     async with engine_for(Settings(), store) as engine:
         clock = Clock(datetime(2026, 11, 25, 7, 0, tzinfo=UTC))
         world = World(store, engine, clock, RecordingPlatform(), Settings())

@@ -229,3 +229,30 @@ def test_every_platform_section_in_the_table_is_a_section_of_the_config() -> Non
         assert Settings.model_fields[name].annotation is entry.section, name
         with pytest.raises(ConfigError, match=rf"unknown key '{name}\.no_such_key'"):
             parse_settings({name: {"no_such_key": 1}})
+
+
+def test_a_platform_is_loaded_only_when_its_token_is_set(tmp_path: Path) -> None:
+    """A command run with no platform token never loads discord.py or slack-bolt (each costs a
+    start-up); the table names each platform as its adapter does."""
+    import os
+    import subprocess
+    import sys
+
+    from adapters.discord.bot import PLATFORM as DISCORD
+    from adapters.slack.app import PLATFORM as SLACK
+
+    probe = (
+        "import sys\n"
+        "from bot.cli import main\n"
+        "code = main(['--db', sys.argv[1], 'posts'])\n"
+        "print(sorted(m for m in ('discord', 'slack_bolt', 'aiohttp') if m in sys.modules))\n"
+        "raise SystemExit(code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN")}
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, url], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert {SLACK, DISCORD} <= set(PLATFORMS)

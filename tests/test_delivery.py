@@ -110,8 +110,8 @@ class World:
 
 
 @pytest.fixture
-async def world(db_url: str) -> AsyncIterator[World]:
-    store = Store.open(db_url)
+async def world(migrated_db_url: str) -> AsyncIterator[World]:
+    store = Store.open(migrated_db_url)
     async with engine_for(Settings(), store) as engine:
         yield World(
             store=store,

@@ -17,8 +17,8 @@ from tests.test_delivery import Clock, World
 
 
 @pytest.fixture
-async def world(db_url: str) -> AsyncIterator[World]:
-    store = Store.open(db_url)
+async def world(migrated_db_url: str) -> AsyncIterator[World]:
+    store = Store.open(migrated_db_url)
     async with engine_for(Settings(), store) as engine:
         yield World(store, engine, Clock(), RecordingPlatform(), Settings())
     store.close()

@@ -3,6 +3,7 @@ exactly once, counted where the messages arrive."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import subprocess
@@ -15,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import engine_for
 from bot.cli import main
 from bot.config import Settings
+from bot.delivery import Deliverer
 from bot.outbox_store import OutboxStore
 from briefings.store import Store
 from tests.fixtures.background import background_loop
@@ -84,31 +87,18 @@ def test_two_flushes_at_once_send_each_post_to_each_channel_exactly_once(
 
 
 def _claim_runs(db_url: str) -> None:
-    """Claim the due runs (in a process of its own, as a scheduler tick would)."""
-    code = (
-        "import asyncio, sys\n"
-        "from datetime import datetime\n"
-        "from bot.app import engine_for\n"
-        "from bot.config import Settings\n"
-        "from bot.delivery import Deliverer\n"
-        "from briefings.store import Store\n"
-        "from tests.fixtures.platform import RecordingPlatform\n"
-        "async def go():\n"
-        "    store = Store.open(sys.argv[1])\n"
-        "    async with engine_for(Settings(), store) as engine:\n"
-        "        d = Deliverer(store, engine, {'chat': RecordingPlatform()})\n"
-        "        await d.run_due(datetime.fromisoformat(sys.argv[2]), flush=False)\n"
-        "    store.close()\n"
-        "asyncio.run(go())\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code, db_url, DUE.isoformat()],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    """Claim the due runs, as a scheduler tick would (here, before either child flushes)."""
+
+    async def claim() -> None:
+        store = Store.open(db_url)
+        try:
+            async with engine_for(Settings(), store) as engine:
+                deliverer = Deliverer(store, engine, {"chat": RecordingPlatform()})
+                await deliverer.run_due(DUE, flush=False)
+        finally:
+            store.close()
+
+    asyncio.run(claim())
 
 
 def due_slack_channels(db_url: str, count: int) -> list[str]:
@@ -156,7 +146,8 @@ def test_run_once_in_two_processes_at_once_sends_each_digest_once(
             env = {"SLACK_BOT_TOKEN": "xoxb-test"}
             # The posts are stored first, so the processes only deliver at the same time.
             assert main(["--config", str(config), "ingest"]) == 0
-            channels = due_slack_channels(db_url, 300)
+            # Past two claims of 50 channels (delivery.concurrency) each, so both take part.
+            channels = due_slack_channels(db_url, 120)
             runs = [_run_once(config, env) for _ in range(processes)]
             ended = [r.communicate(timeout=120) for r in runs]
         finally:
@@ -185,21 +176,25 @@ def _run_once(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
 def test_run_once_sends_everything_owed_past_one_page(
     sqlite_url: str, tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    """1,050 channels owed 10 posts each: more than one flush used to take (10,000 rows)."""
+    """A flush claims at most `delivery.concurrency` channels at a time (a page); run --once goes on
+    claiming until nothing is owed. Here 4 a page, 25 channels owed 10 posts each: past six pages.
+    The 1,050-channel figure is measured by `python bench/run_once.py`."""
     posts = numbered_posts(10)  # digest.max_items: each run owes all ten
     with background_loop() as loop:
         slack = loop.run(FakeSlack().start())
         try:
             config = run_once_config(tmp_path, feed_server, slack, sqlite_url)
+            with config.open("a", encoding="utf-8") as more:
+                more.write("[delivery]\nconcurrency = 4\n")
             feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, posts))
             assert main(["--config", str(config), "ingest"]) == 0
-            channels = due_slack_channels(sqlite_url, 1050)
+            channels = due_slack_channels(sqlite_url, 25)
             run = _run_once(config, {"SLACK_BOT_TOKEN": "xoxb-test"})
             _, err = run.communicate(timeout=120)
         finally:
             loop.run(slack.stop())
     assert run.returncode == 0, err
-    assert "1050 digest run(s) due, 1050 message(s) sent" in err
+    assert "25 digest run(s) due, 25 message(s) sent" in err
     assert "0 delivery(ies) left to retry" in err
     _assert_each_digest_once(slack, channels, posts)
 
@@ -211,7 +206,7 @@ def test_three_processes_one_killed_mid_delivery_each_digest_once_within_the_lim
     world = World(Store.open(pg_url), None, Clock(), RecordingPlatform(), Settings())  # type: ignore[arg-type]
     try:
         posts = world.add_posts(2)
-        channels = [f"C{n:03d}" for n in range(300)]
+        channels = [f"C{n:03d}" for n in range(90)]  # 300 and more: bench/scaleout.py
         for channel in channels:
             world.subscribe(channel)
     finally:
@@ -221,13 +216,14 @@ def test_three_processes_one_killed_mid_delivery_each_digest_once_within_the_lim
     try:
         # Each process is told the platform's whole limit: the limiter held in the database keeps
         # the three together under it (the server counts any request past 50 in a second).
-        args = ["--lease", "5", "--rate", "50", "--concurrency", "50"]
+        # Ten channels a claim each, so all three hold channels while the limit holds them back.
+        args = ["--lease", "5", "--rate", "50", "--concurrency", "10"]
         for _ in range(3):
             command = ["-m", "tests.fixtures.outbox_child", pg_url, server.url, DUE.isoformat()]
             children.append(python(*command, *args))
         victim = children[0]
         deadline = time.monotonic() + 60
-        while server.stats()["by_sender"].get(str(victim.pid), 0) < 20:
+        while server.stats()["by_sender"].get(str(victim.pid), 0) < 10:
             assert time.monotonic() < deadline and victim.poll() is None, server.stats()
             time.sleep(0.05)
         victim.send_signal(signal.SIGKILL)

@@ -25,8 +25,8 @@ def declaring(when: str) -> Settings:
 
 
 @pytest.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    opened = Store.open(db_url)
+async def store(migrated_db_url: str) -> AsyncIterator[Store]:
+    opened = Store.open(migrated_db_url)
     yield opened
     opened.close()
 

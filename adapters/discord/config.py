@@ -50,3 +50,8 @@ class DiscordConfig(SettingsModel):
         if len(ids) != len(set(ids)):
             raise SettingProblem("lists a shard twice, e.g. shard_ids = [0, 1]", key=("shard_ids",))
         return self
+
+
+def secrets(config: DiscordConfig) -> tuple[str, ...]:
+    """The environment variable the bot token is read from (for `doctor`)."""
+    return (config.token_env,)

@@ -118,11 +118,6 @@ def discord_failure(config: DiscordConfig, exc: BaseException | None) -> Excepti
     return PlatformFailed(f"the Discord connection failed: {type(exc).__name__}: {exc}")
 
 
-def secrets(config: DiscordConfig) -> tuple[str, ...]:
-    """The environment variable the bot token is read from (for `doctor`)."""
-    return (config.token_env,)
-
-
 def discord_connector(
     config: DiscordConfig, env: Mapping[str, str], context: ConnectorContext
 ) -> DiscordConnector | None:

@@ -26,3 +26,8 @@ class SlackConfig(SettingsModel):
     @classmethod
     def _check_api_url(cls, value: str) -> str:
         return http_url(value)
+
+
+def secrets(config: SlackConfig) -> tuple[str, ...]:
+    """The environment variables Slack's secrets are read from (for `doctor`)."""
+    return (config.bot_token_env, config.app_token_env, config.signing_secret_env)

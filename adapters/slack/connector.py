@@ -59,11 +59,6 @@ class SlackConnector:
         return MissingSecret(f"{name} was refused by Slack: {exc.error}")
 
 
-def secrets(config: SlackConfig) -> tuple[str, ...]:
-    """The environment variables Slack's secrets are read from (for `doctor`)."""
-    return (config.bot_token_env, config.app_token_env, config.signing_secret_env)
-
-
 def slack_connector(
     config: SlackConfig, env: Mapping[str, str], context: ConnectorContext
 ) -> SlackConnector | None:
