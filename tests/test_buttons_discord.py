@@ -171,7 +171,8 @@ async def test_an_ask_form_opened_before_a_restart_is_answered_after_it(rig: Rig
     try:
         await rig.fake.wait_for(fresh.is_ready)
         for n, (who, question) in enumerate(
-            ((MEMBER, "what did delegates agree?"), (ADMIN, "where were the talks?")), start=1
+            ((MEMBER, "what did delegates agree?"), (ADMIN, "how many points did they agree?")),
+            start=1,
         ):
             submit = rig.fake.modal_submit(custom_id, {"question": question}, who)
             await rig.fake.dispatch("INTERACTION_CREATE", submit)
