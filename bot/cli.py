@@ -422,6 +422,8 @@ def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
         return {}, f"not JSON ({exc.msg} at column {exc.colno})"  # the line number is the file's
     except ValueError as exc:
         return {}, f"not JSON ({exc})"
+    except RecursionError:
+        return {}, "not JSON this tool reads (nested too deeply)"
     if not isinstance(row, dict):
         return {}, "not a JSON object"
     if row.get("id") is None:

@@ -334,7 +334,9 @@ def tag_post(title: str, text: str, categories: Iterable[str] = ()) -> tuple[str
         f"region:{vocab.country_region[c[8:]]}" for c in countries if c[8:] in vocab.country_region
     )
     orgs = [t for t in chosen if t.startswith("org:")]
-    cats = dict.fromkeys(f"category:{s}" for s in (slug(c) for c in categories) if s)
+    # Cut to the length a filter may have, so every tag shown can be followed with `subscribe`.
+    room = MAX_TAG_CHARS - len("category:")
+    cats = dict.fromkeys(f"category:{s[:room].rstrip('-')}" for s in map(slug, categories) if s)
     return (*countries, *regions, *orgs, *cats)
 
 

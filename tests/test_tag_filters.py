@@ -242,3 +242,17 @@ def test_help_says_which_commands_deal_with_tags() -> None:
     assert "tag" in described["unsubscribe"] and "filters" in described["unsubscribe"]
     assert "topic filters" in described["status"]
     assert all(len(d) <= 100 for d in described.values())  # Discord's limit for a description
+
+
+def test_cli_tags_skips_a_line_nested_too_deeply_and_tags_the_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "deep.jsonl"
+    batch.write_text(
+        "[" * 100_000 + "\n" + json.dumps({"id": "b", "text": "Kyiv and Ukraine again."}) + "\n"
+    )
+    assert main(["tags", str(batch)]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["b"]
+    [error] = err.strip().splitlines()
+    assert error.startswith(f"briefbot: {batch}:1: skipped: not JSON")

@@ -543,3 +543,11 @@ def test_a_second_country_first_named_after_the_opening_30_percent_is_an_aside()
         "month."
     )
     assert countries("", text) == ["country:gb"]
+
+
+def test_a_long_feed_category_becomes_a_tag_a_channel_can_follow() -> None:
+    [category] = [
+        t for t in tag_post("A title", "Some text.", ["Very long " * 12]) if "category" in t
+    ]
+    assert parse_tag(category) == category  # within the filter length, so `subscribe` takes it
+    assert category.startswith("category:very-long-very-long")
