@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from briefings.models import Post
-from briefings.question import Kind, Measure, fits, holds, precise
-from briefings.terms import term_set
+from briefings.question import Kind, Measure, fits, holds, is_number_word, precise
+from briefings.terms import stem, term_set
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
     MAX_CONSIDERED_SENTENCES,
@@ -131,6 +131,47 @@ def _fitting(
     ]
 
 
+def local_weights(
+    candidates: Sequence[Row], expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+) -> dict[str, float]:
+    """Each question term the post holds, weighed for finding the sentence asked about: a term the
+    post repeats throughout names the story ("the Winchester woman whose dogs …": "dog" is in
+    every other sentence), one in few sentences the detail asked about ("Winchester"). Each weighs
+    its idf over the square root of how many of the post's sentences hold it."""
+    spread = {
+        term: sum(1 for row in candidates if group & row.bag) for term, group in expanded.items()
+    }
+    return {t: idf.get(t, 0.0) / spread[t] ** SPREAD_POWER for t in expanded if spread[t]}
+
+
+_NUMBER_TOKEN = re.compile(r"^(?:\d[\d,.]*|[a-z]+)$")
+COUNT_REACH = 4  # words a number may stand before what it counts ("200 of the rare birds")
+
+
+def states_count(candidates: Sequence[Row], counted: frozenset[str]) -> bool:
+    """Whether some sentence puts a number before the counted thing (any of `counted`, stemmed):
+    "80 stitches", "eight more games", "200 of the birds". A post on the story that never counts
+    the thing asked about ("how many stitches …" of a post that gives none) does not answer."""
+    for row in candidates:
+        if not (counted & row.bag):
+            continue
+        words = re.findall(r"[\w.,'-]+", row.text.lower())
+        for i, word in enumerate(words):
+            head = word.strip(".,'").split("-")
+            if not (head[0][:1].isdigit() or is_number_word(head[0])):
+                continue
+            if set(head[1:]) and counted & {stem(w) for w in head[1:]}:
+                return True  # "eight-game", "12-mile"
+            after = [
+                part.strip(".,'")
+                for w in words[i + 1 : i + 1 + COUNT_REACH]
+                for part in w.split("-")
+            ]
+            if counted & {stem(w) for w in after if w}:
+                return True
+    return False
+
+
 def states_fact(
     candidates: Sequence[Row],
     expanded: Mapping[str, frozenset[str]],
@@ -146,12 +187,7 @@ def states_fact(
     none beside the words of what was asked: it does not answer."""
     if kind is Kind.OTHER or not candidates:
         return True
-    # A term the post repeats throughout names the story; one in few sentences, the detail
-    # asked about: each weighs its idf over the square root of how many sentences hold it.
-    spread = {
-        term: sum(1 for row in candidates if group & row.bag) for term, group in expanded.items()
-    }
-    local = {t: idf.get(t, 0.0) / spread[t] ** SPREAD_POWER for t in expanded if spread[t]}
+    local = local_weights(candidates, expanded, idf)
     whole = sum(local.values())
     if whole <= 0:
         return False
@@ -186,7 +222,8 @@ def choose(
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
-    base = _base(candidates, expanded, idf)
+    weights = idf if kind is Kind.OTHER else local_weights(candidates, expanded, idf)
+    base = _base(candidates, expanded, weights)
     best_base = max(base)
     scores = list(base)
     fitting = _fitting(candidates, question, kind, measure, rare)

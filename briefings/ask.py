@@ -26,7 +26,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from briefings.answer_select import Row, choose, normal, rows, states_fact, unique
+from briefings.answer_select import Row, choose, normal, rows, states_count, states_fact, unique
 from briefings.index import (
     SCORE_SLACK,
     ExactScorer,
@@ -37,7 +37,7 @@ from briefings.index import (
     unspot,
 )
 from briefings.models import Answer, Citation, Post, SearchHit
-from briefings.paraphrase import expand
+from briefings.paraphrase import alternatives, expand
 from briefings.periods import Period, period_in, without_period
 from briefings.question import (
     Kind,
@@ -678,6 +678,10 @@ class PassageIndex:
     ) -> bool:
         """Whether the post states the kind of fact asked for near the question's terms."""
         everything = rows(post)
+        if form.counted and not states_count(
+            everything, frozenset({form.counted, *alternatives(form.counted)})
+        ):
+            return False
         rare = self._rare(post, everything, form)
         return states_fact(everything, expanded, idf, form.kind, form.measure, rare)
 

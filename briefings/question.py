@@ -30,7 +30,8 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         re.compile(
             r"\bhow (?:many|much|large|big|long|old|far|high|tall|heavy|often|fast|deep|wide|"
             r"small|severe|expensive|strong|powerful|intense)\b|\bwhat (?:percentage|percent|number|amount|proportion|"
-            r"share|age|sum|price|cost|size|total|score)\b|\bhow much\b",
+            r"share|age|sum|price|cost|size|total|score)\b|\bhow much\b|"
+            r"\bwhat (?:\w+ )?(?:sentence|jail term|prison term|term|ban|suspension)\b",
             re.I,
         ),
     ),
@@ -46,7 +47,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         Kind.PLACE,
         re.compile(
             r"^\s*(?:and\s+)?where\b|\bwhere (?:did|does|do|was|were|is|are|will)\b|"
-            r"\b(?:what|which) (?:country|city|town|state|place|region|island|prison|hospital|"
+            r"\b(?:what|which) (?:[\w-]+ )?(?:country|city|town|state|place|region|island|prison|hospital|"
             r"airport|venue)\b",
             re.I,
         ),
@@ -70,7 +71,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         Kind.NAME,
         re.compile(
             r"^\s*(?:and\s+)?who(?:se|m)?\b|\bwho (?:did|does|was|were|is|are|will|has|had)\b|"
-            r"\bwhich (?:company|team|club|player|person|man|woman|group|party|film|band|"
+            r"\bwhich (?:[\w-]+ )?(?:company|team|club|player|person|man|woman|group|party|film|band|"
             r"airline|newspaper|university|school|brand|ambassador|minister|official|president|"
             r"leader|coach|manager|judge|officer|senator|actor|actress|singer|star|striker|"
             r"driver|author|artist|comedian|chef|model|doctor|lawyer)\b",
@@ -145,6 +146,7 @@ class QuestionShape:
     spans_posts: bool  # a period or a topic across posts: one quote per post
     follow_up: bool  # leans on the thread's earlier turns
     measure: Measure | None = None  # the number or date asked for: an age, a sum, a distance …
+    counted: str = ""  # the stemmed thing a "how many …" question counts ("stitch"), "" if none
 
 
 def shape(question: str) -> QuestionShape:
@@ -156,7 +158,47 @@ def shape(question: str) -> QuestionShape:
         spans_posts=bool(_SPAN.search(question)),
         follow_up=bool(_FOLLOW_UP.search(question)),
         measure=measure(question) if kind in (Kind.NUMBER, Kind.TIME) else None,
+        counted=counted(question) if kind is Kind.NUMBER else "",
     )
+
+
+_AUXILIARY = r"(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can|should|might)"
+# "how many [league] goals has …": the words before the verb; the last is what is counted.
+_HOW_MANY = re.compile(rf"\bhow many ((?:[a-z-]+ ){{0,3}}?)([a-z-]+) {_AUXILIARY}\b", re.I)
+# Counted things a post often states another way ("the death toll", "a 14-man squad", "on 12
+# occasions"), and units of time, which the duration measure already checks.
+_LOOSE_COUNTS = frozenset(
+    stem(w)
+    for w in (
+        "people",
+        "persons",
+        "players",
+        "members",
+        "men",
+        "women",
+        "times",
+        "seconds",
+        "minutes",
+        "hours",
+        "days",
+        "weeks",
+        "months",
+        "years",
+        "decades",
+    )
+)
+
+
+def counted(question: str) -> str:
+    """The stemmed thing a "how many …" question counts ("how many stitches did he need?" →
+    "stitch"): a post answers with a number of that thing ("80 stitches"), not any number. ""
+    when none is named or it is a thing posts count loosely (people, times, units of time)."""
+    match = _HOW_MANY.search(question)
+    if match is None:
+        return ""
+    word = match.group(2).lower().split("-")[-1]
+    term = stem(word)
+    return "" if term in _LOOSE_COUNTS or word in STOP_WORDS else term
 
 
 def form_words() -> frozenset[str]:
@@ -213,6 +255,14 @@ _NUMBER_WORDS = (
         "triple",
     }
 )
+_COUNTING_WORDS = (_NUMBER_WORDS - {"half", "percent", "twice", "double", "triple"}) | {"several"}
+
+
+def is_number_word(word: str) -> bool:
+    """Whether a lower-cased word counts something ("eight", "dozens", "several")."""
+    return word in _COUNTING_WORDS
+
+
 _DIGIT = re.compile(r"\d|[$£€¥%]")
 _MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -406,7 +456,8 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
         re.compile(
             r"\bhow long (?:did|does|do|was|were|will|has|have|had|is|are)\b(?! the \w+ (?:be|is|"
             r"was)\b)|\bfor how (?:long|many (?:days|weeks|months|years|hours|minutes))\b|"
-            r"\bhow many (?:days|weeks|months|years|hours|minutes|seconds)\b",
+            r"\bhow many (?:days|weeks|months|years|hours|minutes|seconds)\b|"
+            r"\bwhat (?:\w+ )?(?:sentence|jail term|prison term|term|ban|suspension)\b",
             re.I,
         ),
     ),
