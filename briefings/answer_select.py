@@ -172,6 +172,83 @@ def states_count(candidates: Sequence[Row], counted: frozenset[str]) -> bool:
     return False
 
 
+def states_deed(
+    candidates: Sequence[Row],
+    deed: frozenset[str],
+    question: frozenset[str],
+    rare: frozenset[str] | None = None,
+) -> bool:
+    """Whether some sentence says the deed asked about (any of `deed`, stemmed) beside a name the
+    question does not give: "who won the fight?" is answered by "Lund won on points", not by a
+    preview's "Berg is tipped to win" (whose only name is the question's own). `rare`: as for
+    `fits`, in text without capitals."""
+    return any(
+        deed & row.bag
+        and fits(Kind.NAME, row.text, question, None if rare is None else row.bag & rare)
+        for row in candidates
+    )
+
+
+_SAYING = frozenset(
+    [
+        "said",
+        "says",
+        "say",
+        "told",
+        "tells",
+        "stated",
+        "added",
+        "according",
+        "announced",
+        "warned",
+        "claimed",
+        "insisted",
+        "wrote",
+        "declared",
+        "speech",
+        "statement",
+    ]
+)
+_PRONOUNS = frozenset(["he", "she", "they", "his", "her", "their"])
+SAYING_REACH = 4  # words between a speaker and the word of saying ("Olav told reporters")
+
+
+def _speaks(words: Sequence[str], speaker: frozenset[str], before: bool) -> bool:
+    """Whether the words have the speaker (or, when the sentence before names the speaker, a
+    pronoun) within `SAYING_REACH` words of a word of saying: "King Olav said", "said Olav", "he
+    told", not "Olav is expected …, officials said"."""
+    for i, word in enumerate(words):
+        if word not in _SAYING:
+            continue
+        near = words[max(i - SAYING_REACH, 0) : i + SAYING_REACH + 1]
+        if speaker & {stem(w) for w in near} or (before and _PRONOUNS & set(near)):
+            return True
+    return False
+
+
+def states_saying(
+    candidates: Sequence[Row],
+    speaker: Mapping[str, frozenset[str]],
+    about: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+) -> bool:
+    """Whether some sentence has the speaker saying something ("X said", "he told …", after a
+    sentence naming X) and half the weight of what it was said about (`about`: each term to the
+    terms that count as it) stands in it or its neighbours."""
+    want = sum(idf.get(t, 0.0) for t in about)
+    names = frozenset().union(*speaker.values())
+    for i, row in enumerate(candidates):
+        before = bool(i and names & candidates[i - 1].bag)
+        if not _speaks(re.findall(r"[a-z]+", row.text.lower()), names, before):
+            continue
+        around = frozenset().union(
+            *(candidates[j].bag for j in range(max(i - 1, 0), min(i + 2, len(candidates))))
+        )
+        if match_weight(around, about, idf) >= 0.5 * want:
+            return True
+    return False
+
+
 def states_fact(
     candidates: Sequence[Row],
     expanded: Mapping[str, frozenset[str]],

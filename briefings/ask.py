@@ -26,7 +26,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from briefings.answer_select import Row, choose, normal, rows, states_count, states_fact, unique
+from briefings.answer_select import (
+    Row,
+    choose,
+    normal,
+    rows,
+    states_count,
+    states_deed,
+    states_fact,
+    states_saying,
+    unique,
+)
 from briefings.index import (
     SCORE_SLACK,
     ExactScorer,
@@ -542,7 +552,7 @@ class PassageIndex:
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
         others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
-        if form.kind in FACT_KINDS and not (form.summary or form.view):
+        if (form.kind in FACT_KINDS or form.speaker) and not (form.summary or form.view):
             # A post on the story that lacks the asked-for fact (written before it was known)
             # does not answer: another covering post that states it does; else the posts don't say.
             stating = [
@@ -678,11 +688,20 @@ class PassageIndex:
     ) -> bool:
         """Whether the post states the kind of fact asked for near the question's terms."""
         everything = rows(post)
+        if form.speaker:
+            about = expand(form.said_about)
+            speaker = expand(form.speaker)
+            weights = {**idf, **self.search_index.idf(sorted(set(about) - set(idf)))}
+            return states_saying(everything, speaker, about, weights)
         if form.counted and not states_count(
             everything, frozenset({form.counted, *alternatives(form.counted)})
         ):
             return False
         rare = self._rare(post, everything, form)
+        if form.deed:
+            group = frozenset({form.deed, *alternatives(form.deed)})
+            if not states_deed(everything, group, frozenset(expanded), rare):
+                return False
         return states_fact(everything, expanded, idf, form.kind, form.measure, rare)
 
     def _rare(

@@ -147,10 +147,15 @@ class QuestionShape:
     follow_up: bool  # leans on the thread's earlier turns
     measure: Measure | None = None  # the number or date asked for: an age, a sum, a distance …
     counted: str = ""  # the stemmed thing a "how many …" question counts ("stitch"), "" if none
+    deed: str = ""  # the stemmed verb a "who …" question asks the doer of ("won"), "" if none
+    # "what did X say about Y?": X's terms and Y's (both empty for any other question)
+    speaker: frozenset[str] = frozenset()
+    said_about: frozenset[str] = frozenset()
 
 
 def shape(question: str) -> QuestionShape:
     kind = next((k for k, pattern in _KIND_PATTERNS if pattern.search(question)), Kind.OTHER)
+    speaker, about = said(question) if kind is Kind.OTHER else (frozenset(), frozenset())
     return QuestionShape(
         kind=kind,
         summary=bool(_SUMMARY.search(question)),
@@ -159,7 +164,100 @@ def shape(question: str) -> QuestionShape:
         follow_up=bool(_FOLLOW_UP.search(question)),
         measure=measure(question) if kind in (Kind.NUMBER, Kind.TIME) else None,
         counted=counted(question) if kind is Kind.NUMBER else "",
+        deed=deed(question) if kind is Kind.NAME else "",
+        speaker=speaker,
+        said_about=about,
     )
+
+
+_SAID = re.compile(
+    r"\bwhat (?:did|does|do|has|have|had|will) (?P<who>.+?) (?:say|said|tell|told|write|wrote|"
+    r"claim|claimed|announce|announced)\b(?P<about>.*)$",
+    re.I,
+)
+# Speakers that are the posts or a part of one ("what does the section on X say about Y?"): the
+# text itself speaks there, in its own words.
+_NOT_SPEAKERS = frozenset(
+    stem(w)
+    for w in (
+        "post",
+        "article",
+        "blog",
+        "it",
+        "section",
+        "part",
+        "paragraph",
+        "piece",
+        "story",
+        "report",
+        "analysis",
+        "headline",
+        "summary",
+        "take",
+    )
+)
+
+
+def said(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """For "what did X say about Y?", X's terms and Y's: a post answers with X saying something
+    among Y's words, not with X and Y in different places ("what did the king say in his speech
+    at the parade?" of a post where the king is only expected at the parade). Empty for any other
+    question, and when X is the posts."""
+    match = _SAID.search(question)
+    if match is None:
+        return frozenset(), frozenset()
+    who = frozenset(terms(match.group("who")))
+    if not who or who & _NOT_SPEAKERS:
+        return frozenset(), frozenset()
+    about = frozenset(t for t in terms(match.group("about")) if t not in _FORM_WORDS)
+    return who, about
+
+
+# "who won …", "who was appointed …": the verb right after "who" (through a passive's auxiliary).
+_WHO_DID = re.compile(
+    r"^\s*(?:and\s+)?who\s+(?:(?:was|were|has been|had been|is|are)\s+)?([a-z]+)\b", re.I
+)
+_NOT_DEEDS = frozenset(
+    [
+        "is",
+        "was",
+        "are",
+        "were",
+        "will",
+        "would",
+        "has",
+        "had",
+        "have",
+        "did",
+        "does",
+        "do",
+        "can",
+        "could",
+        "should",
+        "be",
+        "been",
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "else",
+        "exactly",
+    ]
+)
+
+
+def deed(question: str) -> str:
+    """The stemmed verb a "who …" question asks the doer of ("who won the fight?" → "won"): a
+    post answers with a name in a sentence that says that deed, not a name anywhere near the
+    story's words. "" when the question has no such verb ("who is the new coach?")."""
+    match = _WHO_DID.search(question)
+    if match is None:
+        return ""
+    word = match.group(1).lower()
+    if word in _NOT_DEEDS or word in STOP_WORDS:
+        return ""
+    return stem(word)
 
 
 _AUXILIARY = r"(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can|should|might)"
@@ -543,8 +641,9 @@ _MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
         re.I,
     ),
     Measure.DURATION: re.compile(
-        rf"\b{_NUM}[\s-]+(?:and a half\s+)?{_TIME_UNITS}\b|\b(?:a|an)\s+(?:hour|day|week|month|"
-        r"year|decade)\b|\bovernight\b|\b(?:life|lifetime)\b",
+        # "19-year-old" is an age, not a length of time.
+        rf"\b{_NUM}[\s-]+(?:and a half\s+)?{_TIME_UNITS}\b(?![\s-]+old\b)|\b(?:a|an)\s+(?:hour|day|"
+        r"week|month|year|decade)\b|\bovernight\b|\b(?:life|lifetime)\b",
         re.I,
     ),
     Measure.LENGTH: re.compile(

@@ -1,6 +1,7 @@
 """Questions asked the way a stranger asks them (issue #14, third round): the subject named by its
 rarest words, the thing counted, a sentence's length, a "which" with a describing word, countries'
-adjectives.
+adjectives; and near-misses declined: who did the deed, an age taken for a duration, what someone
+said about a thing they are never reported saying anything about.
 Each post here is written for the test; each question fails on the code before this round."""
 
 from __future__ import annotations
@@ -65,6 +66,26 @@ COMEDY = _parts(
     "Lund apologised on Tuesday.",
 )
 
+# A preview: the fight's names and "win", but no winner; and a court case with no sentence yet,
+# where the only number of years is an age.
+PREVIEW = _parts(
+    "Lund And Berg Meet In Oslo",
+    "Boxers Ada Lund and Siri Berg meet in Oslo on Saturday in the year's biggest fight.",
+    "Lund is tipped to win the title fight, though Berg has not lost in three years.",
+    "Tickets sold out in an hour.",
+)
+PIGEON = _parts(
+    "Teenager Admits Kicking Pigeon",
+    "Chad Moss, from Walsall, admitted kicking a pigeon and causing it unnecessary suffering.",
+    "The 19-year-old will be sentenced next month, the magistrates said.",
+)
+# The king is expected at the parade; nothing he said there is reported.
+PARADE = _parts(
+    "King To Attend Victory Parade",
+    "King Olav is expected to attend the victory parade in Tromso next month, officials said.",
+    "The parade marks eighty years since the end of the war.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
     ("dogs", DOGS),
@@ -72,6 +93,9 @@ POSTS = [
     ("park-bite", PARK_BITE),
     ("volcano", VOLCANO),
     ("comedy", COMEDY),
+    ("preview", PREVIEW),
+    ("pigeon", PIGEON),
+    ("parade", PARADE),
 ]
 
 
@@ -133,3 +157,20 @@ def test_a_country_adjective_meets_the_country(index: PassageIndex) -> None:
     answer = index.ask("How many residents left their homes near the Chilean volcano?")
     assert answer.grounded
     assert "3,200" in said(answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "who won": the preview says "win" beside no other name than the question's own
+        "Who won the fight between Ada Lund and Siri Berg in Oslo?",
+        # "how long was he jailed": the only years are an age ("the 19-year-old")
+        "How long was Chad Moss jailed for kicking the pigeon?",
+        # "what did X say in/about Y": X is never reported saying anything about the parade
+        "What did King Olav say in his speech at the victory parade in Tromso?",
+    ],
+)
+def test_a_near_miss_on_the_same_story_is_declined(index: PassageIndex, question: str) -> None:
+    answer = index.ask(question)
+    assert not answer.grounded
+    assert NOT_COVERED in answer.text
