@@ -152,23 +152,25 @@ def states_count(candidates: Sequence[Row], counted: frozenset[str]) -> bool:
     """Whether some sentence puts a number before the counted thing (any of `counted`, stemmed):
     "80 stitches", "eight more games", "200 of the birds". A post on the story that never counts
     the thing asked about ("how many stitches …" of a post that gives none) does not answer."""
-    for row in candidates:
-        if not (counted & row.bag):
+    return any(counts(row, counted) for row in candidates)
+
+
+def counts(row: Row, counted: frozenset[str]) -> bool:
+    """Whether the sentence puts a number before the counted thing (see `states_count`)."""
+    if not (counted & row.bag):
+        return False
+    words = re.findall(r"[\w.,'-]+", row.text.lower())
+    for i, word in enumerate(words):
+        head = word.strip(".,'").split("-")
+        if not (head[0][:1].isdigit() or is_number_word(head[0])):
             continue
-        words = re.findall(r"[\w.,'-]+", row.text.lower())
-        for i, word in enumerate(words):
-            head = word.strip(".,'").split("-")
-            if not (head[0][:1].isdigit() or is_number_word(head[0])):
-                continue
-            if set(head[1:]) and counted & {stem(w) for w in head[1:]}:
-                return True  # "eight-game", "12-mile"
-            after = [
-                part.strip(".,'")
-                for w in words[i + 1 : i + 1 + COUNT_REACH]
-                for part in w.split("-")
-            ]
-            if counted & {stem(w) for w in after if w}:
-                return True
+        if set(head[1:]) and counted & {stem(w) for w in head[1:]}:
+            return True  # "eight-game", "12-mile"
+        after = [
+            part.strip(".,'") for w in words[i + 1 : i + 1 + COUNT_REACH] for part in w.split("-")
+        ]
+        if counted & {stem(w) for w in after if w}:
+            return True
     return False
 
 
@@ -292,10 +294,12 @@ def choose(
     limit: int,
     rare: frozenset[str] | None = None,
     measure: Measure | None = None,
+    counted: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
     post's terms few posts have (for names and places in text without capitals). `measure`:
-    the number or date asked for; when no row holds it, any fact of the kind does."""
+    the number or date asked for; when no row holds it, any fact of the kind does. `counted`: the
+    thing a "how many" counts (with the terms that count as it): a number of it is the fact."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
@@ -304,7 +308,11 @@ def choose(
     best_base = max(base)
     scores = list(base)
     fitting = _fitting(candidates, question, kind, measure, rare)
-    if measure is not None:
+    counting = [bool(counted) and counts(row, counted) for row in candidates]
+    if any(counting):
+        # "How many games …": a number of games, not any number.
+        fitting = counting
+    elif measure is not None:
         # The exact measure first ("on may 9" over "next month"), else any fact of the kind.
         exact = [
             f and precise(measure, row.text) for f, row in zip(fitting, candidates, strict=True)

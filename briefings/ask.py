@@ -665,7 +665,15 @@ class PassageIndex:
             row = next(
                 (
                     row
-                    for row in choose(rows(post), expanded, idf, form.kind, 1, measure=form.measure)
+                    for row in choose(
+                        rows(post),
+                        expanded,
+                        idf,
+                        form.kind,
+                        1,
+                        measure=form.measure,
+                        counted=_counted(form),
+                    )
                     if normal(row.text) not in seen
                 ),
                 None,
@@ -693,9 +701,7 @@ class PassageIndex:
             speaker = expand(form.speaker)
             weights = {**idf, **self.search_index.idf(sorted(set(about) - set(idf)))}
             return states_saying(everything, speaker, about, weights)
-        if form.counted and not states_count(
-            everything, frozenset({form.counted, *alternatives(form.counted)})
-        ):
+        if form.counted and not states_count(everything, _counted(form)):
             return False
         rare = self._rare(post, everything, form)
         if form.deed:
@@ -741,10 +747,16 @@ class PassageIndex:
             limit,
             self._rare(post, everything, form),
             form.measure,
+            _counted(form),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
         return apart(facts, opinion)
+
+
+def _counted(form: QuestionShape) -> frozenset[str]:
+    """The thing a "how many" question counts, with the terms that count as it (empty: none)."""
+    return frozenset({form.counted, *alternatives(form.counted)}) if form.counted else frozenset()
 
 
 def view_label(post: Post) -> str:

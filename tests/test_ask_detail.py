@@ -56,6 +56,7 @@ VOLCANO = _parts(
     "Volcano Erupts In Southern Chile",
     "The Osorno volcano in Chile erupted on Wednesday, throwing ash over the lake towns.",
     "Soldiers helped 3,200 residents leave their homes, the interior ministry said.",
+    "Soldiers and police checked on residents in 12 lake towns near the volcano on Thursday.",
 )
 
 # The name asked for stands in the second sentence, beside few of the question's words.
@@ -174,3 +175,12 @@ def test_a_near_miss_on_the_same_story_is_declined(index: PassageIndex, question
     answer = index.ask(question)
     assert not answer.grounded
     assert NOT_COVERED in answer.text
+
+
+def test_how_many_quotes_the_number_of_the_thing_counted(index: PassageIndex) -> None:
+    # The sentence with "12 lake towns" holds more of the question's words; the count asked for
+    # is of residents.
+    index.settings = AskSettings(answer_sentences=1)
+    answer = index.ask("How many residents did soldiers and police help leave near the volcano?")
+    assert answer.grounded
+    assert "3,200" in said(answer)
