@@ -295,11 +295,13 @@ def choose(
     rare: frozenset[str] | None = None,
     measure: Measure | None = None,
     counted: frozenset[str] = frozenset(),
+    holder: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
     post's terms few posts have (for names and places in text without capitals). `measure`:
     the number or date asked for; when no row holds it, any fact of the kind does. `counted`: the
-    thing a "how many" counts (with the terms that count as it): a number of it is the fact."""
+    thing a "how many" counts (with the terms that count as it): a number of it is the fact.
+    `holder`: whose age a "how old" asks (likewise): an age in a sentence naming it is the fact."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
@@ -309,9 +311,13 @@ def choose(
     scores = list(base)
     fitting = _fitting(candidates, question, kind, measure, rare)
     counting = [bool(counted) and counts(row, counted) for row in candidates]
+    aging = [bool(holder & row.bag) and fitting[i] for i, row in enumerate(candidates)]
     if any(counting):
         # "How many games …": a number of games, not any number.
         fitting = counting
+    elif any(aging):
+        # "How old is the mother …": the age beside "mother", not the toddler's.
+        fitting = aging
     elif measure is not None:
         # The exact measure first ("on may 9" over "next month"), else any fact of the kind.
         exact = [

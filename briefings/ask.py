@@ -673,6 +673,7 @@ class PassageIndex:
                         1,
                         measure=form.measure,
                         counted=_counted(form),
+                        holder=_alike(form.aged),
                     )
                     if normal(row.text) not in seen
                 ),
@@ -748,6 +749,7 @@ class PassageIndex:
             self._rare(post, everything, form),
             form.measure,
             _counted(form),
+            _alike(form.aged),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
@@ -756,7 +758,12 @@ class PassageIndex:
 
 def _counted(form: QuestionShape) -> frozenset[str]:
     """The thing a "how many" question counts, with the terms that count as it (empty: none)."""
-    return frozenset({form.counted, *alternatives(form.counted)}) if form.counted else frozenset()
+    return _alike(form.counted)
+
+
+def _alike(term: str) -> frozenset[str]:
+    """The term with the terms that count as it (empty for "")."""
+    return frozenset({term, *alternatives(term)}) if term else frozenset()
 
 
 def view_label(post: Post) -> str:

@@ -148,6 +148,7 @@ class QuestionShape:
     measure: Measure | None = None  # the number or date asked for: an age, a sum, a distance …
     counted: str = ""  # the stemmed thing a "how many …" question counts ("stitch"), "" if none
     deed: str = ""  # the stemmed verb a "who …" question asks the doer of ("won"), "" if none
+    aged: str = ""  # the stemmed person a "how old is the …" question asks about ("mother")
     # "what did X say about Y?": X's terms and Y's (both empty for any other question)
     speaker: frozenset[str] = frozenset()
     said_about: frozenset[str] = frozenset()
@@ -165,6 +166,7 @@ def shape(question: str) -> QuestionShape:
         measure=measure(question) if kind in (Kind.NUMBER, Kind.TIME) else None,
         counted=counted(question) if kind is Kind.NUMBER else "",
         deed=deed(question) if kind is Kind.NAME else "",
+        aged=aged(question) if kind is Kind.NUMBER else "",
         speaker=speaker,
         said_about=about,
     )
@@ -211,6 +213,27 @@ def said(question: str) -> tuple[frozenset[str], frozenset[str]]:
         return frozenset(), frozenset()
     about = frozenset(t for t in terms(match.group("about")) if t not in _FORM_WORDS)
     return who, about
+
+
+_HOW_OLD = re.compile(
+    r"\bhow old (?:is|was|were|are|will be) (?:the|a|an|his|her|their) (?:[\w-]+ ){0,3}?"
+    r"([a-z-]+)(?: (?:who|whose|that|of|in|at|with|from|when|after|behind)\b|\s*\?|\s*$)",
+    re.I,
+)
+# People named too many ways ("the 61-year-old", "Ms Lund") for their age to be looked for beside
+# the word.
+_LOOSE_PEOPLE = frozenset(stem(w) for w in ("man", "woman", "person", "people", "one"))
+
+
+def aged(question: str) -> str:
+    """The stemmed person a "how old is the …" question asks about ("how old is the mother of
+    the toddler?" → "mother"): the age beside that word ("her mother, 21") answers, not the
+    toddler's. "" when none is named, or the word is as loose as "man"."""
+    match = _HOW_OLD.search(question)
+    if match is None:
+        return ""
+    term = stem(match.group(1).lower())
+    return "" if term in _LOOSE_PEOPLE or term in STOP_WORDS else term
 
 
 # "who won …", "who was appointed …": the verb right after "who" (through a passive's auxiliary).

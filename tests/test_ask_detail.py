@@ -184,3 +184,14 @@ def test_how_many_quotes_the_number_of_the_thing_counted(index: PassageIndex) ->
     answer = index.ask("How many residents did soldiers and police help leave near the volcano?")
     assert answer.grounded
     assert "3,200" in said(answer)
+
+
+def test_how_old_is_the_mother_quotes_the_mothers_age(index: PassageIndex) -> None:
+    # The girl's age stands beside more of the question's words; the age asked for is the
+    # mother's.
+    index.settings = AskSettings(answer_sentences=1)
+    answer = index.ask(
+        "How old is the mother of the two-year-old girl the terrier bit in the park?"
+    )
+    assert answer.grounded
+    assert "21" in said(answer)
