@@ -152,11 +152,22 @@ def states_count(candidates: Sequence[Row], counted: frozenset[str]) -> bool:
     """Whether some sentence puts a number before the counted thing (any of `counted`, stemmed):
     "80 stitches", "eight more games", "200 of the birds". A post on the story that never counts
     the thing asked about ("how many stitches …" of a post that gives none) does not answer."""
-    return any(counts(row, counted) for row in candidates)
+    return any(
+        counts(row, counted, candidates[i - 1] if i else None) for i, row in enumerate(candidates)
+    )
 
 
-def counts(row: Row, counted: frozenset[str]) -> bool:
-    """Whether the sentence puts a number before the counted thing (see `states_count`)."""
+_OF_THEM = re.compile(r"(?:\b\d[\d,.]*|\b[a-z]+) of (?:them|these|those)\b")
+
+
+def counts(row: Row, counted: frozenset[str], before: Row | None = None) -> bool:
+    """Whether the sentence puts a number before the counted thing (see `states_count`), or
+    counts "120 of them" after a sentence that names it."""
+    if before is not None and counted & before.bag and not (counted & row.bag):
+        return any(
+            is_number_word(m.group().split()[0]) or m.group()[:1].isdigit()
+            for m in _OF_THEM.finditer(row.text.lower())
+        )
     if not (counted & row.bag):
         return False
     words = re.findall(r"[\w.,'-]+", row.text.lower())
@@ -182,10 +193,10 @@ def states_deed(
 ) -> bool:
     """Whether some sentence says the deed asked about (any of `deed`, stemmed) beside a name the
     question does not give: "who won the fight?" is answered by "Lund won on points", not by a
-    preview's "Berg is tipped to win" (whose only name is the question's own). `rare`: as for
-    `fits`, in text without capitals."""
+    preview's "Berg is tipped to win" (whose only name is the question's own). The deed may stand in
+    the sentence's heading ("Who Runs It"). `rare`: as for `fits`, in text without capitals."""
     return any(
-        deed & row.bag
+        deed & (row.bag | row.heading_bag)
         and fits(Kind.NAME, row.text, question, None if rare is None else row.bag & rare)
         for row in candidates
     )
@@ -233,20 +244,30 @@ def states_saying(
     speaker: Mapping[str, frozenset[str]],
     about: Mapping[str, frozenset[str]],
     idf: Mapping[str, float],
+    title: frozenset[str] = frozenset(),
 ) -> bool:
     """Whether some sentence has the speaker saying something ("X said", "he told …", after a
     sentence naming X) and half the weight of what it was said about (`about`: each term to the
-    terms that count as it) stands in it or its neighbours."""
+    terms that count as it) stands in it or its neighbours. When the post's `title` (its terms)
+    names the speaker, the post is about them and any saying in it may be theirs ("Baltic States
+    Weigh Ceasefire Terms": "the ministers said …"), if every word of what was said about stands
+    there too."""
     want = sum(idf.get(t, 0.0) for t in about)
     names = frozenset().union(*speaker.values())
+    titled = bool(names & title)
     for i, row in enumerate(candidates):
+        words = re.findall(r"[a-z]+", row.text.lower())
         before = bool(i and names & candidates[i - 1].bag)
-        if not _speaks(re.findall(r"[a-z]+", row.text.lower()), names, before):
+        if _speaks(words, names, before):
+            share = 0.5
+        elif titled and _SAYING & set(words):
+            share = 1.0  # not told by the sentence who speaks: all it was said about must be there
+        else:
             continue
         around = frozenset().union(
             *(candidates[j].bag for j in range(max(i - 1, 0), min(i + 2, len(candidates))))
         )
-        if match_weight(around, about, idf) >= 0.5 * want:
+        if match_weight(around, about, idf) >= share * want - 1e-9:
             return True
     return False
 
@@ -310,7 +331,10 @@ def choose(
     best_base = max(base)
     scores = list(base)
     fitting = _fitting(candidates, question, kind, measure, rare)
-    counting = [bool(counted) and counts(row, counted) for row in candidates]
+    counting = [
+        bool(counted) and counts(row, counted, candidates[i - 1] if i else None)
+        for i, row in enumerate(candidates)
+    ]
     aging = [bool(holder & row.bag) and fitting[i] for i, row in enumerate(candidates)]
     if any(counting):
         # "How many games …": a number of games, not any number.

@@ -701,7 +701,7 @@ class PassageIndex:
             about = expand(form.said_about)
             speaker = expand(form.speaker)
             weights = {**idf, **self.search_index.idf(sorted(set(about) - set(idf)))}
-            return states_saying(everything, speaker, about, weights)
+            return states_saying(everything, speaker, about, weights, frozenset(terms(post.title)))
         if form.counted and not states_count(everything, _counted(form)):
             return False
         rare = self._rare(post, everything, form)
