@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from briefings.models import Post
-from briefings.question import Kind, Measure, fits, holds, precise
-from briefings.terms import term_set
+from briefings.question import Kind, Measure, fits, holds, is_number_word, precise
+from briefings.terms import stem, term_set
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
     MAX_CONSIDERED_SENTENCES,
@@ -131,6 +131,147 @@ def _fitting(
     ]
 
 
+def local_weights(
+    candidates: Sequence[Row], expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+) -> dict[str, float]:
+    """Each question term the post holds, weighed for finding the sentence asked about: a term the
+    post repeats throughout names the story ("the Winchester woman whose dogs …": "dog" is in
+    every other sentence), one in few sentences the detail asked about ("Winchester"). Each weighs
+    its idf over the square root of how many of the post's sentences hold it."""
+    spread = {
+        term: sum(1 for row in candidates if group & row.bag) for term, group in expanded.items()
+    }
+    return {t: idf.get(t, 0.0) / spread[t] ** SPREAD_POWER for t in expanded if spread[t]}
+
+
+_NUMBER_TOKEN = re.compile(r"^(?:\d[\d,.]*|[a-z]+)$")
+COUNT_REACH = 4  # words a number may stand before what it counts ("200 of the rare birds")
+
+
+def states_count(candidates: Sequence[Row], counted: frozenset[str]) -> bool:
+    """Whether some sentence puts a number before the counted thing (any of `counted`, stemmed):
+    "80 stitches", "eight more games", "200 of the birds". A post on the story that never counts
+    the thing asked about ("how many stitches …" of a post that gives none) does not answer."""
+    return any(
+        counts(row, counted, candidates[i - 1] if i else None) for i, row in enumerate(candidates)
+    )
+
+
+_OF_THEM = re.compile(r"(?:\b\d[\d,.]*|\b[a-z]+) of (?:them|these|those)\b")
+
+
+def counts(row: Row, counted: frozenset[str], before: Row | None = None) -> bool:
+    """Whether the sentence puts a number before the counted thing (see `states_count`), or
+    counts "120 of them" after a sentence that names it."""
+    if before is not None and counted & before.bag and not (counted & row.bag):
+        return any(
+            is_number_word(m.group().split()[0]) or m.group()[:1].isdigit()
+            for m in _OF_THEM.finditer(row.text.lower())
+        )
+    if not (counted & row.bag):
+        return False
+    words = re.findall(r"[\w.,'-]+", row.text.lower())
+    for i, word in enumerate(words):
+        head = word.strip(".,'").split("-")
+        if not (head[0][:1].isdigit() or is_number_word(head[0])):
+            continue
+        if set(head[1:]) and counted & {stem(w) for w in head[1:]}:
+            return True  # "eight-game", "12-mile"
+        after = [
+            part.strip(".,'") for w in words[i + 1 : i + 1 + COUNT_REACH] for part in w.split("-")
+        ]
+        if counted & {stem(w) for w in after if w}:
+            return True
+    return False
+
+
+def states_deed(
+    candidates: Sequence[Row],
+    deed: frozenset[str],
+    question: frozenset[str],
+    rare: frozenset[str] | None = None,
+) -> bool:
+    """Whether some sentence says the deed asked about (any of `deed`, stemmed) beside a name the
+    question does not give: "who won the fight?" is answered by "Lund won on points", not by a
+    preview's "Berg is tipped to win" (whose only name is the question's own). The deed may stand in
+    the sentence's heading ("Who Runs It"). `rare`: as for `fits`, in text without capitals."""
+    return any(
+        deed & (row.bag | row.heading_bag)
+        and fits(Kind.NAME, row.text, question, None if rare is None else row.bag & rare)
+        for row in candidates
+    )
+
+
+_SAYING = frozenset(
+    [
+        "said",
+        "says",
+        "say",
+        "told",
+        "tells",
+        "stated",
+        "added",
+        "according",
+        "announced",
+        "warned",
+        "claimed",
+        "insisted",
+        "wrote",
+        "declared",
+        "speech",
+        "statement",
+    ]
+)
+_PRONOUNS = frozenset(["he", "she", "they", "his", "her", "their"])
+SAYING_REACH = 4  # words between a speaker and the word of saying ("Olav told reporters")
+
+
+def _speaks(words: Sequence[str], speaker: frozenset[str], before: bool) -> bool:
+    """Whether the words have the speaker (or, when the sentence before names the speaker, a
+    pronoun) within `SAYING_REACH` words of a word of saying: "King Olav said", "said Olav", "he
+    told", not "Olav is expected …, officials said"."""
+    for i, word in enumerate(words):
+        if word not in _SAYING:
+            continue
+        near = words[max(i - SAYING_REACH, 0) : i + SAYING_REACH + 1]
+        if speaker & {stem(w) for w in near} or (before and _PRONOUNS & set(near)):
+            return True
+    return False
+
+
+def states_saying(
+    candidates: Sequence[Row],
+    speaker: Mapping[str, frozenset[str]],
+    about: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+    title: frozenset[str] = frozenset(),
+) -> bool:
+    """Whether some sentence has the speaker saying something ("X said", "he told …", after a
+    sentence naming X) and half the weight of what it was said about (`about`: each term to the
+    terms that count as it) stands in it or its neighbours. When the post's `title` (its terms)
+    names the speaker, the post is about them and any saying in it may be theirs ("Baltic States
+    Weigh Ceasefire Terms": "the ministers said …"), if every word of what was said about stands
+    there too."""
+    want = sum(idf.get(t, 0.0) for t in about)
+    names = frozenset().union(*speaker.values())
+    titled = bool(names & title)
+    for i, row in enumerate(candidates):
+        words = re.findall(r"[a-z]+", row.text.lower())
+        before = bool(i and names & candidates[i - 1].bag)
+        if _speaks(words, names, before):
+            share = 0.5
+        elif titled and _SAYING & set(words):
+            share = 1.0  # not told by the sentence who speaks: all it was said about must be there
+        else:
+            continue
+        around = frozenset().union(
+            *(candidates[j].bag for j in range(max(i - 1, 0), min(i + 2, len(candidates))))
+        )
+        if match_weight(around, about, idf) >= share * want - 1e-9:
+            return True
+    return False
+
+
 def states_fact(
     candidates: Sequence[Row],
     expanded: Mapping[str, frozenset[str]],
@@ -146,12 +287,7 @@ def states_fact(
     none beside the words of what was asked: it does not answer."""
     if kind is Kind.OTHER or not candidates:
         return True
-    # A term the post repeats throughout names the story; one in few sentences, the detail
-    # asked about: each weighs its idf over the square root of how many sentences hold it.
-    spread = {
-        term: sum(1 for row in candidates if group & row.bag) for term, group in expanded.items()
-    }
-    local = {t: idf.get(t, 0.0) / spread[t] ** SPREAD_POWER for t in expanded if spread[t]}
+    local = local_weights(candidates, expanded, idf)
     whole = sum(local.values())
     if whole <= 0:
         return False
@@ -179,18 +315,34 @@ def choose(
     limit: int,
     rare: frozenset[str] | None = None,
     measure: Measure | None = None,
+    counted: frozenset[str] = frozenset(),
+    holder: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
     post's terms few posts have (for names and places in text without capitals). `measure`:
-    the number or date asked for; when no row holds it, any fact of the kind does."""
+    the number or date asked for; when no row holds it, any fact of the kind does. `counted`: the
+    thing a "how many" counts (with the terms that count as it): a number of it is the fact.
+    `holder`: whose age a "how old" asks (likewise): an age in a sentence naming it is the fact."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
-    base = _base(candidates, expanded, idf)
+    weights = idf if kind is Kind.OTHER else local_weights(candidates, expanded, idf)
+    base = _base(candidates, expanded, weights)
     best_base = max(base)
     scores = list(base)
     fitting = _fitting(candidates, question, kind, measure, rare)
-    if measure is not None:
+    counting = [
+        bool(counted) and counts(row, counted, candidates[i - 1] if i else None)
+        for i, row in enumerate(candidates)
+    ]
+    aging = [bool(holder & row.bag) and fitting[i] for i, row in enumerate(candidates)]
+    if any(counting):
+        # "How many games …": a number of games, not any number.
+        fitting = counting
+    elif any(aging):
+        # "How old is the mother …": the age beside "mother", not the toddler's.
+        fitting = aging
+    elif measure is not None:
         # The exact measure first ("on may 9" over "next month"), else any fact of the kind.
         exact = [
             f and precise(measure, row.text) for f, row in zip(fitting, candidates, strict=True)

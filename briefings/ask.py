@@ -26,7 +26,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from briefings.answer_select import Row, choose, normal, rows, states_fact, unique
+from briefings.answer_select import (
+    Row,
+    choose,
+    normal,
+    rows,
+    states_count,
+    states_deed,
+    states_fact,
+    states_saying,
+    unique,
+)
 from briefings.index import (
     SCORE_SLACK,
     ExactScorer,
@@ -37,7 +47,7 @@ from briefings.index import (
     unspot,
 )
 from briefings.models import Answer, Citation, Post, SearchHit
-from briefings.paraphrase import expand
+from briefings.paraphrase import alternatives, expand
 from briefings.periods import Period, period_in, without_period
 from briefings.question import (
     Kind,
@@ -542,7 +552,7 @@ class PassageIndex:
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
         others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
-        if form.kind in FACT_KINDS and not (form.summary or form.view):
+        if (form.kind in FACT_KINDS or form.speaker) and not (form.summary or form.view):
             # A post on the story that lacks the asked-for fact (written before it was known)
             # does not answer: another covering post that states it does; else the posts don't say.
             stating = [
@@ -655,7 +665,16 @@ class PassageIndex:
             row = next(
                 (
                     row
-                    for row in choose(rows(post), expanded, idf, form.kind, 1, measure=form.measure)
+                    for row in choose(
+                        rows(post),
+                        expanded,
+                        idf,
+                        form.kind,
+                        1,
+                        measure=form.measure,
+                        counted=_counted(form),
+                        holder=_alike(form.aged),
+                    )
                     if normal(row.text) not in seen
                 ),
                 None,
@@ -678,7 +697,18 @@ class PassageIndex:
     ) -> bool:
         """Whether the post states the kind of fact asked for near the question's terms."""
         everything = rows(post)
+        if form.speaker:
+            about = expand(form.said_about)
+            speaker = expand(form.speaker)
+            weights = {**idf, **self.search_index.idf(sorted(set(about) - set(idf)))}
+            return states_saying(everything, speaker, about, weights, frozenset(terms(post.title)))
+        if form.counted and not states_count(everything, _counted(form)):
+            return False
         rare = self._rare(post, everything, form)
+        if form.deed:
+            group = frozenset({form.deed, *alternatives(form.deed)})
+            if not states_deed(everything, group, frozenset(expanded), rare):
+                return False
         return states_fact(everything, expanded, idf, form.kind, form.measure, rare)
 
     def _rare(
@@ -718,10 +748,22 @@ class PassageIndex:
             limit,
             self._rare(post, everything, form),
             form.measure,
+            _counted(form),
+            _alike(form.aged),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
         return apart(facts, opinion)
+
+
+def _counted(form: QuestionShape) -> frozenset[str]:
+    """The thing a "how many" question counts, with the terms that count as it (empty: none)."""
+    return _alike(form.counted)
+
+
+def _alike(term: str) -> frozenset[str]:
+    """The term with the terms that count as it (empty for "")."""
+    return frozenset({term, *alternatives(term)}) if term else frozenset()
 
 
 def view_label(post: Post) -> str:

@@ -30,7 +30,8 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         re.compile(
             r"\bhow (?:many|much|large|big|long|old|far|high|tall|heavy|often|fast|deep|wide|"
             r"small|severe|expensive|strong|powerful|intense)\b|\bwhat (?:percentage|percent|number|amount|proportion|"
-            r"share|age|sum|price|cost|size|total|score)\b|\bhow much\b",
+            r"share|age|sum|price|cost|size|total|score)\b|\bhow much\b|"
+            r"\bwhat (?:\w+ )?(?:sentence|jail term|prison term|term|ban|suspension)\b",
             re.I,
         ),
     ),
@@ -46,7 +47,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         Kind.PLACE,
         re.compile(
             r"^\s*(?:and\s+)?where\b|\bwhere (?:did|does|do|was|were|is|are|will)\b|"
-            r"\b(?:what|which) (?:country|city|town|state|place|region|island|prison|hospital|"
+            r"\b(?:what|which) (?:[\w-]+ )?(?:country|city|town|state|place|region|island|prison|hospital|"
             r"airport|venue)\b",
             re.I,
         ),
@@ -70,7 +71,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         Kind.NAME,
         re.compile(
             r"^\s*(?:and\s+)?who(?:se|m)?\b|\bwho (?:did|does|was|were|is|are|will|has|had)\b|"
-            r"\bwhich (?:company|team|club|player|person|man|woman|group|party|film|band|"
+            r"\bwhich (?:[\w-]+ )?(?:company|team|club|player|person|man|woman|group|party|film|band|"
             r"airline|newspaper|university|school|brand|ambassador|minister|official|president|"
             r"leader|coach|manager|judge|officer|senator|actor|actress|singer|star|striker|"
             r"driver|author|artist|comedian|chef|model|doctor|lawyer)\b",
@@ -145,10 +146,17 @@ class QuestionShape:
     spans_posts: bool  # a period or a topic across posts: one quote per post
     follow_up: bool  # leans on the thread's earlier turns
     measure: Measure | None = None  # the number or date asked for: an age, a sum, a distance …
+    counted: str = ""  # the stemmed thing a "how many …" question counts ("stitch"), "" if none
+    deed: str = ""  # the stemmed verb a "who …" question asks the doer of ("won"), "" if none
+    aged: str = ""  # the stemmed person a "how old is the …" question asks about ("mother")
+    # "what did X say about Y?": X's terms and Y's (both empty for any other question)
+    speaker: frozenset[str] = frozenset()
+    said_about: frozenset[str] = frozenset()
 
 
 def shape(question: str) -> QuestionShape:
     kind = next((k for k, pattern in _KIND_PATTERNS if pattern.search(question)), Kind.OTHER)
+    speaker, about = said(question) if kind is Kind.OTHER else (frozenset(), frozenset())
     return QuestionShape(
         kind=kind,
         summary=bool(_SUMMARY.search(question)),
@@ -156,7 +164,162 @@ def shape(question: str) -> QuestionShape:
         spans_posts=bool(_SPAN.search(question)),
         follow_up=bool(_FOLLOW_UP.search(question)),
         measure=measure(question) if kind in (Kind.NUMBER, Kind.TIME) else None,
+        counted=counted(question) if kind is Kind.NUMBER else "",
+        deed=deed(question) if kind is Kind.NAME else "",
+        aged=aged(question) if kind is Kind.NUMBER else "",
+        speaker=speaker,
+        said_about=about,
     )
+
+
+_SAID = re.compile(
+    r"\bwhat (?:did|does|do|has|have|had|will) (?P<who>.+?) (?:say|said|tell|told|write|wrote|"
+    r"claim|claimed|announce|announced)\b(?P<about>.*)$",
+    re.I,
+)
+# Speakers that are the posts or a part of one ("what does the section on X say about Y?"): the
+# text itself speaks there, in its own words.
+_NOT_SPEAKERS = frozenset(
+    stem(w)
+    for w in (
+        "post",
+        "article",
+        "blog",
+        "it",
+        "section",
+        "part",
+        "paragraph",
+        "piece",
+        "story",
+        "report",
+        "analysis",
+        "headline",
+        "summary",
+        "take",
+    )
+)
+
+
+def said(question: str) -> tuple[frozenset[str], frozenset[str]]:
+    """For "what did X say about Y?", X's terms and Y's: a post answers with X saying something
+    among Y's words, not with X and Y in different places ("what did the king say in his speech
+    at the parade?" of a post where the king is only expected at the parade). Empty for any other
+    question, and when X is the posts."""
+    match = _SAID.search(question)
+    if match is None:
+        return frozenset(), frozenset()
+    who = frozenset(terms(match.group("who")))
+    if not who or who & _NOT_SPEAKERS:
+        return frozenset(), frozenset()
+    about = frozenset(t for t in terms(match.group("about")) if t not in _FORM_WORDS)
+    return who, about
+
+
+_HOW_OLD = re.compile(
+    r"\bhow old (?:is|was|were|are|will be) (?:the|a|an|his|her|their) (?:[\w-]+ ){0,3}?"
+    r"([a-z-]+)(?: (?:who|whose|that|of|in|at|with|from|when|after|behind)\b|\s*\?|\s*$)",
+    re.I,
+)
+# People named too many ways ("the 61-year-old", "Ms Lund") for their age to be looked for beside
+# the word.
+_LOOSE_PEOPLE = frozenset(stem(w) for w in ("man", "woman", "person", "people", "one"))
+
+
+def aged(question: str) -> str:
+    """The stemmed person a "how old is the …" question asks about ("how old is the mother of
+    the toddler?" → "mother"): the age beside that word ("her mother, 21") answers, not the
+    toddler's. "" when none is named, or the word is as loose as "man"."""
+    match = _HOW_OLD.search(question)
+    if match is None:
+        return ""
+    term = stem(match.group(1).lower())
+    return "" if term in _LOOSE_PEOPLE or term in STOP_WORDS else term
+
+
+# "who won …", "who was appointed …": the verb right after "who" (through a passive's auxiliary).
+_WHO_DID = re.compile(
+    r"^\s*(?:and\s+)?who\s+(?:(?:was|were|has been|had been|is|are)\s+)?([a-z]+)\b", re.I
+)
+_NOT_DEEDS = frozenset(
+    [
+        "is",
+        "was",
+        "are",
+        "were",
+        "will",
+        "would",
+        "has",
+        "had",
+        "have",
+        "did",
+        "does",
+        "do",
+        "can",
+        "could",
+        "should",
+        "be",
+        "been",
+        "the",
+        "a",
+        "an",
+        "this",
+        "that",
+        "else",
+        "exactly",
+    ]
+)
+
+
+def deed(question: str) -> str:
+    """The stemmed verb a "who …" question asks the doer of ("who won the fight?" → "won"): a
+    post answers with a name in a sentence that says that deed, not a name anywhere near the
+    story's words. "" when the question has no such verb ("who is the new coach?")."""
+    match = _WHO_DID.search(question)
+    if match is None:
+        return ""
+    word = match.group(1).lower()
+    if word in _NOT_DEEDS or word in STOP_WORDS:
+        return ""
+    return stem(word)
+
+
+_AUXILIARY = r"(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can|should|might)"
+# "how many [league] goals has …": the words before the verb; the last is what is counted.
+_HOW_MANY = re.compile(rf"\bhow many ((?:[a-z-]+ ){{0,3}}?)([a-z-]+) {_AUXILIARY}\b", re.I)
+# Counted things a post often states another way ("the death toll", "a 14-man squad", "on 12
+# occasions"), and units of time, which the duration measure already checks.
+_LOOSE_COUNTS = frozenset(
+    stem(w)
+    for w in (
+        "people",
+        "persons",
+        "players",
+        "members",
+        "men",
+        "women",
+        "times",
+        "seconds",
+        "minutes",
+        "hours",
+        "days",
+        "weeks",
+        "months",
+        "years",
+        "decades",
+    )
+)
+
+
+def counted(question: str) -> str:
+    """The stemmed thing a "how many …" question counts ("how many stitches did he need?" →
+    "stitch"): a post answers with a number of that thing ("80 stitches"), not any number. ""
+    when none is named or it is a thing posts count loosely (people, times, units of time)."""
+    match = _HOW_MANY.search(question)
+    if match is None:
+        return ""
+    word = match.group(2).lower().split("-")[-1]
+    term = stem(word)
+    return "" if term in _LOOSE_COUNTS or word in STOP_WORDS else term
 
 
 def form_words() -> frozenset[str]:
@@ -213,6 +376,14 @@ _NUMBER_WORDS = (
         "triple",
     }
 )
+_COUNTING_WORDS = (_NUMBER_WORDS - {"half", "percent", "twice", "double", "triple"}) | {"several"}
+
+
+def is_number_word(word: str) -> bool:
+    """Whether a lower-cased word counts something ("eight", "dozens", "several")."""
+    return word in _COUNTING_WORDS
+
+
 _DIGIT = re.compile(r"\d|[$£€¥%]")
 _MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -406,7 +577,8 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
         re.compile(
             r"\bhow long (?:did|does|do|was|were|will|has|have|had|is|are)\b(?! the \w+ (?:be|is|"
             r"was)\b)|\bfor how (?:long|many (?:days|weeks|months|years|hours|minutes))\b|"
-            r"\bhow many (?:days|weeks|months|years|hours|minutes|seconds)\b",
+            r"\bhow many (?:days|weeks|months|years|hours|minutes|seconds)\b|"
+            r"\bwhat (?:\w+ )?(?:sentence|jail term|prison term|term|ban|suspension)\b",
             re.I,
         ),
     ),
@@ -492,8 +664,9 @@ _MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
         re.I,
     ),
     Measure.DURATION: re.compile(
-        rf"\b{_NUM}[\s-]+(?:and a half\s+)?{_TIME_UNITS}\b|\b(?:a|an)\s+(?:hour|day|week|month|"
-        r"year|decade)\b|\bovernight\b|\b(?:life|lifetime)\b",
+        # "19-year-old" is an age, not a length of time.
+        rf"\b{_NUM}[\s-]+(?:and a half\s+)?{_TIME_UNITS}\b(?![\s-]+old\b)|\b(?:a|an)\s+(?:hour|day|"
+        r"week|month|year|decade)\b|\bovernight\b|\b(?:life|lifetime)\b",
         re.I,
     ),
     Measure.LENGTH: re.compile(
