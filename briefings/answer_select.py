@@ -252,7 +252,9 @@ def states_saying(
     names the speaker, the post is about them and any saying in it may be theirs ("Baltic States
     Weigh Ceasefire Terms": "the ministers said …"), if every word of what was said about stands
     there too."""
-    want = sum(idf.get(t, 0.0) for t in about)
+    # Only the words the post has can stand near the saying (the coverage gate judged the rest).
+    held = frozenset().union(*(row.bag for row in candidates))
+    want = sum(idf.get(t, 0.0) for t, group in about.items() if group & held)
     names = frozenset().union(*speaker.values())
     titled = bool(names & title)
     for i, row in enumerate(candidates):

@@ -156,6 +156,10 @@ class QuestionShape:
 
 def shape(question: str) -> QuestionShape:
     kind = next((k for k, pattern in _KIND_PATTERNS if pattern.search(question)), Kind.OTHER)
+    opening = _SAID.search(question)
+    if opening is not None and question[: opening.start()].strip(" ,").lower() in ("", "and"):
+        # "What did X say when asked why …?": what X said is asked for; the "why" is theirs.
+        kind = Kind.OTHER
     speaker, about = said(question) if kind is Kind.OTHER else (frozenset(), frozenset())
     return QuestionShape(
         kind=kind,
@@ -285,7 +289,12 @@ def deed(question: str) -> str:
 
 _AUXILIARY = r"(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can|should|might)"
 # "how many [league] goals has …": the words before the verb; the last is what is counted.
-_HOW_MANY = re.compile(rf"\bhow many ((?:[a-z-]+ ){{0,3}}?)([a-z-]+) {_AUXILIARY}\b", re.I)
+# The counted thing ends where a verb or a preposition starts ("how many incidents on trains have
+# …", "how many greyhounds turned up …").
+_PREPOSITIONS = r"(?:on|in|at|of|from|for|with|by|near|during|across|inside|aboard|under|over)"
+_HOW_MANY = re.compile(
+    rf"\bhow many ((?:[a-z-]+ ){{0,3}}?)([a-z-]+) (?:{_AUXILIARY}|{_PREPOSITIONS}|[a-z]+ed)\b", re.I
+)
 # Counted things a post often states another way ("the death toll", "a 14-man squad", "on 12
 # occasions"), and units of time, which the duration measure already checks.
 _LOOSE_COUNTS = frozenset(
@@ -653,6 +662,9 @@ _LENGTH_UNITS = (
 _MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
     Measure.AGE: re.compile(
         rf"\b{_NUM}[\s-]+years?[\s-]+old\b|\b(?:aged?|age of)\s+\d+|,\s*\d{{1,3}}\s*,|"
+        # "she was 91.", "he is 12 and …", "died at 91"
+        r"\b(?:he|she|who|they|i)\s+(?:is|was|were|are|turned|turns)\s+\d{1,3}\s*(?:[.,;!]|$|"
+        r"(?:when|and|at|in|on)\b)|\bdie[sd]? at \d{1,3}\b|"
         rf"\b\d{{1,3}}\s*,\s*(?:from|of|who)\b|\bin (?:his|her|their) (?:teens|\d0s)\b",
         re.I,
     ),
