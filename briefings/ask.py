@@ -50,6 +50,7 @@ from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.paraphrase import alternatives, expand
 from briefings.periods import Period, period_in, without_period
 from briefings.question import (
+    LIGHT_VERBS,
     Kind,
     QuestionShape,
     digits_for_number_words,
@@ -674,6 +675,7 @@ class PassageIndex:
                         measure=form.measure,
                         counted=_counted(form),
                         holder=_alike(form.aged),
+                        deed=_doing(form),
                     )
                     if normal(row.text) not in seen
                 ),
@@ -715,7 +717,7 @@ class PassageIndex:
         self, post: Post, everything: Sequence[Row], form: QuestionShape
     ) -> frozenset[str] | None:
         """For a who/where question on a post without capitals: its terms few posts have."""
-        if form.kind not in (Kind.NAME, Kind.PLACE) or _UPPER.search(post.body):
+        if form.kind not in (Kind.NAME, Kind.PLACE, Kind.CALLED) or _UPPER.search(post.body):
             return None
         vocabulary = {t for row in everything for t in row.bag}
         idf = self.search_index.idf(vocabulary)
@@ -750,6 +752,7 @@ class PassageIndex:
             form.measure,
             _counted(form),
             _alike(form.aged),
+            _doing(form),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
@@ -759,6 +762,12 @@ class PassageIndex:
 def _counted(form: QuestionShape) -> frozenset[str]:
     """The thing a "how many" question counts, with the terms that count as it (empty: none)."""
     return _alike(form.counted)
+
+
+def _doing(form: QuestionShape) -> frozenset[str]:
+    """The deed a "who …" question asks the doer of, with its other forms (empty: none, or a verb
+    as light as "came" or "got", found in too many sentences to point at the answer)."""
+    return frozenset() if form.deed in LIGHT_VERBS else _alike(form.deed)
 
 
 def _alike(term: str) -> frozenset[str]:
