@@ -158,10 +158,6 @@ class QuestionShape:
 
 def shape(question: str) -> QuestionShape:
     kind = next((k for k, pattern in _KIND_PATTERNS if pattern.search(question)), Kind.OTHER)
-    opening = _SAID.search(question)
-    if opening is not None and question[: opening.start()].strip(" ,").lower() in ("", "and"):
-        # "What did X say when asked why …?": what X said is asked for; the "why" is theirs.
-        kind = Kind.OTHER
     speaker, about = said(question) if kind is Kind.OTHER else (frozenset(), frozenset())
     return QuestionShape(
         kind=kind,
