@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -98,6 +97,10 @@ SUSPECT = _parts(
     "ten deputies identified as being involved were put on leave.",
     "the san bernardino sheriff said the deputies' actions would be investigated.",
 )
+CHAIR = _parts(
+    "Lusitania Chair For Sale",
+    "A chair recovered from the Lusitania is expected to fetch £40,000 at auction in Bath.",
+)
 AMTRAK = _parts(
     "Couple Killed By Amtrak Train",
     "An Amtrak train derailed near Durham, North Carolina, on Sunday, killing a married couple.",
@@ -130,6 +133,7 @@ POSTS = [
     ("substitute", SUBSTITUTE),
     ("deckchair", DECKCHAIR),
     ("suspect", SUSPECT),
+    ("chair", CHAIR),
     ("amtrak", AMTRAK),
     ("philadelphia", PHILADELPHIA),
     *((f"filler-{k}", _parts(f"Notice {k}", f"Notice {k}: {FILLER_WORDS}.")) for k in range(150)),
@@ -174,6 +178,12 @@ def test_the_thing_counted_ends_before_a_preposition(index: PassageIndex) -> Non
 
 def test_a_british_spelling_meets_the_american_one(index: PassageIndex) -> None:
     answers(index, "When will Ford's tumour be removed?", "May 11")
+
+
+def test_salvaged_meets_recovered(index: PassageIndex) -> None:
+    answers(
+        index, "What price is the chair salvaged from the Lusitania expected to fetch?", "40,000"
+    )
 
 
 def test_what_a_speaker_said_is_found_when_the_question_words_it_otherwise(
