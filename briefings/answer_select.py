@@ -252,24 +252,27 @@ def states_saying(
     names the speaker, the post is about them and any saying in it may be theirs ("Baltic States
     Weigh Ceasefire Terms": "the ministers said …"), if every word of what was said about stands
     there too."""
-    # Only the words the post has can stand near the saying (the coverage gate judged the rest).
+    # Only the words the post has can stand near a named speaker's saying (the coverage gate judged
+    # the rest); a saying whose speaker is only implied needs every word.
     held = frozenset().union(*(row.bag for row in candidates))
-    want = sum(idf.get(t, 0.0) for t, group in about.items() if group & held)
+    want_held = sum(idf.get(t, 0.0) for t, group in about.items() if group & held)
+    want = sum(idf.get(t, 0.0) for t in about)
     names = frozenset().union(*speaker.values())
     titled = bool(names & title)
     for i, row in enumerate(candidates):
         words = re.findall(r"[a-z]+", row.text.lower())
         before = bool(i and names & candidates[i - 1].bag)
         if _speaks(words, names, before):
-            share = 0.5
+            share, need = 0.5, want_held
         elif titled and _SAYING & set(words):
-            share = 1.0  # not told by the sentence who speaks: all it was said about must be there
+            # Not told by the sentence who speaks: all it was said about must be there.
+            share, need = 1.0, want
         else:
             continue
         around = frozenset().union(
             *(candidates[j].bag for j in range(max(i - 1, 0), min(i + 2, len(candidates))))
         )
-        if match_weight(around, about, idf) >= share * want - 1e-9:
+        if match_weight(around, about, idf) >= share * need - 1e-9:
             return True
     return False
 
