@@ -135,9 +135,8 @@ class CommandSettings(SettingsModel):
                     key=(i,),
                 )
             if not entry.accepts_user_id(user):
-                form = f"one matching {entry.user_id}" if entry.user_id else "no spaces, not empty"
                 raise SettingProblem(
-                    f"{user!r} is not a {name} user id ({form}); {example}", key=(i,)
+                    f"{user!r} is not a {name} user id ({entry.user_id_words}); {example}", key=(i,)
                 )
         return values
 

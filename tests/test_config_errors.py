@@ -180,6 +180,31 @@ def test_every_config_error_is_one_line_naming_file_line_key_and_a_good_value(
     assert not (cwd / "briefbot.db").exists()  # stopped before anything was touched
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[commands]\nadmins = ["discord:U024BE7LH"]\n',
+            "'U024BE7LH' is not a discord user id (15 to 21 digits); e.g. ",
+        ),
+        (
+            '[[sources]]\nname = "Bad Name"\nurl = "https://a.test/feed"\n',
+            'sources.0.name: a string "Bad Name" is not in the form this key takes; '
+            'e.g. name = "irinfive"',
+        ),
+    ],
+    ids=["an admin id", "a source name"],
+)
+def test_a_value_in_the_wrong_form_is_shown_a_good_one_not_a_regular_expression(
+    cwd: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    (cwd / "config.toml").write_text(text, encoding="utf-8")
+    assert main(["doctor"]) == EXIT_USAGE
+    line = capsys.readouterr().err.strip()
+    assert said in line
+    assert not any(part in line for part in ("^", "$", "{", "\\", "pattern", "matching")), line
+
+
 def test_the_installed_command_shows_the_same_one_line(tmp_path: Path) -> None:
     case = "several problems"
     text, expected = CASES[case]
