@@ -19,6 +19,27 @@ from tests.fixtures.llm_server import LLMServer
 PG_URL_ENV = "BRIEFBOT_TEST_PG_URL"
 SEARCH_PATH = "-csearch_path%3D"  # a test schema's URL ends in it and the schema's name
 
+# Modules whose tests start processes, wait on them or step a clock through days, slowest first:
+# collected first, they start first, so no xdist worker is left running one of them alone at the end.
+SLOW_FIRST = (
+    "test_scaleout",
+    "test_run",
+    "test_delivery",
+    "test_coordination",
+    "test_migrations",
+    "test_cli_errors",
+    "test_slack",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        stem = item.path.stem
+        return SLOW_FIRST.index(stem) if stem in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
+
+
 # slack_sdk and httpx read proxy variables; tests talk to loopback only.
 for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_name, None)
