@@ -54,6 +54,9 @@ def describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
         return f"{where}: {_unknown(loc, error.get('input'), root)}"
     if error["type"] == "missing":
         what = "is required but missing"
+    elif error["type"] == "string_pattern_mismatch":  # its regular expression helps no one
+        shown = not _SECRETIVE.search(key)
+        what = f"{_kind(error.get('input'), shown)} is not in the form this key takes"
     elif error["type"] in _EXPECTED:
         shown = not _SECRETIVE.search(key)
         what = f"must be {_EXPECTED[error['type']]}, not {_kind(error.get('input'), shown)}"
