@@ -23,7 +23,7 @@ from briefings.ask import AskSettings
 from briefings.errors import BriefbotError
 from briefings.llm import LLMSettings
 from briefings.models import SourceConfig
-from briefings.settings import EnvName, SettingProblem, SettingsModel, http_url
+from briefings.settings import EnvName, SettingProblem, SettingsModel, http_url, shaped
 from briefings.sources import FetchSettings
 from briefings.summarize.extractive import ExtractiveSettings
 from briefings.tags import parse_tag, parse_tags
@@ -60,7 +60,14 @@ class DatabaseSettings(SettingsModel):
 
 
 class SourceSettings(SettingsModel):
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["irinfive"])]
+    name: Annotated[
+        str,
+        shaped(
+            r"^[a-z0-9][a-z0-9_-]{0,63}$",
+            "a short name: up to 64 lower-case letters, digits, - and _, not starting with - or _",
+        ),
+        Field(examples=["irinfive"]),
+    ]
     url: Annotated[str, Field(examples=[IRINFIVE_FEED])]
 
     @field_validator("url")

@@ -189,11 +189,20 @@ def test_every_config_error_is_one_line_naming_file_line_key_and_a_good_value(
         ),
         (
             '[[sources]]\nname = "Bad Name"\nurl = "https://a.test/feed"\n',
-            'sources.0.name: a string "Bad Name" is not in the form this key takes; '
-            'e.g. name = "irinfive"',
+            'sources.0.name: a string "Bad Name" is not a short name: up to 64 lower-case '
+            'letters, digits, - and _, not starting with - or _; e.g. name = "irinfive"',
+        ),
+        (
+            '[slack]\ncommand = "briefing"\n',
+            'slack.command: a string "briefing" is not a slash command: / then 1 to 31 of a-z, '
+            '0-9, - and _; e.g. command = "/briefing"',
+        ),
+        (
+            '[llm]\napi_key_env = "my-key"\n',
+            "llm.api_key_env: a string is not an environment variable name (A-Z, 0-9 and _)",
         ),
     ],
-    ids=["an admin id", "a source name"],
+    ids=["an admin id", "a source name", "a slash command", "an environment variable name"],
 )
 def test_a_value_in_the_wrong_form_is_shown_a_good_one_not_a_regular_expression(
     cwd: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
@@ -233,3 +242,22 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == EXIT_USAGE
     lines = result.stderr.strip().splitlines()
     assert lines == [f"{HEADING}{config}:2: not UTF-8 text (byte 15); save the file as UTF-8"]
+
+
+def test_every_shaped_key_has_words_for_its_error() -> None:
+    """A key checked by a regular expression must say in words what it takes (`shaped`), or its
+    error would fall back to the vague "not in the form this key takes"."""
+    from bot.config import Settings
+    from briefings.settings import FORMS
+
+    def patterns(node: object) -> list[str]:
+        if isinstance(node, dict):
+            found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+            return found + [p for value in node.values() for p in patterns(value)]
+        if isinstance(node, list):
+            return [p for value in node for p in patterns(value)]
+        return []
+
+    used = patterns(Settings.model_json_schema())
+    assert used, "the schema should hold the source name's pattern at least"
+    assert [p for p in used if p not in FORMS] == []
