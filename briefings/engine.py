@@ -66,6 +66,9 @@ class BriefingEngine:
         self._sync_asked = 0  # requests so far
         self._sync_covered = 0  # requests the last finished sync was started after
         self._sync_count = 0
+        # Sync threads still running: cancelling their caller does not stop a thread, which holds a
+        # connection of the store until it ends (see `index_idle`).
+        self._syncing: set[asyncio.Future[int]] = set()
 
     async def refresh(
         self, sources: Sequence[SourceConfig] | None = None, *, progress: Progress | None = None
@@ -100,7 +103,10 @@ class BriefingEngine:
             if self._sync_covered >= mine:  # a sync begun after this request has finished
                 return self._sync_count
             started = self._sync_asked
-            self._sync_count = await asyncio.to_thread(self.index.sync, self.store)
+            work = asyncio.ensure_future(asyncio.to_thread(self.index.sync, self.store))
+            self._syncing.add(work)
+            work.add_done_callback(self._syncing.discard)
+            self._sync_count = await asyncio.shield(work)
             self._sync_covered = started
             return self._sync_count
 
@@ -174,6 +180,11 @@ class BriefingEngine:
         """End an index build or sync in progress at its next post, keeping what it committed,
         so a stop is never held up by indexing (the rest is indexed at the next start)."""
         self.index.search_index.stopping.set()
+
+    async def index_idle(self) -> None:
+        """Wait for index syncs whose callers were cancelled (a stop): their threads let go of the
+        store's connections only when they end, and a store closed before that leaks them."""
+        await asyncio.gather(*self._syncing, return_exceptions=True)
 
     async def digest_of(self, posts: Sequence[Post], notes: Sequence[str] = ()) -> Digest:
         summaries = await asyncio.gather(
