@@ -11,6 +11,7 @@ import httpx
 from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.digest import build_digest, digest_item, unseen_posts
+from briefings.errors import TagError
 from briefings.fuller import FULLER_BUDGET_FACTOR, FULLER_SENTENCES, fuller_item
 from briefings.index import SearchIndexError
 from briefings.ingest import Progress, ingest_source
@@ -30,6 +31,13 @@ from briefings.tag_search import tagged_answer, tagged_hits
 from briefings.tags import split_tag_terms
 
 log = logging.getLogger(__name__)
+
+
+# A question of tag: filters alone has nothing to answer; `search` is what lists tagged posts.
+ONLY_TAGS = (
+    "a question needs words besides its tag: filters, e.g. tag:region:europe what was agreed? "
+    "(search with tags alone lists the newest such posts)"
+)
 
 
 class BriefingEngine:
@@ -122,6 +130,8 @@ class BriefingEngine:
         its earlier questions (oldest first). `tag:` terms narrow the posts it may cite (TagError
         for a bad one)."""
         text, tags = split_tag_terms(question)
+        if tags and not text.strip():
+            raise TagError(ONLY_TAGS)
         context = self._context(context_urls, context_ids)
         if tags:
             return tagged_answer(self.index, self.store, text, tags, context, history)
