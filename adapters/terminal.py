@@ -120,6 +120,8 @@ def render_reply(reply: Reply) -> str:
     parts = [console.safe(reply.text)] if reply.text else []
     if reply.digest is not None:
         parts.append(console.render_digest(reply.digest))
+    if reply.roundup is not None:
+        parts.append(console.render_roundup(reply.roundup))
     if reply.answer is not None:
         parts.append(console.render_answer(reply.answer))
     if reply.hits:

@@ -244,6 +244,8 @@ def reply_payloads(reply: Reply) -> list[dict[str, Any]]:
         out += briefing_payloads(reply.briefing)
     if reply.digest is not None:
         out += [dict(m.payload) for m in digest_messages(reply.digest)]
+    if reply.roundup is not None:
+        out += [dict(m.payload) for m in roundup_messages(reply.roundup)]
     return out
 
 
