@@ -10,7 +10,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from briefings.errors import BriefbotError
 from briefings.errors import DeliveryError as DeliveryError
@@ -19,6 +19,9 @@ from briefings.errors import PermanentDeliveryError as PermanentDeliveryError
 from briefings.errors import TransientDeliveryError as TransientDeliveryError
 from briefings.models import Answer, Digest, DigestItem, SearchHit, Subscription
 from briefings.registry import Registry
+
+if TYPE_CHECKING:  # the stories behind a roundup need the stemmer: imported where rendered
+    from briefings.roundup import Roundup
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +57,12 @@ class Invocation:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the bot answers. Exactly one of text, digest, answer or hits carries the substance;
+    """What the bot answers. Exactly one of text, digest, roundup, answer or hits carries the substance;
     `text` may accompany the others as a line of context."""
 
     text: str = ""
     digest: Digest | None = None
+    roundup: Roundup | None = None  # `preview roundup`: rendered as the roundup itself is posted
     answer: Answer | None = None
     hits: tuple[SearchHit, ...] = ()
     briefing: DigestItem | None = None  # one post's fuller briefing (a digest item's "More")

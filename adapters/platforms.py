@@ -59,6 +59,8 @@ class PlatformEntry:
     # A regular expression a whole user id must match, for `commands.admins` ("slack:U024BE7LH");
     # None: any non-empty id without spaces (Matrix's "@u:server" and Teams' "29:1a..." included).
     user_id: str | None = None
+    # That form in words, for a person who wrote one wrong (the pattern itself helps no one).
+    user_id_words: str = "no spaces, not empty"
 
     def accepts_user_id(self, user_id: str) -> bool:
         if self.user_id is None:
@@ -75,6 +77,7 @@ PLATFORMS: dict[str, PlatformEntry] = {
             _on_demand("adapters.slack.connector", "slack_connector", lambda c: c.bot_token_env),
             slack.secrets,
             user_id=r"[UW][A-Z0-9]{2,}",  # U... (W... on Enterprise Grid)
+            user_id_words="U or W, then capital letters and digits",
         ),
         PlatformEntry(
             "discord",
@@ -82,6 +85,7 @@ PLATFORMS: dict[str, PlatformEntry] = {
             _on_demand("adapters.discord.connector", "discord_connector", lambda c: c.token_env),
             discord.secrets,
             user_id=r"[0-9]{15,21}",  # a snowflake
+            user_id_words="15 to 21 digits",
         ),
         # Last: its prompt opens once the other platforms are connected.
         PlatformEntry(TERMINAL, None, terminal_connector),

@@ -82,10 +82,13 @@ class TerminalConnector:
         self.platform = TerminalPlatform(out=out)
         self._ended = ended
         self._prompt: asyncio.Task[str] | None = None
+        self._interactive = False
 
     async def start(self, handler: RegisteredHandler | None) -> None:
         if handler is None:
             return
+        # Asked now: at the end of a pipe the prompt's reader closes standard input.
+        self._interactive = self.stdin.isatty()
         self._prompt = asyncio.get_running_loop().create_task(
             prompt_loop(handler.handle, self.stdin, self.out), name="terminal prompt"
         )
@@ -97,7 +100,7 @@ class TerminalConnector:
         exc = task.exception()
         if exc is not None:
             self._ended(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
-        elif task.result() == "quit" or self.stdin.isatty():
+        elif task.result() == "quit" or self._interactive:
             self._ended(None)
         # else: no terminal to read (a service): the bot runs until signalled
 
@@ -117,6 +120,8 @@ def render_reply(reply: Reply) -> str:
     parts = [console.safe(reply.text)] if reply.text else []
     if reply.digest is not None:
         parts.append(console.render_digest(reply.digest))
+    if reply.roundup is not None:
+        parts.append(console.render_roundup(reply.roundup))
     if reply.answer is not None:
         parts.append(console.render_answer(reply.answer))
     if reply.hits:

@@ -428,6 +428,10 @@ def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
         return {}, "not a JSON object"
     if row.get("id") is None:
         return {}, 'no "id" (each line needs an "id" that is not null)'
+    ident = row["id"]
+    if isinstance(ident, bool) or not isinstance(ident, str | int):  # NaN, 1.5, true, [..]
+        shown = json.dumps(ident)[:40]
+        return {}, f'"id" must be a string or a whole number, not {shown}'
     return row, None
 
 
@@ -451,7 +455,9 @@ def tag_jsonl(path: str) -> int:
     """Tags for each good line, like `summarize_jsonl`: a bad line is reported and skipped."""
     failures = 0
     for number, row, error in _jsonl_rows(path):
-        text, title = row.get("text", row.get("article")), row.get("title", "")
+        text = row.get("text", row.get("article"))
+        title = row.get("title")
+        title = "" if title is None else title  # null, like no title: the text alone is tagged
         if error is None and (
             not isinstance(text, str) or "id" not in row or not isinstance(title, str)
         ):

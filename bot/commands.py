@@ -37,7 +37,7 @@ from briefings.registry import (
     UsageError,
     command,
 )
-from briefings.roundup import build_roundup, roundup_text
+from briefings.roundup import build_roundup
 from briefings.store import Store, db
 from briefings.tags import TAG_EXAMPLES, TagError, parse_tag, parse_tags
 
@@ -277,7 +277,7 @@ class CommandSet:
         since = until - timedelta(days=ROUNDUP_DAYS)
         sources = sub.sources if sub is not None and sub.active else ()
         posts = await db(self.store.posts_between, since, until, sources=sources)
-        return Reply(text=roundup_text(build_roundup(posts, since, until)))
+        return Reply(roundup=build_roundup(posts, since, until))
 
     @command("status", private=True)
     async def _status(self, inv: Invocation) -> Reply:

@@ -8,7 +8,7 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,7 @@ from briefings.ask import AskSettings
 from briefings.errors import BriefbotError
 from briefings.llm import LLMSettings
 from briefings.models import SourceConfig
-from briefings.settings import EnvName, SettingProblem, SettingsModel, http_url
+from briefings.settings import EnvName, SettingProblem, SettingsModel, http_url, shaped
 from briefings.sources import FetchSettings
 from briefings.summarize.extractive import ExtractiveSettings
 from briefings.tags import parse_tag, parse_tags
@@ -60,7 +60,14 @@ class DatabaseSettings(SettingsModel):
 
 
 class SourceSettings(SettingsModel):
-    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", examples=["irinfive"])]
+    name: Annotated[
+        str,
+        shaped(
+            r"^[a-z0-9][a-z0-9_-]{0,63}$",
+            "a short name: up to 64 lower-case letters, digits, - and _, not starting with - or _",
+        ),
+        Field(examples=["irinfive"]),
+    ]
     url: Annotated[str, Field(examples=[IRINFIVE_FEED])]
 
     @field_validator("url")
@@ -85,26 +92,29 @@ class IndexSettings(SettingsModel):
     path: Annotated[str, Field(examples=["/var/lib/briefbot/index"])] = ""
 
 
+def _schedule(value: str) -> str:
+    # Checked alone (a schedule reads the same in every zone), so the error names its key.
+    parse_schedule(value)  # ScheduleError is a ValueError whose message shows good schedules
+    return value
+
+
+def _time_zone(value: str) -> str:
+    parse_timezone(value)
+    return value
+
+
+def _unless_unset(check: Callable[[str], str]) -> Callable[[str], str]:
+    """`check` for a subscription's own value; "" is unset ([schedule]'s applies)."""
+    return lambda value: check(value) if value else value
+
+
 class ScheduleSettings(SettingsModel):
-    when: str = "daily 08:00"
-    timezone: str = "UTC"
+    when: Annotated[str, AfterValidator(_schedule)] = "daily 08:00"
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
     grace_minutes: Annotated[int, Field(ge=0, le=10_080)] = 120
     skip_empty: bool = True
     refresh_minutes: Annotated[float, Field(ge=1, le=1440)] = 30.0
     refresh_jitter_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
-
-    # Each checked alone (a schedule reads the same in every zone), so the error names its key.
-    @field_validator("when")
-    @classmethod
-    def _check_when(cls, value: str) -> str:
-        parse_schedule(value)  # ScheduleError is a ValueError whose message shows good schedules
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        parse_timezone(value)
-        return value
 
 
 class DeliverySettings(SettingsModel):
@@ -135,9 +145,8 @@ class CommandSettings(SettingsModel):
                     key=(i,),
                 )
             if not entry.accepts_user_id(user):
-                form = f"one matching {entry.user_id}" if entry.user_id else "no spaces, not empty"
                 raise SettingProblem(
-                    f"{user!r} is not a {name} user id ({form}); {example}", key=(i,)
+                    f"{user!r} is not a {name} user id ({entry.user_id_words}); {example}", key=(i,)
                 )
         return values
 
@@ -153,8 +162,12 @@ class SubscriptionConfig(SettingsModel):
     platform: Annotated[str, Field(examples=["slack"])]
     channel: Annotated[str, Field(min_length=1, max_length=200, examples=["C024BE91L"])]
     sources: Annotated[list[str], Field(examples=[["irinfive"]])] = []
-    when: Annotated[str, Field(examples=["daily 08:00"])] = ""
-    timezone: Annotated[str, Field(examples=["Europe/London"])] = ""
+    when: Annotated[
+        str, AfterValidator(_unless_unset(_schedule)), Field(examples=["daily 08:00"])
+    ] = ""
+    timezone: Annotated[
+        str, AfterValidator(_unless_unset(_time_zone)), Field(examples=["Europe/London"])
+    ] = ""
     skip_empty: Annotated[bool | None, Field(examples=[True])] = None
     # only posts with any of these tags (empty: every post); each bad tag is its own error
     tags: Annotated[
@@ -169,20 +182,6 @@ class SubscriptionConfig(SettingsModel):
     def _known_platform(cls, value: str) -> str:
         if value not in PLATFORMS:
             raise ValueError(f"unknown platform {value!r}; platforms are {', '.join(PLATFORMS)}")
-        return value
-
-    @field_validator("when")
-    @classmethod
-    def _check_when(cls, value: str) -> str:
-        if value:
-            parse_schedule(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _check_timezone(cls, value: str) -> str:
-        if value:
-            parse_timezone(value)
         return value
 
     @model_validator(mode="after")

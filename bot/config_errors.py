@@ -13,7 +13,7 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from briefings.settings import SettingProblem
+from briefings.settings import FORMS, SettingProblem
 
 Loc = tuple[str | int, ...]
 
@@ -54,6 +54,10 @@ def describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
         return f"{where}: {_unknown(loc, error.get('input'), root)}"
     if error["type"] == "missing":
         what = "is required but missing"
+    elif error["type"] == "string_pattern_mismatch":  # its regular expression helps no one
+        shown = not _SECRETIVE.search(key)
+        form = FORMS.get(str((error.get("ctx") or {}).get("pattern")), "in the form this key takes")
+        what = f"{_kind(error.get('input'), shown)} is not {form}"
     elif error["type"] in _EXPECTED:
         shown = not _SECRETIVE.search(key)
         what = f"must be {_EXPECTED[error['type']]}, not {_kind(error.get('input'), shown)}"

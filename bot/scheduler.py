@@ -177,6 +177,7 @@ class BriefingScheduler:
         for task in work:
             task.cancel()
         await asyncio.gather(*work, return_exceptions=True)
+        await self.engine.index_idle()  # a cancelled index sync's thread still reads the store
         flush = self._flush_task
         if flush is not None and not flush.done():
             await asyncio.wait({flush}, timeout=grace_seconds)

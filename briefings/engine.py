@@ -11,6 +11,7 @@ import httpx
 from briefings.ask import PassageIndex
 from briefings.ask_llm import LLMAnswerer
 from briefings.digest import build_digest, digest_item, unseen_posts
+from briefings.errors import TagError
 from briefings.fuller import FULLER_BUDGET_FACTOR, FULLER_SENTENCES, fuller_item
 from briefings.index import SearchIndexError
 from briefings.ingest import Progress, ingest_source
@@ -30,6 +31,13 @@ from briefings.tag_search import tagged_answer, tagged_hits
 from briefings.tags import split_tag_terms
 
 log = logging.getLogger(__name__)
+
+
+# A question of tag: filters alone has nothing to answer; `search` is what lists tagged posts.
+ONLY_TAGS = (
+    "a question needs words besides its tag: filters, e.g. tag:region:europe what was agreed? "
+    "(search with tags alone lists the newest such posts)"
+)
 
 
 class BriefingEngine:
@@ -66,6 +74,9 @@ class BriefingEngine:
         self._sync_asked = 0  # requests so far
         self._sync_covered = 0  # requests the last finished sync was started after
         self._sync_count = 0
+        # Sync threads still running: cancelling their caller does not stop a thread, which holds a
+        # connection of the store until it ends (see `index_idle`).
+        self._syncing: set[asyncio.Future[int]] = set()
 
     async def refresh(
         self, sources: Sequence[SourceConfig] | None = None, *, progress: Progress | None = None
@@ -100,7 +111,10 @@ class BriefingEngine:
             if self._sync_covered >= mine:  # a sync begun after this request has finished
                 return self._sync_count
             started = self._sync_asked
-            self._sync_count = await asyncio.to_thread(self.index.sync, self.store)
+            work = asyncio.ensure_future(asyncio.to_thread(self.index.sync, self.store))
+            self._syncing.add(work)
+            work.add_done_callback(self._syncing.discard)
+            self._sync_count = await asyncio.shield(work)
             self._sync_covered = started
             return self._sync_count
 
@@ -116,6 +130,8 @@ class BriefingEngine:
         its earlier questions (oldest first). `tag:` terms narrow the posts it may cite (TagError
         for a bad one)."""
         text, tags = split_tag_terms(question)
+        if tags and not text.strip():
+            raise TagError(ONLY_TAGS)
         context = self._context(context_urls, context_ids)
         if tags:
             return tagged_answer(self.index, self.store, text, tags, context, history)
@@ -174,6 +190,11 @@ class BriefingEngine:
         """End an index build or sync in progress at its next post, keeping what it committed,
         so a stop is never held up by indexing (the rest is indexed at the next start)."""
         self.index.search_index.stopping.set()
+
+    async def index_idle(self) -> None:
+        """Wait for index syncs whose callers were cancelled (a stop): their threads let go of the
+        store's connections only when they end, and a store closed before that leaks them."""
+        await asyncio.gather(*self._syncing, return_exceptions=True)
 
     async def digest_of(self, posts: Sequence[Post], notes: Sequence[str] = ()) -> Digest:
         summaries = await asyncio.gather(

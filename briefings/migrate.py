@@ -7,7 +7,8 @@ their heads in the one `alembic_version` table. A revision's id starts with its 
 underscore and a number (`briefings_0009`, `bot_0010`): a layer that knows only its own revisions
 (the core never imports `bot`) can then tell another layer's rows from a revision newer than this
 code (same label, higher number) and from one that is no briefbot's (anything else: junk, another
-project's id, a number of this branch that it never had).
+project's id, a number of this branch that it never had). The labels of briefbot's layers are
+listed here (`BRANCHES`), so an id of that form with any other label is another project's too.
 
 Databases made by the in-house migrator before Alembic (table `schema_version`, versions 1..7) are
 adopted: each revision that matches an old step says so with `legacy_version = N`, the branch is
@@ -16,24 +17,29 @@ stamped at the newest revision whose old steps are all recorded, and the rest is
 Several processes may start at once: on PostgreSQL the migration runs under an advisory transaction
 lock; on SQLite under the database's write lock (BEGIN IMMEDIATE). The plan is read again once the
 lock is held, so the second process finds nothing left to do.
+
+Every start opens the database, and nearly always its schema is already current: that case is told
+from the version table and the revision files' names (`rNNNN_*.py` holds revision `LABEL_NNNN`)
+without loading Alembic or the revisions, which would cost each start a tenth of a second.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
-from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from briefings.errors import StoreError
+
+if TYPE_CHECKING:  # Alembic is imported only when a schema needs reading or changing
+    from alembic.script import Script, ScriptDirectory
 
 BRIEFINGS_REVISIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -42,6 +48,9 @@ LEGACY_NEWEST = 7  # the last step of the in-house migrator
 MIGRATION_LOCK = 0x62726566  # advisory lock key held while migrating (PostgreSQL)
 # Every revision id is its branch label, an underscore and a number that only grows: "bot_0010".
 _REVISION_ID = re.compile(r"([a-z]+)_(\d+)")
+# ... and lives in a file named for that number: bot_0010 in r0010_json_sources.py.
+_REVISION_FILE = re.compile(r"r(\d+)_\w+\.py")
+BRANCHES = frozenset({"briefings", "bot"})  # the labels of briefbot's layers (core, bot)
 
 # Alembic's own definition of its version table, so an adopted database can be stamped before the
 # first revision runs (Alembic creates the same table when it starts from nothing).
@@ -79,9 +88,13 @@ class Migrator:
     ) -> None:
         self.engine = engine
         self.branch = branch
-        self.script = _script(tuple(str(p) for p in locations))
+        self.locations = tuple(str(p) for p in locations)  # the branch's own revisions first
         self.label = label or engine.url.render_as_string(hide_password=True)
         self.read_only = read_only
+
+    @functools.cached_property
+    def script(self) -> ScriptDirectory:
+        return _script(self.locations)
 
     def plan(self) -> Plan:
         with self.engine.connect() as conn:
@@ -89,7 +102,7 @@ class Migrator:
 
     def upgrade(self) -> list[str]:
         """Apply what is pending; returns the revisions applied. A current schema is only read."""
-        if not self.plan():
+        if self.is_current() or not self.plan():
             return []
         if self.read_only:
             raise StoreError(
@@ -98,6 +111,9 @@ class Migrator:
             )
         with self.engine.connect() as conn:
             _lock(conn)
+            from alembic.operations import Operations
+            from alembic.runtime.migration import MigrationContext
+
             plan, steps = self._plan(conn)  # again: another process may have migrated meanwhile
             if plan.stamp is not None:
                 _version_table.create(conn, checkfirst=True)
@@ -114,6 +130,16 @@ class Migrator:
                 context.run_migrations()
             conn.commit()
         return list(plan.steps)
+
+    def is_current(self) -> bool:
+        """True when the database records this branch's newest revision and nothing but that and
+        other briefbot layers' revisions (read without Alembic). False: the full plan decides, and
+        names anything wrong."""
+        head = _newest_file(self.locations[0], self.branch)
+        with self.engine.connect() as conn:
+            recorded = read_heads(conn)
+        others = [_id_parts(r)[0] for r in recorded if r != head]
+        return head in recorded and all(f in BRANCHES and f != self.branch for f in others)
 
     def head(self) -> str:
         return str(self.script.revision_map.get_current_head(self.branch))
@@ -132,9 +158,9 @@ class Migrator:
             family, number = _id_parts(head)
             if head in known:
                 heads.append(head)
-            elif family is not None and number is not None and family not in newest:
+            elif family in BRANCHES and family not in newest:
                 continue  # another layer's revision (the core does not know the bot's)
-            elif family is not None and number is not None and number > newest[family]:
+            elif family in newest and number is not None and number > newest[family]:
                 raise StoreError(
                     f"the database {self.label} has schema revision {head}, newer than this "
                     f"briefbot knows ({self.head()}); upgrade briefbot to use it"
@@ -203,7 +229,16 @@ def _lock(conn: Connection) -> None:
 
 
 @functools.cache
+def _newest_file(location: str, branch: str) -> str:
+    """The branch's newest revision id, from the numbers in its revision files' names."""
+    numbers = [int(m[1]) for name in os.listdir(location) if (m := _REVISION_FILE.fullmatch(name))]
+    return f"{branch}_{max(numbers):04d}"
+
+
+@functools.cache
 def _script(locations: tuple[str, ...]) -> ScriptDirectory:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory(locations[0], version_locations=list(locations))
 
 
@@ -219,6 +254,8 @@ def _known(script: ScriptDirectory) -> frozenset[str]:
 def _chain(script: ScriptDirectory, branch: str) -> list[Script]:
     """The branch's revisions from its base to its head."""
     revisions = script.iterate_revisions(f"{branch}@head", "base")
+    from alembic.script import Script
+
     return [r for r in reversed(list(revisions)) if isinstance(r, Script) and branch in _labels(r)]
 
 

@@ -140,18 +140,3 @@ def _region_name(slug: str) -> str:
 
 def _count(stories: list[RoundupStory], singles: list[RoundupPost]) -> int:
     return sum(len(s.posts) for s in stories) + len(singles)
-
-
-def roundup_text(roundup: Roundup) -> str:
-    """The roundup as plain text lines, for replies that carry text only (chat `preview
-    roundup`): each platform escapes and splits it like any reply."""
-    if roundup.empty:
-        return f"{roundup.heading}. Nothing was published in that time."
-    lines = [roundup.heading]
-    for section in roundup.sections:
-        if section.region:
-            lines += ["", f"== {section.region} =="]
-        for story in section.stories:
-            lines += ["", story.heading]
-            lines += [f"- {p.title} {p.url}" for p in story.posts]
-    return "\n".join(lines)

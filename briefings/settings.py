@@ -9,7 +9,7 @@ report, not a value to coerce (an integer is still accepted where a float is mea
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,5 +28,17 @@ def http_url(value: str) -> str:
     return value
 
 
+# What each `shaped` pattern means, in words: a config error shows these, never the expression.
+FORMS: dict[str, str] = {}
+
+
+def shaped(pattern: str, words: str) -> Any:
+    """A string field that must match `pattern`, told to a user who gets it wrong as `words`."""
+    FORMS[pattern] = words
+    return Field(pattern=pattern)
+
+
 # The name of an environment variable (which holds a secret, so config.toml never does).
-EnvName = Annotated[str, Field(pattern=r"^[A-Z_][A-Z0-9_]*$")]
+EnvName = Annotated[
+    str, shaped(r"^[A-Z_][A-Z0-9_]*$", "an environment variable name (A-Z, 0-9 and _)")
+]

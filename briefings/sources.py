@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import functools
 import ipaddress
 import re
 import socket
+import ssl
 import xml.sax
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -70,12 +72,20 @@ def make_client(settings: FetchSettings) -> httpx.AsyncClient:
     """The one HTTP client the engine uses for feeds and pages."""
     timeout = httpx.Timeout(settings.timeout_seconds, connect=min(10.0, settings.timeout_seconds))
     return httpx.AsyncClient(
+        verify=_tls(),
         timeout=timeout,
         follow_redirects=True,
         max_redirects=settings.max_redirects,
         headers={"User-Agent": settings.user_agent},
         trust_env=False,
     )
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """httpx's own default TLS settings (certifi's CAs; the environment is not read), built once per
+    process: reading the CA bundle costs each new client more than the rest of making it."""
+    return httpx.create_ssl_context(trust_env=False)
 
 
 def is_local_path(location: str) -> bool:

@@ -4,7 +4,10 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +17,28 @@ from tests.fixtures.feed_server import FeedServer
 from tests.fixtures.llm_server import LLMServer
 
 PG_URL_ENV = "BRIEFBOT_TEST_PG_URL"
+SEARCH_PATH = "-csearch_path%3D"  # a test schema's URL ends in it and the schema's name
+
+# Modules whose tests start processes, wait on them or step a clock through days, slowest first:
+# collected first, they start first, so no xdist worker is left running one of them alone at the end.
+SLOW_FIRST = (
+    "test_scaleout",
+    "test_run",
+    "test_delivery",
+    "test_coordination",
+    "test_migrations",
+    "test_cli_errors",
+    "test_slack",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        stem = item.path.stem
+        return SLOW_FIRST.index(stem) if stem in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
+
 
 # slack_sdk and httpx read proxy variables; tests talk to loopback only.
 for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
@@ -58,19 +83,57 @@ def _pg_url_or_skip() -> str:
     return url
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema on the test PostgreSQL, dropped afterwards."""
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    """One connection pool per session (per xdist worker) that makes and drops test schemas."""
+    admin = sa.create_engine(_pg_url_or_skip().replace("postgresql://", "postgresql+psycopg://", 1))
+    yield admin
+    admin.dispose()
+
+
+@contextmanager
+def _pg_schema(admin: sa.Engine) -> Iterator[tuple[str, str]]:
+    """A fresh schema on the test PostgreSQL and a URL whose search path is it; dropped after."""
     base = _pg_url_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield schema, f"{base}{sep}options={SEARCH_PATH}{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
+    """A fresh schema on the test PostgreSQL, dropped afterwards."""
+    with _pg_schema(pg_admin) as (_schema, url):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_migration(pg_admin: sa.Engine) -> list[tuple[str, Any]]:
+    """What migrating an empty PostgreSQL schema (the core's tables and the bot's) sends, recorded
+    once per session (per xdist worker) and replayed by `migrated_db_url`: the same statements in
+    the same order, without Alembic reading and planning the revisions again for every test."""
+    from bot.tables import ensure_schema
+
+    sent: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):  # reads change nothing
+            sent.append((statement, parameters))
+
+    with _pg_schema(pg_admin) as (schema, url):
+        store = Store.open(url, migrate=False)
+        sa.event.listen(store.engine, "before_cursor_execute", record)
+        store.migrate()
+        ensure_schema(store.engine)
+        store.close()
+    assert sent and not any(schema in statement for statement, _ in sent)
+    return sent
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -94,12 +157,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def migrated_db_url(db_url: str, request: pytest.FixtureRequest) -> str:
-    """`db_url` with the core's and the bot's tables in place: on SQLite a copy of the session's migrated file
-    (a migration per test costs more than the test); on PostgreSQL the schema is migrated by the
-    first `Store.open`. Tests of migrating itself take `db_url`, which starts empty."""
+    """`db_url` with the core's and the bot's tables in place (a migration per test costs more
+    than the test): on SQLite a copy of the session's migrated file; on PostgreSQL the session's
+    recorded migration replayed into the test's own schema, whose identity (when the database was
+    made) is then its own. Tests of migrating itself take `db_url`, which starts empty."""
     if db_url.startswith("sqlite:///"):
         template: Path = request.getfixturevalue("sqlite_template")
         shutil.copyfile(template, db_url.removeprefix("sqlite:///"))
+        return db_url
+    statements: list[tuple[str, Any]] = request.getfixturevalue("pg_migration")
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    with admin.begin() as conn:
+        schema = db_url.rsplit(SEARCH_PATH, 1)[1]
+        conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
+        for statement, parameters in statements:
+            conn.exec_driver_sql(statement, parameters)
+        conn.execute(
+            sa.text("UPDATE database_identity SET created_at = :now"),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
+        )
     return db_url
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -26,6 +25,7 @@ from briefings.models import PostParts
 from briefings.store import NewPost, Store
 from briefings.text import split_post
 from tests.fixtures.llm_server import LLMServer, Reply
+from tests.fixtures.loopback import loopback_client
 from tests.fixtures.posts import (
     ALL_POSTS,
     CEASEFIRE_REACTION,
@@ -389,7 +389,7 @@ def test_an_unusable_index_path_is_one_line_and_exit_1(
 
 @pytest.fixture
 async def answerer(llm_server: LLMServer, index: PassageIndex) -> AsyncIterator[LLMAnswerer]:
-    async with httpx.AsyncClient(trust_env=False) as http:
+    async with loopback_client(trust_env=False) as http:
         config = LLMSettings(
             base_url=llm_server.base_url, model="m", timeout_seconds=1.0, max_retries=0
         )

@@ -108,7 +108,7 @@ async def test_ask_opens_a_form_and_the_answer_goes_to_the_digest_thread(rig: Ri
     assert "https://irinfive.com/post-1/" in answer["content"]  # cites the post asked about
     assert answer["allowed_mentions"] == {"parse": []}
     # The thread never saw the form: the answer says who asked what, markdown shown as typed.
-    hostile = "@everyone **what** did delegates [agree](https://evil.example/)?"
+    hostile = "@everyone **what** did [the] delegates [agree](https://evil.example/)?"
     submit = rig.fake.modal_submit(custom_id, {"question": hostile}, MEMBER)
     await rig.fake.dispatch("INTERACTION_CREATE", submit)
     await rig.fake.wait_for(lambda: len(rig.fake.posted(thread)) >= 2)
@@ -116,7 +116,8 @@ async def test_ask_opens_a_form_and_the_answer_goes_to_the_digest_thread(rig: Ri
     asked = second["content"].split("\n", 1)[0]
     assert asked == (
         f"<@{MEMBER['id']}> asked: "
-        "“@everyone \\*\\*what\\*\\* did delegates \\[agree](https://evil.example/)?”"
+        "“@everyone \\*\\*what\\*\\* did \\[the\\] delegates "
+        "\\[agree\\]\\(https://evil.example/\\)?”"  # no link: each bracket escaped
     )
     assert second["allowed_mentions"] == {"parse": []}
 

@@ -302,14 +302,13 @@ async def test_preview_roundup_lists_the_weeks_stories(bot: Bot) -> None:
         for post_id, title, body, _ in WEEK
     )
     reply = await bot.say("preview roundup", caller=MEMBER)
-    assert reply.ok and reply.ephemeral
-    lines = reply.text.splitlines()
-    assert "6 posts" in lines[0]  # post 7 is older than a week
-    story = lines.index(next(line for line in lines if line.endswith(": 3 posts")))
-    assert [line.rsplit(" ", 1)[1] for line in lines[story + 1 : story + 4]] == [
+    assert reply.ok and reply.ephemeral and reply.roundup is not None
+    assert "6 posts" in reply.roundup.heading  # post 7 is older than a week
+    stories = [s for section in reply.roundup.sections for s in section.stories]
+    assert [p.url for p in max(stories, key=lambda s: len(s.posts)).posts] == [
         f"https://irinfive.example/{n}/" for n in (1, 2, 3)
     ]
-    assert "Chile" not in reply.text
+    assert not any("Chile" in p.title for p in reply.roundup.posts)
     refused = await bot.say("preview weekly", caller=MEMBER)
     assert not refused.ok and "preview roundup" in refused.text
 

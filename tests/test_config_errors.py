@@ -1,14 +1,22 @@
 """Every way config.toml can be wrong, as a person meets it: `briefbot doctor` / `digest` stops with
 exit 2 and ONE line on standard error naming the file, the line, the key, what is wrong and a value
-that would do."""
+that would do.
+
+Each case runs the command's entry (`bot.cli.main`, which the console script calls) in this process
+in a fresh folder; the installed `briefbot` script itself runs for one of them and for a file that
+is not UTF-8, so the line is also what a person sees from the real program: no traceback, nothing
+else on standard error."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.cli import main
 
 BRIEFBOT = Path(sys.executable).with_name("briefbot")
 EXIT_USAGE = 2
@@ -139,29 +147,87 @@ CASES = {
 }
 
 
+def command_for(case: str) -> list[str]:
+    """Both commands read the config the same way: each case runs one, in turn."""
+    return ["doctor"] if list(CASES).index(case) % 2 else ["digest", "--no-refresh"]
+
+
+def assert_one_line(code: int, stderr: str, expected: list[str]) -> None:
+    assert code == EXIT_USAGE, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith(f"{HEADING}config.toml:"), lines[0]
+    for part in expected:
+        assert part in lines[0], lines[0]
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_every_config_error_is_one_line_naming_file_line_key_and_a_good_value(
-    tmp_path: Path, case: str
+    cwd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    case: str,
 ) -> None:
     text, expected = CASES[case]
-    # Both commands read the config the same way: each case runs one, in turn.
-    command = ["doctor"] if list(CASES).index(case) % 2 else ["digest", "--no-refresh"]
+    (cwd / "config.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("HOME", str(cwd))
+    with caplog.at_level(logging.DEBUG):
+        code = main(command_for(case))
+    assert_one_line(code, capsys.readouterr().err, expected)
+    # Nothing logged either: a run of the real program would show it as more lines.
+    assert not caplog.records, [r.getMessage() for r in caplog.records]
+    assert not (cwd / "briefbot.db").exists()  # stopped before anything was touched
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[commands]\nadmins = ["discord:U024BE7LH"]\n',
+            "'U024BE7LH' is not a discord user id (15 to 21 digits); e.g. ",
+        ),
+        (
+            '[[sources]]\nname = "Bad Name"\nurl = "https://a.test/feed"\n',
+            'sources.0.name: a string "Bad Name" is not a short name: up to 64 lower-case '
+            'letters, digits, - and _, not starting with - or _; e.g. name = "irinfive"',
+        ),
+        (
+            '[slack]\ncommand = "briefing"\n',
+            'slack.command: a string "briefing" is not a slash command: / then 1 to 31 of a-z, '
+            '0-9, - and _; e.g. command = "/briefing"',
+        ),
+        (
+            '[llm]\napi_key_env = "my-key"\n',
+            "llm.api_key_env: a string is not an environment variable name (A-Z, 0-9 and _)",
+        ),
+    ],
+    ids=["an admin id", "a source name", "a slash command", "an environment variable name"],
+)
+def test_a_value_in_the_wrong_form_is_shown_a_good_one_not_a_regular_expression(
+    cwd: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    (cwd / "config.toml").write_text(text, encoding="utf-8")
+    assert main(["doctor"]) == EXIT_USAGE
+    line = capsys.readouterr().err.strip()
+    assert said in line
+    assert not any(part in line for part in ("^", "$", "{", "\\", "pattern", "matching")), line
+
+
+def test_the_installed_command_shows_the_same_one_line(tmp_path: Path) -> None:
+    case = "several problems"
+    text, expected = CASES[case]
     (tmp_path / "config.toml").write_text(text, encoding="utf-8")
     result = subprocess.run(
-        [str(BRIEFBOT), *command],
+        [str(BRIEFBOT), *command_for(case)],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
     )
-    assert result.returncode == EXIT_USAGE, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(f"{HEADING}config.toml:"), lines[0]
-    for part in expected:
-        assert part in lines[0], lines[0]
-    assert not (tmp_path / "briefbot.db").exists()  # stopped before anything was touched
+    assert_one_line(result.returncode, result.stderr, expected)
+    assert not (tmp_path / "briefbot.db").exists()
 
 
 def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
@@ -176,3 +242,22 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == EXIT_USAGE
     lines = result.stderr.strip().splitlines()
     assert lines == [f"{HEADING}{config}:2: not UTF-8 text (byte 15); save the file as UTF-8"]
+
+
+def test_every_shaped_key_has_words_for_its_error() -> None:
+    """A key checked by a regular expression must say in words what it takes (`shaped`), or its
+    error would fall back to the vague "not in the form this key takes"."""
+    from bot.config import Settings
+    from briefings.settings import FORMS
+
+    def patterns(node: object) -> list[str]:
+        if isinstance(node, dict):
+            found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+            return found + [p for value in node.values() for p in patterns(value)]
+        if isinstance(node, list):
+            return [p for value in node for p in patterns(value)]
+        return []
+
+    used = patterns(Settings.model_json_schema())
+    assert used, "the schema should hold the source name's pattern at least"
+    assert [p for p in used if p not in FORMS] == []

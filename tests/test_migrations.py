@@ -279,6 +279,10 @@ def test_every_revision_id_starts_with_its_branch_label() -> None:
         assert revision.revision.startswith(f"{label}_") and label
         assert revision.revision.removeprefix(f"{label}_").isdigit()
         assert Path(revision.path).parent.name == "migrations"
+        # Its file is named for its number: a start reads the newest revision from the names.
+        assert Path(revision.path).name.startswith(
+            f"r{revision.revision.removeprefix(label + '_')}_"
+        )
 
 
 @pytest.mark.parametrize(
@@ -288,6 +292,7 @@ def test_every_revision_id_starts_with_its_branch_label() -> None:
         ("ae1027a6acf", "bot"),  # another project's Alembic revision (12 hex digits)
         ("briefings_0003", "briefings"),  # briefbot's form, a number below the head it never had
         ("bot_junk", "bot"),
+        ("abc_0001", "bot"),  # another project's id in briefbot's form, a label briefbot never used
     ],
 )
 def test_a_revision_no_briefbot_wrote_is_named_as_unknown_not_as_newer(

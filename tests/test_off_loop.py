@@ -14,7 +14,9 @@ import sqlalchemy as sa
 from adapters.contract import Caller, Invocation
 from bot.app import engine_for
 from bot.commands import CommandSet
-from bot.config import Settings
+from bot.config import CoordinationSettings, Settings
+from bot.delivery import Deliverer
+from bot.scheduler import BriefingScheduler
 from briefings.store import Store, normalize_db_url
 from tests.fixtures.platform import RecordingPlatform
 from tests.test_bounded import Heartbeat
@@ -145,3 +147,33 @@ async def test_a_flush_waiting_for_a_locked_table_leaves_the_loop_running(
     assert ticks >= 50, "the event loop stood still while the flush waited for the database"
     assert report.sent_messages == 1
     assert sorted(world.platform.posts_to("C1")) == sorted(posts)
+
+
+async def test_a_stop_waits_for_an_index_sync_in_flight_so_closing_the_store_leaks_no_connection(
+    pg_url: str,
+) -> None:
+    # A short lock timeout: the sync the lock holds up fails after a second instead of hanging.
+    store = Store.open(f"{pg_url}%20-clock_timeout%3D1s")
+    quick = Settings(coordination=CoordinationSettings(index_sync_seconds=0.1))
+    try:
+        async with engine_for(Settings(), store) as engine:
+            deliverer = Deliverer(store, engine, {"chat": RecordingPlatform()}, Settings())
+            scheduler = BriefingScheduler(store, engine, deliverer, quick)
+            await scheduler.start()
+            assert scheduler.caught_up is not None
+            await scheduler.caught_up
+            lock = TableLock(pg_url, "posts")
+            try:
+                for _ in range(500):  # the index job's sync is waiting for the posts
+                    if await asyncio.to_thread(lock.waiters):
+                        break
+                    await asyncio.sleep(0.01)
+                else:
+                    raise AssertionError("no index sync ever waited for the posts")
+                await scheduler.stop()
+                held = store.engine.pool.checkedout()  # what a close now would leave open
+            finally:
+                lock.release()
+    finally:
+        store.close()
+    assert held == 0, "the stop returned while an index sync still held a database connection"

@@ -147,3 +147,18 @@ async def test_a_roundup_schedule_that_fires_more_than_weekly_is_refused(rig: Ri
     await rig.command("schedule set 0 7 1 * * roundup", user="UADMIN")  # monthly is fine
     await rig.slack.wait_for(lambda: len(rig.slack.responses) >= 5)
     assert rig.deliverer.roundups.roundups.subscription("slack", "C1") is not None
+
+
+async def test_preview_roundup_on_slack_shows_the_blocks_the_roundup_posts(rig: Rig) -> None:
+    rig.world.clock.now = WEEK_START + timedelta(days=5, hours=12)
+    store_week(rig)
+    await rig.command("schedule set weekly mon 08:00 roundup", user="UADMIN")
+    await rig.slack.wait_for(lambda: rig.slack.responses)
+    rig.world.clock.now = RUN
+    await rig.command("preview roundup", user="UMEMBER")
+    await rig.slack.wait_for(lambda: len(rig.slack.responses) >= 2)
+    [preview] = rig.slack.responses[1:]
+    await rig.deliverer.flush(RUN)
+    [roundup] = rig.slack.posted("C1")
+    assert preview["blocks"] == roundup["blocks"]  # the stories, linked, as the channel gets them
+    assert preview["response_type"] == "ephemeral"

@@ -256,6 +256,25 @@ def test_the_prompt_takes_commands_and_questions(tmp_path: Path, feed_server: Fe
     assert "baltic-states-weigh-ceasefire-terms" in out  # the answer cites the post
 
 
+def test_the_end_of_piped_input_ends_the_prompt_quietly_and_the_bot_runs_on(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    process = run_bot(write_config(tmp_path, feed_server), subprocess.PIPE)  # `echo help | …`
+    output = Output(process)
+    assert process.stdin is not None
+    try:
+        process.stdin.write("help\n")
+        process.stdin.close()
+        output.wait_for("schedule skip-empty on|off")
+        output.wait_for("caught up at start", stream="err")
+        assert process.poll() is None, output.text  # still running: digests go out on schedule
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0, output.text
+    finally:
+        output.close()
+    assert "Traceback" not in output.text and "closed file" not in output.text
+
+
 def test_sigterm_stops_a_running_bot_cleanly(tmp_path: Path, feed_server: FeedServer) -> None:
     process = run_bot(write_config(tmp_path, feed_server), subprocess.DEVNULL)
     assert process.stderr is not None

@@ -47,6 +47,7 @@ from bot.runner import run_forever
 from briefings.models import Answer, Citation, Digest
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer
+from tests.fixtures.loopback import loopback_client
 from tests.fixtures.platform import RecordingPlatform
 from tests.fixtures.posts import digest_item
 from tests.fixtures.slack_server import (
@@ -76,7 +77,7 @@ class Rig:
         self, body: bytes, content_type: str, headers: dict[str, str] | None = None
     ) -> httpx.Response:
         sign = signed_headers(body) if headers is None else headers
-        async with httpx.AsyncClient() as client:
+        async with loopback_client() as client:
             return await client.post(
                 self.url, content=body, headers={"Content-Type": content_type, **sign}
             )
@@ -533,7 +534,7 @@ async def test_briefbot_run_serves_slack_when_its_tokens_are_in_the_environment(
             seen += line.decode()
         form = slash_command("status", user="UMEMBER", response_url=slack.response_url())
         body = urllib.parse.urlencode(form).encode()
-        async with httpx.AsyncClient() as client:
+        async with loopback_client() as client:
             response = await client.post(
                 f"http://127.0.0.1:{port}/slack/events",
                 content=body,

@@ -24,6 +24,7 @@ from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.summarize.llm import SYSTEM_PROMPT, LLMSummarizer
 from briefings.text import split_post
 from tests.fixtures.llm_server import LLMServer, Reply
+from tests.fixtures.loopback import loopback_client
 from tests.fixtures.posts import SEED_DIR, SUDAN_AID
 
 SEED = SEED_DIR / "irinfive-post-putin-ceasefire.txt"
@@ -152,7 +153,7 @@ def test_summarize_command_reads_text_or_article(
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(trust_env=False) as client:
+    async with loopback_client(trust_env=False) as client:
         yield client
 
 

@@ -256,3 +256,27 @@ def test_cli_tags_skips_a_line_nested_too_deeply_and_tags_the_next(
     assert [json.loads(line)["id"] for line in out.splitlines()] == ["b"]
     [error] = err.strip().splitlines()
     assert error.startswith(f"briefbot: {batch}:1: skipped: not JSON")
+
+
+def test_cli_tags_skips_an_id_that_is_not_a_string_or_whole_number_and_tags_a_null_title(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    berlin = "german officials in berlin met german unions ."
+    batch.write_text(
+        f'{{"id": NaN, "text": "{berlin}"}}\n'
+        f'{{"id": true, "text": "{berlin}"}}\n'
+        f'{{"id": 1.5, "text": "{berlin}"}}\n'
+        f'{{"id": "ok", "title": null, "text": "{berlin}"}}\n',
+        encoding="utf-8",
+    )
+    assert main(["tags", str(batch)]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"id": "ok", "tags": ["country:de", "region:western-europe"]}
+    ]
+    assert err.strip().splitlines() == [
+        f'briefbot: {batch}:1: skipped: "id" must be a string or a whole number, not NaN',
+        f'briefbot: {batch}:2: skipped: "id" must be a string or a whole number, not true',
+        f'briefbot: {batch}:3: skipped: "id" must be a string or a whole number, not 1.5',
+    ]

@@ -202,6 +202,28 @@ async def test_topics_lists_recent_tags_with_counts_and_tag_terms_narrow_search(
     assert [c.title for c in answer.citations] == ["Budget plans"]
 
 
+async def test_a_question_of_tags_alone_is_refused_saying_it_needs_words(world: World) -> None:
+    world.store.save_posts([post("Budget talks", PARIS, "fr", 1)])
+    reply = await commands(world).handle(said("ask tag:region:europe"))
+    assert not reply.ok and reply.answer is None
+    assert "a question needs words besides its tag: filters" in reply.text
+
+
+def test_cli_ask_of_tags_alone_is_a_usage_error_in_one_line(
+    cwd: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Store.open(sqlite_url)
+    store.save_posts([post("Budget talks", PARIS, "fr", 1)])
+    store.close()
+    assert main(["--db", sqlite_url, "ask", "tag:region:europe"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().splitlines() == [
+        "briefbot: a question needs words besides its tag: filters, e.g. tag:region:europe what "
+        "was agreed? (search with tags alone lists the newest such posts)"
+    ]
+
+
 def test_cli_tags_writes_one_line_per_post_and_reports_bad_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

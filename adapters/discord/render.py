@@ -226,13 +226,13 @@ def reply_payloads(reply: Reply) -> list[dict[str, Any]]:
         texts.append(text)
     if reply.answer is not None:
         asked = ""
-        if reply.question:  # an Ask form's question, the asker's text: markdown shown as typed
+        if reply.question:  # an Ask form's question, the asker's text: escaped like post text
             who = (
                 f"<@{reply.asker}>"
                 if reply.asker.isascii() and reply.asker.isdigit()
                 else "Someone"
             )
-            asked = f"{who} asked: “{discord.utils.escape_markdown(reply.question)}”\n\n"
+            asked = f"{who} asked: “{escape(reply.question)}”\n\n"
         texts.append(asked + answer_text(reply.answer))
     if reply.hits:
         texts.append(hits_text(reply.hits))
@@ -244,6 +244,8 @@ def reply_payloads(reply: Reply) -> list[dict[str, Any]]:
         out += briefing_payloads(reply.briefing)
     if reply.digest is not None:
         out += [dict(m.payload) for m in digest_messages(reply.digest)]
+    if reply.roundup is not None:
+        out += [dict(m.payload) for m in roundup_messages(reply.roundup)]
     return out
 
 

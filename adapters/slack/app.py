@@ -312,6 +312,9 @@ class SlackBot:
         )
         self.platform = SlackPlatform(self.client, settings.requests_per_second)
         self.app = AsyncApp(
+            # Named: unnamed, Bolt names it after the calling file by reading the source of every
+            # frame on the stack, which costs each start more than the rest of building the app.
+            name="briefbot",
             client=self.client,
             signing_secret=settings.signing_secret or None,
             request_verification_enabled=settings.mode == "http",

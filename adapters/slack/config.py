@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from briefings.settings import EnvName, SettingsModel, http_url
+from briefings.settings import EnvName, SettingsModel, http_url, shaped
 
 
 class SlackConfig(SettingsModel):
@@ -17,9 +17,13 @@ class SlackConfig(SettingsModel):
     signing_secret_env: EnvName = "SLACK_SIGNING_SECRET"  # noqa: S105
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 3000
-    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9/_-]*$")] = "/slack/events"
+    path: Annotated[
+        str, shaped(r"^/[A-Za-z0-9/_-]*$", "a URL path: / then letters, digits, /, - and _")
+    ] = "/slack/events"
     api_base_url: str = "https://slack.com/api/"
-    command: Annotated[str, Field(pattern=r"^/[a-z0-9_-]{1,31}$")] = "/briefing"
+    command: Annotated[
+        str, shaped(r"^/[a-z0-9_-]{1,31}$", "a slash command: / then 1 to 31 of a-z, 0-9, - and _")
+    ] = "/briefing"
     requests_per_second: Annotated[float, Field(ge=0, le=100)] = 1.0
 
     @field_validator("api_base_url")

@@ -282,6 +282,8 @@ def reply_messages(reply: Reply) -> list[dict[str, Any]]:
         out += _packed(briefing_blocks(reply.briefing), escape(reply.briefing.title))
     if reply.digest is not None:
         out += [dict(m.payload) for m in digest_messages(reply.digest)]
+    if reply.roundup is not None:
+        out += [dict(m.payload) for m in roundup_messages(reply.roundup)]
     return out
 
 
