@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from briefings.models import Post
-from briefings.question import Kind, Measure, fits, holds, is_number_word, precise
+from briefings.question import Kind, Measure, fits, holds, is_number_word, placed, precise
 from briefings.terms import stem, term_set
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
@@ -252,6 +252,10 @@ def states_saying(
     names the speaker, the post is about them and any saying in it may be theirs ("Baltic States
     Weigh Ceasefire Terms": "the ministers said …"), if every word of what was said about stands
     there too."""
+    # Only the words the post has can stand near a named speaker's saying (the coverage gate judged
+    # the rest); a saying whose speaker is only implied needs every word.
+    held = frozenset().union(*(row.bag for row in candidates))
+    want_held = sum(idf.get(t, 0.0) for t, group in about.items() if group & held)
     want = sum(idf.get(t, 0.0) for t in about)
     names = frozenset().union(*speaker.values())
     titled = bool(names & title)
@@ -259,15 +263,16 @@ def states_saying(
         words = re.findall(r"[a-z]+", row.text.lower())
         before = bool(i and names & candidates[i - 1].bag)
         if _speaks(words, names, before):
-            share = 0.5
+            share, need = 0.5, want_held
         elif titled and _SAYING & set(words):
-            share = 1.0  # not told by the sentence who speaks: all it was said about must be there
+            # Not told by the sentence who speaks: all it was said about must be there.
+            share, need = 1.0, want
         else:
             continue
         around = frozenset().union(
             *(candidates[j].bag for j in range(max(i - 1, 0), min(i + 2, len(candidates))))
         )
-        if match_weight(around, about, idf) >= share * want - 1e-9:
+        if match_weight(around, about, idf) >= share * need - 1e-9:
             return True
     return False
 
@@ -317,12 +322,14 @@ def choose(
     measure: Measure | None = None,
     counted: frozenset[str] = frozenset(),
     holder: frozenset[str] = frozenset(),
+    deed: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
     post's terms few posts have (for names and places in text without capitals). `measure`:
     the number or date asked for; when no row holds it, any fact of the kind does. `counted`: the
     thing a "how many" counts (with the terms that count as it): a number of it is the fact.
-    `holder`: whose age a "how old" asks (likewise): an age in a sentence naming it is the fact."""
+    `holder`: whose age a "how old" asks (likewise): an age in a sentence naming it is the fact.
+    `deed`: what a "who …" asks the doer of (likewise): a name in a sentence saying it is the fact."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
@@ -336,12 +343,26 @@ def choose(
         for i, row in enumerate(candidates)
     ]
     aging = [bool(holder & row.bag) and fitting[i] for i, row in enumerate(candidates)]
+    doing = [
+        bool(deed & (row.bag | row.heading_bag)) and fitting[i] for i, row in enumerate(candidates)
+    ]
     if any(counting):
         # "How many games …": a number of games, not any number.
         fitting = counting
     elif any(aging):
         # "How old is the mother …": the age beside "mother", not the toddler's.
         fitting = aging
+    elif any(doing):
+        # "Who designed …": the name beside "designer", not any name.
+        fitting = doing
+    elif kind is Kind.PLACE and rare is not None:
+        # Text without capitals: a rare word after "in", "at", "from" … before any rare word.
+        named = [
+            f and placed(row.text, question, row.bag & rare)
+            for f, row in zip(fitting, candidates, strict=True)
+        ]
+        if any(named):
+            fitting = named
     elif measure is not None:
         # The exact measure first ("on may 9" over "next month"), else any fact of the kind.
         exact = [

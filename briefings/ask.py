@@ -50,6 +50,7 @@ from briefings.models import Answer, Citation, Post, SearchHit
 from briefings.paraphrase import alternatives, expand
 from briefings.periods import Period, period_in, without_period
 from briefings.question import (
+    LIGHT_VERBS,
     Kind,
     QuestionShape,
     digits_for_number_words,
@@ -241,6 +242,7 @@ class Reading:
     form: QuestionShape
     query: list[str]
     period: Period | None
+    names: tuple[str, ...] = ()  # the question's proper nouns (stemmed): see `proper_nouns`
 
 
 class PassageIndex:
@@ -552,6 +554,14 @@ class PassageIndex:
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
         others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
+        if reading.names:
+            # "… in Philadelphia?" of a post on the same kind of event in another city: a place or
+            # name the question gives, that other posts have and this one lacks, is another story.
+            naming = self._naming([post.id, *others], reading.names, expanded)
+            if not naming:
+                return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
+            post, others = posts[naming[0]], [pid for pid in others if pid in naming[1:]]
+            top3 = [post.id, *[pid for pid in top3 if pid != post.id]]
         if (form.kind in FACT_KINDS or form.speaker) and not (form.summary or form.view):
             # A post on the story that lacks the asked-for fact (written before it was known)
             # does not answer: another covering post that states it does; else the posts don't say.
@@ -601,7 +611,7 @@ class PassageIndex:
             earlier_topic = without_period(earlier, earlier_period)
             query = list(dict.fromkeys([*query, *asked_terms(earlier_topic, earlier_form)]))
             period = period or earlier_period
-        return Reading(form, query, period)
+        return Reading(form, query, period, proper_nouns(topic, query))
 
     def query_for(self, question: str, history: Sequence[str] = ()) -> list[str]:
         """The terms a question is answered on (see `read`)."""
@@ -674,6 +684,7 @@ class PassageIndex:
                         measure=form.measure,
                         counted=_counted(form),
                         holder=_alike(form.aged),
+                        deed=_doing(form),
                     )
                     if normal(row.text) not in seen
                 ),
@@ -687,6 +698,28 @@ class PassageIndex:
             lines.append(f"{post.title or post.url} ({post.source}{when}): {quote}")
             cited.append(cite(post))
         return Answer("\n".join(lines), grounded=True, citations=tuple(cited))
+
+    def _naming(
+        self, post_ids: Sequence[int], names: Sequence[str], expanded: Mapping[str, frozenset[str]]
+    ) -> list[int]:
+        """The posts (in the order given) holding each of the question's proper nouns that some
+        but few posts have (one no post has is another spelling, judged by coverage alone)."""
+        idf = self.search_index.idf(names)
+        # A common one ("American": the post may say "US") may be put otherwise.
+        known = [n for n in names if COMMON_IDF <= idf[n] < self._unknown_idf()]
+        if not known:
+            return list(post_ids)
+        every = {alt for n in known for alt in expanded.get(n, frozenset({n}))}
+        found = self.search_index.containing(every, post_ids)
+        return [
+            pid
+            for pid in post_ids
+            if all(expanded.get(n, frozenset({n})) & found.get(pid, set()) for n in known)
+        ]
+
+    def _unknown_idf(self) -> float:
+        """The idf of a term no post has."""
+        return self.search_index.idf(["\x00"])["\x00"] - 1e-9
 
     def _states(
         self,
@@ -715,7 +748,7 @@ class PassageIndex:
         self, post: Post, everything: Sequence[Row], form: QuestionShape
     ) -> frozenset[str] | None:
         """For a who/where question on a post without capitals: its terms few posts have."""
-        if form.kind not in (Kind.NAME, Kind.PLACE) or _UPPER.search(post.body):
+        if form.kind not in (Kind.NAME, Kind.PLACE, Kind.CALLED) or _UPPER.search(post.body):
             return None
         vocabulary = {t for row in everything for t in row.bag}
         idf = self.search_index.idf(vocabulary)
@@ -750,6 +783,7 @@ class PassageIndex:
             form.measure,
             _counted(form),
             _alike(form.aged),
+            _doing(form),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
@@ -759,6 +793,12 @@ class PassageIndex:
 def _counted(form: QuestionShape) -> frozenset[str]:
     """The thing a "how many" question counts, with the terms that count as it (empty: none)."""
     return _alike(form.counted)
+
+
+def _doing(form: QuestionShape) -> frozenset[str]:
+    """The deed a "who …" question asks the doer of, with its other forms (empty: none, or a verb
+    as light as "came" or "got", found in too many sentences to point at the answer)."""
+    return frozenset() if form.deed in LIGHT_VERBS else _alike(form.deed)
 
 
 def _alike(term: str) -> frozenset[str]:
@@ -791,6 +831,16 @@ def asked_terms(question: str, form: QuestionShape) -> list[str]:
     if form.kind is Kind.OTHER:
         return query
     return [t for t in query if t not in form_words()]
+
+
+_PROPER = re.compile(r"(?<=[\w,;:'’] )[A-Z][\w'’-]*")
+
+
+def proper_nouns(question: str, query: Sequence[str]) -> tuple[str, ...]:
+    """The stemmed topic terms of the question's capitalised words past its first ("the Amtrak
+    train in Philadelphia" → amtrak, philadelphia): names of places, people and events."""
+    found = {t for m in _PROPER.finditer(question) for t in terms(m.group())}
+    return tuple(t for t in dict.fromkeys(query) if t in found)
 
 
 def share_found(

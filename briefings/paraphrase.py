@@ -48,9 +48,25 @@ def alternatives_table() -> dict[str, frozenset[str]]:
     return {term: frozenset(others) for term, others in table.items()}
 
 
+# British and American spellings of one word, on stems: "tumour" and "tumor", "organis(e)" and
+# "organiz(e)", "centr(e)" and "center", "defenc(e)" and "defens(e)". A variant that is no word
+# ("doctour") matches nothing, so only the ending and a stem of four letters or more are checked.
+_SPELLINGS = (("our", "or"), ("is", "iz"), ("tr", "ter"), ("enc", "ens"))
+
+
+def spellings(term: str) -> frozenset[str]:
+    """The other spellings of a stemmed term (British for American and back)."""
+    out = set()
+    for british, american in _SPELLINGS:
+        for ending, other in ((british, american), (american, british)):
+            if term.endswith(ending) and len(term) - len(ending) >= 3 and term.isalpha():
+                out.add(term[: -len(ending)] + other)
+    return frozenset(out - {term})
+
+
 def alternatives(term: str) -> frozenset[str]:
     """Stemmed terms that may stand for `term` in a post (empty when none is known)."""
-    return alternatives_table().get(term, frozenset())
+    return alternatives_table().get(term, frozenset()) | spellings(term)
 
 
 def expand(query: Iterable[str]) -> dict[str, frozenset[str]]:

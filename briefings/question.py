@@ -71,6 +71,8 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
         Kind.NAME,
         re.compile(
             r"^\s*(?:and\s+)?who(?:se|m)?\b|\bwho (?:did|does|was|were|is|are|will|has|had)\b|"
+            # "Which horse did …?", "For which charity …?": which one, by its name.
+            r"^\s*(?:and\s+)?(?:(?:in|at|for|from|with|by|to|of|on) )?which\b|"
             r"\bwhich (?:[\w-]+ )?(?:company|team|club|player|person|man|woman|group|party|film|band|"
             r"airline|newspaper|university|school|brand|ambassador|minister|official|president|"
             r"leader|coach|manager|judge|officer|senator|actor|actress|singer|star|striker|"
@@ -270,6 +272,34 @@ _NOT_DEEDS = frozenset(
 )
 
 
+# Verbs that say little alone ("who came on for X?": "came on"; "who got …"): their forms are in
+# too many sentences to tell the one that answers.
+LIGHT_VERBS = frozenset(
+    stem(w)
+    for w in (
+        "come",
+        "came",
+        "go",
+        "went",
+        "get",
+        "got",
+        "make",
+        "made",
+        "take",
+        "took",
+        "put",
+        "set",
+        "give",
+        "gave",
+        "keep",
+        "kept",
+        "let",
+        "bring",
+        "brought",
+    )
+)
+
+
 def deed(question: str) -> str:
     """The stemmed verb a "who …" question asks the doer of ("who won the fight?" → "won"): a
     post answers with a name in a sentence that says that deed, not a name anywhere near the
@@ -285,7 +315,12 @@ def deed(question: str) -> str:
 
 _AUXILIARY = r"(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can|should|might)"
 # "how many [league] goals has …": the words before the verb; the last is what is counted.
-_HOW_MANY = re.compile(rf"\bhow many ((?:[a-z-]+ ){{0,3}}?)([a-z-]+) {_AUXILIARY}\b", re.I)
+# The counted thing ends where a verb or a preposition starts ("how many incidents on trains have
+# …", "how many greyhounds turned up …").
+_PREPOSITIONS = r"(?:on|in|at|of|from|for|with|by|near|during|across|inside|aboard|under|over)"
+_HOW_MANY = re.compile(
+    rf"\bhow many ((?:[a-z-]+ ){{0,3}}?)([a-z-]+) (?:{_AUXILIARY}|{_PREPOSITIONS}|[a-z]+ed)\b", re.I
+)
 # Counted things a post often states another way ("the death toll", "a 14-man squad", "on 12
 # occasions"), and units of time, which the duration measure already checks.
 _LOOSE_COUNTS = frozenset(
@@ -408,6 +443,9 @@ _NAME_CUE = re.compile(
     r"went by|goes by|go by|pseudonym|nickname)\b|"
     r"[\"“‘'][A-Z]",
 )
+_PLACE_ANY_CASE = re.compile(
+    r"\b(?:in|at|near|from|outside|inside|across|to|into|off)\s+(?:the\s+)?([a-z][\w'-]*)", re.I
+)
 _UPPER = re.compile(r"[A-Z]")
 _QUOTED_LOWER = re.compile(r"[\"“‘']\s?[a-z]")
 _OPENERS = frozenset(
@@ -457,10 +495,12 @@ def fits(
     lower-cased feed), a name or place is told by `rare_terms`: the sentence's terms few posts
     have (names are rare words), when the caller knows them."""
     uncased = rare_terms is not None and not _UPPER.search(sentence)
-    if uncased and kind in (Kind.NAME, Kind.PLACE):
-        return bool(rare_terms and rare_terms - question_terms)
-    if uncased and kind is Kind.CALLED and _QUOTED_LOWER.search(sentence):
-        return True
+    if uncased and rare_terms is not None:
+        new = rare_terms - question_terms
+        if kind in (Kind.NAME, Kind.PLACE):
+            return bool(new)
+        if kind is Kind.CALLED and (_QUOTED_LOWER.search(sentence) or new):
+            return True  # a quoted name, or a name (a rare word) for "what is the name of …"
     if kind is Kind.NUMBER:
         lowered = sentence.lower()
         return bool(_DIGIT.search(sentence)) or any(
@@ -485,6 +525,13 @@ def fits(
             names.append(first.group(1))
         return any(stem(name.lower()) not in question_terms for name in names)
     return False
+
+
+def placed(sentence: str, question_terms: frozenset[str], rare_terms: frozenset[str]) -> bool:
+    """Whether a sentence in text without capitals names a place: a rare word (see `fits`) after a
+    preposition of place ("sold in devizes"), a closer sign than any rare word."""
+    new = rare_terms - question_terms
+    return any(stem(m.group(1)) in new for m in _PLACE_ANY_CASE.finditer(sentence))
 
 
 def topic_terms(question: str, question_words: frozenset[str]) -> list[str]:
@@ -556,7 +603,8 @@ class Measure(Enum):
     MAGNITUDE = "magnitude"  # how strong, how powerful, what magnitude
     COUNT = "count"  # how many, what number, what score
     AMOUNT = "amount"  # how much (of something), how large, how big: a sum, a count or a size
-    DATE = "date"  # when, what year, which day
+    YEAR = "year"  # what year, which year: a year, not a weekday
+    DATE = "date"  # when, what date, which day
 
 
 _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
@@ -598,6 +646,7 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
         Measure.AMOUNT,
         re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|size|total)\b", re.I),
     ),
+    (Measure.YEAR, re.compile(r"\b(?:what|which) year\b", re.I)),
     (
         Measure.DATE,
         re.compile(
@@ -653,6 +702,9 @@ _LENGTH_UNITS = (
 _MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
     Measure.AGE: re.compile(
         rf"\b{_NUM}[\s-]+years?[\s-]+old\b|\b(?:aged?|age of)\s+\d+|,\s*\d{{1,3}}\s*,|"
+        # "she was 91.", "he is 12 and …", "died at 91"
+        r"\b(?:he|she|who|they|i)\s+(?:is|was|were|are|turned|turns)\s+\d{1,3}\s*(?:[.,;!]|$|"
+        r"(?:when|and|at|in|on)\b)|\bdie[sd]? at \d{1,3}\b|"
         rf"\b\d{{1,3}}\s*,\s*(?:from|of|who)\b|\bin (?:his|her|their) (?:teens|\d0s)\b",
         re.I,
     ),
@@ -672,6 +724,7 @@ _MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
     Measure.LENGTH: re.compile(
         rf"\b{_NUM}(?:[\s-]*|\s*\(\s*){_LENGTH_UNITS}\b|\b\d\s?(?:'|ft)\s?\d{{1,2}}\b", re.I
     ),
+    Measure.YEAR: re.compile(r"\b(?:1[89]|20)\d\d(?:s\b|\b)", re.I),
     Measure.MAGNITUDE: re.compile(
         r"\bmagnitude[\s-]+\d|\b\d(?:\.\d)?[\s-]+magnitude\b|\bcategory \d\b|\blevel \d\b|"
         r"\b\d(?:\.\d)?\s+on the richter\b|\bforce \d\b|\bscale\b.*\d|\d.*\bscale\b",
@@ -693,6 +746,8 @@ def precise(measure: Measure, sentence: str) -> bool:
     ("on may 9", "in 2011", "on tuesday") rather than "next month". Only dates have two grades."""
     if measure is Measure.DATE:
         return bool(_DATE_ANY_CASE.search(sentence) or _CALENDAR.search(sentence))
+    if measure is Measure.YEAR:  # the year itself, not its decade
+        return any(not m.group().endswith("s") for m in _MEASURE_FACTS[measure].finditer(sentence))
     return holds(measure, sentence)
 
 
