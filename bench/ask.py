@@ -24,6 +24,12 @@ Then held-out 2, written after the first held-out set had been looked at and mea
 the fixes that followed it (answerable_heldout2.jsonl: 30 one-post questions in other words than the
 posts'; unanswerable_heldout2.txt: 15 near-misses, a fact of the same story that no post gives).
 Never tuned on; reported on its own lines, its misses with --misses.
+
+Held-out 3, 4 and 5 (answerable_heldout3.jsonl with answerable_heldout3_multi.jsonl, and 4, 5, each
+with its unanswerable_heldoutN.txt: 45 one-post questions and 20 near-misses or absent topics) were
+written blind on 2026-11-26 by people who had not read the answering code, each on articles no
+earlier set used (4 and 5 drawn at random: seeds 4 and 5). Held-out 3 was then tuned on (its misses
+read), held-out 4 by fitting only, held-out 5 never: the last is the honest figure.
 """
 
 from __future__ import annotations
@@ -59,6 +65,11 @@ HELDOUT_UNANSWERABLE = DATA / "unanswerable_heldout.txt"
 HELDOUT_DATES = DATA / "heldout_dates.json"
 HELDOUT2 = DATA / "answerable_heldout2.jsonl"
 HELDOUT2_UNANSWERABLE = DATA / "unanswerable_heldout2.txt"
+BLIND = (
+    3,
+    4,
+    5,
+)  # held-out sets written blind: answerable_heldoutN*.jsonl, unanswerable_heldoutN.txt
 FIRST_SEEN = datetime(2015, 5, 1, tzinfo=UTC)
 SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed"
 
@@ -191,6 +202,7 @@ def main() -> None:
                 misses.append((item["question"], item["keys"], answer.grounded, text[:300]))
         held = _heldout(index, heldout, heldout_unanswerable, by_url)
         held2 = _heldout(index, heldout2, heldout2_unanswerable, by_url)
+        blind = {n: _heldout(index, *_blind_set(n, known), by_url) for n in BLIND}
         store.close()
 
     print(f"{len(rows)} posts (+ the seed post); query = each article's first highlight")
@@ -227,6 +239,22 @@ def main() -> None:
             print(f"  MISS {question!r} keys={keys} grounded={grounded}: {text!r}")
     _print_heldout(held, show_misses, "held-out")
     _print_heldout(held2, show_misses, "held-out 2")
+    for n, held_n in blind.items():
+        _print_heldout(held_n, show_misses, f"held-out {n}")
+
+
+def _blind_set(n: int, known: set[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Held-out set `n`: its questions (one post, and several posts where it has them) on posts of
+    the sample, and its unanswerable questions."""
+    items = [
+        json.loads(line)
+        for path in sorted(DATA.glob(f"answerable_heldout{n}*.jsonl"))
+        for line in path.read_text().splitlines()
+        if line.strip()
+    ]
+    items = [i for i in items if set(i.get("posts", [i.get("post")])) <= known]
+    unanswerable = DATA / f"unanswerable_heldout{n}.txt"
+    return items, [q for q in unanswerable.read_text().splitlines() if q.strip()]
 
 
 def _heldout(
