@@ -308,9 +308,51 @@ def deed(question: str) -> str:
     if match is None:
         return ""
     word = match.group(1).lower()
-    if word in _NOT_DEEDS or word in STOP_WORDS:
+    if word in _NOT_DEEDS or word in STOP_WORDS or word in _NOT_VERBS:
         return ""
     return stem(word)
+
+
+# After "who was …" a preposition or an adverb, not a verb: "who was behind the attack?" asks for
+# the doer, whom a post names with whatever verb it did ("shot", "planned"), never with "behind".
+_NOT_VERBS = frozenset(
+    [
+        "behind",
+        "in",
+        "at",
+        "on",
+        "among",
+        "with",
+        "without",
+        "from",
+        "for",
+        "to",
+        "of",
+        "by",
+        "near",
+        "inside",
+        "under",
+        "over",
+        "after",
+        "before",
+        "about",
+        "against",
+        "into",
+        "out",
+        "up",
+        "there",
+        "here",
+        "also",
+        "really",
+        "then",
+        "now",
+        "still",
+        "just",
+        "first",
+        "last",
+        "only",
+    ]
+)
 
 
 _AUXILIARY = r"(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can|should|might)"

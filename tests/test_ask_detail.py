@@ -195,3 +195,36 @@ def test_how_old_is_the_mother_quotes_the_mothers_age(index: PassageIndex) -> No
     )
     assert answer.grounded
     assert "21" in said(answer)
+
+
+# Who did it is said with "shot", never with "behind": "who was behind …" names no deed to find.
+SHOOTING = _parts(
+    "Neighbour Shot In Street Row",
+    "A man was left paralysed after a row with a neighbourhood patrol in Leeds last May.",
+    "Patrol volunteer Ivo Marsh shot him twice during the argument, a jury heard on Monday.",
+    "The jury was told the patrol had been set up after a run of burglaries.",
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who was behind the shooting that left the man paralysed?",
+        "Who is behind the Leeds shooting?",
+    ],
+)
+def test_who_was_behind_asks_for_the_doer_not_for_the_word_behind(
+    tmp_path: Path, question: str
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'behind.db'}")
+    store.save_posts(
+        NewPost("irinfive", f"{BASE}/{slug}/", f"{BASE}/{slug}/", NOW, parts)
+        for slug, parts in [("shooting", SHOOTING), ("volcano", VOLCANO)]
+    )
+    built = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: NOW)
+    built.sync()
+    answer = built.ask(question)
+    store.close()
+    assert answer.grounded, said(answer)
+    assert "Ivo Marsh" in said(answer)
+    assert answer.citations[0].url == f"{BASE}/shooting/"
