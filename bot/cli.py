@@ -170,12 +170,21 @@ def feed_sources(feeds: Sequence[str]) -> list[SourceConfig]:
     """--feed values as sources, named after their host (or 'local' for files)."""
     out = []
     for location in feeds:
-        host = urlsplit(location).hostname if "://" in location else None
-        name = (host or "local").removeprefix("www.")
+        name = _feed_name(location)
         if location.startswith("file://") or "://" not in location:
             location = str(Path(location.removeprefix("file://")).expanduser().resolve())
         out.append(SourceConfig(name=name, url=location))
     return out
+
+
+def _feed_name(location: str) -> str:
+    if "://" not in location or location.startswith("file://"):
+        return "local"
+    try:
+        host = urlsplit(location).hostname
+    except ValueError:  # an unreadable URL ("http://[::1/f"): its fetch fails and says why
+        host = None
+    return (host or "feed").removeprefix("www.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
