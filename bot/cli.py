@@ -29,6 +29,7 @@ from briefings.engine import BriefingEngine
 from briefings.errors import BriefbotError, UsageError, describe
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
+from briefings.question import without_mentions
 from briefings.roundup import build_roundup
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, Store, StoreError, db, redact_db_url
@@ -362,8 +363,9 @@ async def _reindex(engine: BriefingEngine) -> int:
 
 
 async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -> int:
-    if args.command == "ask" and not args.batch and not (args.question or "").strip():
-        # A blank question ("" or "   ") is the same usage error, before any index work.
+    if args.command == "ask" and not args.batch and not without_mentions(args.question or ""):
+        # A blank question ("", "   ", or only mentions: "@everyone") is the same usage error,
+        # before any index work.
         print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
         return EXIT_USAGE
     await engine.sync_index()

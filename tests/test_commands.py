@@ -210,6 +210,20 @@ async def test_help_questions_and_search(bot: Bot) -> None:
     assert not (await bot.say("ask")).ok
 
 
+@pytest.mark.parametrize("line", ["@everyone", "<!channel>", "ask @here <@U123>"])
+async def test_a_question_of_mentions_alone_gets_the_blank_question_hint(
+    bot: Bot, line: str
+) -> None:
+    """A ping is no question: after a real one, it is not answered as its follow-up either."""
+    bot.world.add_posts(3)
+    stdin = io.StringIO(f"what did delegates from the Andes agree on?\n{line}\n")
+    out = io.StringIO()
+    assert await prompt_loop(bot.commands.handle, stdin, out) == "eof"
+    said = out.getvalue()
+    assert said.count("post-2/") == 1  # the first question's citation only
+    assert said.rstrip().endswith("Ask a question, e.g. `ask what did the post say about tariffs?`")
+
+
 async def test_help_is_built_from_the_registry(bot: Bot) -> None:
     help_reply = await bot.say("help", caller=MEMBER)
     assert help_reply.ephemeral
