@@ -396,11 +396,19 @@ async def _ask_batch(path: str, engine: BriefingEngine) -> int:
                 error = 'needs "id" and a string "question"'
             elif not isinstance(posts, list) or not all(isinstance(p, str) for p in posts):
                 error = '"posts" must be a list of URLs'
+            elif not without_mentions(question):
+                error = "the question is blank (or only mentions)"
+        if error is None:
+            try:
+                answer = await engine.answer(row["question"], context_urls=row.get("posts", []))
+            except (
+                UsageError
+            ) as exc:  # tags alone, an unknown tag: this line's problem, not the run's
+                error = " ".join(str(exc).split())
         if error is not None:
             failures += 1
             print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
             continue
-        answer = await engine.answer(row["question"], context_urls=row.get("posts", []))
         print(json.dumps({"id": row["id"], **console.answer_to_json(answer)}, ensure_ascii=False))
     return EXIT_FAILED if failures else EXIT_OK
 
