@@ -29,6 +29,7 @@ from briefings.engine import BriefingEngine
 from briefings.errors import BriefbotError, UsageError, describe
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
+from briefings.question import without_mentions
 from briefings.roundup import build_roundup
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, Store, StoreError, db, redact_db_url
@@ -170,12 +171,21 @@ def feed_sources(feeds: Sequence[str]) -> list[SourceConfig]:
     """--feed values as sources, named after their host (or 'local' for files)."""
     out = []
     for location in feeds:
-        host = urlsplit(location).hostname if "://" in location else None
-        name = (host or "local").removeprefix("www.")
+        name = _feed_name(location)
         if location.startswith("file://") or "://" not in location:
             location = str(Path(location.removeprefix("file://")).expanduser().resolve())
         out.append(SourceConfig(name=name, url=location))
     return out
+
+
+def _feed_name(location: str) -> str:
+    if "://" not in location or location.startswith("file://"):
+        return "local"
+    try:
+        host = urlsplit(location).hostname
+    except ValueError:  # an unreadable URL ("http://[::1/f"): its fetch fails and says why
+        host = None
+    return (host or "feed").removeprefix("www.")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -353,8 +363,9 @@ async def _reindex(engine: BriefingEngine) -> int:
 
 
 async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -> int:
-    if args.command == "ask" and not args.batch and not (args.question or "").strip():
-        # A blank question ("" or "   ") is the same usage error, before any index work.
+    if args.command == "ask" and not args.batch and not without_mentions(args.question or ""):
+        # A blank question ("", "   ", or only mentions: "@everyone") is the same usage error,
+        # before any index work.
         print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
         return EXIT_USAGE
     await engine.sync_index()
@@ -385,11 +396,19 @@ async def _ask_batch(path: str, engine: BriefingEngine) -> int:
                 error = 'needs "id" and a string "question"'
             elif not isinstance(posts, list) or not all(isinstance(p, str) for p in posts):
                 error = '"posts" must be a list of URLs'
+            elif not without_mentions(question):
+                error = "the question is blank (or only mentions)"
+        if error is None:
+            try:
+                answer = await engine.answer(row["question"], context_urls=row.get("posts", []))
+            except (
+                UsageError
+            ) as exc:  # tags alone, an unknown tag: this line's problem, not the run's
+                error = " ".join(str(exc).split())
         if error is not None:
             failures += 1
             print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
             continue
-        answer = await engine.answer(row["question"], context_urls=row.get("posts", []))
         print(json.dumps({"id": row["id"], **console.answer_to_json(answer)}, ensure_ascii=False))
     return EXIT_FAILED if failures else EXIT_OK
 

@@ -26,6 +26,7 @@ from bot.topics import TOPIC_DAYS, recent_topics
 from bot.votes import VoteStore
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
+from briefings.question import without_mentions
 from briefings.registry import (
     ROUNDUP_WORD,
     Arg,
@@ -48,6 +49,19 @@ ScheduleListener = Callable[[Subscription], Awaitable[None] | None]
 GROUPS = {"schedule": "When this channel gets digests"}
 ROUNDUP_DAYS = 7
 FOOTER = "In a digest's thread, any message is a question about that digest's posts."
+# `briefbot` command-line commands that are no chat command, and the chat command to try instead:
+# typed alone at the prompt ("posts"), such a word is a habit from the shell, not a question.
+CLI_ONLY = {
+    "posts": "latest",
+    "digest": "latest",
+    "roundup": "preview roundup",
+    "doctor": "status",
+    "ingest": "status",
+    "tags": "topics",
+    "run": "help",
+    "reindex": "help",
+    "summarize": "help",
+}
 
 
 def refusal(text: str) -> Reply:
@@ -162,8 +176,17 @@ class CommandSet:
             return Parsed(spec, {k: v for k, v in inv.args.items() if v is not None})
         if not inv.text.strip():
             return Parsed(HELP_COMMAND, {})
+        parsed = REGISTRY.parse(inv.text)
+        if parsed is not None:
+            return parsed
+        word = inv.text.strip().lower()
+        if word in CLI_ONLY:
+            raise UsageError(
+                f"`{word}` is a command of the `briefbot` command line; "
+                f"here try `{CLI_ONLY[word]}`, or ask a question."
+            )
         # Not a command word: a question, as people type them at a prompt or after /briefing.
-        return REGISTRY.parse(inv.text) or Parsed(ASK, {"question": inv.text})
+        return Parsed(ASK, {"question": inv.text})
 
     async def _run(self, inv: Invocation, parsed: Parsed) -> Reply:
         spec = parsed.spec
@@ -203,7 +226,7 @@ class CommandSet:
     @command("ask", args=(Arg("question", ArgKind.REST, "What you want to know"),))
     async def _ask(self, inv: Invocation, question: str = "") -> Reply:
         """An answer from the posts, with the post it came from"""
-        if not question.strip():
+        if not without_mentions(question):  # blank, or only pings (@everyone, <!channel>)
             return refusal("Ask a question, e.g. `ask what did the post say about tariffs?`")
         await self.engine.sync_index()
         thread_posts = await db(

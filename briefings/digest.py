@@ -13,12 +13,12 @@ from briefings.models import Digest, DigestItem, Post
 from briefings.planner import DigestPlan, plan_digest
 from briefings.store import Store
 from briefings.summarize.base import Summary
-from briefings.text import take_sentences
+from briefings.text import distinct_sentences, take_sentences
 
 
 def take_excerpt(post: Post, count: int = 2) -> str:
     """The opening sentences of the post's own Analysis/Opinion section."""
-    return " ".join(take_sentences(post)[:count])
+    return " ".join(distinct_sentences(take_sentences(post))[:count])
 
 
 def digest_item(post: Post, summary: Summary, *, take_sentences: int = 2) -> DigestItem:

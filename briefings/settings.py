@@ -25,6 +25,12 @@ def http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
+    try:
+        port = parts.port
+    except ValueError:  # not a number from 0 to 65535
+        port = -1
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"{value!r} has a port that is not 1-65535")
     return value
 
 

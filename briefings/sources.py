@@ -16,6 +16,7 @@ import asyncio
 import calendar
 import functools
 import ipaddress
+import logging
 import re
 import socket
 import ssl
@@ -32,9 +33,12 @@ import httpx
 from pydantic import Field
 
 from briefings.errors import FeedError as FeedError
+from briefings.errors import describe
 from briefings.models import FeedEntry
 from briefings.settings import SettingsModel
 from briefings.text import clean_inline, html_to_text
+
+log = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = "briefbot/0.1 (+https://github.com/briefbot/briefbot; IR in Five briefings)"
 _FEED_TYPES = ("xml", "rss", "atom", "rdf", "text/plain", "octet-stream")
@@ -150,7 +154,10 @@ async def _fetch_http(
         url, auth = _without_credentials(httpx.URL(location))
         origin = (url.scheme, url.host, url.port)
         async with asyncio.timeout(settings.timeout_seconds):
-            for _ in range(settings.max_redirects + 1):
+            for hop in range(settings.max_redirects + 1):
+                if url.port is not None and not 0 < url.port < 65536:
+                    where = shown if hop == 0 else str(url)
+                    raise FeedError(f"{where} is not a valid URL: port {url.port} is not 1-65535")
                 if check is not None:
                     await check(url)
                 hop_auth = auth if (url.scheme, url.host, url.port) == origin else None
@@ -175,6 +182,23 @@ async def _fetch_http(
         raise FeedError(
             redact_credentials(f"cannot fetch {shown}: {type(exc).__name__}: {exc}")
         ) from exc
+    except FeedError:
+        raise
+    except Exception as exc:
+        # Whatever else building or sending the request raised (a host name IDNA refuses, a socket
+        # error wrapped in an ExceptionGroup by the connection pool): this URL's failure, never the
+        # caller's, which polls the other feeds concurrently with this one.
+        log.debug("fetching %s failed", shown, exc_info=True)
+        raise FeedError(
+            redact_credentials(f"cannot fetch {shown}: {describe(_leaf(exc))}")
+        ) from exc
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    """The first error inside an exception group (the one that says what went wrong)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _without_credentials(url: httpx.URL) -> tuple[httpx.URL, httpx.BasicAuth | None]:

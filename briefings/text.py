@@ -342,6 +342,24 @@ def considered_sentences(text: str) -> list[str]:
     return opening_sentences(text)[0][:MAX_CONSIDERED_SENTENCES]
 
 
+def sentence_key(sentence: str) -> str:
+    """What makes two sentences the same one: their words, whatever the spacing or case."""
+    return " ".join(sentence.split()).casefold()
+
+
+def distinct_sentences(sentences: Iterable[str]) -> list[str]:
+    """The sentences without repeats (the first of each is kept): a summary or take said twice in
+    a post (a repeated caption, a pasted paragraph) is shown once."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for sentence in sentences:
+        key = sentence_key(sentence)
+        if key not in seen:
+            seen.add(key)
+            out.append(sentence)
+    return out
+
+
 def body_sentences(post: Post) -> list[str]:
     return readable_sentences(post.paragraphs)
 

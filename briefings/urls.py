@@ -9,13 +9,16 @@ _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "share
 
 def normalize_url(url: str) -> str:
     """Canonical form: https, lower-case host without www, no default port, fragment, tracking
-    parameters or trailing slash. Anything that is not an http(s) URL is returned stripped."""
+    parameters or trailing slash. Anything that is not a readable http(s) URL is returned stripped."""
     url = url.strip()
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # a port out of range, a broken [IPv6] host: not a URL we can normalise
+        return url
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return url
     host = parts.hostname.lower().removeprefix("www.")
-    port = parts.port
     netloc = host if port in (None, 80, 443) else f"{host}:{port}"
     query = [
         (key, value)

@@ -78,6 +78,42 @@ def test_failing_feed_exits_non_zero_and_keeps_posts(
     assert len(json.loads(capsys.readouterr().out)) == 3
 
 
+@pytest.mark.parametrize("bad", ["http://127.0.0.1:99999/f", "http://[::1/f"])
+@pytest.mark.parametrize("command", ["ingest", "digest"])
+def test_one_unusable_feed_url_is_one_line_and_the_others_are_stored(
+    cwd: Path,
+    feed_server: FeedServer,
+    capsys: pytest.CaptureFixture[str],
+    bad: str,
+    command: str,
+) -> None:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    good = feed_server.url("/feed/")
+    assert main([command, "--feed", bad, "--feed", good]) == 1  # README: 1 when a feed failed
+    captured = capsys.readouterr()
+    # ingest lists each feed on standard output; digest keeps that for the digest and says a
+    # failing feed on standard error.
+    said = (captured.out if command == "ingest" else captured.err).splitlines()
+    assert len([line for line in said if bad in line]) == 1, said
+    assert "unexpected error" not in captured.err
+    assert main(["posts", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 3
+
+
+def test_doctor_reports_a_feed_whose_host_cannot_be_encoded_and_checks_the_others(
+    cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    (cwd / "config.toml").write_text(
+        '[[sources]]\nname = "bad"\nurl = "http://xn--zz.invalid/feed"\n'
+        f'[[sources]]\nname = "good"\nurl = "{feed_server.url("/feed/")}"\n'
+    )
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "feed bad: FAILED: cannot fetch http://xn--zz.invalid/feed" in out
+    assert "feed good: ok" in out
+
+
 def test_feed_option_accepts_a_local_file(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
     feed = cwd / "feed.xml"
     feed.write_bytes(rss_feed("https://irinfive.com", ALL_POSTS))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ import pytest
 from adapters.contract import Caller, Invocation, Reply
 from adapters.terminal import TerminalPlatform, prompt_loop
 from bot.app import engine_for
-from bot.commands import REGISTRY, CommandSet
+from bot.cli import build_parser
+from bot.commands import CLI_ONLY, REGISTRY, CommandSet
 from bot.config import CommandSettings, Settings, SourceSettings
 from briefings.models import PostParts, Subscription
 from briefings.registry import UnknownCommand, UsageError
@@ -208,6 +210,44 @@ async def test_help_questions_and_search(bot: Bot) -> None:
     latest = await bot.say("latest", caller=MEMBER)
     assert latest.digest is not None and len(latest.digest.items) == 3
     assert not (await bot.say("ask")).ok
+
+
+@pytest.mark.parametrize("line", ["@everyone", "<!channel>", "ask @here <@U123>"])
+async def test_a_question_of_mentions_alone_gets_the_blank_question_hint(
+    bot: Bot, line: str
+) -> None:
+    """A ping is no question: after a real one, it is not answered as its follow-up either."""
+    bot.world.add_posts(3)
+    stdin = io.StringIO(f"what did delegates from the Andes agree on?\n{line}\n")
+    out = io.StringIO()
+    assert await prompt_loop(bot.commands.handle, stdin, out) == "eof"
+    said = out.getvalue()
+    assert said.count("post-2/") == 1  # the first question's citation only
+    assert said.rstrip().endswith("Ask a question, e.g. `ask what did the post say about tariffs?`")
+
+
+async def test_a_command_line_command_typed_at_the_prompt_gets_a_hint_not_an_answer(
+    bot: Bot,
+) -> None:
+    bot.world.add_posts(3)
+    out = io.StringIO()
+    assert await prompt_loop(bot.commands.handle, io.StringIO("posts\nDoctor\n"), out) == "eof"
+    assert out.getvalue().splitlines() == [
+        "`posts` is a command of the `briefbot` command line; here try `latest`, or ask a question.",
+        "`doctor` is a command of the `briefbot` command line; here try `status`, or ask a question.",
+    ]
+    # With more words it is a question as before.
+    reply = await bot.say("posts about the Andes?")
+    assert reply.answer is not None
+
+
+def test_every_command_line_only_command_has_a_chat_command_to_try() -> None:
+    choices = next(
+        a.choices for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    )
+    assert choices is not None
+    assert set(CLI_ONLY) == {name for name in choices if REGISTRY.get(name) is None}
+    assert all(REGISTRY.parse(instead) is not None for instead in CLI_ONLY.values())
 
 
 async def test_help_is_built_from_the_registry(bot: Bot) -> None:

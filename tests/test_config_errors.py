@@ -144,6 +144,14 @@ CASES = {
         '[digest]\nmax_items = "10"\n[schedule]\ntimezone = "Nowhere"\n',
         ["config.toml:2: digest.max_items:", " | ", "config.toml:4: schedule.timezone:"],
     ),
+    "a port out of range": (
+        '[[sources]]\nname = "a"\nurl = "http://127.0.0.1:99999/feed"\n',
+        [
+            "config.toml:3: sources.0.url: 'http://127.0.0.1:99999/feed' has a port that is "
+            "not 1-65535",
+            "e.g. url = ",
+        ],
+    ),
 }
 
 

@@ -228,6 +228,40 @@ async def test_unreachable_host_is_reported(client: httpx.AsyncClient, store: St
     assert report.error and "cannot fetch" in report.error
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:99999/feed", "http://127.0.0.1:-1/feed", "http://xn--zz.invalid/feed"],
+    ids=["port-too-big", "port-negative", "bad-idna-host"],
+)
+async def test_a_url_no_request_can_be_made_for_is_that_feeds_failure(
+    client: httpx.AsyncClient, store: Store, url: str
+) -> None:
+    report = await ingest_source(store, client, SourceConfig("bad", url), FAST)
+    assert not report.ok and report.error and url in report.error
+    state = store.source_state("bad")
+    assert state is not None and state.last_error == report.error
+
+
+@pytest.mark.parametrize("full_text", [True, False], ids=["full-text", "excerpts"])
+async def test_an_item_link_with_a_bad_port_loses_no_other_item(
+    feed_server: FeedServer, client: httpx.AsyncClient, store: Store, full_text: bool
+) -> None:
+    bad_link = "http://127.0.0.1:99999/sudan/"
+    feed = rss_feed(feed_server.base, ALL_POSTS, full_text=full_text)
+    feed_server.routes["/feed/"] = Route(
+        feed.replace(SUDAN_AID.link(feed_server.base).encode(), bad_link.encode())
+    )
+    for post in ALL_POSTS:
+        feed_server.routes[f"/{post.slug}/"] = Route(
+            post.page_html().encode(), content_type="text/html"
+        )
+    report = await ingest_source(store, client, source(feed_server), FAST)
+    assert report.ok and report.new == 3 and store.count_posts() == 3
+    assert store.post_by_url(CEASEFIRE_REACTION.link(feed_server.base)) is not None
+    if not full_text:  # its page cannot be fetched: the excerpt is kept, and the reason said
+        assert any(bad_link in w and "port 99999" in w for w in report.warnings)
+
+
 async def test_duplicate_guids_and_missing_dates(
     feed_server: FeedServer, client: httpx.AsyncClient, store: Store
 ) -> None:

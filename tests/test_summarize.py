@@ -12,8 +12,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.cli import main
+from briefings.digest import take_excerpt
 from briefings.llm import ChatClient, LLMSettings
 from briefings.models import Post, PostParts
 from briefings.sentences import split_sentences
@@ -148,6 +151,55 @@ def test_summarize_command_reads_text_or_article(
     assert len(out[1]["summary"].split("\n")) == 2
 
 
+def test_a_text_of_one_sentence_repeated_is_summarized_by_it_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "in.jsonl"
+    text = "Chile signed.\nChile signed.\nChile  signed.\nCHILE SIGNED."
+    source.write_text(json.dumps({"id": 1, "text": text}) + "\n")
+    assert main(["summarize", str(source)]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"] == "Chile signed."
+
+
+def test_a_take_that_repeats_a_sentence_shows_it_once_in_a_digest_item(tmp_path: Path) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'b.db'}")
+    html = (
+        "<p>Finland opened a NATO command centre in Mikkeli on Saturday.</p>"
+        "<p><strong>Analysis:</strong></p>"
+        "<p>Moscow will object. Moscow will object. It has few options.</p>"
+    )
+    post = stored(store, split_post(html, "NATO in Finland"))
+    assert take_excerpt(post, 2) == "Moscow will object. It has few options."
+    store.close()
+
+
+_FACTS = [
+    "Chile and Argentina signed a lithium corridor pact in Santiago.",
+    "Bolivia was not invited to the talks.",
+    "The railway will link the Atacama salt flats to Rosario.",
+    "Construction is due to begin in March 2027.",
+    "Scroll down for video.",
+    "Short.",
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(_FACTS), st.booleans(), st.sampled_from([" ", "  ", "\n"])),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(min_value=1, max_value=5),
+)
+def test_a_summary_never_repeats_a_sentence(picks: list[tuple[str, bool, str]], n: int) -> None:
+    text = "".join((fact.upper() if shout else fact) + gap for fact, shout, gap in picks)
+    summary = ExtractiveSummarizer().summarize_text(text, n)
+    keys = [" ".join(s.split()).casefold() for s in summary]
+    assert len(keys) == len(set(keys))
+    assert len(summary) == min(n, len({fact for fact, _, _ in picks}))
+
+
 # -- LLM ------------------------------------------------------------------------------------------
 
 
@@ -189,6 +241,16 @@ async def test_good_llm_summary_is_used_and_cached(
     assert body["model"] == "test-model"
     assert body["messages"][0]["content"] == SYSTEM_PROMPT.format(n=3)
     assert body["messages"][1]["content"].startswith("<post>\nTitle: Sudan Aid Corridor")
+
+
+async def test_an_llm_summary_saying_a_line_twice_gives_it_once(
+    llm_server: LLMServer, http: httpx.AsyncClient, sudan: tuple[Store, Post]
+) -> None:
+    store, post = sudan
+    first = GOOD.split("\n")[0]
+    llm_server.script = [Reply(f"{first}\n{first}")]
+    summary = await SummaryService(store, llm(llm_server, http)).for_post(post, 3)
+    assert summary.method == "llm" and summary.sentences == (first,)
 
 
 async def test_429_with_retry_after_is_waited_out(

@@ -9,6 +9,7 @@ from briefings.models import Post
 from briefings.store import Store, db
 from briefings.summarize.base import Summarizer, Summary
 from briefings.summarize.budget import fit_sentences
+from briefings.text import distinct_sentences
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +27,10 @@ class SummaryService:
         max_tokens = self.max_tokens * budget_factor
         cached = await db(self.store.cached_summary, post.content_hash, key, sentences)
         if cached is not None:
-            return Summary(tuple(cached), method=key[0], note="cached")
+            return Summary(tuple(distinct_sentences(cached)), method=key[0], note="cached")
         summary = await self.summarizer.summarize(post, sentences)
-        kept, dropped = fit_sentences(summary.sentences, max_tokens)
+        # Whatever the summarizer (an LLM may say a line twice), a summary never repeats a sentence.
+        kept, dropped = fit_sentences(distinct_sentences(summary.sentences), max_tokens)
         if dropped:
             log.info(
                 "post %s: %d summary sentence(s) over the %d-token budget left out",
@@ -36,6 +38,7 @@ class SummaryService:
                 dropped,
                 max_tokens,
             )
+        if tuple(kept) != summary.sentences:
             summary = Summary(tuple(kept), summary.method, summary.note)
         # A fallback (the LLM failed) is not cached under the LLM's key, so it is tried again later.
         if summary.method == key[0]:

@@ -23,7 +23,7 @@ from briefings.models import Post
 from briefings.settings import SettingsModel
 from briefings.summarize.base import Summary
 from briefings.terms import terms
-from briefings.text import body_sentences, considered_sentences
+from briefings.text import body_sentences, considered_sentences, sentence_key
 
 # Navigation and promotion lines that read like sentences but never carry news.
 _BOILERPLATE = re.compile(
@@ -47,7 +47,7 @@ class ExtractiveSummarizer:
     """Picks the `n` best sentences of a text. Stateless and safe to share."""
 
     name = "extractive"
-    version = "1"
+    version = "2"  # 2: a repeated sentence is never chosen twice
 
     def __init__(self, settings: ExtractiveSettings | None = None) -> None:
         self.settings = settings or ExtractiveSettings()
@@ -76,6 +76,18 @@ class ExtractiveSummarizer:
         return [sentences[i] for i in self.rank(sentences, n)]
 
     def rank(self, sentences: Sequence[str], n: int) -> list[int]:
+        """Indices of the `n` best sentences, in reading order; a sentence repeated in the text
+        (same words, whatever the spacing or case) is a candidate once, so none is chosen twice."""
+        seen: set[str] = set()
+        firsts: list[int] = []
+        for i, sentence in enumerate(sentences):
+            key = sentence_key(sentence)
+            if key not in seen:
+                seen.add(key)
+                firsts.append(i)
+        return [firsts[i] for i in self._rank([sentences[i] for i in firsts], n)]
+
+    def _rank(self, sentences: Sequence[str], n: int) -> list[int]:
         count = len(sentences)
         if count <= n:
             return list(range(count))
