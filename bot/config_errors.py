@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from briefings.settings import FORMS, SettingProblem
+from briefings.urls import redact_credentials
 
 Loc = tuple[str | int, ...]
 
@@ -43,7 +44,12 @@ _SHOWS_EXAMPLE = re.compile(r"e\.g\.|\buse\b|such as|for example|did you mean", 
 
 
 def describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
-    """One pydantic error (from validating `root`) as one line."""
+    """One pydantic error (from validating `root`) as one line; the password of any URL it quotes
+    is masked here, so no check of any URL key can show one."""
+    return redact_credentials(_describe(error, root, source, text))
+
+
+def _describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
     loc: Loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, SettingProblem):

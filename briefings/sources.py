@@ -35,6 +35,7 @@ from briefings.errors import FeedError as FeedError
 from briefings.models import FeedEntry
 from briefings.settings import SettingsModel
 from briefings.text import clean_inline, html_to_text
+from briefings.urls import redact_credentials as redact_credentials
 
 DEFAULT_USER_AGENT = "briefbot/0.1 (+https://github.com/briefbot/briefbot; IR in Five briefings)"
 _FEED_TYPES = ("xml", "rss", "atom", "rdf", "text/plain", "octet-stream")
@@ -90,14 +91,6 @@ def _tls() -> ssl.SSLContext:
 
 def is_local_path(location: str) -> bool:
     return not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) or location.startswith("file://")
-
-
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/?#\s:@]*):[^/?#\s]*@")
-
-
-def redact_credentials(text: str) -> str:
-    """`text` with the password of every URL in it replaced by `***` (user names are kept)."""
-    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"

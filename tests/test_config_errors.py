@@ -261,3 +261,27 @@ def test_every_shaped_key_has_words_for_its_error() -> None:
     used = patterns(Settings.model_json_schema())
     assert used, "the schema should hold the source name's pattern at least"
     assert [p for p in used if p not in FORMS] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[[sources]]\nname = "a"\nurl = "ftp://bob:SECRETPW@example.com/feed"\n',
+            "config.toml:3: sources.0.url: 'ftp://bob:***@example.com/feed' is not an http(s) URL",
+        ),
+        (
+            '[llm]\nbase_url = "ftp://k:SECRETPW@h/v1"\nmodel = "m"\n',
+            "config.toml:2: llm.base_url: 'ftp://k:***@h/v1' is not an http(s) URL",
+        ),
+    ],
+    ids=["a source URL", "the llm base URL"],
+)
+def test_a_url_in_a_config_error_never_shows_its_password(
+    cwd: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    (cwd / "config.toml").write_text(text, encoding="utf-8")
+    assert main(["doctor"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "SECRETPW" not in err
+    assert said in err
