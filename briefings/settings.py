@@ -22,9 +22,29 @@ class SettingsModel(BaseModel):
 
 
 def http_url(value: str) -> str:
-    parts = urlsplit(value)
+    """An http(s) URL with a host; a feed's may carry user:password (sent as Basic auth)."""
+    if any(c.isspace() for c in value):
+        raise ValueError("a URL cannot contain spaces or line breaks (write a space as %20)")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (read for its check: a port past 65535 raises)
+    except ValueError as exc:
+        reason = str(exc)[:1].lower() + str(exc)[1:]  # "port out of range 0-65535"
+        raise ValueError(f"{value!r} is not a valid URL ({reason})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
+    return value
+
+
+def api_url(value: str) -> str:
+    """An http(s) API base, without credentials: they would go with every call (Slack refuses a
+    request carrying two), and secrets live in environment variables, never in config.toml."""
+    http_url(value)
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "contains a user name or password; drop it: secrets come from environment variables"
+        )
     return value
 
 

@@ -285,3 +285,47 @@ def test_a_url_in_a_config_error_never_shows_its_password(
     err = capsys.readouterr().err
     assert "SECRETPW" not in err
     assert said in err
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[llm]\nbase_url = "http://bob:SECRETPW@127.0.0.1:8000/v1"\nmodel = "m"\n',
+            "config.toml:2: llm.base_url: contains a user name or password; drop it",
+        ),
+        (
+            '[slack]\napi_base_url = "https://x:SECRETPW@slack.test/api/"\n',
+            "config.toml:2: slack.api_base_url: contains a user name or password; drop it",
+        ),
+        (
+            '[slack]\napi_base_url = "https://slack.test/api/ with space"\n',
+            "config.toml:2: slack.api_base_url: a URL cannot contain spaces",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "https://bob:SECRETPW@exa mple.test/feed"\n',
+            "config.toml:3: sources.0.url: a URL cannot contain spaces",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "http://127.0.0.1:99999/feed"\n',
+            "config.toml:3: sources.0.url: 'http://127.0.0.1:99999/feed' is not a valid URL "
+            "(port out of range 0-65535)",
+        ),
+    ],
+    ids=[
+        "llm credentials",
+        "slack credentials",
+        "a space in an API URL",
+        "a space in a feed URL",
+        "a port out of range",
+    ],
+)
+def test_a_url_that_cannot_work_is_refused_at_load_time(
+    cwd: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    (cwd / "config.toml").write_text(text, encoding="utf-8")
+    assert main(["doctor"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(HEADING) and len(err.strip().splitlines()) == 1, err
+    assert said in err
+    assert "SECRETPW" not in err and "with space" not in err
