@@ -64,6 +64,9 @@ def _describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
         shown = not _SECRETIVE.search(key)
         form = FORMS.get(str((error.get("ctx") or {}).get("pattern")), "in the form this key takes")
         what = f"{_kind(error.get('input'), shown)} is not {form}"
+    elif error["type"] == "too_short":
+        least = (error.get("ctx") or {}).get("min_length", 1)
+        what = f"must have at least {least} {'entry' if least == 1 else 'entries'}, not none"
     elif error["type"] in _EXPECTED:
         shown = not _SECRETIVE.search(key)
         what = f"must be {_EXPECTED[error['type']]}, not {_kind(error.get('input'), shown)}"
@@ -109,7 +112,12 @@ def _unknown(loc: Loc, value: Any, root: type[BaseModel]) -> str:
         what = f"unknown table [{name}]" if isinstance(value, dict) else f"unknown key '{name}'"
         return f"{what}; {hint}the tables are {tables}"
     section = dotted(loc[:-1])
-    return f"unknown key '{dotted(loc)}'; {hint}the keys of [{section}] are {', '.join(known)}"
+    what = (
+        f"unknown table [{dotted(loc)}]"
+        if isinstance(value, dict)
+        else f"unknown key '{dotted(loc)}'"
+    )
+    return f"{what}; {hint}the keys of [{section}] are {', '.join(known)}"
 
 
 def _header(root: type[BaseModel], name: str) -> str:
@@ -150,9 +158,12 @@ def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
 
 def _example(root: type[BaseModel], loc: Loc) -> str:
     found = _field_at(root, loc)
-    if found is None or _model_in(found[1].annotation) is not None:
+    if found is None:
         return ""
     name, field = found
+    model = _model_in(found[1].annotation)
+    if model is not None:
+        return _table_example(name, field, model) if loc[-1] == name else ""
     if field.examples:
         value = field.examples[0]
     elif not field.is_required() and field.default_factory is None and field.default not in _NONE:
@@ -160,6 +171,22 @@ def _example(root: type[BaseModel], loc: Loc) -> str:
     else:
         return ""
     return f"; e.g. {name} = {toml_value(value)}"
+
+
+def _table_example(name: str, field: FieldInfo, model: type[BaseModel]) -> str:
+    """A whole table as an example (for `sources = []` or `digest = 3`): its header, and the
+    values of its default's first entry (or one key that has an example)."""
+    many = getattr(field.annotation, "__origin__", None) is list
+    header = f"[[{name}]]" if many else f"[{name}]"
+    default = field.get_default(call_default_factory=True)
+    first = default[0] if many and default else default
+    if isinstance(first, BaseModel):
+        shown = first.model_dump(exclude_defaults=True) or first.model_dump()
+        pairs = [f"{key} = {toml_value(value)}" for key, value in list(shown.items())[:2]]
+    else:
+        pairs = [_example(model, (key,)).removeprefix("; e.g. ") for key in model.model_fields]
+        pairs = [pair for pair in pairs if pair][:1]
+    return f"; e.g. {header} with {' and '.join(pairs)}" if pairs else f"; e.g. {header}"
 
 
 def toml_value(value: Any) -> str:
@@ -179,6 +206,12 @@ def line_of(loc: Loc, text: str) -> int | None:
     lines = text.splitlines()
     start: int | None = None
     keys = [p for p in loc if isinstance(p, str)]
+    if len(keys) >= 2 and len(keys) == len(loc):  # a table of its own: [digest.extra]
+        path = r"\s*\.\s*".join(re.escape(k) for k in keys)
+        table = re.compile(rf"^\s*\[{{1,2}}\s*{path}\s*\]")
+        own = next((i for i, ln in enumerate(lines) if table.match(ln)), None)
+        if own is not None:
+            return own + 1
     if len(loc) >= 2 and isinstance(loc[1], int):
         header = re.compile(rf"^\s*\[\[\s*{re.escape(str(loc[0]))}\s*\]\]")
         headers = [i for i, ln in enumerate(lines) if header.match(ln)]

@@ -144,6 +144,24 @@ CASES = {
         '[digest]\nmax_items = "10"\n[schedule]\ntimezone = "Nowhere"\n',
         ["config.toml:2: digest.max_items:", " | ", "config.toml:4: schedule.timezone:"],
     ),
+    "a table inside a table": (
+        "[digest]\nmax_items = 3\n\n[digest.extra]\na = 1\n",
+        ["config.toml:4: unknown table [digest.extra]", "the keys of [digest] are max_items"],
+    ),
+    "no sources": (
+        "# feeds\nsources = []\n\n[digest]\nmax_items = 3\n",
+        [
+            "config.toml:2: sources: must have at least 1 entry, not none",
+            'e.g. [[sources]] with name = "irinfive" and url = "https://irinfive.com/feed/"',
+        ],
+    ),
+    "sources as a string": (
+        'sources = "irinfive"\n',
+        [
+            'config.toml:1: sources: must be an array, not a string "irinfive"',
+            'e.g. [[sources]] with name = "irinfive"',
+        ],
+    ),
 }
 
 
