@@ -125,30 +125,27 @@ class DeliverySettings(SettingsModel):
     stop_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
 
 
+def _platform_id(value: str) -> str:
+    """ "platform:user_id", the id in the form its platform's row (adapters.platforms) gives. Checked
+    per entry, so each bad id in `commands.admins` is its own error."""
+    example = 'e.g. "slack:U024BE7LH" or "discord:80351110224678912"'
+    name, colon, user = value.partition(":")
+    entry = PLATFORMS.get(name)
+    if not colon or entry is None:
+        raise ValueError(
+            f"{value!r} is not platform:user_id with a platform of {', '.join(PLATFORMS)}; "
+            f"{example}"
+        )
+    if not entry.accepts_user_id(user):
+        raise ValueError(f"{user!r} is not a {name} user id ({entry.user_id_words}); {example}")
+    return value
+
+
 class CommandSettings(SettingsModel):
     admins: Annotated[
-        list[str], Field(examples=[["slack:U024BE7LH", "discord:80351110224678912"]])
+        list[Annotated[str, AfterValidator(_platform_id)]],
+        Field(examples=[["slack:U024BE7LH", "discord:80351110224678912"]]),
     ] = []
-
-    @field_validator("admins")
-    @classmethod
-    def _platform_ids(cls, values: list[str]) -> list[str]:
-        """ "platform:user_id", the id in the form its platform's row (adapters.platforms) gives."""
-        example = 'e.g. "slack:U024BE7LH" or "discord:80351110224678912"'
-        for i, value in enumerate(values):
-            name, colon, user = value.partition(":")
-            entry = PLATFORMS.get(name)
-            if not colon or entry is None:
-                raise SettingProblem(
-                    f"{value!r} is not platform:user_id with a platform of {', '.join(PLATFORMS)}; "
-                    f"{example}",
-                    key=(i,),
-                )
-            if not entry.accepts_user_id(user):
-                raise SettingProblem(
-                    f"{user!r} is not a {name} user id ({entry.user_id_words}); {example}", key=(i,)
-                )
-        return values
 
 
 class CoordinationSettings(SettingsModel):

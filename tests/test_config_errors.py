@@ -144,6 +144,13 @@ CASES = {
         '[digest]\nmax_items = "10"\n[schedule]\ntimezone = "Nowhere"\n',
         ["config.toml:2: digest.max_items:", " | ", "config.toml:4: schedule.timezone:"],
     ),
+    "every bad admin id": (
+        '[commands]\nadmins = ["discord:80351110224678912", "slack:u1", "discord:x"]\n',
+        [
+            "config.toml:2: commands.admins.1: 'u1' is not a slack user id",
+            " | config.toml:2: commands.admins.2: 'x' is not a discord user id (15 to 21 digits)",
+        ],
+    ),
     "a table inside a table": (
         "[digest]\nmax_items = 3\n\n[digest.extra]\na = 1\n",
         ["config.toml:4: unknown table [digest.extra]", "the keys of [digest] are max_items"],
