@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from adapters.discord.config import DiscordConfig
 from adapters.platforms import PLATFORMS
 from adapters.slack.config import SlackConfig
-from bot.config_errors import describe, toml_syntax
+from bot.config_errors import describe, line_of_error, toml_syntax
 from bot.schedules import parse_schedule, parse_timezone
 from briefings.ask import AskSettings
 from briefings.errors import BriefbotError
@@ -131,6 +131,8 @@ def _platform_id(value: str) -> str:
     example = 'e.g. "slack:U024BE7LH" or "discord:80351110224678912"'
     name, colon, user = value.partition(":")
     entry = PLATFORMS.get(name)
+    if colon and entry is not None and not user:
+        raise ValueError(f"{value!r} has no user id after the colon; {example}")
     if not colon or entry is None:
         raise ValueError(
             f"{value!r} is not platform:user_id with a platform of {', '.join(PLATFORMS)}; "
@@ -332,5 +334,7 @@ def parse_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = [describe(error, Settings, source, text) for error in exc.errors()]
+        # In the file's order (pydantic's is the model's); those without a line last.
+        errors = sorted(exc.errors(), key=lambda e: line_of_error(e, text) or len(text) + 1)
+        problems = [describe(error, Settings, source, text) for error in errors]
         raise ConfigError.of(problems) from None

@@ -38,7 +38,10 @@ _EXPECTED = {
     "int_from_float": "an integer",
 }
 _NONE: tuple[object, ...] = (None, "", [], ())  # defaults that show no value worth copying
-_SECRETIVE = re.compile(r"token|secret|key|password", re.I)
+_SECRETIVE = re.compile(r"token|secret|key|password", re.I)  # a name that may hold a secret
+# A key whose value may be a secret (bot_token_env, api_key_env; not max_summary_tokens): not shown.
+_SECRET_VALUE = re.compile(r"(token|secret|key|password)(_env)?$", re.I)
+_SHOWN_CHARS = 10  # "10", "off", "/briefing" with its quotes; a token is longer
 # A message that already shows a correct value needs no example after it.
 _SHOWS_EXAMPLE = re.compile(r"e\.g\.|\buse\b|such as|for example|did you mean", re.I)
 
@@ -61,14 +64,14 @@ def _describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
     if error["type"] == "missing":
         what = "is required but missing"
     elif error["type"] == "string_pattern_mismatch":  # its regular expression helps no one
-        shown = not _SECRETIVE.search(key)
+        shown = not _SECRET_VALUE.search(key)
         form = FORMS.get(str((error.get("ctx") or {}).get("pattern")), "in the form this key takes")
         what = f"{_kind(error.get('input'), shown)} is not {form}"
     elif error["type"] == "too_short":
         least = (error.get("ctx") or {}).get("min_length", 1)
         what = f"must have at least {least} {'entry' if least == 1 else 'entries'}, not none"
     elif error["type"] in _EXPECTED:
-        shown = not _SECRETIVE.search(key)
+        shown = not _SECRET_VALUE.search(key)
         what = f"must be {_EXPECTED[error['type']]}, not {_kind(error.get('input'), shown)}"
     else:
         what = one_line(str(error["msg"]).removeprefix("Value error, "))
@@ -90,11 +93,16 @@ def _where(source: str, line: int | None) -> str:
 
 
 def _kind(value: Any, show: bool) -> str:
-    """What kind of TOML value `value` is; a short string is shown too (never a secret's)."""
+    """What kind of TOML value `value` is, and a short value itself ("10", "off"; never a secret's).
+    A longer string may be a token pasted in the wrong key: only its length is told."""
+    if isinstance(value, str) and not value:
+        return "an empty string"
     for kind, name in _TOML_KINDS:
         if isinstance(value, kind):
-            short = isinstance(value, str) and len(value) <= 8 and show  # "10", "off"; no token
-            return f"{name} {json.dumps(value)}" if short else name
+            written = toml_value(value) if not isinstance(value, dict) else ""
+            if show and written and len(written) <= _SHOWN_CHARS:
+                return f"{name} {written}"
+            return f"a string of {len(value)} characters" if isinstance(value, str) else name
     return "a date or time" if value is not None else "nothing"
 
 
@@ -197,6 +205,15 @@ def toml_value(value: Any) -> str:
     if isinstance(value, Sequence):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return repr(value)
+
+
+def line_of_error(error: Any, text: str) -> int | None:
+    """The line `describe` names for `error`, to put several problems in the file's order."""
+    loc: Loc = tuple(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, SettingProblem):
+        loc = (*loc, *cause.key)
+    return line_of(loc, text)
 
 
 def line_of(loc: Loc, text: str) -> int | None:

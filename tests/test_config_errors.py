@@ -10,6 +10,7 @@ else on standard error."""
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -151,6 +152,10 @@ CASES = {
             " | config.toml:2: commands.admins.2: 'x' is not a discord user id (15 to 21 digits)",
         ],
     ),
+    "an admin id with nothing after the colon": (
+        '[commands]\nadmins = ["slack:"]\n',
+        ["config.toml:2: commands.admins.0: 'slack:' has no user id after the colon", "e.g. "],
+    ),
     "a table inside a table": (
         "[digest]\nmax_items = 3\n\n[digest.extra]\na = 1\n",
         ["config.toml:4: unknown table [digest.extra]", "the keys of [digest] are max_items"],
@@ -224,7 +229,8 @@ def test_every_config_error_is_one_line_naming_file_line_key_and_a_good_value(
         ),
         (
             '[llm]\napi_key_env = "my-key"\n',
-            "llm.api_key_env: a string is not an environment variable name (A-Z, 0-9 and _)",
+            "llm.api_key_env: a string of 6 characters is not an environment variable name (A-Z, 0-9 "
+            "and _)",
         ),
     ],
     ids=["an admin id", "a source name", "a slash command", "an environment variable name"],
@@ -354,3 +360,19 @@ def test_a_url_that_cannot_work_is_refused_at_load_time(
     assert err.startswith(HEADING) and len(err.strip().splitlines()) == 1, err
     assert said in err
     assert "SECRETPW" not in err and "with space" not in err
+
+
+def test_several_problems_come_in_the_file_order_each_showing_its_value(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (cwd / "config.toml").write_text(
+        '[digest]\nmax_summary_tokens = "50"\nmax_items = "10"\ntake_sentences = "2"\n'
+        'summary_sentences = "3"\n[commands]\nadmins = "slack:U024BE7LH"\n',
+        encoding="utf-8",
+    )
+    assert main(["doctor"]) == EXIT_USAGE
+    line = capsys.readouterr().err.strip()
+    assert re.findall(r"config\.toml:(\d+):", line) == ["2", "3", "4"], line
+    assert line.endswith("(and 2 more)"), line
+    assert 'digest.max_summary_tokens: must be an integer, not a string "50"' in line
+    assert " string;" not in line
