@@ -54,7 +54,8 @@ class DatabaseSettings(SettingsModel):
     @field_validator("url")
     @classmethod
     def _no_password(cls, value: str) -> str:
-        if re.match(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", value):
+        in_query = re.search(r"[?&]password=", value, re.I)  # sqlite:///x.db?password=...
+        if re.match(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", value) or in_query:
             raise ValueError("contains a password; put the URL in the environment variable url_env")
         return value
 
@@ -99,6 +100,10 @@ def _schedule(value: str) -> str:
 
 
 def _time_zone(value: str) -> str:
+    if value != value.strip():  # parse_timezone forgives it; the stored zone would keep the space
+        raise ValueError(
+            f'{value!r} has a space before or after it; did you mean "{value.strip()}"?'
+        )
     parse_timezone(value)
     return value
 
@@ -182,6 +187,17 @@ class SubscriptionConfig(SettingsModel):
         if value not in PLATFORMS:
             raise ValueError(f"unknown platform {value!r}; platforms are {', '.join(PLATFORMS)}")
         return value
+
+    @model_validator(mode="after")
+    def _channel_in_its_platforms_form(self) -> SubscriptionConfig:
+        entry = PLATFORMS[self.platform]
+        if not entry.accepts_channel_id(self.channel):
+            raise SettingProblem(
+                f"{self.channel!r} is not a {self.platform} channel id ({entry.channel_id_words})"
+                f'; e.g. channel = "{entry.channel_example}"',
+                key=("channel",),
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_roundup_is_weekly(self) -> SubscriptionConfig:

@@ -156,6 +156,24 @@ CASES = {
         '[commands]\nadmins = ["slack:"]\n',
         ["config.toml:2: commands.admins.0: 'slack:' has no user id after the colon", "e.g. "],
     ),
+    "a discord channel by its name": (
+        '[[subscriptions]]\nplatform = "discord"\nchannel = "general"\n',
+        [
+            "config.toml:3: subscriptions.0.channel: 'general' is not a discord channel id",
+            'e.g. channel = "80351110224678913"',
+        ],
+    ),
+    "a time zone with a trailing space": (
+        '[schedule]\ntimezone = "Europe/London "\n',
+        [
+            "config.toml:2: schedule.timezone: 'Europe/London ' has a space before or after it",
+            'did you mean "Europe/London"?',
+        ],
+    ),
+    "a password in a SQLite URL's query": (
+        '[database]\nurl = "sqlite:///x.db?password=SECRETPW"\n',
+        ["config.toml:2: database.url: contains a password", 'e.g. url = "sqlite:///'],
+    ),
     "a table inside a table": (
         "[digest]\nmax_items = 3\n\n[digest.extra]\na = 1\n",
         ["config.toml:4: unknown table [digest.extra]", "the keys of [digest] are max_items"],
