@@ -61,11 +61,18 @@ class PlatformEntry:
     user_id: str | None = None
     # That form in words, for a person who wrote one wrong (the pattern itself helps no one).
     user_id_words: str = "no spaces, not empty"
+    # The same for a channel id in `[[subscriptions]]`; None: any channel name is taken as it is.
+    channel_id: str | None = None
+    channel_id_words: str = ""
+    channel_example: str = ""  # a valid one, for the error
 
     def accepts_user_id(self, user_id: str) -> bool:
         if self.user_id is None:
             return bool(user_id) and not any(c.isspace() for c in user_id)
         return re.fullmatch(self.user_id, user_id) is not None
+
+    def accepts_channel_id(self, channel: str) -> bool:
+        return self.channel_id is None or re.fullmatch(self.channel_id, channel) is not None
 
 
 PLATFORMS: dict[str, PlatformEntry] = {
@@ -86,6 +93,9 @@ PLATFORMS: dict[str, PlatformEntry] = {
             discord.secrets,
             user_id=r"[0-9]{15,21}",  # a snowflake
             user_id_words="15 to 21 digits",
+            channel_id=r"[0-9]{15,21}",  # a snowflake too: a channel's name ("general") is not one
+            channel_id_words="15 to 21 digits, as Copy Channel ID gives",
+            channel_example="80351110224678913",
         ),
         # Last: its prompt opens once the other platforms are connected.
         PlatformEntry(TERMINAL, None, terminal_connector),

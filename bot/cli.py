@@ -432,15 +432,38 @@ def _jsonl_rows(path: str) -> Iterator[tuple[int, dict[str, Any], str | None]]:
         raise BriefbotError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
+class _WrittenNumber(float):
+    """A JSON number as its line wrote it: an id of 1e400 is told as 1e400, not as Python's inf."""
+
+    written: str
+
+    def __new__(cls, text: str) -> _WrittenNumber:
+        number = super().__new__(cls, text)
+        number.written = text
+        return number
+
+
+def _json_problem(exc: ValueError) -> str:
+    """What is wrong with a line that is not JSON, in words (never Python's own)."""
+    if isinstance(exc, json.JSONDecodeError):
+        what = exc.msg
+        if what.startswith("Unexpected UTF-8 BOM"):
+            what = "a byte order mark inside the file"
+        return f"not JSON ({what} at column {exc.colno})"  # the line number is the file's
+    if "digits" in str(exc):  # Python's cap on an integer's length
+        return "not JSON this tool reads (a number of more than 4300 digits)"
+    return "not JSON"
+
+
 def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
     try:
-        row = json.loads(raw.decode("utf-8"))
+        row = json.loads(
+            raw.decode("utf-8"), parse_float=_WrittenNumber, parse_constant=_WrittenNumber
+        )
     except UnicodeDecodeError as exc:
         return {}, f"not UTF-8 text (byte {exc.start + 1})"
-    except json.JSONDecodeError as exc:
-        return {}, f"not JSON ({exc.msg} at column {exc.colno})"  # the line number is the file's
     except ValueError as exc:
-        return {}, f"not JSON ({exc})"
+        return {}, _json_problem(exc)
     except RecursionError:
         return {}, "not JSON this tool reads (nested too deeply)"
     if not isinstance(row, dict):
@@ -449,7 +472,8 @@ def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
         return {}, 'no "id" (each line needs an "id" that is not null)'
     ident = row["id"]
     if isinstance(ident, bool) or not isinstance(ident, str | int):  # NaN, 1.5, true, [..]
-        shown = json.dumps(ident)[:40]
+        shown = ident.written if isinstance(ident, _WrittenNumber) else json.dumps(ident)
+        shown = shown[:40]
         return {}, f'"id" must be a string or a whole number, not {shown}'
     return row, None
 

@@ -17,7 +17,7 @@ from pydantic import AfterValidator, Field, ValidationError, field_validator, mo
 from adapters.discord.config import DiscordConfig
 from adapters.platforms import PLATFORMS
 from adapters.slack.config import SlackConfig
-from bot.config_errors import describe, toml_syntax
+from bot.config_errors import describe, line_of_error, toml_syntax
 from bot.schedules import parse_schedule, parse_timezone
 from briefings.ask import AskSettings
 from briefings.errors import BriefbotError
@@ -54,7 +54,8 @@ class DatabaseSettings(SettingsModel):
     @field_validator("url")
     @classmethod
     def _no_password(cls, value: str) -> str:
-        if re.match(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", value):
+        in_query = re.search(r"[?&]password=", value, re.I)  # sqlite:///x.db?password=...
+        if re.match(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", value) or in_query:
             raise ValueError("contains a password; put the URL in the environment variable url_env")
         return value
 
@@ -99,6 +100,10 @@ def _schedule(value: str) -> str:
 
 
 def _time_zone(value: str) -> str:
+    if value != value.strip():  # parse_timezone forgives it; the stored zone would keep the space
+        raise ValueError(
+            f'{value!r} has a space before or after it; did you mean "{value.strip()}"?'
+        )
     parse_timezone(value)
     return value
 
@@ -125,30 +130,29 @@ class DeliverySettings(SettingsModel):
     stop_grace_seconds: Annotated[float, Field(ge=0, le=60)] = 5.0
 
 
+def _platform_id(value: str) -> str:
+    """ "platform:user_id", the id in the form its platform's row (adapters.platforms) gives. Checked
+    per entry, so each bad id in `commands.admins` is its own error."""
+    example = 'e.g. "slack:U024BE7LH" or "discord:80351110224678912"'
+    name, colon, user = value.partition(":")
+    entry = PLATFORMS.get(name)
+    if colon and entry is not None and not user:
+        raise ValueError(f"{value!r} has no user id after the colon; {example}")
+    if not colon or entry is None:
+        raise ValueError(
+            f"{value!r} is not platform:user_id with a platform of {', '.join(PLATFORMS)}; "
+            f"{example}"
+        )
+    if not entry.accepts_user_id(user):
+        raise ValueError(f"{user!r} is not a {name} user id ({entry.user_id_words}); {example}")
+    return value
+
+
 class CommandSettings(SettingsModel):
     admins: Annotated[
-        list[str], Field(examples=[["slack:U024BE7LH", "discord:80351110224678912"]])
+        list[Annotated[str, AfterValidator(_platform_id)]],
+        Field(examples=[["slack:U024BE7LH", "discord:80351110224678912"]]),
     ] = []
-
-    @field_validator("admins")
-    @classmethod
-    def _platform_ids(cls, values: list[str]) -> list[str]:
-        """ "platform:user_id", the id in the form its platform's row (adapters.platforms) gives."""
-        example = 'e.g. "slack:U024BE7LH" or "discord:80351110224678912"'
-        for i, value in enumerate(values):
-            name, colon, user = value.partition(":")
-            entry = PLATFORMS.get(name)
-            if not colon or entry is None:
-                raise SettingProblem(
-                    f"{value!r} is not platform:user_id with a platform of {', '.join(PLATFORMS)}; "
-                    f"{example}",
-                    key=(i,),
-                )
-            if not entry.accepts_user_id(user):
-                raise SettingProblem(
-                    f"{user!r} is not a {name} user id ({entry.user_id_words}); {example}", key=(i,)
-                )
-        return values
 
 
 class CoordinationSettings(SettingsModel):
@@ -183,6 +187,17 @@ class SubscriptionConfig(SettingsModel):
         if value not in PLATFORMS:
             raise ValueError(f"unknown platform {value!r}; platforms are {', '.join(PLATFORMS)}")
         return value
+
+    @model_validator(mode="after")
+    def _channel_in_its_platforms_form(self) -> SubscriptionConfig:
+        entry = PLATFORMS[self.platform]
+        if not entry.accepts_channel_id(self.channel):
+            raise SettingProblem(
+                f"{self.channel!r} is not a {self.platform} channel id ({entry.channel_id_words})"
+                f'; e.g. channel = "{entry.channel_example}"',
+                key=("channel",),
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_roundup_is_weekly(self) -> SubscriptionConfig:
@@ -335,5 +350,7 @@ def parse_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = [describe(error, Settings, source, text) for error in exc.errors()]
+        # In the file's order (pydantic's is the model's); those without a line last.
+        errors = sorted(exc.errors(), key=lambda e: line_of_error(e, text) or len(text) + 1)
+        problems = [describe(error, Settings, source, text) for error in errors]
         raise ConfigError.of(problems) from None

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from briefings.settings import FORMS, SettingProblem
+from briefings.urls import redact_credentials
 
 Loc = tuple[str | int, ...]
 
@@ -37,13 +38,21 @@ _EXPECTED = {
     "int_from_float": "an integer",
 }
 _NONE: tuple[object, ...] = (None, "", [], ())  # defaults that show no value worth copying
-_SECRETIVE = re.compile(r"token|secret|key|password", re.I)
+_SECRETIVE = re.compile(r"token|secret|key|password", re.I)  # a name that may hold a secret
+# A key whose value may be a secret (bot_token_env, api_key_env; not max_summary_tokens): not shown.
+_SECRET_VALUE = re.compile(r"(token|secret|key|password)(_env)?$", re.I)
+_SHOWN_CHARS = 10  # "10", "off", "/briefing" with its quotes; a token is longer
 # A message that already shows a correct value needs no example after it.
 _SHOWS_EXAMPLE = re.compile(r"e\.g\.|\buse\b|such as|for example|did you mean", re.I)
 
 
 def describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
-    """One pydantic error (from validating `root`) as one line."""
+    """One pydantic error (from validating `root`) as one line; the password of any URL it quotes
+    is masked here, so no check of any URL key can show one."""
+    return redact_credentials(_describe(error, root, source, text))
+
+
+def _describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
     loc: Loc = tuple(error["loc"])
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, SettingProblem):
@@ -55,11 +64,14 @@ def describe(error: Any, root: type[BaseModel], source: str, text: str) -> str:
     if error["type"] == "missing":
         what = "is required but missing"
     elif error["type"] == "string_pattern_mismatch":  # its regular expression helps no one
-        shown = not _SECRETIVE.search(key)
+        shown = not _SECRET_VALUE.search(key)
         form = FORMS.get(str((error.get("ctx") or {}).get("pattern")), "in the form this key takes")
         what = f"{_kind(error.get('input'), shown)} is not {form}"
+    elif error["type"] == "too_short":
+        least = (error.get("ctx") or {}).get("min_length", 1)
+        what = f"must have at least {least} {'entry' if least == 1 else 'entries'}, not none"
     elif error["type"] in _EXPECTED:
-        shown = not _SECRETIVE.search(key)
+        shown = not _SECRET_VALUE.search(key)
         what = f"must be {_EXPECTED[error['type']]}, not {_kind(error.get('input'), shown)}"
     else:
         what = one_line(str(error["msg"]).removeprefix("Value error, "))
@@ -81,11 +93,16 @@ def _where(source: str, line: int | None) -> str:
 
 
 def _kind(value: Any, show: bool) -> str:
-    """What kind of TOML value `value` is; a short string is shown too (never a secret's)."""
+    """What kind of TOML value `value` is, and a short value itself ("10", "off"; never a secret's).
+    A longer string may be a token pasted in the wrong key: only its length is told."""
+    if isinstance(value, str) and not value:
+        return "an empty string"
     for kind, name in _TOML_KINDS:
         if isinstance(value, kind):
-            short = isinstance(value, str) and len(value) <= 8 and show  # "10", "off"; no token
-            return f"{name} {json.dumps(value)}" if short else name
+            written = toml_value(value) if not isinstance(value, dict) else ""
+            if show and written and len(written) <= _SHOWN_CHARS:
+                return f"{name} {written}"
+            return f"a string of {len(value)} characters" if isinstance(value, str) else name
     return "a date or time" if value is not None else "nothing"
 
 
@@ -103,7 +120,12 @@ def _unknown(loc: Loc, value: Any, root: type[BaseModel]) -> str:
         what = f"unknown table [{name}]" if isinstance(value, dict) else f"unknown key '{name}'"
         return f"{what}; {hint}the tables are {tables}"
     section = dotted(loc[:-1])
-    return f"unknown key '{dotted(loc)}'; {hint}the keys of [{section}] are {', '.join(known)}"
+    what = (
+        f"unknown table [{dotted(loc)}]"
+        if isinstance(value, dict)
+        else f"unknown key '{dotted(loc)}'"
+    )
+    return f"{what}; {hint}the keys of [{section}] are {', '.join(known)}"
 
 
 def _header(root: type[BaseModel], name: str) -> str:
@@ -144,9 +166,12 @@ def _model_at(root: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
 
 def _example(root: type[BaseModel], loc: Loc) -> str:
     found = _field_at(root, loc)
-    if found is None or _model_in(found[1].annotation) is not None:
+    if found is None:
         return ""
     name, field = found
+    model = _model_in(found[1].annotation)
+    if model is not None:
+        return _table_example(name, field, model) if loc[-1] == name else ""
     if field.examples:
         value = field.examples[0]
     elif not field.is_required() and field.default_factory is None and field.default not in _NONE:
@@ -154,6 +179,22 @@ def _example(root: type[BaseModel], loc: Loc) -> str:
     else:
         return ""
     return f"; e.g. {name} = {toml_value(value)}"
+
+
+def _table_example(name: str, field: FieldInfo, model: type[BaseModel]) -> str:
+    """A whole table as an example (for `sources = []` or `digest = 3`): its header, and the
+    values of its default's first entry (or one key that has an example)."""
+    many = getattr(field.annotation, "__origin__", None) is list
+    header = f"[[{name}]]" if many else f"[{name}]"
+    default = field.get_default(call_default_factory=True)
+    first = default[0] if many and default else default
+    if isinstance(first, BaseModel):
+        shown = first.model_dump(exclude_defaults=True) or first.model_dump()
+        pairs = [f"{key} = {toml_value(value)}" for key, value in list(shown.items())[:2]]
+    else:
+        pairs = [_example(model, (key,)).removeprefix("; e.g. ") for key in model.model_fields]
+        pairs = [pair for pair in pairs if pair][:1]
+    return f"; e.g. {header} with {' and '.join(pairs)}" if pairs else f"; e.g. {header}"
 
 
 def toml_value(value: Any) -> str:
@@ -166,6 +207,15 @@ def toml_value(value: Any) -> str:
     return repr(value)
 
 
+def line_of_error(error: Any, text: str) -> int | None:
+    """The line `describe` names for `error`, to put several problems in the file's order."""
+    loc: Loc = tuple(error["loc"])
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, SettingProblem):
+        loc = (*loc, *cause.key)
+    return line_of(loc, text)
+
+
 def line_of(loc: Loc, text: str) -> int | None:
     """Best-effort line number of a key: find its table header, then the key after it."""
     if not text or not loc:
@@ -173,6 +223,12 @@ def line_of(loc: Loc, text: str) -> int | None:
     lines = text.splitlines()
     start: int | None = None
     keys = [p for p in loc if isinstance(p, str)]
+    if len(keys) >= 2 and len(keys) == len(loc):  # a table of its own: [digest.extra]
+        path = r"\s*\.\s*".join(re.escape(k) for k in keys)
+        table = re.compile(rf"^\s*\[{{1,2}}\s*{path}\s*\]")
+        own = next((i for i, ln in enumerate(lines) if table.match(ln)), None)
+        if own is not None:
+            return own + 1
     if len(loc) >= 2 and isinstance(loc[1], int):
         header = re.compile(rf"^\s*\[\[\s*{re.escape(str(loc[0]))}\s*\]\]")
         headers = [i for i, ln in enumerate(lines) if header.match(ln)]

@@ -18,7 +18,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from briefings.errors import LLMError as LLMError
-from briefings.settings import EnvName, SettingsModel, http_url
+from briefings.settings import EnvName, SettingsModel, api_url
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class LLMSettings(SettingsModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        return http_url(value) if value else value
+        return api_url(value) if value else value
 
 
 class ChatClient:

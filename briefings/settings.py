@@ -22,7 +22,13 @@ class SettingsModel(BaseModel):
 
 
 def http_url(value: str) -> str:
-    parts = urlsplit(value)
+    """An http(s) URL with a host; a feed's may carry user:password (sent as Basic auth)."""
+    if any(c.isspace() for c in value):
+        raise ValueError("a URL cannot contain spaces or line breaks (write a space as %20)")
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:  # "Invalid IPv6 URL"
+        raise ValueError(f"{value!r} is not a valid URL ({str(exc).lower()})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
     try:
@@ -31,6 +37,18 @@ def http_url(value: str) -> str:
         port = -1
     if port is not None and not 0 < port < 65536:
         raise ValueError(f"{value!r} has a port that is not 1-65535")
+    return value
+
+
+def api_url(value: str) -> str:
+    """An http(s) API base, without credentials: they would go with every call (Slack refuses a
+    request carrying two), and secrets live in environment variables, never in config.toml."""
+    http_url(value)
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(
+            "contains a user name or password; drop it: secrets come from environment variables"
+        )
     return value
 
 

@@ -37,6 +37,7 @@ from briefings.errors import describe
 from briefings.models import FeedEntry
 from briefings.settings import SettingsModel
 from briefings.text import clean_inline, html_to_text
+from briefings.urls import redact_credentials as redact_credentials
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +95,6 @@ def _tls() -> ssl.SSLContext:
 
 def is_local_path(location: str) -> bool:
     return not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", location) or location.startswith("file://")
-
-
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/?#\s:@]*):[^/?#\s]*@")
-
-
-def redact_credentials(text: str) -> str:
-    """`text` with the password of every URL in it replaced by `***` (user names are kept)."""
-    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "share", "amp")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/?#\s:@]*):[^/?#\s]*@")
+
+
+def redact_credentials(text: str) -> str:
+    """`text` with the password of every URL in it replaced by `***` (user names are kept): for
+    anything shown to a person, a fetch error as much as a config error."""
+    return _URL_PASSWORD.sub(r"\1:***@", text)
 
 
 def normalize_url(url: str) -> str:

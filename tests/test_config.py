@@ -220,7 +220,7 @@ def test_admin_ids_in_each_platforms_form_are_accepted(more_platforms: None) -> 
         ("discord:1234", "'1234' is not a discord user id"),
         ("matrix:alice", "'alice' is not a matrix user id"),
         ("teams:29:has space", "'29:has space' is not a teams user id (no spaces, not empty)"),
-        ("teams:", "'' is not a teams user id"),
+        ("teams:", "'teams:' has no user id after the colon"),
         ("irc:alice", "'irc:alice' is not platform:user_id"),
         ("U024BE7LH", "'U024BE7LH' is not platform:user_id"),
     ],
@@ -257,7 +257,9 @@ def test_a_wrong_typed_value_is_not_echoed_when_it_could_be_a_secret(tmp_path: P
     with pytest.raises(ConfigError) as info:
         load_settings(path)
     message = str(info.value)
-    assert message.startswith(f"{path}:2: slack.port: must be an integer, not a string;")
+    assert message.startswith(
+        f"{path}:2: slack.port: must be an integer, not a string of 21 characters;"
+    )
     assert "xoxb" not in message and "e.g. port = 3000" in message
 
 

@@ -10,6 +10,7 @@ else on standard error."""
 from __future__ import annotations
 
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -152,6 +153,53 @@ CASES = {
             "e.g. url = ",
         ],
     ),
+    "every bad admin id": (
+        '[commands]\nadmins = ["discord:80351110224678912", "slack:u1", "discord:x"]\n',
+        [
+            "config.toml:2: commands.admins.1: 'u1' is not a slack user id",
+            " | config.toml:2: commands.admins.2: 'x' is not a discord user id (15 to 21 digits)",
+        ],
+    ),
+    "an admin id with nothing after the colon": (
+        '[commands]\nadmins = ["slack:"]\n',
+        ["config.toml:2: commands.admins.0: 'slack:' has no user id after the colon", "e.g. "],
+    ),
+    "a discord channel by its name": (
+        '[[subscriptions]]\nplatform = "discord"\nchannel = "general"\n',
+        [
+            "config.toml:3: subscriptions.0.channel: 'general' is not a discord channel id",
+            'e.g. channel = "80351110224678913"',
+        ],
+    ),
+    "a time zone with a trailing space": (
+        '[schedule]\ntimezone = "Europe/London "\n',
+        [
+            "config.toml:2: schedule.timezone: 'Europe/London ' has a space before or after it",
+            'did you mean "Europe/London"?',
+        ],
+    ),
+    "a password in a SQLite URL's query": (
+        '[database]\nurl = "sqlite:///x.db?password=SECRETPW"\n',
+        ["config.toml:2: database.url: contains a password", 'e.g. url = "sqlite:///'],
+    ),
+    "a table inside a table": (
+        "[digest]\nmax_items = 3\n\n[digest.extra]\na = 1\n",
+        ["config.toml:4: unknown table [digest.extra]", "the keys of [digest] are max_items"],
+    ),
+    "no sources": (
+        "# feeds\nsources = []\n\n[digest]\nmax_items = 3\n",
+        [
+            "config.toml:2: sources: must have at least 1 entry, not none",
+            'e.g. [[sources]] with name = "irinfive" and url = "https://irinfive.com/feed/"',
+        ],
+    ),
+    "sources as a string": (
+        'sources = "irinfive"\n',
+        [
+            'config.toml:1: sources: must be an array, not a string "irinfive"',
+            'e.g. [[sources]] with name = "irinfive"',
+        ],
+    ),
 }
 
 
@@ -207,7 +255,8 @@ def test_every_config_error_is_one_line_naming_file_line_key_and_a_good_value(
         ),
         (
             '[llm]\napi_key_env = "my-key"\n',
-            "llm.api_key_env: a string is not an environment variable name (A-Z, 0-9 and _)",
+            "llm.api_key_env: a string of 6 characters is not an environment variable name (A-Z, 0-9 "
+            "and _)",
         ),
     ],
     ids=["an admin id", "a source name", "a slash command", "an environment variable name"],
@@ -269,3 +318,87 @@ def test_every_shaped_key_has_words_for_its_error() -> None:
     used = patterns(Settings.model_json_schema())
     assert used, "the schema should hold the source name's pattern at least"
     assert [p for p in used if p not in FORMS] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[[sources]]\nname = "a"\nurl = "ftp://bob:SECRETPW@example.com/feed"\n',
+            "config.toml:3: sources.0.url: 'ftp://bob:***@example.com/feed' is not an http(s) URL",
+        ),
+        (
+            '[llm]\nbase_url = "ftp://k:SECRETPW@h/v1"\nmodel = "m"\n',
+            "config.toml:2: llm.base_url: 'ftp://k:***@h/v1' is not an http(s) URL",
+        ),
+    ],
+    ids=["a source URL", "the llm base URL"],
+)
+def test_a_url_in_a_config_error_never_shows_its_password(
+    cwd: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    (cwd / "config.toml").write_text(text, encoding="utf-8")
+    assert main(["doctor"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "SECRETPW" not in err
+    assert said in err
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        (
+            '[llm]\nbase_url = "http://bob:SECRETPW@127.0.0.1:8000/v1"\nmodel = "m"\n',
+            "config.toml:2: llm.base_url: contains a user name or password; drop it",
+        ),
+        (
+            '[slack]\napi_base_url = "https://x:SECRETPW@slack.test/api/"\n',
+            "config.toml:2: slack.api_base_url: contains a user name or password; drop it",
+        ),
+        (
+            '[slack]\napi_base_url = "https://slack.test/api/ with space"\n',
+            "config.toml:2: slack.api_base_url: a URL cannot contain spaces",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "https://bob:SECRETPW@exa mple.test/feed"\n',
+            "config.toml:3: sources.0.url: a URL cannot contain spaces",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "http://127.0.0.1:0/feed"\n',
+            "config.toml:3: sources.0.url: 'http://127.0.0.1:0/feed' has a port that is not "
+            "1-65535",
+        ),
+    ],
+    ids=[
+        "llm credentials",
+        "slack credentials",
+        "a space in an API URL",
+        "a space in a feed URL",
+        "port 0",
+    ],
+)
+def test_a_url_that_cannot_work_is_refused_at_load_time(
+    cwd: Path, capsys: pytest.CaptureFixture[str], text: str, said: str
+) -> None:
+    (cwd / "config.toml").write_text(text, encoding="utf-8")
+    assert main(["doctor"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith(HEADING) and len(err.strip().splitlines()) == 1, err
+    assert said in err
+    assert "SECRETPW" not in err and "with space" not in err
+
+
+def test_several_problems_come_in_the_file_order_each_showing_its_value(
+    cwd: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (cwd / "config.toml").write_text(
+        '[digest]\nmax_summary_tokens = "50"\nmax_items = "10"\ntake_sentences = "2"\n'
+        'summary_sentences = "3"\n[commands]\nadmins = "slack:U024BE7LH"\n',
+        encoding="utf-8",
+    )
+    assert main(["doctor"]) == EXIT_USAGE
+    line = capsys.readouterr().err.strip()
+    assert re.findall(r"config\.toml:(\d+):", line) == ["2", "3", "4"], line
+    assert line.endswith("(and 2 more)"), line
+    assert 'digest.max_summary_tokens: must be an integer, not a string "50"' in line
+    assert " string;" not in line

@@ -258,6 +258,29 @@ def test_cli_tags_skips_a_line_nested_too_deeply_and_tags_the_next(
     assert error.startswith(f"briefbot: {batch}:1: skipped: not JSON")
 
 
+@pytest.mark.parametrize("command", ["tags", "summarize"])
+def test_a_bad_jsonl_line_is_told_in_plain_words_not_pythons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    batch = tmp_path / "in.jsonl"
+    text = "german officials in berlin met german unions ."
+    batch.write_bytes(
+        f'{{"id": "a", "text": "{text}"}}\n'.encode()
+        + f'\ufeff{{"id": "b", "text": "{text}"}}\n'.encode()  # a second file pasted in
+        + f'{{"id": 1e400, "text": "{text}"}}\n'.encode()
+        + f'{{"id": 12{"0" * 5000}, "text": "{text}"}}\n'.encode()
+    )
+    assert main([command, str(batch)]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a"]
+    assert err.strip().splitlines() == [
+        f"briefbot: {batch}:2: skipped: not JSON (a byte order mark inside the file at column 1)",
+        f'briefbot: {batch}:3: skipped: "id" must be a string or a whole number, not 1e400',
+        f"briefbot: {batch}:4: skipped: not JSON this tool reads (a number of more than 4300 "
+        "digits)",
+    ]
+
+
 def test_cli_tags_skips_an_id_that_is_not_a_string_or_whole_number_and_tags_a_null_title(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

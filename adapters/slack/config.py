@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from briefings.settings import EnvName, SettingsModel, http_url, shaped
+from briefings.settings import EnvName, SettingsModel, api_url, shaped
 
 
 class SlackConfig(SettingsModel):
@@ -29,7 +29,7 @@ class SlackConfig(SettingsModel):
     @field_validator("api_base_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
-        return http_url(value)
+        return api_url(value)
 
 
 def secrets(config: SlackConfig) -> tuple[str, ...]:
