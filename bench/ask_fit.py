@@ -7,9 +7,9 @@ cross-validation, instead of rules keyed to particular misses.
 Loads the store and index once (as bench/ask.py does), then asks every hand-written question of
 every set under many settings of the named constants (`PARAMS`), recording per question whether it
 was answered and whether the answer holds its key facts. Sets: "own" (answerable.jsonl with
-unanswerable.txt and unanswerable_news.txt), "h1" and "h2" (bench/data's held-out sets), and any
-directory given with --sets NAME=DIR holding answerable_heldoutN[_multi].jsonl and
-unanswerable_heldoutN.txt (read from where they are, never copied here).
+unanswerable.txt and unanswerable_news.txt), "h1" to "h5" (bench/data's held-out sets; 3 to 5 were
+written blind, see bench/ask.py), and any directory given with --sets NAME=DIR holding
+answerable_heldoutN[_multi].jsonl and unanswerable_heldoutN.txt (a new set written elsewhere).
 
 Cross-validation: for each set left out, the setting with the most right outcomes (key facts on
 answerable questions, declines on unanswerable ones) over the other sets is chosen, ties to the
@@ -85,6 +85,10 @@ def load_sets(extra: dict[str, Path]) -> dict[str, list[dict[str, Any]]]:
         "h2": answerable(DATA / "answerable_heldout2.jsonl")
         + unanswerable(DATA / "unanswerable_heldout2.txt"),
     }
+    for n in (3, 4, 5):  # the blind sets (see bench/ask.py)
+        sets[f"h{n}"] = answerable(
+            DATA / f"answerable_heldout{n}.jsonl", DATA / f"answerable_heldout{n}_multi.jsonl"
+        ) + unanswerable(DATA / f"unanswerable_heldout{n}.txt")
     for name, where in extra.items():
         n = where.name[-1]
         sets[name] = answerable(
