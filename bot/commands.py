@@ -26,7 +26,7 @@ from bot.topics import TOPIC_DAYS, recent_topics
 from bot.votes import VoteStore
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
-from briefings.question import without_mentions
+from briefings.question import is_blank_question
 from briefings.registry import (
     ROUNDUP_WORD,
     Arg,
@@ -226,7 +226,7 @@ class CommandSet:
     @command("ask", args=(Arg("question", ArgKind.REST, "What you want to know"),))
     async def _ask(self, inv: Invocation, question: str = "") -> Reply:
         """An answer from the posts, with the post it came from"""
-        if not without_mentions(question):  # blank, or only pings (@everyone, <!channel>)
+        if is_blank_question(question):  # blank, or only pings and marks (@everyone ?)
             return refusal("Ask a question, e.g. `ask what did the post say about tariffs?`")
         await self.engine.sync_index()
         thread_posts = await db(

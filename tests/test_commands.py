@@ -212,7 +212,9 @@ async def test_help_questions_and_search(bot: Bot) -> None:
     assert not (await bot.say("ask")).ok
 
 
-@pytest.mark.parametrize("line", ["@everyone", "<!channel>", "ask @here <@U123>"])
+@pytest.mark.parametrize(
+    "line", ["@everyone", "<!channel>", "ask @here <@U123>", "@everyone?", "<!here>!!", "ask ?"]
+)
 async def test_a_question_of_mentions_alone_gets_the_blank_question_hint(
     bot: Bot, line: str
 ) -> None:
