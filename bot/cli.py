@@ -446,7 +446,8 @@ class _WrittenNumber(float):
 def _json_problem(exc: ValueError) -> str:
     """What is wrong with a line that is not JSON, in words (never Python's own)."""
     if isinstance(exc, json.JSONDecodeError):
-        what = exc.msg
+        # Python ends some messages with " at" ("Invalid control character at"): the column follows.
+        what = exc.msg.removesuffix(" at")
         if what.startswith("Unexpected UTF-8 BOM"):
             what = "a byte order mark inside the file"
         return f"not JSON ({what} at column {exc.colno})"  # the line number is the file's
