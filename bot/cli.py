@@ -29,7 +29,7 @@ from briefings.engine import BriefingEngine
 from briefings.errors import BriefbotError, UsageError, describe
 from briefings.index import SearchIndexError
 from briefings.models import Digest, IngestReport, SourceConfig
-from briefings.question import without_mentions
+from briefings.question import is_blank_question
 from briefings.roundup import build_roundup
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, Store, StoreError, db, redact_db_url
@@ -363,8 +363,8 @@ async def _reindex(engine: BriefingEngine) -> int:
 
 
 async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -> int:
-    if args.command == "ask" and not args.batch and not without_mentions(args.question or ""):
-        # A blank question ("", "   ", or only mentions: "@everyone") is the same usage error,
+    if args.command == "ask" and not args.batch and is_blank_question(args.question or ""):
+        # A blank question ("", "   ", or only mentions and marks: "@everyone ?") is the same usage error,
         # before any index work.
         print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
         return EXIT_USAGE
@@ -396,7 +396,7 @@ async def _ask_batch(path: str, engine: BriefingEngine) -> int:
                 error = 'needs "id" and a string "question"'
             elif not isinstance(posts, list) or not all(isinstance(p, str) for p in posts):
                 error = '"posts" must be a list of URLs'
-            elif not without_mentions(question):
+            elif is_blank_question(question):
                 error = "the question is blank (or only mentions)"
         if error is None:
             try:
@@ -446,7 +446,8 @@ class _WrittenNumber(float):
 def _json_problem(exc: ValueError) -> str:
     """What is wrong with a line that is not JSON, in words (never Python's own)."""
     if isinstance(exc, json.JSONDecodeError):
-        what = exc.msg
+        # Python ends some messages with " at" ("Invalid control character at"): the column follows.
+        what = exc.msg.removesuffix(" at")
         if what.startswith("Unexpected UTF-8 BOM"):
             what = "a byte order mark inside the file"
         return f"not JSON ({what} at column {exc.colno})"  # the line number is the file's

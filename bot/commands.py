@@ -26,7 +26,7 @@ from bot.topics import TOPIC_DAYS, recent_topics
 from bot.votes import VoteStore
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
-from briefings.question import without_mentions
+from briefings.question import is_blank_question
 from briefings.registry import (
     ROUNDUP_WORD,
     Arg,
@@ -50,7 +50,7 @@ GROUPS = {"schedule": "When this channel gets digests"}
 ROUNDUP_DAYS = 7
 FOOTER = "In a digest's thread, any message is a question about that digest's posts."
 # `briefbot` command-line commands that are no chat command, and the chat command to try instead:
-# typed alone at the prompt ("posts"), such a word is a habit from the shell, not a question.
+# typed alone at the prompt ("posts", "posts --limit 3"), it is a habit from the shell, not a question.
 CLI_ONLY = {
     "posts": "latest",
     "digest": "latest",
@@ -62,6 +62,28 @@ CLI_ONLY = {
     "reindex": "help",
     "summarize": "help",
 }
+
+
+def _command_line_hint(line: str) -> str | None:
+    """The hint for a line typed as in a shell: a command-line-only command alone or with `--`
+    options (`posts --limit 3`), or a line starting `briefbot COMMAND`. Other words after such a
+    command ("posts about Chile?") make a question, so they get no hint (None)."""
+    words = line.lower().split()
+    if len(words) > 1 and words[0] == "briefbot":
+        words = words[1:]
+        if REGISTRY.get(words[0]) is not None or words[0] in REGISTRY.groups:
+            return (
+                f"`briefbot {words[0]}` is the command line; here type `{words[0]}` without "
+                "`briefbot`, or ask a question."
+            )
+    elif len(words) > 1 and not words[1].startswith("--"):
+        return None
+    if words and words[0] in CLI_ONLY:
+        return (
+            f"`{words[0]}` is a command of the `briefbot` command line; "
+            f"here try `{CLI_ONLY[words[0]]}`, or ask a question."
+        )
+    return None
 
 
 def refusal(text: str) -> Reply:
@@ -179,12 +201,9 @@ class CommandSet:
         parsed = REGISTRY.parse(inv.text)
         if parsed is not None:
             return parsed
-        word = inv.text.strip().lower()
-        if word in CLI_ONLY:
-            raise UsageError(
-                f"`{word}` is a command of the `briefbot` command line; "
-                f"here try `{CLI_ONLY[word]}`, or ask a question."
-            )
+        hint = _command_line_hint(inv.text)
+        if hint is not None:
+            raise UsageError(hint)
         # Not a command word: a question, as people type them at a prompt or after /briefing.
         return Parsed(ASK, {"question": inv.text})
 
@@ -226,7 +245,7 @@ class CommandSet:
     @command("ask", args=(Arg("question", ArgKind.REST, "What you want to know"),))
     async def _ask(self, inv: Invocation, question: str = "") -> Reply:
         """An answer from the posts, with the post it came from"""
-        if not without_mentions(question):  # blank, or only pings (@everyone, <!channel>)
+        if is_blank_question(question):  # blank, or only pings and marks (@everyone ?)
             return refusal("Ask a question, e.g. `ask what did the post say about tariffs?`")
         await self.engine.sync_index()
         thread_posts = await db(

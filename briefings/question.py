@@ -594,6 +594,12 @@ def without_mentions(question: str) -> str:
     return " ".join(_MENTION.sub(" ", question).split())
 
 
+def is_blank_question(question: str) -> bool:
+    """Whether nothing is asked: no letter or digit once mentions are taken out ("", "@everyone ?",
+    "<!channel>!!"), so the asker gets the blank-question hint, never a "don't cover" answer."""
+    return not any(c.isalnum() for c in without_mentions(question))
+
+
 _NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES, "hundred", "dozen"])
 _NUMBER_RUN = re.compile(
     rf"\b(?:a|(?:{_NUMBER_WORD}))"

@@ -342,9 +342,16 @@ def considered_sentences(text: str) -> list[str]:
     return opening_sentences(text)[0][:MAX_CONSIDERED_SENTENCES]
 
 
+# Curly and modifier apostrophes as the straight one, so "it’s" and "it's" are one word.
+_APOSTROPHES = str.maketrans(dict.fromkeys("\u2018\u2019\u02bc\u2032`", "'"))
+# A word: letters and digits, with apostrophes only inside ("don't"; not a quote's 'marks').
+_KEY_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+
+
 def sentence_key(sentence: str) -> str:
-    """What makes two sentences the same one: their words, whatever the spacing or case."""
-    return " ".join(sentence.split()).casefold()
+    """What makes two sentences the same one: their words alone, whatever the spacing, case,
+    punctuation or quotes around them ("On Friday ." and “on Friday!” are one sentence)."""
+    return " ".join(_KEY_WORD.findall(sentence.translate(_APOSTROPHES).casefold()))
 
 
 def distinct_sentences(sentences: Iterable[str]) -> list[str]:

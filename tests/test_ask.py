@@ -275,6 +275,7 @@ def test_ask_and_search_commands(
                 (6, "tag:bogus who"),
                 (7, "@everyone"),
                 (8, "When will Sudan talks resume?"),
+                (9, "@here?"),
             ]
         )
     )
@@ -283,10 +284,11 @@ def test_ask_and_search_commands(
     lines = [json.loads(line) for line in captured.out.splitlines()]
     assert [line["id"] for line in lines] == [1, 2, 3, 8]  # a bad line never ends the run
     skipped = captured.err.splitlines()
-    assert len(skipped) == 4 and all(": skipped: " in line for line in skipped)
+    assert len(skipped) == 5 and all(": skipped: " in line for line in skipped)
     assert f"{batch}:5: skipped: a question needs words besides its tag" in skipped[1]
     assert f'{batch}:6: skipped: "bogus" is not a tag' in skipped[2]
     assert f"{batch}:7: skipped: the question is blank" in skipped[3]
+    assert f"{batch}:9: skipped: the question is blank" in skipped[4]  # mentions and a mark
     assert lines[0]["grounded"] and lines[0]["citations"][0]["title"] == SUDAN_AID.title
     assert not lines[1]["grounded"] and lines[1]["answer"] == NOT_COVERED
     assert lines[2]["citations"][0]["url"] == CEASEFIRE_REACTION.link(BASE)

@@ -322,7 +322,19 @@ def test_a_bad_database_url_is_one_line(
     assert expected.format(tmp=tmp) in line
 
 
-@pytest.mark.parametrize("question", ["   ", "\t \n", "@everyone", "<!channel> @here"])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "   ",
+        "\t \n",
+        "@everyone",
+        "<!channel> @here",
+        "@everyone ?",
+        "<!channel>!!",
+        "@here, ",
+        "?",
+    ],
+)
 def test_a_blank_question_is_the_same_usage_error_as_an_empty_one(
     db: Path, question: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -212,7 +212,9 @@ async def test_help_questions_and_search(bot: Bot) -> None:
     assert not (await bot.say("ask")).ok
 
 
-@pytest.mark.parametrize("line", ["@everyone", "<!channel>", "ask @here <@U123>"])
+@pytest.mark.parametrize(
+    "line", ["@everyone", "<!channel>", "ask @here <@U123>", "@everyone?", "<!here>!!", "ask ?"]
+)
 async def test_a_question_of_mentions_alone_gets_the_blank_question_hint(
     bot: Bot, line: str
 ) -> None:
@@ -239,6 +241,39 @@ async def test_a_command_line_command_typed_at_the_prompt_gets_a_hint_not_an_ans
     # With more words it is a question as before.
     reply = await bot.say("posts about the Andes?")
     assert reply.answer is not None
+
+
+@pytest.mark.parametrize(
+    ("line", "hint"),
+    [
+        (
+            "posts --limit 3",
+            "`posts` is a command of the `briefbot` command line; here try `latest`",
+        ),
+        ("ingest --feed http://x/f", "`ingest` is a command of the `briefbot` command line; here"),
+        (
+            "briefbot posts",
+            "`posts` is a command of the `briefbot` command line; here try `latest`",
+        ),
+        ("Briefbot doctor --json", "`doctor` is a command of the `briefbot` command line; here"),
+        ("briefbot latest", "`briefbot latest` is the command line; here type `latest` without"),
+        ("briefbot schedule set daily 08:00", "`briefbot schedule` is the command line; here"),
+    ],
+)
+async def test_a_command_line_with_options_typed_at_the_prompt_gets_a_hint_not_an_answer(
+    bot: Bot, line: str, hint: str
+) -> None:
+    bot.world.add_posts(3)
+    out = io.StringIO()
+    assert await prompt_loop(bot.commands.handle, io.StringIO(f"{line}\n"), out) == "eof"
+    [said] = out.getvalue().splitlines()
+    assert said.startswith(hint) and said.endswith(", or ask a question.")
+    # Other words after such a command, or after the bot's name, make a question.
+    for question in (
+        "posts about the Andes?",
+        "briefbot what did delegates from the Andes agree on?",
+    ):
+        assert (await bot.say(question)).answer is not None
 
 
 def test_every_command_line_only_command_has_a_chat_command_to_try() -> None:

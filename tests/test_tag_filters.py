@@ -269,6 +269,8 @@ def test_a_bad_jsonl_line_is_told_in_plain_words_not_pythons(
         + f'\ufeff{{"id": "b", "text": "{text}"}}\n'.encode()  # a second file pasted in
         + f'{{"id": 1e400, "text": "{text}"}}\n'.encode()
         + f'{{"id": 12{"0" * 5000}, "text": "{text}"}}\n'.encode()
+        + b'{"id": "c", "text": "a tab\t in a string"}\n'  # pasted from a spreadsheet
+        + b'{"id": "d", "text": "never closed}'  # the last line, cut short
     )
     assert main([command, str(batch)]) == 1
     out, err = capsys.readouterr()
@@ -278,6 +280,8 @@ def test_a_bad_jsonl_line_is_told_in_plain_words_not_pythons(
         f'briefbot: {batch}:3: skipped: "id" must be a string or a whole number, not 1e400',
         f"briefbot: {batch}:4: skipped: not JSON this tool reads (a number of more than 4300 "
         "digits)",
+        f"briefbot: {batch}:5: skipped: not JSON (Invalid control character at column 27)",
+        f"briefbot: {batch}:6: skipped: not JSON (Unterminated string starting at column 21)",
     ]
 
 

@@ -77,7 +77,7 @@ class ExtractiveSummarizer:
 
     def rank(self, sentences: Sequence[str], n: int) -> list[int]:
         """Indices of the `n` best sentences, in reading order; a sentence repeated in the text
-        (same words, whatever the spacing or case) is a candidate once, so none is chosen twice."""
+        (same words, whatever the spacing, case, punctuation or quotes) is a candidate once, so none is chosen twice."""
         seen: set[str] = set()
         firsts: list[int] = []
         for i, sentence in enumerate(sentences):
