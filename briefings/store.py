@@ -28,7 +28,7 @@ from briefings.migrate import BRIEFINGS_REVISIONS, Migrator, read_heads
 from briefings.models import Post, PostParts, SourceState
 from briefings.sources import redact_credentials
 from briefings.tags import tag_post
-from briefings.urls import post_keys
+from briefings.urls import post_keys, shown_db_url
 
 # What the database layer raises; `Store.error` turns any of them into a StoreError with a plain reason.
 DB_ERRORS: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error)
@@ -184,7 +184,7 @@ def normalize_db_url(url: str) -> str:
 def redact_db_url(url: str) -> str:
     """The URL with any password hidden, for logs and `doctor`."""
     try:
-        return sa.engine.make_url(normalize_db_url(url)).render_as_string(hide_password=True)
+        return shown_db_url(sa.engine.make_url(normalize_db_url(url)))
     except sa.exc.ArgumentError:
         return "<unparseable database URL>"
 
@@ -197,7 +197,7 @@ class Store:
     ) -> None:
         self.engine = engine
         self.read_only = read_only
-        self.label = label or engine.url.render_as_string(hide_password=True)
+        self.label = label or shown_db_url(engine.url)
         self.file = file  # the SQLite file, whatever URI form it was opened through
 
     @classmethod
@@ -300,7 +300,7 @@ class Store:
             raise self.error(exc, "cannot migrate") from exc
 
     def describe(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return shown_db_url(self.engine.url)
 
     # -- sources ----------------------------------------------------------------------------------
 
