@@ -189,6 +189,20 @@ def redact_db_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def db_url_problem(url: str) -> str | None:
+    """Why `url` is not a database URL at all (None when it reads as one), so that a typo in it is
+    a usage error before any connection is tried."""
+    try:
+        port = sa.engine.make_url(normalize_db_url(url)).port
+    except sa.exc.ArgumentError:
+        return "not of the form dialect://user@host:port/database"
+    except ValueError:  # SQLAlchemy's int() of what follows a colon: "[::1/db", ":99x"
+        return "its host or port cannot be read"
+    if port is not None and not 0 < port < 65536:
+        return f"port {port} is not 1-65535"
+    return None
+
+
 class Store:
     """All reads and writes of briefbot state. Methods are short transactions; safe to share."""
 

@@ -348,3 +348,30 @@ def test_a_password_in_a_database_url_query_is_never_shown(
     out = capsys.readouterr().out
     assert "database: FAILED" in out
     assert "Zq9SECRET" not in out
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "why"),
+    [
+        ("postgresql://ann:pw@[::1/db", "postgresql://ann:***@[::1/db", "host or port"),
+        ("postgresql://ann:pw@127.0.0.1:123456/db", "127.0.0.1:123456/db", "port 123456"),
+        ("nonsense", "nonsense", "dialect://"),
+    ],
+)
+def test_a_malformed_database_url_is_a_usage_error_naming_it(
+    db: Path,
+    url: str,
+    shown: str,
+    why: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert main(["--db", url, "posts"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("briefbot: --db: '")
+    assert shown in line and "is not a valid database URL" in line and why in line
+    assert ":pw@" not in line
+    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", url)
+    assert main(["doctor"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("briefbot: BRIEFBOT_DATABASE_URL: ") and shown in line
