@@ -21,6 +21,18 @@ def redact_credentials(text: str) -> str:
     return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))
 
 
+def url_syntax_problem(url: str) -> str | None:
+    """Why `url` cannot be read as a URL at all (None when it can): the same words for a feed in
+    config.toml and one given by `--feed`."""
+    if any(c.isspace() for c in url):
+        return "a URL cannot contain spaces or line breaks (write a space as %20)"
+    try:
+        urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL", or a host NFKC normalisation changes
+        return "invalid IPv6 address" if "IPv6" in str(exc) else str(exc)
+    return None
+
+
 def shown_db_url(url: URL) -> str:
     """A database URL as shown to a person: no password, neither the `user:password@` one nor a
     `?password=` query parameter."""
