@@ -20,13 +20,15 @@ from adapters.slack.config import SlackConfig
 from bot.config_errors import describe, line_of_error, toml_syntax
 from bot.schedules import parse_schedule, parse_timezone
 from briefings.ask import AskSettings
-from briefings.errors import BriefbotError
+from briefings.errors import BriefbotError, UsageError
 from briefings.llm import LLMSettings
 from briefings.models import SourceConfig
 from briefings.settings import EnvName, SettingProblem, SettingsModel, http_url, shaped
 from briefings.sources import FetchSettings
+from briefings.store import db_url_problem
 from briefings.summarize.extractive import ExtractiveSettings
 from briefings.tags import parse_tag, parse_tags
+from briefings.urls import redact_credentials
 
 CONFIG_ENV = "BRIEFBOT_CONFIG"
 DEFAULT_CONFIG_NAME = "config.toml"
@@ -57,6 +59,9 @@ class DatabaseSettings(SettingsModel):
         in_query = re.search(r"[?&]password=", value, re.I)  # sqlite:///x.db?password=...
         if re.match(r"^[a-z0-9+]+://[^/@:]*:[^/@]+@", value) or in_query:
             raise ValueError("contains a password; put the URL in the environment variable url_env")
+        problem = db_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"{value!r} is not a valid database URL ({problem})")
         return value
 
 
@@ -310,9 +315,17 @@ class Settings(SettingsModel):
     def database_url(
         self, override: str | None = None, env: Mapping[str, str] | None = None
     ) -> str:
-        """--db beats the environment variable, which beats config.toml."""
+        """--db beats the environment variable, which beats config.toml. A URL that cannot be read
+        as one is a usage error naming where it came from (its password masked)."""
         env = os.environ if env is None else env
-        return override or env.get(self.database.url_env) or self.database.url
+        from_env = env.get(self.database.url_env)
+        url = override or from_env or self.database.url
+        problem = db_url_problem(url)
+        if problem is not None:
+            where = "--db" if override else self.database.url_env if from_env else "database.url"
+            shown = redact_credentials(repr(url))
+            raise UsageError(f"{where}: {shown} is not a valid database URL ({problem})")
+        return url
 
 
 def config_path(explicit: str | None, env: Mapping[str, str] | None = None) -> Path | None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from briefings.migrate import BRIEFINGS_REVISIONS, Migrator
 from briefings.store import DB_ERRORS, StoreError, UTCDateTime, describe_db_error, posts
+from briefings.urls import shown_db_url
 
 BOT_REVISIONS = Path(__file__).parent / "migrations"
 
@@ -186,7 +187,7 @@ def ensure_schema(engine: Engine, *, label: str = "", read_only: bool = False) -
     with _current_lock:
         if engine in _current:
             return
-        where = label or engine.url.render_as_string(hide_password=True)
+        where = label or shown_db_url(engine.url)
         try:
             migrator(engine, label=where, read_only=read_only).upgrade()
         except DB_ERRORS as exc:

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from briefings.errors import StoreError
+from briefings.urls import shown_db_url
 
 if TYPE_CHECKING:  # Alembic is imported only when a schema needs reading or changing
     from alembic.script import Script, ScriptDirectory
@@ -89,7 +90,7 @@ class Migrator:
         self.engine = engine
         self.branch = branch
         self.locations = tuple(str(p) for p in locations)  # the branch's own revisions first
-        self.label = label or engine.url.render_as_string(hide_password=True)
+        self.label = label or shown_db_url(engine.url)
         self.read_only = read_only
 
     @functools.cached_property

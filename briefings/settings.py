@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field
 
 from briefings.errors import SettingProblem as SettingProblem
+from briefings.urls import url_syntax_problem
 
 
 class SettingsModel(BaseModel):
@@ -23,12 +24,12 @@ class SettingsModel(BaseModel):
 
 def http_url(value: str) -> str:
     """An http(s) URL with a host; a feed's may carry user:password (sent as Basic auth)."""
-    if any(c.isspace() for c in value):
-        raise ValueError("a URL cannot contain spaces or line breaks (write a space as %20)")
-    try:
-        parts = urlsplit(value)
-    except ValueError as exc:  # "Invalid IPv6 URL"
-        raise ValueError(f"{value!r} is not a valid URL ({str(exc).lower()})") from None
+    problem = url_syntax_problem(value)
+    if problem is not None and any(c.isspace() for c in value):
+        raise ValueError(problem)
+    if problem is not None:
+        raise ValueError(f"{value!r} is not a valid URL ({problem})")
+    parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{value!r} is not an http(s) URL")
     try:

@@ -38,6 +38,7 @@ from briefings.models import FeedEntry
 from briefings.settings import SettingsModel
 from briefings.text import clean_inline, html_to_text
 from briefings.urls import redact_credentials as redact_credentials
+from briefings.urls import url_syntax_problem
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ async def fetch(
     per read, so a server sending a byte a second would otherwise never time out."""
     if is_local_path(location):
         return _read_local(location, settings)
+    problem = url_syntax_problem(location)  # config.toml refuses these; `--feed` comes here
+    if problem is not None:
+        raise FeedError(redact_credentials(f"{location} is not a valid URL: {problem}"))
     headers = {"Accept": accept}
     if etag:
         headers["If-None-Match"] = etag

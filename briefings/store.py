@@ -28,7 +28,7 @@ from briefings.migrate import BRIEFINGS_REVISIONS, Migrator, read_heads
 from briefings.models import Post, PostParts, SourceState
 from briefings.sources import redact_credentials
 from briefings.tags import tag_post
-from briefings.urls import post_keys
+from briefings.urls import post_keys, shown_db_url
 
 # What the database layer raises; `Store.error` turns any of them into a StoreError with a plain reason.
 DB_ERRORS: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error)
@@ -184,9 +184,23 @@ def normalize_db_url(url: str) -> str:
 def redact_db_url(url: str) -> str:
     """The URL with any password hidden, for logs and `doctor`."""
     try:
-        return sa.engine.make_url(normalize_db_url(url)).render_as_string(hide_password=True)
+        return shown_db_url(sa.engine.make_url(normalize_db_url(url)))
     except sa.exc.ArgumentError:
         return "<unparseable database URL>"
+
+
+def db_url_problem(url: str) -> str | None:
+    """Why `url` is not a database URL at all (None when it reads as one), so that a typo in it is
+    a usage error before any connection is tried."""
+    try:
+        port = sa.engine.make_url(normalize_db_url(url)).port
+    except sa.exc.ArgumentError:
+        return "not of the form dialect://user@host:port/database"
+    except ValueError:  # SQLAlchemy's int() of what follows a colon: "[::1/db", ":99x"
+        return "its host or port cannot be read"
+    if port is not None and not 0 < port < 65536:
+        return f"port {port} is not 1-65535"
+    return None
 
 
 class Store:
@@ -197,7 +211,7 @@ class Store:
     ) -> None:
         self.engine = engine
         self.read_only = read_only
-        self.label = label or engine.url.render_as_string(hide_password=True)
+        self.label = label or shown_db_url(engine.url)
         self.file = file  # the SQLite file, whatever URI form it was opened through
 
     @classmethod
@@ -300,7 +314,7 @@ class Store:
             raise self.error(exc, "cannot migrate") from exc
 
     def describe(self) -> str:
-        return self.engine.url.render_as_string(hide_password=True)
+        return shown_db_url(self.engine.url)
 
     # -- sources ----------------------------------------------------------------------------------
 

@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 _TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_cid", "mc_eid", "ref", "share", "amp")
 _URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/?#\s:@]*):[^/?#\s]*@")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#\s'\"]*")  # libpq reads ?password= too
 
 
 def redact_credentials(text: str) -> str:
     """`text` with the password of every URL in it replaced by `***` (user names are kept): for
-    anything shown to a person, a fetch error as much as a config error."""
-    return _URL_PASSWORD.sub(r"\1:***@", text)
+    anything shown to a person, a fetch error as much as a config error. A `password=` query
+    parameter (which a database URL may carry instead) is masked the same way."""
+    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", text))
+
+
+def url_syntax_problem(url: str) -> str | None:
+    """Why `url` cannot be read as a URL at all (None when it can): the same words for a feed in
+    config.toml and one given by `--feed`."""
+    if any(c.isspace() for c in url):
+        return "a URL cannot contain spaces or line breaks (write a space as %20)"
+    try:
+        urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL", or a host NFKC normalisation changes
+        return "invalid IPv6 address" if "IPv6" in str(exc) else str(exc)
+    return None
+
+
+def shown_db_url(url: URL) -> str:
+    """A database URL as shown to a person: no password, neither the `user:password@` one nor a
+    `?password=` query parameter."""
+    return redact_credentials(url.render_as_string(hide_password=True))
 
 
 def normalize_url(url: str) -> str:

@@ -100,6 +100,25 @@ def test_one_unusable_feed_url_is_one_line_and_the_others_are_stored(
     assert len(json.loads(capsys.readouterr().out)) == 3
 
 
+@pytest.mark.parametrize(
+    ("bad", "why"),
+    [
+        ("{base}/f eed/", "a URL cannot contain spaces or line breaks (write a space as %20)"),
+        ("http://[::1/f", "invalid IPv6 address"),
+    ],
+)
+def test_a_feed_url_config_would_refuse_is_refused_with_the_same_words(
+    cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str], bad: str, why: str
+) -> None:
+    feed_server.routes["/f%20eed/"] = Route(rss_feed(feed_server.base, ALL_POSTS))
+    bad = bad.format(base=feed_server.base)
+    assert main(["ingest", "--feed", bad]) == 1
+    said = [line for line in capsys.readouterr().out.splitlines() if "FAILED" in line]
+    assert said == [f"{said[0].split(':')[0]}: FAILED: {bad} is not a valid URL: {why}"], said
+    assert main(["posts", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []  # nothing was fetched
+
+
 def test_doctor_reports_a_feed_whose_host_cannot_be_encoded_and_checks_the_others(
     cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

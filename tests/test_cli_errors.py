@@ -342,3 +342,48 @@ def test_a_blank_question_is_the_same_usage_error_as_an_empty_one(
     out, err = capsys.readouterr()
     assert out == ""
     assert one_error_line(err) == "briefbot: ask needs a question, or --batch FILE.jsonl"
+
+
+@pytest.mark.parametrize(
+    "secret_in", ["?password=Zq9SECRET", "?sslmode=disable&PassWord=Zq9SECRET"]
+)
+def test_a_password_in_a_database_url_query_is_never_shown(
+    db: Path, secret_in: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"postgresql://ann@127.0.0.1:{closed_port()}/db{secret_in}"
+    assert main(["--db", url, "posts"]) == 1
+    line = one_error_line(capsys.readouterr().err)
+    assert "Zq9SECRET" not in line
+    assert "password=***" in line.lower()
+    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", url)
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "database: FAILED" in out
+    assert "Zq9SECRET" not in out
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "why"),
+    [
+        ("postgresql://ann:pw@[::1/db", "postgresql://ann:***@[::1/db", "host or port"),
+        ("postgresql://ann:pw@127.0.0.1:123456/db", "127.0.0.1:123456/db", "port 123456"),
+        ("nonsense", "nonsense", "dialect://"),
+    ],
+)
+def test_a_malformed_database_url_is_a_usage_error_naming_it(
+    db: Path,
+    url: str,
+    shown: str,
+    why: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert main(["--db", url, "posts"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("briefbot: --db: '")
+    assert shown in line and "is not a valid database URL" in line and why in line
+    assert ":pw@" not in line
+    monkeypatch.setenv("BRIEFBOT_DATABASE_URL", url)
+    assert main(["doctor"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert line.startswith("briefbot: BRIEFBOT_DATABASE_URL: ") and shown in line

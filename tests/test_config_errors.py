@@ -182,6 +182,14 @@ CASES = {
         '[database]\nurl = "sqlite:///x.db?password=SECRETPW"\n',
         ["config.toml:2: database.url: contains a password", 'e.g. url = "sqlite:///'],
     ),
+    "a database URL with a port out of range": (
+        '[database]\nurl = "postgresql://bot@db:70000/briefbot"\n',
+        [
+            "config.toml:2: database.url: 'postgresql://bot@db:70000/briefbot' is not a valid "
+            "database URL (port 70000 is not 1-65535)",
+            'e.g. url = "sqlite:///',
+        ],
+    ),
     "a table inside a table": (
         "[digest]\nmax_items = 3\n\n[digest.extra]\na = 1\n",
         ["config.toml:4: unknown table [digest.extra]", "the keys of [digest] are max_items"],
