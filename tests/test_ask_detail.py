@@ -13,10 +13,8 @@ from pathlib import Path
 import pytest
 
 from briefings.ask import NOT_COVERED, AskSettings, PassageIndex
-from briefings.models import Answer, PostParts
-from briefings.store import NewPost, Store
-
-BASE = "https://irinfive.com"
+from briefings.models import PostParts
+from tests.fixtures.answer_index import BASE, post_index, said
 
 
 def _parts(title: str, *paragraphs: str) -> PostParts:
@@ -102,19 +100,8 @@ POSTS = [
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PassageIndex]:
-    store = Store.open(f"sqlite:///{tmp_path / 'detail.db'}")
-    store.save_posts(
-        NewPost("irinfive", f"{BASE}/{slug}/", f"{BASE}/{slug}/", NOW, parts)
-        for slug, parts in POSTS
-    )
-    built = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: NOW)
-    built.sync()
-    yield built
-    store.close()
-
-
-def said(answer: Answer) -> str:
-    return f"{answer.text}\n{answer.opinion}"
+    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as built:
+        yield built
 
 
 def test_the_subject_named_by_its_rarest_word_finds_its_sentence(index: PassageIndex) -> None:
@@ -216,15 +203,9 @@ SHOOTING = _parts(
 def test_who_was_behind_asks_for_the_doer_not_for_the_word_behind(
     tmp_path: Path, question: str
 ) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'behind.db'}")
-    store.save_posts(
-        NewPost("irinfive", f"{BASE}/{slug}/", f"{BASE}/{slug}/", NOW, parts)
-        for slug, parts in [("shooting", SHOOTING), ("volcano", VOLCANO)]
-    )
-    built = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: NOW)
-    built.sync()
-    answer = built.ask(question)
-    store.close()
+    posts = [("shooting", NOW, SHOOTING), ("volcano", NOW, VOLCANO)]
+    with post_index(tmp_path, posts, NOW) as built:
+        answer = built.ask(question)
     assert answer.grounded, said(answer)
     assert "Ivo Marsh" in said(answer)
     assert answer.citations[0].url == f"{BASE}/shooting/"

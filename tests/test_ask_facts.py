@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from briefings.ask import NOT_COVERED, PassageIndex
-from briefings.models import Answer, PostParts
-from briefings.store import NewPost, Store
-
-BASE = "https://irinfive.com"
+from briefings.models import PostParts
+from tests.fixtures.answer_index import post_index, said
 
 
 def _parts(title: str, *paragraphs: str) -> PostParts:
@@ -55,19 +53,8 @@ POSTS = [
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PassageIndex]:
-    store = Store.open(f"sqlite:///{tmp_path / 'facts.db'}")
-    store.save_posts(
-        NewPost("irinfive", f"{BASE}/{slug}/", f"{BASE}/{slug}/", NOW, parts)
-        for slug, parts in POSTS
-    )
-    built = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: NOW)
-    built.sync()
-    yield built
-    store.close()
-
-
-def said(answer: Answer) -> str:
-    return f"{answer.text}\n{answer.opinion}"
+    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as built:
+        yield built
 
 
 @pytest.mark.parametrize(

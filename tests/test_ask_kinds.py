@@ -13,10 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from briefings.ask import NOT_COVERED, PassageIndex
-from briefings.models import Answer, PostParts
-from briefings.store import NewPost, Store
-
-BASE = "https://irinfive.com"
+from briefings.models import PostParts
+from tests.fixtures.answer_index import post_index, said
 
 
 def _parts(title: str, *paragraphs: str) -> PostParts:
@@ -142,19 +140,9 @@ POSTS = [
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PassageIndex]:
-    tmp_path = tmp_path_factory.mktemp("kinds")
-    store = Store.open(f"sqlite:///{tmp_path / 'kinds.db'}")
-    store.save_posts(
-        NewPost("news", f"{BASE}/{slug}/", f"{BASE}/{slug}/", NOW, parts) for slug, parts in POSTS
-    )
-    built = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: NOW)
-    built.sync()
-    yield built
-    store.close()
-
-
-def said(answer: Answer) -> str:
-    return f"{answer.text}\n{answer.opinion}"
+    posts = [(slug, NOW, parts) for slug, parts in POSTS]
+    with post_index(tmp_path_factory.mktemp("kinds"), posts, NOW, source="news") as built:
+        yield built
 
 
 def answers(index: PassageIndex, question: str, fact: str) -> None:

@@ -12,9 +12,7 @@ import pytest
 from adapters.console import render_answer
 from briefings.ask import PassageIndex
 from briefings.models import Answer, PostParts
-from briefings.store import NewPost, Store
-
-BASE = "https://irinfive.com"
+from tests.fixtures.answer_index import BASE, post_index, said
 
 
 def _parts(title: str, paragraphs: tuple[str, ...], take: str = "") -> PostParts:
@@ -85,19 +83,8 @@ POSTS = [
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PassageIndex]:
-    store = Store.open(f"sqlite:///{tmp_path / 'questions.db'}")
-    store.save_posts(
-        NewPost("irinfive", f"{BASE}/{slug}/", f"{BASE}/{slug}/", when, parts)
-        for slug, when, parts in POSTS
-    )
-    built = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: NOW)
-    built.sync()
-    yield built
-    store.close()
-
-
-def said(answer: Answer) -> str:
-    return f"{answer.text}\n{answer.opinion}"
+    with post_index(tmp_path, POSTS, NOW) as built:
+        yield built
 
 
 def cited(answer: Answer) -> list[str]:
@@ -192,20 +179,13 @@ def test_a_period_whose_posts_do_not_cover_it_says_so_before_other_dates(
 
 
 def test_last_month_is_the_calendar_month_before_now(tmp_path: Path) -> None:
-    store = Store.open(f"sqlite:///{tmp_path / 'months.db'}")
-    store.save_posts(
-        NewPost("irinfive", f"{BASE}/{slug}/", f"{BASE}/{slug}/", when, parts)
-        for slug, when, parts in POSTS
-    )
     december = datetime(2026, 12, 3, tzinfo=UTC)
-    index = PassageIndex(store=store, path=tmp_path / "index", clock=lambda: december)
-    index.sync()
-    answer = index.ask("What did the posts say last month about Arctic oil?")
-    assert answer.grounded
-    assert set(cited(answer)) == {"arctic-oil", "arctic-talks"}
-    answer = index.ask("What did the posts say this week about Arctic oil?")
-    assert answer.text.startswith("No posts published this week cover that; from other dates:")
-    store.close()
+    with post_index(tmp_path, POSTS, december) as index:
+        answer = index.ask("What did the posts say last month about Arctic oil?")
+        assert answer.grounded
+        assert set(cited(answer)) == {"arctic-oil", "arctic-talks"}
+        answer = index.ask("What did the posts say this week about Arctic oil?")
+        assert answer.text.startswith("No posts published this week cover that; from other dates:")
 
 
 def test_a_take_quoted_among_several_posts_is_labelled_as_the_posts_view(
