@@ -12,7 +12,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from adapters.discord.config import DiscordConfig
 from adapters.platforms import PLATFORMS
@@ -193,16 +200,21 @@ class SubscriptionConfig(SettingsModel):
             raise ValueError(f"unknown platform {value!r}; platforms are {', '.join(PLATFORMS)}")
         return value
 
-    @model_validator(mode="after")
-    def _channel_in_its_platforms_form(self) -> SubscriptionConfig:
-        entry = PLATFORMS[self.platform]
-        if not entry.accepts_channel_id(self.channel):
-            raise SettingProblem(
-                f"{self.channel!r} is not a {self.platform} channel id ({entry.channel_id_words})"
-                f'; e.g. channel = "{entry.channel_example}"',
-                key=("channel",),
+    @field_validator("channel")
+    @classmethod
+    def _channel_in_its_platforms_form(cls, value: str, info: ValidationInfo) -> str:
+        # A field check (after `platform`, declared first), not a model one: it is then told
+        # beside the entry's other problems (a bad `timezone`) instead of only once they are fixed.
+        platform = info.data.get("platform")
+        if platform is None:  # the platform itself is wrong: that is the problem to tell
+            return value
+        entry = PLATFORMS[platform]
+        if not entry.accepts_channel_id(value):
+            raise ValueError(
+                f"{value!r} is not a {platform} channel id ({entry.channel_id_words})"
+                f'; e.g. channel = "{entry.channel_example}"'
             )
-        return self
+        return value
 
     @model_validator(mode="after")
     def _check_roundup_is_weekly(self) -> SubscriptionConfig:

@@ -171,6 +171,13 @@ CASES = {
             'e.g. channel = "80351110224678913"',
         ],
     ),
+    "a channel by its name beside a bad time zone": (
+        '[[subscriptions]]\nplatform = "discord"\nchannel = "news"\ntimezone = "Mars/Base"\n',
+        [
+            "config.toml:3: subscriptions.0.channel: 'news' is not a discord channel id",
+            " | config.toml:4: subscriptions.0.timezone: unknown time zone 'Mars/Base'",
+        ],
+    ),
     "a time zone with a trailing space": (
         '[schedule]\ntimezone = "Europe/London "\n',
         [
