@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,6 +40,22 @@ def followups(rig: Rig) -> list[dict[str, Any]]:
     return [
         r.body for r in rig.fake.requests if r.method == "POST" and r.path.startswith("webhooks/")
     ]
+
+
+@asynccontextmanager
+async def restarted(rig: Rig) -> AsyncIterator[BriefingClient]:
+    """A new client on the same commands, as after a restart: it never sent what is on screen."""
+    fresh = BriefingClient(
+        DiscordSettings(requests_per_second=0, guild_ready_timeout=0.01, sync_commands=False)
+    )
+    fresh.commands = rig.client.commands
+    running = asyncio.ensure_future(fresh.start("fake.token.value"))
+    try:
+        await rig.fake.wait_for(fresh.is_ready)
+        yield fresh
+    finally:
+        await fresh.close()
+        await asyncio.wait_for(running, 10)
 
 
 async def test_every_item_has_its_buttons_and_more_answers_privately(rig: Rig) -> None:
@@ -127,20 +145,11 @@ async def test_buttons_still_work_after_a_restart(rig: Rig) -> None:
     posts = await deliver_digest(rig)
     [message] = rig.fake.messages[CHANNEL]
     await rig.client.close()
-    fresh = BriefingClient(
-        DiscordSettings(requests_per_second=0, guild_ready_timeout=0.01, sync_commands=False)
-    )
-    fresh.commands = rig.client.commands
-    running = asyncio.ensure_future(fresh.start("fake.token.value"))
-    try:
-        await rig.fake.wait_for(fresh.is_ready)
+    async with restarted(rig):
         post = sorted(posts)[-1]
         call = await click(rig, message, f"briefbot:more:{post}", MEMBER)
         await rig.fake.wait_for(lambda: rig.callbacks(call) and followups(rig))
         assert followups(rig)[0]["embeds"][0]["title"] == "Post 3: talks in the Mekong"
-    finally:
-        await fresh.close()
-        await asyncio.wait_for(running, 10)
 
 
 async def test_a_button_id_too_long_for_a_post_gets_a_clear_private_answer(rig: Rig) -> None:
@@ -164,13 +173,7 @@ async def test_an_ask_form_opened_before_a_restart_is_answered_after_it(rig: Rig
     await rig.fake.wait_for(lambda: all(rig.callbacks(call) for call in opened))
     custom_id = rig.callbacks(opened[0])[0]["data"]["custom_id"]
     await rig.client.close()  # both forms are open on people's screens when the bot restarts
-    fresh = BriefingClient(
-        DiscordSettings(requests_per_second=0, guild_ready_timeout=0.01, sync_commands=False)
-    )
-    fresh.commands = rig.client.commands
-    running = asyncio.ensure_future(fresh.start("fake.token.value"))
-    try:
-        await rig.fake.wait_for(fresh.is_ready)
+    async with restarted(rig):
         for n, (who, question) in enumerate(
             ((MEMBER, "what did delegates agree?"), (ADMIN, "how many points did they agree?")),
             start=1,
@@ -183,9 +186,6 @@ async def test_an_ask_form_opened_before_a_restart_is_answered_after_it(rig: Rig
         answers = rig.fake.posted(message["id"])
         assert len(answers) == 2  # each person's question answered once, in the digest's thread
         assert all("https://irinfive.com/post-1/" in a["content"] for a in answers)
-    finally:
-        await fresh.close()
-        await asyncio.wait_for(running, 10)
 
 
 def remove_post(store: Store, post_id: int) -> None:

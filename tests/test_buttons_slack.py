@@ -280,35 +280,10 @@ async def test_app_home_shows_admins_every_channel_with_resume_and_members_the_l
     assert "Post 3: talks in the Mekong" in member and "/briefing help" in member
 
     # Resume re-checks the clicker: a member's click changes nothing, an admin's resumes.
-    async def resume(user: str) -> None:
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user, "team_id": "T1"},
-            "team": {"id": "T1"},
-            "api_app_id": "A1",
-            "token": "legacy",
-            "container": {"type": "view", "view_id": "V1"},
-            "trigger_id": "1.2.3",
-            "view": {"id": "V1", "type": "home"},
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": RESUME_ACTION,
-                    "block_id": "resume-C2",
-                    "value": "C2",
-                    "action_ts": "1",
-                }
-            ],
-        }
-        body = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-        before = len(calls(rig, "views.publish"))
-        assert (await rig.post(body, "application/x-www-form-urlencoded")).status_code == 200
-        await rig.slack.wait_for(lambda: len(calls(rig, "views.publish")) > before)
-
-    await resume("UMEMBER")
+    await click_resume(rig, "UMEMBER", "C2")
     paused = rig.world.outbox.subscription("slack", "C2")
     assert paused is not None and paused.paused
-    await resume("UADMIN")
+    await click_resume(rig, "UADMIN", "C2")
     resumed = rig.world.outbox.subscription("slack", "C2")
     assert resumed is not None and not resumed.paused and resumed.tags == ("region:europe",)
 

@@ -254,10 +254,8 @@ def test_an_old_database_newer_than_the_old_migrator_we_know_is_refused(db_url: 
         Store.open(db_url)
 
 
-def test_a_newer_database_stops_the_cli_with_one_line(cwd: Path) -> None:
-    url = f"sqlite:///{cwd / 'briefbot.db'}"
-    open_both(url).close()
-    _record_revision(url, sorted(heads())[1], "briefings_9999")
+def posts_fails(url: str) -> list[str]:
+    """`briefbot posts` run on `url` as a person would: it must fail (exit 1); its stderr lines."""
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "--db", url, "posts"],
         cwd=ROOT,
@@ -266,7 +264,14 @@ def test_a_newer_database_stops_the_cli_with_one_line(cwd: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
+    return result.stderr.strip().splitlines()
+
+
+def test_a_newer_database_stops_the_cli_with_one_line(cwd: Path) -> None:
+    url = f"sqlite:///{cwd / 'briefbot.db'}"
+    open_both(url).close()
+    _record_revision(url, sorted(heads())[1], "briefings_9999")
+    lines = posts_fails(url)
     assert len(lines) == 1 and "briefings_9999, newer than this briefbot knows" in lines[0]
 
 
@@ -318,13 +323,5 @@ def test_an_unknown_revision_stops_the_cli_with_one_line(cwd: Path) -> None:
     url = f"sqlite:///{cwd / 'briefbot.db'}"
     open_both(url).close()
     _record_revision(url, sorted(heads())[1], "ae1027a6acf")
-    result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "--db", url, "posts"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
+    lines = posts_fails(url)
     assert len(lines) == 1 and "'ae1027a6acf', which this briefbot does not know" in lines[0]
