@@ -26,9 +26,8 @@ from sqlalchemy.engine import Connection, Engine
 from briefings.errors import StoreError as StoreError
 from briefings.migrate import BRIEFINGS_REVISIONS, Migrator, read_heads
 from briefings.models import Post, PostParts, SourceState
-from briefings.sources import redact_credentials
 from briefings.tags import tag_post
-from briefings.urls import post_keys, shown_db_url
+from briefings.urls import post_keys, redact_credentials, shown_db_url
 
 # What the database layer raises; `Store.error` turns any of them into a StoreError with a plain reason.
 DB_ERRORS: tuple[type[Exception], ...] = (sa.exc.SQLAlchemyError, sqlite3.Error)
