@@ -255,31 +255,6 @@ class Settings(SettingsModel):
     ]
 
     @model_validator(mode="after")
-    def _known_subscription_sources(self) -> Settings:
-        names = {s.name for s in self.sources}
-        for i, sub in enumerate(self.subscriptions):
-            unknown = sorted(set(sub.sources) - names)
-            if unknown:
-                raise SettingProblem(
-                    f"{sub.platform}:{sub.channel} names unknown source(s) {', '.join(unknown)}; "
-                    f"sources are {', '.join(sorted(names))}, e.g. sources = "
-                    f"{json.dumps(sorted(names)[:1])}",
-                    key=("subscriptions", i, "sources"),
-                )
-        first: dict[tuple[str, str, str], int] = {}
-        for i, sub in enumerate(self.subscriptions):
-            earlier = first.setdefault((sub.platform, sub.channel, sub.kind), i)
-            if earlier != i:
-                other = "digest" if sub.kind == "roundup" else "roundup"
-                raise SettingProblem(
-                    f"{sub.platform}:{sub.channel} is declared as a {sub.kind} twice (entries "
-                    f"{earlier} and {i}); a channel may have one digest and one roundup: drop one, "
-                    f'e.g. kind = "{other}" or another channel',
-                    key=("subscriptions", i),
-                )
-        return self
-
-    @model_validator(mode="after")
     def _coordination_within_a_poll(self) -> Settings:
         """A dead leader is replaced, and its posts searchable elsewhere, within one poll."""
         poll = self.schedule.refresh_minutes * 60
@@ -292,17 +267,51 @@ class Settings(SettingsModel):
                 )
         return self
 
-    @model_validator(mode="after")
-    def _unique_source_names(self) -> Settings:
-        names = [s.name for s in self.sources]
+    # The checks over a whole list are field checks, not model checks: a model check runs only once
+    # every field passes, so a bad `[schedule] when` would hide a repeated source name until fixed.
+    @field_validator("sources")
+    @classmethod
+    def _unique_source_names(cls, sources: list[SourceSettings]) -> list[SourceSettings]:
+        names = [s.name for s in sources]
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise SettingProblem(
                     f"source names must be unique; repeated: {name} (entries {names.index(name)} "
                     f'and {i}), e.g. name = "{name}-2"',
-                    key=("sources", i, "name"),
+                    key=(i, "name"),
                 )
-        return self
+        return sources
+
+    @field_validator("subscriptions")
+    @classmethod
+    def _known_subscription_sources(
+        cls, subscriptions: list[SubscriptionConfig], info: ValidationInfo
+    ) -> list[SubscriptionConfig]:
+        """Sources named by a subscription exist (checked once `sources` itself passed), and a
+        channel has at most one digest and one roundup."""
+        sources: list[SourceSettings] | None = info.data.get("sources")
+        names = {s.name for s in sources or []}
+        for i, sub in enumerate(subscriptions):
+            unknown = sorted(set(sub.sources) - names)
+            if sources is not None and unknown:
+                raise SettingProblem(
+                    f"{sub.platform}:{sub.channel} names unknown source(s) {', '.join(unknown)}; "
+                    f"sources are {', '.join(sorted(names))}, e.g. sources = "
+                    f"{json.dumps(sorted(names)[:1])}",
+                    key=(i, "sources"),
+                )
+        first: dict[tuple[str, str, str], int] = {}
+        for i, sub in enumerate(subscriptions):
+            earlier = first.setdefault((sub.platform, sub.channel, sub.kind), i)
+            if earlier != i:
+                other = "digest" if sub.kind == "roundup" else "roundup"
+                raise SettingProblem(
+                    f"{sub.platform}:{sub.channel} is declared as a {sub.kind} twice (entries "
+                    f"{earlier} and {i}); a channel may have one digest and one roundup: drop one, "
+                    f'e.g. kind = "{other}" or another channel',
+                    key=(i,),
+                )
+        return subscriptions
 
     @model_validator(mode="after")
     def _llm_needs_an_endpoint(self) -> Settings:

@@ -141,6 +141,22 @@ CASES = {
             "e.g. index_sync_seconds = ",
         ],
     ),
+    "a bad schedule hides no repeated source name": (
+        '[schedule]\nwhen = "daily 25:00"\n[[sources]]\nname = "a"\nurl = "https://a.test/f"\n'
+        '[[sources]]\nname = "a"\nurl = "https://b.test/f"\n',
+        [
+            "config.toml:2: schedule.when: cannot read schedule",
+            "config.toml:7: sources.1.name: source names must be unique; repeated: a",
+        ],
+    ),
+    "a bad schedule hides no unknown source of a subscription": (
+        '[schedule]\nwhen = "daily 25:00"\n'
+        '[[subscriptions]]\nplatform = "slack"\nchannel = "C1"\nsources = ["nope"]\n',
+        [
+            "config.toml:2: schedule.when: cannot read schedule",
+            "config.toml:6: subscriptions.0.sources: slack:C1 names unknown source(s) nope",
+        ],
+    ),
     "several problems": (
         '[digest]\nmax_items = "10"\n[schedule]\ntimezone = "Nowhere"\n',
         ["config.toml:2: digest.max_items:", " | ", "config.toml:4: schedule.timezone:"],
