@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import feedparser
 import httpx
 from pydantic import Field
 
@@ -276,6 +275,8 @@ def parse_feed(fetched: FetchedBody) -> ParsedFeed:
     if content_type.startswith(_NOT_FEED_TYPES):
         raise FeedError(f"{fetched.url} sent {content_type}, not an RSS or Atom feed")
     headers = {"content-type": fetched.content_type} if fetched.content_type else {}
+    import feedparser  # here, not at start: commands that fetch no feed skip its ~20 ms import
+
     parsed: Any = feedparser.parse(fetched.body, response_headers=headers, sanitize_html=False)
     problem = parsed.get("bozo_exception")
     malformed = problem if isinstance(problem, xml.sax.SAXException) else None
