@@ -23,7 +23,6 @@ from adapters.contract import MissingSecret
 from adapters.platforms import PLATFORMS
 from bot.app import engine_for, extractive_summarizer, open_store
 from bot.config import ConfigError, Settings, config_path, load_settings
-from bot.runner import run_forever, run_once
 from bot.schedules import ScheduleError
 from briefings.engine import BriefingEngine
 from briefings.errors import BriefbotError, UsageError, describe
@@ -309,6 +308,8 @@ def _print_digest(digest: Digest, *, as_json: bool) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from bot.runner import run_forever, run_once  # only `run` needs the runner and its imports
+
     if not args.once:
         if not args.verbose:
             logging.getLogger("bot").setLevel(logging.INFO)

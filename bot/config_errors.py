@@ -4,7 +4,6 @@ default), so a new key gets one without anything listed here."""
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from collections.abc import Sequence
@@ -111,6 +110,8 @@ def _unknown(loc: Loc, value: Any, root: type[BaseModel]) -> str:
     name = str(loc[-1])
     model = _model_at(root, loc[:-1])
     known = sorted(model.model_fields) if model else []
+    import difflib  # only a mistake needs it: not imported at start
+
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}? " if close else ""
     if _SECRETIVE.search(name):

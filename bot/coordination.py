@@ -29,12 +29,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.ratelimit import Limiter, RateLimiter
 from bot.tables import ensure_schema, rate_holds, rate_limits, seen_events
-from briefings.store import DB_ERRORS, Store, StoreError, db
+from briefings.store import DB_ERRORS, Store, StoreError, db, insert_or_skip
 
 log = logging.getLogger(__name__)
 
@@ -199,10 +198,9 @@ class SeenEvents:
         return await db(self._insert, event_id)
 
     def _insert(self, event_id: str) -> bool:
-        dialect = postgresql if is_shared(self.store) else sqlite
         now = self.clock()
         statement = (
-            dialect.insert(seen_events)
+            insert_or_skip(self.store.engine.dialect.name, seen_events)
             .values(platform=self.platform, event_id=event_id[:200], seen_at=now)
             .on_conflict_do_nothing()
             .returning(seen_events.c.event_id)  # a row back: ours; none: someone's before us
@@ -278,7 +276,7 @@ class SharedRateLimiter:
             ).first()
             if row is None:
                 conn.execute(
-                    postgresql.insert(rate_limits)
+                    insert_or_skip("postgresql", rate_limits)
                     .values(platform=p, last_start=-math.inf)
                     .on_conflict_do_nothing()
                 )

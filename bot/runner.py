@@ -14,13 +14,11 @@ from typing import Any, TextIO
 
 from adapters.contract import ChatPlatform, ConnectorContext
 from bot.app import apply_declared_subscriptions, engine_for
-from bot.commands import CommandSet
 from bot.config import Settings
 from bot.connectors import Connectors, Ended
 from bot.coordination import SeenEvents, leadership_for
 from bot.delivery import Deliverer, RunReport, utc_now
 from bot.outbox_store import OutboxStore
-from bot.scheduler import BriefingScheduler
 from briefings.store import Store, db
 
 log = logging.getLogger(__name__)
@@ -83,6 +81,11 @@ async def run_forever(
 ) -> None:
     """Run until Ctrl-C, SIGTERM, `quit` or the end of a terminal's input; raise `MissingSecret`
     (or `PlatformFailed`) when a platform refuses us or dies for good, after stopping cleanly."""
+    # Only a lasting run takes commands and keeps a schedule: `run --once` and the other commands
+    # start without importing APScheduler and the command set.
+    from bot.commands import CommandSet
+    from bot.scheduler import BriefingScheduler
+
     ended = Ended()
     context = ConnectorContext(
         listen=True,

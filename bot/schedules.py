@@ -10,7 +10,6 @@ are real hours and both fire.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -121,6 +120,8 @@ def parse_timezone(name: str) -> ZoneInfo:
             raise ZoneInfoNotFoundError(name)
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
+        import difflib  # only a mistake needs it: not imported at start
+
         close = difflib.get_close_matches(name, sorted(_zone_names()), n=1, cutoff=0.6)
         hint = f"did you mean {close[0]}? " if close else ""
         raise ScheduleError(

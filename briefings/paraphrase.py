@@ -4,8 +4,9 @@ words or digits ("three" and "3", "third" and "3rd").
 The synonym groups are a small hand-written file (`paraphrases.toml`, shipped in the package; no
 lexicon in a dependency ships its data, and nothing is downloaded at run time). Number words come
 from `num2words`, so the two spellings of the same number count as one term (it imports in
-milliseconds; `inflect`, which also spells numbers, took seconds to import). Everything works on the
-stemmed terms of `terms.py`, so "purchased" and "buying" meet through "purchas" and "buy".
+milliseconds, and only when the table is first built; `inflect`, which also spells numbers, took
+seconds to import). Everything works on the stemmed terms of `terms.py`, so "purchased" and
+"buying" meet through "purchas" and "buy".
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-from num2words import num2words
-
 from briefings.terms import terms
 
 _NUMBERS_SPELLED = (*range(0, 21), 30, 40, 50, 60, 70, 80, 90, 100, 1000)
@@ -25,6 +24,9 @@ _NUMBERS_SPELLED = (*range(0, 21), 30, 40, 50, 60, 70, 80, 90, 100, 1000)
 @lru_cache(maxsize=1)
 def alternatives_table() -> dict[str, frozenset[str]]:
     """Each stemmed term to the other stemmed terms that mean the same (never itself)."""
+    # Imported at first use: a process that answers no question does not pay for it at start.
+    from num2words import num2words
+
     groups: list[set[str]] = []
     raw = resources.files("briefings").joinpath("paraphrases.toml").read_text(encoding="utf-8")
     for words in tomllib.loads(raw)["groups"]:

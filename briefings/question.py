@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from briefings.lazy_pattern import LazyPattern
 from briefings.terms import STOP_WORDS, stem, terms
 
 
@@ -24,10 +25,10 @@ class Kind(Enum):
     OTHER = "other"
 
 
-_KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+_KIND_PATTERNS: tuple[tuple[Kind, LazyPattern], ...] = (
     (
         Kind.NUMBER,
-        re.compile(
+        LazyPattern(
             r"\bhow (?:many|much|large|big|long|old|far|high|tall|heavy|often|fast|deep|wide|"
             r"small|severe|expensive|strong|powerful|intense)\b|\bwhat (?:percentage|percent|number|amount|proportion|"
             r"share|age|sum|price|cost|size|total|score)\b|\bhow much\b|"
@@ -37,7 +38,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ),
     (
         Kind.TIME,
-        re.compile(
+        LazyPattern(
             r"^\s*(?:and\s+)?when\b|\bwhen (?:did|does|do|was|were|is|will)\b|"
             r"\bwhat (?:year|date|day|time|month|decade)\b|\bwhich (?:year|day|month)\b",
             re.I,
@@ -45,7 +46,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ),
     (
         Kind.PLACE,
-        re.compile(
+        LazyPattern(
             r"^\s*(?:and\s+)?where\b|\bwhere (?:did|does|do|was|were|is|are|will)\b|"
             r"\b(?:what|which) (?:[\w-]+ )?(?:country|city|town|state|place|region|island|prison|hospital|"
             r"airport|venue)\b",
@@ -54,7 +55,7 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ),
     (
         Kind.REASON,
-        re.compile(
+        LazyPattern(
             r"\bwhy\b|\bwhat (?:caused|led to|prompted|made|triggered)\b|\bfor what reason\b|"
             r"\bwhat was the reason\b",
             re.I,
@@ -62,14 +63,14 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ),
     (
         Kind.CALLED,
-        re.compile(
+        LazyPattern(
             r"\bwhat (?:\w+ )?(?:name|nickname|alias)\b|\bname of\b|\bcalled\b|\bknown as\b",
             re.I,
         ),
     ),
     (
         Kind.NAME,
-        re.compile(
+        LazyPattern(
             r"^\s*(?:and\s+)?who(?:se|m)?\b|\bwho (?:did|does|was|were|is|are|will|has|had)\b|"
             # "Which horse did …?", "For which charity …?": which one, by its name.
             r"^\s*(?:and\s+)?(?:(?:in|at|for|from|with|by|to|of|on) )?which\b|"
@@ -117,23 +118,23 @@ _FORM_WORDS = frozenset(
     )
 )
 
-_SUMMARY = re.compile(
+_SUMMARY = LazyPattern(
     r"\b(?:summari[sz]e|summary of|sum up|gist of|tl;?dr|overview of|brief me on)\b", re.I
 )
-_VIEW = re.compile(
+_VIEW = LazyPattern(
     r"\bwhat (?:does|did) (?:the|this|that|it|its)?\s*(?:\w+\s){0,3}?(?:post|article|blog|piece|"
     r"analysis|it)\s+(?:conclude|think|argue|say overall|recommend|predict|make of)\b|"
     r"\b(?:conclusion|verdict|take|view|opinion) of the (?:post|article|piece)\b|"
     r"\bwhat is the (?:post|article)'?s? (?:conclusion|take|view|opinion|argument)\b",
     re.I,
 )
-_SPAN = re.compile(
+_SPAN = LazyPattern(
     r"\b(?:this|last|past) (?:week|month|year)\b|\blately\b|\brecently\b|\bso far\b|"
     r"\b(?:posts|articles) (?:said|say|written|wrote)\b|\bwhat have the posts\b|"
     r"\bacross (?:the )?posts\b|\bcoverage of\b|\bin the posts\b",
     re.I,
 )
-_FOLLOW_UP = re.compile(
+_FOLLOW_UP = LazyPattern(
     r"^\s*(?:and|also|then|so|but|what about|how about|what else|what happens next|"
     r"what happened next|anything else|and then|why is that|why so|how so|more on)\b",
     re.I,
@@ -174,7 +175,7 @@ def shape(question: str) -> QuestionShape:
     )
 
 
-_SAID = re.compile(
+_SAID = LazyPattern(
     r"\bwhat (?:did|does|do|has|have|had|will) (?P<who>.+?) (?:say|said|tell|told|write|wrote|"
     r"claim|claimed|announce|announced)\b(?P<about>.*)$",
     re.I,
@@ -217,7 +218,7 @@ def said(question: str) -> tuple[frozenset[str], frozenset[str]]:
     return who, about
 
 
-_HOW_OLD = re.compile(
+_HOW_OLD = LazyPattern(
     r"\bhow old (?:is|was|were|are|will be) (?:the|a|an|his|her|their) (?:[\w-]+ ){0,3}?"
     r"([a-z-]+)(?: (?:who|whose|that|of|in|at|with|from|when|after|behind)\b|\s*\?|\s*$)",
     re.I,
@@ -239,7 +240,7 @@ def aged(question: str) -> str:
 
 
 # "who won …", "who was appointed …": the verb right after "who" (through a passive's auxiliary).
-_WHO_DID = re.compile(
+_WHO_DID = LazyPattern(
     r"^\s*(?:and\s+)?who\s+(?:(?:was|were|has been|had been|is|are)\s+)?([a-z]+)\b", re.I
 )
 _NOT_DEEDS = frozenset(
@@ -360,7 +361,7 @@ _AUXILIARY = r"(?:did|does|do|has|have|had|was|were|is|are|will|would|could|can|
 # The counted thing ends where a verb or a preposition starts ("how many incidents on trains have
 # …", "how many greyhounds turned up …").
 _PREPOSITIONS = r"(?:on|in|at|of|from|for|with|by|near|during|across|inside|aboard|under|over)"
-_HOW_MANY = re.compile(
+_HOW_MANY = LazyPattern(
     rf"\bhow many ((?:[a-z-]+ ){{0,3}}?)([a-z-]+) (?:{_AUXILIARY}|{_PREPOSITIONS}|[a-z]+ed)\b", re.I
 )
 # Counted things a post often states another way ("the death toll", "a 14-man squad", "on 12
@@ -461,35 +462,35 @@ def is_number_word(word: str) -> bool:
     return word in _COUNTING_WORDS
 
 
-_DIGIT = re.compile(r"\d|[$£€¥%]")
+_DIGIT = LazyPattern(r"\d|[$£€¥%]")
 _MONTHS = (
     r"January|February|March|April|May|June|July|August|September|October|November|December|"
     r"Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\."
 )
-_TIME = re.compile(
+_TIME = LazyPattern(
     rf"\b(?:{_MONTHS})\b|\b(?:1[89]|20)\d\d\b|\b(?:Monday|Tuesday|Wednesday|Thursday|Friday|"
     r"Saturday|Sunday|yesterday|today|tonight|tomorrow|last (?:week|month|year|night)|"
     r"next (?:week|month|year)|this (?:week|month|year)|\d{1,2}(?::\d\d)?\s?[ap]\.?m\.?|"
     r"(?:days?|weeks?|months?|years?|hours?|decades?) (?:ago|later|earlier)|morning|evening|"
     r"afternoon|midnight|noon|(?:19|20)\d0s)\b"
 )
-_REASON = re.compile(
+_REASON = LazyPattern(
     r"\b(?:because|due to|owing to|as a result|since|after|following|so that|in order to|"
     r"reason|caused by|led to|blamed|prompted|amid|in response to|over (?:concerns?|fears?)|"
     r"to (?:protest|avoid|prevent|protect|stop|ensure|help)|thanks to|result of)\b",
     re.I,
 )
-_PLACE = re.compile(r"\b(?:in|at|near|from|outside|inside|across|to)\s+(?:the\s+)?[A-Z][a-z]")
-_NAME_CUE = re.compile(
+_PLACE = LazyPattern(r"\b(?:in|at|near|from|outside|inside|across|to)\s+(?:the\s+)?[A-Z][a-z]")
+_NAME_CUE = LazyPattern(
     r"\b(?:named|called|known as|nicknamed|dubbed|alias|under the name|identified as|"
     r"went by|goes by|go by|pseudonym|nickname)\b|"
     r"[\"“‘'][A-Z]",
 )
-_PLACE_ANY_CASE = re.compile(
+_PLACE_ANY_CASE = LazyPattern(
     r"\b(?:in|at|near|from|outside|inside|across|to|into|off)\s+(?:the\s+)?([a-z][\w'-]*)", re.I
 )
-_UPPER = re.compile(r"[A-Z]")
-_QUOTED_LOWER = re.compile(r"[\"“‘']\s?[a-z]")
+_UPPER = LazyPattern(r"[A-Z]")
+_QUOTED_LOWER = LazyPattern(r"[\"“‘']\s?[a-z]")
 _OPENERS = frozenset(
     [
         "yet",
@@ -524,7 +525,7 @@ _OPENERS = frozenset(
         "among",
     ]
 )
-_CAPITAL = re.compile(r"(?<=[a-z,;:]\s)[A-Z][a-z]+|(?<=[a-z,;:]\s)[A-Z]{2,}")
+_CAPITAL = LazyPattern(r"(?<=[a-z,;:]\s)[A-Z][a-z]+|(?<=[a-z,;:]\s)[A-Z]{2,}")
 
 
 def fits(
@@ -583,7 +584,7 @@ def topic_terms(question: str, question_words: frozenset[str]) -> list[str]:
 
 # Mentions a chat platform turns into pings: Slack's <@U123>, <!channel>, <#C1|name>; Discord's
 # <@123>, <@!123>, <@&123>, <#123>; and the typed @everyone / @here / @channel.
-_MENTION = re.compile(
+_MENTION = LazyPattern(
     r"<[@#!][^<>\s]*>|(?<![\w@])@(?:everyone|here|channel)\b|(?<![\w@])@(?=\w)", re.I
 )
 
@@ -601,7 +602,7 @@ def is_blank_question(question: str) -> bool:
 
 
 _NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES, "hundred", "dozen"])
-_NUMBER_RUN = re.compile(
+_NUMBER_RUN = LazyPattern(
     rf"\b(?:a|(?:{_NUMBER_WORD}))"
     rf"(?:(?:[\s-]+|(?<=hundred)\s+and\s+|(?<=thousand)\s+and\s+)(?:{_NUMBER_WORD}))+\b",
     re.I,
@@ -655,11 +656,11 @@ class Measure(Enum):
     DATE = "date"  # when, what date, which day
 
 
-_MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
-    (Measure.AGE, re.compile(r"\bhow old\b|\bwhat age\b|\baged? (?:is|was|were)\b", re.I)),
+_MEASURE_PATTERNS: tuple[tuple[Measure, LazyPattern], ...] = (
+    (Measure.AGE, LazyPattern(r"\bhow old\b|\bwhat age\b|\baged? (?:is|was|were)\b", re.I)),
     (
         Measure.MONEY,
-        re.compile(
+        LazyPattern(
             r"\bhow much (?:\w+ ){0,5}?(?:cost|costs|pay|paid|pays|spend|spent|earn|earned|"
             r"charge|charged|raise|raised|worth|owe|owed|fined|sell|sold|buy|bought|fee|money|"
             r"bail|compensation|damages|reward)\b|\bhow much money\b|\bhow expensive\b|"
@@ -670,7 +671,7 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
     ),
     (
         Measure.DURATION,
-        re.compile(
+        LazyPattern(
             r"\bhow long (?:did|does|do|was|were|will|has|have|had|is|are)\b(?! the \w+ (?:be|is|"
             r"was)\b)|\bfor how (?:long|many (?:days|weeks|months|years|hours|minutes))\b|"
             r"\bhow many (?:days|weeks|months|years|hours|minutes|seconds)\b|"
@@ -680,24 +681,24 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
     ),
     (
         Measure.LENGTH,
-        re.compile(r"\bhow (?:far|high|tall|deep|wide|long is|long was|heavy)\b", re.I),
+        LazyPattern(r"\bhow (?:far|high|tall|deep|wide|long is|long was|heavy)\b", re.I),
     ),
     (
         Measure.MAGNITUDE,
-        re.compile(r"\bhow (?:strong|powerful|severe|intense)\b|\bwhat magnitude\b", re.I),
+        LazyPattern(r"\bhow (?:strong|powerful|severe|intense)\b|\bwhat magnitude\b", re.I),
     ),
     (
         Measure.COUNT,
-        re.compile(r"\bhow many\b|\bwhat (?:number|score|percentage|percent|share)\b", re.I),
+        LazyPattern(r"\bhow many\b|\bwhat (?:number|score|percentage|percent|share)\b", re.I),
     ),
     (
         Measure.AMOUNT,
-        re.compile(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|size|total)\b", re.I),
+        LazyPattern(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|size|total)\b", re.I),
     ),
-    (Measure.YEAR, re.compile(r"\b(?:what|which) year\b", re.I)),
+    (Measure.YEAR, LazyPattern(r"\b(?:what|which) year\b", re.I)),
     (
         Measure.DATE,
-        re.compile(
+        LazyPattern(
             r"^\s*(?:and\s+)?when\b|\bwhen (?:did|does|do|was|were|is|will)\b|"
             r"\bwhat (?:year|date|day|time|month|decade)\b|\bwhich (?:year|day|month)\b",
             re.I,
@@ -707,7 +708,7 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, re.Pattern[str]], ...] = (
 
 
 # Dates in text without capitals too ("on july 9"); "may" only beside a number or a preposition.
-_DATE_ANY_CASE = re.compile(
+_DATE_ANY_CASE = LazyPattern(
     r"\b(?:january|february|march|april|june|july|august|september|october|november|december|"
     r"jan|feb|aug|sept?|oct|nov|dec)\b|\bmay\s+\d|\b(?:in|on|since|until|by|from|of|early|late|"
     r"mid-?|last|next|this)\s+may\b|\b\d{1,2}(?:st|nd|rd|th)?\s+may\b",
@@ -716,7 +717,7 @@ _DATE_ANY_CASE = re.compile(
 
 
 # A point in the calendar, not "next month" or "this morning": a year, a weekday, a day named.
-_CALENDAR = re.compile(
+_CALENDAR = LazyPattern(
     r"\b(?:1[89]|20)\d\d\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
     r"yesterday|today|tonight|tomorrow)\b|\b\d+ (?:days?|weeks?|months?|years?) (?:ago|later)\b|"
     r"\b(?:19|20)\d0s\b|\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b",
@@ -740,15 +741,15 @@ _NUM = (
     )
     + r"|a few|several|dozens|hundreds|thousands|millions)"
 )
-_BARE_YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+_BARE_YEAR = LazyPattern(r"^(?:1[89]|20)\d\d$")
 _TIME_UNITS = r"(?:seconds?|minutes?|mins?|hours?|hrs?|days?|nights?|weeks?|months?|years?|decades?|centuries|century)"
 _LENGTH_UNITS = (
     r"(?:miles?|kilometres?|kilometers?|km|metres?|meters?|m|feet|foot|ft|inches?|in|yards?|"
     r"centimet(?:re|er)s?|cm|millimet(?:re|er)s?|mm|storeys?|stories|floors|tonnes?|tons?|kg|"
     r"kilos?|kilograms?|lbs?|pounds?|stone|acres?|hectares?|sq|square|mph|km/h|kmh|knots)"
 )
-_MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
-    Measure.AGE: re.compile(
+_MEASURE_FACTS: dict[Measure, LazyPattern] = {
+    Measure.AGE: LazyPattern(
         rf"\b{_NUM}[\s-]+years?[\s-]+old\b|\b(?:aged?|age of)\s+\d+|,\s*\d{{1,3}}\s*,|"
         # "she was 91.", "he is 12 and …", "died at 91"
         r"\b(?:he|she|who|they|i)\s+(?:is|was|were|are|turned|turns)\s+\d{1,3}\s*(?:[.,;!]|$|"
@@ -756,24 +757,24 @@ _MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
         rf"\b\d{{1,3}}\s*,\s*(?:from|of|who)\b|\bin (?:his|her|their) (?:teens|\d0s)\b",
         re.I,
     ),
-    Measure.MONEY: re.compile(
+    Measure.MONEY: LazyPattern(
         rf"[$£€¥]\s?\d|\b\d[\d,.]*\s?(?:m|bn|k)\b|\b{_NUM}\s+(?:million|billion|thousand)?\s*"
         r"(?:dollars|pounds|euros|yen|yuan|rupees|francs|roubles|rubles|cents|pence|p)\b|"
         r"\b(?:usd|gbp|eur)\s?\d|\b\d[\d,.]*\s?(?:million|billion|bn|m)\b|\bfree\b|"
         r"\b(?:kronor|krona|kroner|zloty|lira|rand|pesos?|shekels?|dinars?|rials?|riyals?)\b",
         re.I,
     ),
-    Measure.DURATION: re.compile(
+    Measure.DURATION: LazyPattern(
         # "19-year-old" is an age, not a length of time.
         rf"\b{_NUM}[\s-]+(?:and a half\s+)?{_TIME_UNITS}\b(?![\s-]+old\b)|\b(?:a|an)\s+(?:hour|day|"
         r"week|month|year|decade)\b|\bovernight\b|\b(?:life|lifetime)\b",
         re.I,
     ),
-    Measure.LENGTH: re.compile(
+    Measure.LENGTH: LazyPattern(
         rf"\b{_NUM}(?:[\s-]*|\s*\(\s*){_LENGTH_UNITS}\b|\b\d\s?(?:'|ft)\s?\d{{1,2}}\b", re.I
     ),
-    Measure.YEAR: re.compile(r"\b(?:1[89]|20)\d\d(?:s\b|\b)", re.I),
-    Measure.MAGNITUDE: re.compile(
+    Measure.YEAR: LazyPattern(r"\b(?:1[89]|20)\d\d(?:s\b|\b)", re.I),
+    Measure.MAGNITUDE: LazyPattern(
         r"\bmagnitude[\s-]+\d|\b\d(?:\.\d)?[\s-]+magnitude\b|\bcategory \d\b|\blevel \d\b|"
         r"\b\d(?:\.\d)?\s+on the richter\b|\bforce \d\b|\bscale\b.*\d|\d.*\bscale\b",
         re.I,
@@ -781,7 +782,7 @@ _MEASURE_FACTS: dict[Measure, re.Pattern[str]] = {
 }
 
 
-_RELATIVE = re.compile(
+_RELATIVE = LazyPattern(
     rf"\b(?:within|in|for|after|by)\s+(?:a|an|the next|the coming|{_NUM})\s+{_TIME_UNITS}\b|"
     r"\b(?:next|last|this|coming|past|early|late)\s+(?:week|month|year|weekend|spring|summer|"
     r"autumn|fall|winter|season)\b",

@@ -19,7 +19,6 @@ from __future__ import annotations
 import bisect
 import csv
 import dataclasses
-import difflib
 import functools
 import importlib.util
 import re
@@ -619,6 +618,8 @@ def _groups_of() -> dict[str, tuple[str, ...]]:
 
 def _regions_hint(value: str) -> str:
     known = sorted({*vocabulary().region_names, *region_groups()})
+    import difflib  # only a mistake needs it: not imported at start
+
     close = [r for r in known if value in r] or difflib.get_close_matches(value, known, 3, 0.5)
     near = f"closest: {', '.join(f'region:{r}' for r in close)}; " if close else ""
     return f"{near}all regions: {', '.join(known)} (write region:SLUG)"

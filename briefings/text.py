@@ -12,12 +12,13 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable
-
-import lxml.html
-from lxml import etree
+from typing import TYPE_CHECKING
 
 from briefings.models import Post, PostParts
 from briefings.sentences import split_sentences
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 _DROP_TAGS = frozenset(
     [
@@ -137,6 +138,11 @@ def html_to_paragraphs(markup: str) -> list[str]:
     if not _LOOKS_LIKE_HTML.search(markup):
         return _text_paragraphs(markup)
     markup = _CHAT_MARKUP.sub("&lt;", markup)
+    # lxml is imported here, at the first HTML read: a command that reads none (posts, digest
+    # --no-refresh, search) starts without it.
+    import lxml.html
+    from lxml import etree
+
     parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=True)
     try:
         root = lxml.html.fragment_fromstring(
@@ -161,6 +167,8 @@ def html_to_text(markup: str) -> str:
 def _walk(root: etree._Element, out: list[str]) -> None:
     """Visible text of `root` in document order, blocks set apart by blank lines. Iterative: a
     post with thousands of unclosed tags nests deeper than Python's recursion limit."""
+    from lxml import etree
+
     walker = etree.iterwalk(root, events=("start", "end"))
     for event, element in walker:
         tag = element.tag.lower() if isinstance(element.tag, str) else ""

@@ -16,7 +16,7 @@ from briefings.grounding import check_no_links_or_mentions, check_numbers
 from briefings.llm import ChatClient, LLMError
 from briefings.models import Post
 from briefings.summarize.base import Summary
-from briefings.summarize.budget import clip_tokens, count_tokens
+from briefings.summarize.budget import clip_tokens, within_tokens
 from briefings.summarize.extractive import ExtractiveSummarizer
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def check_summary(reply: str, post: Post, sentences: int, max_tokens: int) -> li
     if not lines or len(lines) > sentences:
         raise LLMError(f"expected 1 to {sentences} lines, got {len(lines)}")
     text = " ".join(lines)
-    if count_tokens(text) > max_tokens:
+    if not within_tokens(text, max_tokens):
         raise LLMError(f"summary longer than the {max_tokens}-token budget")
     source = f"{post.title}\n{post.body}"
     check_no_links_or_mentions(text)
