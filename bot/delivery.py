@@ -148,11 +148,12 @@ class Deliverer:
         """Claim every due run (catching up once after downtime), then send what is owed."""
         now = now or self.clock()
         report = RunReport()
-        # One view of the posts for every run claimed now.
-        newest_id = await db(self.store.max_post_id)
+        due = await db(self.outbox.due_subscriptions, now, only=only)
+        # One view of the posts for every run claimed now (read only when a run is due).
+        newest_id = await db(self.store.max_post_id) if due else 0
         plans: dict[tuple[int, PostFilter, int], DigestPlan] = {}  # channels alike share one plan
         claims: list[RunClaim] = []
-        for sub in await db(self.outbox.due_subscriptions, now, only=only):
+        for sub in due:
             if sub.platform not in self.platforms:
                 continue  # its adapter is not running here: left due for one that is
             # A topic channel's plan also depends on what it was sent (`edited_into`): its own.

@@ -132,19 +132,9 @@ class OutboxStore:
 
     def due_subscriptions(self, now: datetime, *, only: int | None = None) -> list[Subscription]:
         """Active, unpaused subscriptions whose next run has come (or just subscription `only`)."""
-        query = (
-            sa.select(subscriptions)
-            .where(
-                subscriptions.c.active.is_(True),
-                subscriptions.c.paused.is_(False),
-                subscriptions.c.next_run_at <= now,
-            )
-            .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
-        )
-        if only is not None:
-            query = query.where(subscriptions.c.id == only)
+        query = _DUE if only is None else _DUE.where(subscriptions.c.id == only)
         with self.engine.connect() as conn:
-            return [_to_subscription(row) for row in conn.execute(query).mappings()]
+            return [_to_subscription(row) for row in conn.execute(query, {"now": now}).mappings()]
 
     def claim_runs(self, claims: Sequence[RunClaim], now: datetime) -> list[bool]:
         """Record runs' deliveries as pending and move their schedules on, in one transaction.
@@ -362,41 +352,19 @@ class OutboxStore:
         runs wait behind the failed one, in order). The rows claimed are marked as attempted
         before any is sent, so whoever sends them next knows the message may already be out.
         """
-        d, s = deliveries, subscriptions
-        due = sa.select(d.c.subscription_id).where(
-            d.c.status == "pending", d.c.next_attempt_at <= due_at
-        )
-        backing_off = (
-            sa.select(d.c.id)
-            .where(
-                d.c.subscription_id == s.c.id,
-                d.c.status == "pending",
-                d.c.attempts > 0,
-                d.c.next_attempt_at > due_at,
-            )
-            .exists()
-        )
-        pick = (
-            sa.select(s.c.id)
-            .where(
-                s.c.active.is_(True),
-                s.c.paused.is_(False),
-                s.c.platform.in_(list(platforms)),
-                _lease_free(now),
-                s.c.id.in_(due),
-                ~backing_off,
-            )
-            .order_by(s.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's write lock serialises
-        )
+        d = deliveries
         with self.engine.begin() as conn:
             _release(conn, owner, release)
             claimed = conn.execute(
-                s.update()
-                .where(s.c.id.in_(pick.scalar_subquery()))
-                .values(delivery_owner=owner, delivery_lease_until=lease_until)
-                .returning(*s.c)
+                _CLAIM,
+                {
+                    "platforms": list(platforms),
+                    "due_at": due_at,
+                    "now": now,
+                    "limit": limit,
+                    "claimer": owner,
+                    "lease_end": lease_until,
+                },
             ).mappings()
             subs = sorted((_to_subscription(row) for row in claimed), key=lambda sub: sub.id)
             rows: dict[int, list[Delivery]] = {sub.id: [] for sub in subs}
@@ -453,21 +421,9 @@ class OutboxStore:
         """Deliveries on `platforms` still owed and in no other process's hands: failed ones
         waiting to be retried, and due ones nobody holds. (Channels another live process holds
         are its to report; rows first due after `due_at` belong to a run claimed since.)"""
-        d, s = deliveries, subscriptions
-        query = (
-            sa.select(sa.func.count())
-            .select_from(d.join(s, s.c.id == d.c.subscription_id))
-            .where(
-                d.c.status == "pending",
-                sa.or_(d.c.attempts > 0, d.c.next_attempt_at <= due_at),
-                s.c.active.is_(True),
-                s.c.paused.is_(False),
-                s.c.platform.in_(list(platforms)),
-                sa.or_(_lease_free(now), s.c.delivery_owner == owner),
-            )
-        )
+        params = {"owner": owner, "platforms": list(platforms), "due_at": due_at, "now": now}
         with self.engine.connect() as conn:
-            return int(conn.execute(query).scalar() or 0)
+            return int(conn.execute(_LEFT_OWED, params).scalar() or 0)
 
     def pending_by_platform(self, now: datetime) -> dict[str, int]:
         """Deliveries owed and ready to try, per platform, for channels subscribed and not paused
@@ -486,6 +442,88 @@ class OutboxStore:
         )
         with self.engine.connect() as conn:
             return {str(p): int(n) for p, n in conn.execute(query)}
+
+
+# The statements every flush runs, whether or not anything is owed, are built once: building one
+# costs more than running it. Each is run with its parameters (`sa.bindparam`) named in it.
+
+
+def _lease_free(now: datetime | sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
+    lease = subscriptions.c.delivery_lease_until
+    return sa.or_(lease.is_(None), lease <= now)
+
+
+def _claim_statement() -> sa.Update:
+    """Lease to "claimer" until "lease_end" up to "limit" channels on "platforms" with deliveries
+    due by "due_at" (see `OutboxStore.claim_channels`); "now" is the lease clock."""
+    d, s = deliveries, subscriptions
+    due_at: sa.BindParameter[datetime] = sa.bindparam("due_at")
+    due = sa.select(d.c.subscription_id).where(
+        d.c.status == "pending", d.c.next_attempt_at <= due_at
+    )
+    backing_off = (
+        sa.select(d.c.id)
+        .where(
+            d.c.subscription_id == s.c.id,
+            d.c.status == "pending",
+            d.c.attempts > 0,
+            d.c.next_attempt_at > due_at,
+        )
+        .exists()
+    )
+    pick = (
+        sa.select(s.c.id)
+        .where(
+            s.c.active.is_(True),
+            s.c.paused.is_(False),
+            s.c.platform.in_(sa.bindparam("platforms", expanding=True)),
+            _lease_free(sa.bindparam("now")),
+            s.c.id.in_(due),
+            ~backing_off,
+        )
+        .order_by(s.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite's write lock serialises
+    )
+    return (
+        s.update()
+        .where(s.c.id.in_(pick.scalar_subquery()))
+        .values(
+            delivery_owner=sa.bindparam("claimer"),
+            delivery_lease_until=sa.bindparam("lease_end"),
+        )
+        .returning(*s.c)
+    )
+
+
+def _left_owed_statement() -> sa.Select[Any]:
+    """Deliveries owed on "platforms" in no other process's hands (see `OutboxStore.left_owed`)."""
+    d, s = deliveries, subscriptions
+    return (
+        sa.select(sa.func.count())
+        .select_from(d.join(s, s.c.id == d.c.subscription_id))
+        .where(
+            d.c.status == "pending",
+            sa.or_(d.c.attempts > 0, d.c.next_attempt_at <= sa.bindparam("due_at")),
+            s.c.active.is_(True),
+            s.c.paused.is_(False),
+            s.c.platform.in_(sa.bindparam("platforms", expanding=True)),
+            sa.or_(_lease_free(sa.bindparam("now")), s.c.delivery_owner == sa.bindparam("owner")),
+        )
+    )
+
+
+_DUE = (
+    sa.select(subscriptions)
+    .where(
+        subscriptions.c.active.is_(True),
+        subscriptions.c.paused.is_(False),
+        subscriptions.c.next_run_at <= sa.bindparam("now"),
+    )
+    .order_by(subscriptions.c.next_run_at, subscriptions.c.id)
+)
+_CLAIM = _claim_statement()
+_LEFT_OWED = _left_owed_statement()
 
 
 def _same_time(column: sa.Column[Any], value: datetime | None) -> sa.ColumnElement[bool]:
@@ -515,11 +553,6 @@ def _to_subscription(row: sa.RowMapping) -> Subscription:
 
 def _to_delivery(row: sa.RowMapping) -> Delivery:
     return Delivery(**dict(row))
-
-
-def _lease_free(now: datetime) -> sa.ColumnElement[bool]:
-    lease = subscriptions.c.delivery_lease_until
-    return sa.or_(lease.is_(None), lease <= now)
 
 
 def _mine_unlocked(owner: str, ids: Sequence[int]) -> sa.ScalarSelect[int]:

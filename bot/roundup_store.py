@@ -145,14 +145,9 @@ class RoundupStore:
         return found
 
     def due(self, now: datetime, platforms: tuple[str, ...]) -> list[RoundupSubscription]:
-        query = sa.select(roundup_subscriptions).where(
-            roundup_subscriptions.c.active.is_(True)
-            & roundup_subscriptions.c.paused.is_(False)
-            & (roundup_subscriptions.c.next_run_at <= now)
-            & roundup_subscriptions.c.platform.in_(platforms)
-        )
+        params = {"now": now, "platforms": list(platforms)}
         with self.engine.connect() as conn:
-            return [_to_subscription(r) for r in conn.execute(query).mappings()]
+            return [_to_subscription(r) for r in conn.execute(_DUE, params).mappings()]
 
     def claim_run(
         self,
@@ -201,30 +196,18 @@ class RoundupStore:
         self, owner: str, now: datetime, lease_until: datetime, platforms: tuple[str, ...]
     ) -> list[RoundupRun]:
         """Take the lease on every owed run whose time has come and that no live process holds."""
-        free = (roundup_deliveries.c.owner.is_(None)) | (roundup_deliveries.c.lease_until < now)
-        owed = (
-            (roundup_deliveries.c.status == "pending")
-            & (roundup_deliveries.c.next_attempt_at <= now)
-            & roundup_deliveries.c.platform.in_(platforms)
-        )
+        params = {"now": now, "platforms": list(platforms)}
         with self.engine.begin() as conn:
-            ids = [
-                r.id
-                for r in conn.execute(
-                    sa.select(roundup_deliveries.c.id)
-                    .where(owed & free)
-                    .order_by(roundup_deliveries.c.run_at)
-                )
-            ]
+            ids = [r.id for r in conn.execute(_OWED, params)]
             mine = []
             for run_id in ids:
                 taken = conn.execute(
-                    sa.update(roundup_deliveries)
-                    .where((roundup_deliveries.c.id == run_id) & owed & free)
-                    .values(owner=owner, lease_until=lease_until)
+                    _TAKE, {**params, "run_id": run_id, "taker": owner, "lease_end": lease_until}
                 )
                 if taken.rowcount:
                     mine.append(run_id)
+            if not mine:  # most flushes: no roundup is owed
+                return []
             rows = conn.execute(
                 sa.select(roundup_deliveries).where(roundup_deliveries.c.id.in_(mine))
             ).mappings()
@@ -325,3 +308,31 @@ def _to_run(row: sa.RowMapping) -> RoundupRun:
         last_error=row["last_error"],
         sent_at=row["sent_at"],
     )
+
+
+# The statements every flush runs, whether or not a roundup is owed, are built once: building one
+# costs more than running it. Each is run with its parameters (`sa.bindparam`) named in it.
+
+_DUE = sa.select(roundup_subscriptions).where(
+    roundup_subscriptions.c.active.is_(True)
+    & roundup_subscriptions.c.paused.is_(False)
+    & (roundup_subscriptions.c.next_run_at <= sa.bindparam("now"))
+    & roundup_subscriptions.c.platform.in_(sa.bindparam("platforms", expanding=True))
+)
+# Owed: pending, its time come ("now"), on one of "platforms", and held by no live process.
+_OWED_NOW = (
+    (roundup_deliveries.c.status == "pending")
+    & (roundup_deliveries.c.next_attempt_at <= sa.bindparam("now"))
+    & roundup_deliveries.c.platform.in_(sa.bindparam("platforms", expanding=True))
+    & (
+        roundup_deliveries.c.owner.is_(None)
+        | (roundup_deliveries.c.lease_until < sa.bindparam("now"))
+    )
+)
+_OWED = sa.select(roundup_deliveries.c.id).where(_OWED_NOW).order_by(roundup_deliveries.c.run_at)
+# Lease run "run_id" to "taker" until "lease_end" if it is still owed.
+_TAKE = (
+    sa.update(roundup_deliveries)
+    .where((roundup_deliveries.c.id == sa.bindparam("run_id")) & _OWED_NOW)
+    .values(owner=sa.bindparam("taker"), lease_until=sa.bindparam("lease_end"))
+)

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -15,9 +14,9 @@ import sqlalchemy as sa
 from briefings.store import Store
 from tests.fixtures.feed_server import FeedServer
 from tests.fixtures.llm_server import LLMServer
+from tests.fixtures.pg_schemas import SchemaPool, drop, new_schema_name, schema_url
 
 PG_URL_ENV = "BRIEFBOT_TEST_PG_URL"
-SEARCH_PATH = "-csearch_path%3D"  # a test schema's URL ends in it and the schema's name
 
 # Modules whose tests start processes, wait on them or step a clock through days, slowest first:
 # collected first, they start first, so no xdist worker is left running one of them alone at the end.
@@ -94,13 +93,11 @@ def pg_admin() -> Iterator[sa.Engine]:
 @contextmanager
 def _pg_schema(admin: sa.Engine) -> Iterator[tuple[str, str]]:
     """A fresh schema on the test PostgreSQL and a URL whose search path is it; dropped after."""
-    base = _pg_url_or_skip()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = new_schema_name()
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
     try:
-        yield schema, f"{base}{sep}options={SEARCH_PATH}{schema}"
+        yield schema, schema_url(_pg_url_or_skip(), schema)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -114,10 +111,13 @@ def pg_url(pg_admin: sa.Engine) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def pg_migration(pg_admin: sa.Engine) -> list[tuple[str, Any]]:
-    """What migrating an empty PostgreSQL schema (the core's tables and the bot's) sends, recorded
-    once per session (per xdist worker) and replayed by `migrated_db_url`: the same statements in
-    the same order, without Alembic reading and planning the revisions again for every test."""
+def pg_schemas(pg_admin: sa.Engine) -> Iterator[SchemaPool]:
+    """Migrated schemas for `migrated_db_url`, emptied and reused (tests/fixtures/pg_schemas.py).
+
+    The first is migrated by the code (the core's tables and the bot's), and what that sends is
+    recorded; the others are made by replaying it: the same statements in the same order, without
+    Alembic reading and planning the revisions again. The first stays untouched, as the model the
+    others are emptied back to."""
     from bot.tables import ensure_schema
 
     sent: list[tuple[str, Any]] = []
@@ -126,19 +126,43 @@ def pg_migration(pg_admin: sa.Engine) -> list[tuple[str, Any]]:
         if not statement.lstrip().upper().startswith(("SELECT", "SHOW")):  # reads change nothing
             sent.append((statement, parameters))
 
-    with _pg_schema(pg_admin) as (schema, url):
-        store = Store.open(url, migrate=False)
+    def replayed() -> str:
+        schema = new_schema_name()
+        with pg_admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+            conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
+            for statement, parameters in sent:
+                conn.exec_driver_sql(statement, parameters)
+        return schema
+
+    pristine = new_schema_name()
+    with pg_admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{pristine}"'))
+    try:
+        store = Store.open(schema_url(_pg_url_or_skip(), pristine), migrate=False)
         sa.event.listen(store.engine, "before_cursor_execute", record)
         store.migrate()
         ensure_schema(store.engine)
         store.close()
-    assert sent and not any(schema in statement for statement, _ in sent)
-    return sent
+        assert sent and not any(pristine in statement for statement, _ in sent)
+        pool = SchemaPool(pg_admin, pristine, replayed)
+    except BaseException:
+        drop(pg_admin, pristine)
+        raise
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database a test runs on: each test taking `db_url` or `migrated_db_url` runs on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or a fresh PostgreSQL schema."""
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'briefbot.db'}"
     return str(request.getfixturevalue("pg_url"))
 
@@ -156,27 +180,25 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def migrated_db_url(db_url: str, request: pytest.FixtureRequest) -> str:
-    """`db_url` with the core's and the bot's tables in place (a migration per test costs more
-    than the test): on SQLite a copy of the session's migrated file; on PostgreSQL the session's
-    recorded migration replayed into the test's own schema, whose identity (when the database was
-    made) is then its own. Tests of migrating itself take `db_url`, which starts empty."""
-    if db_url.startswith("sqlite:///"):
+def migrated_db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with the core's and the bot's tables in place, empty (a migration per test
+    costs more than the test): on SQLite a copy of the session's migrated file; on PostgreSQL a
+    migrated schema of the session's, emptied since its last test and under a name of its own, whose
+    identity (when the database was made) is then its own. Tests of migrating take `db_url`."""
+    if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, db_url.removeprefix("sqlite:///"))
-        return db_url
-    statements: list[tuple[str, Any]] = request.getfixturevalue("pg_migration")
-    admin: sa.Engine = request.getfixturevalue("pg_admin")
-    with admin.begin() as conn:
-        schema = db_url.rsplit(SEARCH_PATH, 1)[1]
-        conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
-        for statement, parameters in statements:
-            conn.exec_driver_sql(statement, parameters)
-        conn.execute(
-            sa.text("UPDATE database_identity SET created_at = :now"),
-            {"now": datetime.now(UTC).replace(tzinfo=None)},
-        )
-    return db_url
+        path = tmp_path / "briefbot.db"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    pool: SchemaPool = request.getfixturevalue("pg_schemas")
+    with pool.schema() as schema:
+        with pool.admin.begin() as conn:
+            conn.execute(
+                sa.text(f'UPDATE "{schema}".database_identity SET created_at = :now'),
+                {"now": datetime.now(UTC).replace(tzinfo=None)},
+            )
+        yield schema_url(_pg_url_or_skip(), schema)
 
 
 @pytest.fixture
