@@ -44,6 +44,9 @@ SPREAD_POWER = 0.5  # how much a term's repeating through the post lowers its we
 # question set and held-out sets 1-4 (bench/ask_fit.py, issue #14): no other value chosen on four
 # sets did better on the fifth, so they stay as the rounds of rules left them.
 FAR_CREDIT = 0.6  # a neighbour two sentences off counts this share of one beside it
+# Terms a sentence opening with a pronoun ("He was jailed for six years") takes from the sentence
+# before it (who "he" is) count this share: the added signal of issue #14's blind sets, not fitted.
+CARRIED_CREDIT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class Row:
     text: str
     bag: frozenset[str]  # its terms
     heading_bag: frozenset[str]  # its heading's terms
+    # When it opens with a pronoun: the terms of the sentence before (whom the pronoun names)
+    carried: frozenset[str] = frozenset()
 
 
 def rows(post: Post) -> list[Row]:
@@ -77,10 +82,25 @@ def _rows(post: Post) -> tuple[Row, ...]:
                 heading, heading_bag = paragraph, term_set(paragraph)
                 continue
             for sentence in readable_sentences([paragraph]):
+                before = out[-1] if out and out[-1].section == section else None
+                carried = frozenset()
+                if before is not None and opens_with_pronoun(sentence):
+                    carried = before.bag | before.carried
+                bag = term_set(sentence)
                 out.append(
-                    Row(len(out), section, heading, sentence, term_set(sentence), heading_bag)
+                    Row(len(out), section, heading, sentence, bag, heading_bag, carried - bag)
                 )
     return tuple(out)
+
+
+# Pronouns that, opening a sentence, stand for someone or something the sentence before named.
+_OPENING_PRONOUN = re.compile(r"^\W*(?:he|she|they|it)\b", re.I)
+
+
+def opens_with_pronoun(sentence: str) -> bool:
+    """Whether the sentence opens with a subject pronoun ("He was jailed …"): it is
+    about whom the sentence before named, though it does not name them."""
+    return bool(_OPENING_PRONOUN.match(sentence))
 
 
 def match_weight(
@@ -108,9 +128,12 @@ def _base(
     base = []
     for row in candidates:
         own = match_weight(row.bag, expanded, idf)
-        if row.heading_bag:
+        if row.heading_bag or row.carried:
             missing = {t: g for t, g in expanded.items() if not (g & row.bag)}
-            own += HEADING_CREDIT * match_weight(row.heading_bag, missing, idf)
+            if row.heading_bag:
+                own += HEADING_CREDIT * match_weight(row.heading_bag, missing, idf)
+            if row.carried:
+                own += CARRIED_CREDIT * match_weight(row.carried, missing, idf)
         base.append(own)
     return base
 

@@ -1,0 +1,54 @@
+"""General signals for choosing what to quote (issue #14, blind sets): who a pronoun stands for, a
+reason said without a marker word, and idioms a question uses for a plain word of the post."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from briefings.ask import AskSettings, PassageIndex
+from briefings.models import PostParts
+from tests.fixtures.answer_index import post_index, said
+
+
+def _parts(title: str, *paragraphs: str) -> PostParts:
+    return PostParts(title, "", "Europe", paragraphs, "", "", ())
+
+
+HARBOUR_BRIBES = _parts(
+    "Malmo Customs Officer Convicted",
+    "Customs officer Nils Brandt was convicted on Friday of taking bribes from smugglers at "
+    "Malmo harbour.",
+    "He was jailed for six years.",
+    "Brandt's deputy at the harbour was jailed for two years for helping the smugglers.",
+    "The smugglers moved forty containers of cigarettes through the port.",
+)
+FERRY_STRIKE = _parts(
+    "Ferry Crews Strike In Gothenburg",
+    "Ferry crews in Gothenburg walked out on Monday over pay.",
+    "The union says wages have fallen behind prices for three years.",
+    "Talks with the operator resume next week.",
+)
+
+NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
+POSTS = [("harbour-bribes", HARBOUR_BRIBES), ("ferry-strike", FERRY_STRIKE)]
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[PassageIndex]:
+    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as built:
+        yield built
+
+
+def test_a_sentence_opening_with_he_answers_for_the_man_named_before_it(
+    index: PassageIndex,
+) -> None:
+    # "He was jailed for six years" is about Brandt, named in the sentence before; the deputy's
+    # two years stand beside Brandt's name but are not his.
+    index.settings = AskSettings(answer_sentences=1)
+    answer = index.ask("How long was Nils Brandt jailed for?")
+    assert answer.grounded
+    assert "six years" in said(answer)
