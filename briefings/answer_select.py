@@ -83,7 +83,7 @@ def _rows(post: Post) -> tuple[Row, ...]:
                 continue
             for sentence in readable_sentences([paragraph]):
                 before = out[-1] if out and out[-1].section == section else None
-                carried = frozenset()
+                carried: frozenset[str] = frozenset()
                 if before is not None and opens_with_pronoun(sentence):
                     carried = before.bag | before.carried
                 bag = term_set(sentence)
