@@ -476,7 +476,17 @@ _TIME = re.compile(
 _REASON = re.compile(
     r"\b(?:because|due to|owing to|as a result|since|after|following|so that|in order to|"
     r"reason|caused by|led to|blamed|prompted|amid|in response to|over (?:concerns?|fears?)|"
-    r"to (?:protest|avoid|prevent|protect|stop|ensure|help)|thanks to|result of)\b",
+    r"to (?:protest|avoid|prevent|protect|stop|ensure|help)|thanks to|result of|"
+    # A reason said without a marker word: a belief or an explanation ("they assumed it was a
+    # prank", "investigations suggest …"), a causal "as" ("killed as they were too slow", "as a
+    # precaution"), "too slow", a purpose ("in a bid to", "a method of drying"), a charge ("jailed
+    # for his role").
+    r"(?:assum|believ|suspect|suggest|explain|thought|think|reckon|feared|fear)\w*|"
+    r"as (?:a|an) (?:precaution|result|punishment|protest|gesture|warning|way|favour|favor)|"
+    r"as (?:he|she|they|it|we|i|the \w+|his \w+|her \w+|their \w+) (?:was|were|is|are|had|"
+    r"has|did|could|would|felt|wanted|needed)|too \w+|"
+    r"in (?:a|an) (?:bid|effort|attempt) to|aimed at|designed to|intended to|meant to|"
+    r"(?:method|way|means) of|purpose|for (?:being|having|failing|refusing|his|her|their) )\b",
     re.I,
 )
 _PLACE = re.compile(r"\b(?:in|at|near|from|outside|inside|across|to)\s+(?:the\s+)?[A-Z][a-z]")

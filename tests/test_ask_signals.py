@@ -52,3 +52,25 @@ def test_a_sentence_opening_with_he_answers_for_the_man_named_before_it(
     answer = index.ask("How long was Nils Brandt jailed for?")
     assert answer.grounded
     assert "six years" in said(answer)
+
+
+MOOSE_CALL = _parts(
+    "Moose In The Shopping Centre",
+    "Police in Uppsala received a call on Monday about a moose walking through a shopping centre.",
+    "Officers dismissed the call at first.",
+    "They assumed it was a prank by students.",
+    "The moose left the centre on its own after an hour.",
+)
+
+
+def test_a_reason_without_a_marker_word_answers_why(tmp_path: Path) -> None:
+    # "They assumed it was a prank" says why, with no "because"; "after an hour" only says when.
+    with post_index(tmp_path, [("moose", NOW, MOOSE_CALL), *_dated(POSTS)], NOW) as index:
+        index.settings = AskSettings(answer_sentences=1)
+        answer = index.ask("Why did police in Uppsala dismiss the call about the moose?")
+        assert answer.grounded
+        assert "prank" in said(answer)
+
+
+def _dated(posts: list[tuple[str, PostParts]]) -> list[tuple[str, datetime, PostParts]]:
+    return [(slug, NOW, parts) for slug, parts in posts]
