@@ -47,7 +47,7 @@ from briefings.index import (
     unspot,
 )
 from briefings.models import Answer, Citation, Post, SearchHit
-from briefings.paraphrase import alternatives, expand
+from briefings.paraphrase import alternatives, expand, plain_words
 from briefings.periods import Period, period_in, without_period
 from briefings.question import (
     LIGHT_VERBS,
@@ -230,7 +230,7 @@ _HAPPENED = re.compile(r"\b(?:take|takes|took|taken|taking) place\b", re.I)
 
 
 def question_terms(question: str) -> list[str]:
-    text = _HAPPENED.sub(" ", digits_for_number_words(question))
+    text = _HAPPENED.sub(" ", digits_for_number_words(plain_words(question)))
     return [t for t in terms(text) if t not in _QUESTION_WORDS]
 
 

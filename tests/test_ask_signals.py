@@ -33,8 +33,19 @@ FERRY_STRIKE = _parts(
     "Talks with the operator resume next week.",
 )
 
+SHIP_BELL = _parts(
+    "Ship's Bell From The Estonia Wreck",
+    "A brass bell recovered from a Baltic wreck is expected to fetch 30,000 euros.",
+    "Divers raised the bell from the seabed in 2019.",
+    "The bell is being sold in Haapsalu on 3 December.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
-POSTS = [("harbour-bribes", HARBOUR_BRIBES), ("ferry-strike", FERRY_STRIKE)]
+POSTS = [
+    ("harbour-bribes", HARBOUR_BRIBES),
+    ("ferry-strike", FERRY_STRIKE),
+    ("ship-bell", SHIP_BELL),
+]
 
 
 @pytest.fixture
@@ -74,3 +85,12 @@ def test_a_reason_without_a_marker_word_answers_why(tmp_path: Path) -> None:
 
 def _dated(posts: list[tuple[str, PostParts]]) -> list[tuple[str, datetime, PostParts]]:
     return [(slug, NOW, parts) for slug, parts in posts]
+
+
+def test_an_idiom_in_the_question_meets_the_plain_words_of_the_post(index: PassageIndex) -> None:
+    # "Under the hammer" is an auction: the post says "sold", never "hammer".
+    answer = index.ask(
+        "In which town is the brass bell from the Baltic wreck going under the hammer?"
+    )
+    assert answer.grounded
+    assert "Haapsalu" in said(answer)
