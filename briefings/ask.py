@@ -738,10 +738,9 @@ class PassageIndex:
         if form.counted and not states_count(everything, _counted(form)):
             return False
         rare = self._rare(post, everything, form)
-        if form.deed:
-            group = frozenset({form.deed, *alternatives(form.deed)})
-            if not states_deed(everything, group, frozenset(expanded), rare):
-                return False
+        group = _doing(form)  # "who got …": a verb that light says nothing of the deed
+        if group and not states_deed(everything, group, frozenset(expanded), rare):
+            return False
         return states_fact(everything, expanded, idf, form.kind, form.measure, rare)
 
     def _rare(

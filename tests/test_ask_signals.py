@@ -40,8 +40,16 @@ SHIP_BELL = _parts(
     "The bell is being sold in Haapsalu on 3 December.",
 )
 
+DERBY_GOAL = _parts(
+    "Malmo Win The Scania Derby",
+    "Malmo beat Helsingborg 1-0 in the Scania derby on Sunday.",
+    "Striker Anders Lund scored the winning goal in the 88th minute.",
+    "Helsingborg stay bottom of the table.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("derby-goal", DERBY_GOAL),
     ("harbour-bribes", HARBOUR_BRIBES),
     ("ferry-strike", FERRY_STRIKE),
     ("ship-bell", SHIP_BELL),
@@ -94,3 +102,10 @@ def test_an_idiom_in_the_question_meets_the_plain_words_of_the_post(index: Passa
     )
     assert answer.grounded
     assert "Haapsalu" in said(answer)
+
+
+def test_who_got_is_answered_by_the_name_beside_any_verb(index: PassageIndex) -> None:
+    # "Got" says nothing of the deed: the scorer is named beside "scored", never "got".
+    answer = index.ask("Who got the winning goal for Malmo in the Scania derby?")
+    assert answer.grounded
+    assert "Anders Lund" in said(answer)
