@@ -350,13 +350,17 @@ def choose(
     counted: frozenset[str] = frozenset(),
     holder: frozenset[str] = frozenset(),
     deed: frozenset[str] = frozenset(),
+    event: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
     post's terms few posts have (for names and places in text without capitals). `measure`:
     the number or date asked for; when no row holds it, any fact of the kind does. `counted`: the
     thing a "how many" counts (with the terms that count as it): a number of it is the fact.
     `holder`: whose age a "how old" asks (likewise): an age in a sentence naming it is the fact.
-    `deed`: what a "who …" asks the doer of (likewise): a name in a sentence saying it is the fact."""
+    `deed`: what a "who …" asks the doer of (likewise): a name in a sentence saying it is the fact.
+    `event`: for a "when …", the question's words for what happened, not whom it happened to (its
+    terms that are not names, with the terms that count as them): "when will Tapper take over the
+    show?" is answered by the date beside "take over", not by a Sunday beside "Tapper"."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
@@ -399,6 +403,14 @@ def choose(
             fitting = exact
         elif not any(fitting):
             fitting = _fitting(candidates, question, kind, None, rare)
+    if kind is Kind.TIME and event:
+        # The date of the event asked about: a date beside the question's verb ("joined" for
+        # "when did Finland join"), before a date beside only the names.
+        happening = [
+            f and bool(event & row.bag) for f, row in zip(fitting, candidates, strict=True)
+        ]
+        if any(happening):
+            fitting = happening
     if kind is not Kind.OTHER:
         for i, row in enumerate(candidates):
             if not fitting[i]:

@@ -581,8 +581,10 @@ class PassageIndex:
         ]
         spread = others if form.spans_posts else [pid for pid in others if pid in close]
         if spread and not (form.summary or form.view):
-            return self._several([post, *(posts[pid] for pid in spread)], expanded, idf, form)
-        facts, opinion = self._best_sentences(post, expanded, idf, form)
+            return self._several(
+                [post, *(posts[pid] for pid in spread)], expanded, idf, form, reading.names
+            )
+        facts, opinion = self._best_sentences(post, expanded, idf, form, reading.names)
         return self._single(post, facts, opinion)
 
     def read(self, question: str, history: Sequence[str] = (), narrow: bool = True) -> Reading:
@@ -664,6 +666,7 @@ class PassageIndex:
         expanded: Mapping[str, frozenset[str]],
         idf: Mapping[str, float],
         form: QuestionShape,
+        names: Sequence[str] = (),
     ) -> Answer:
         """One short quote from each post, newest first, each naming its post."""
         newest = sorted(
@@ -685,6 +688,7 @@ class PassageIndex:
                         counted=_counted(form),
                         holder=_alike(form.aged),
                         deed=_doing(form),
+                        event=_event(expanded, names),
                     )
                     if normal(row.text) not in seen
                 ),
@@ -759,6 +763,7 @@ class PassageIndex:
         expanded: Mapping[str, frozenset[str]],
         idf: Mapping[str, float],
         form: QuestionShape,
+        names: Sequence[str] = (),
     ) -> tuple[list[str], list[str]]:
         """Sentences of the post that answer, in reading order, split into reported facts (body)
         and the post's own view (take). "Summarize …" gets the digest's summary and the take's
@@ -783,6 +788,7 @@ class PassageIndex:
             _counted(form),
             _alike(form.aged),
             _doing(form),
+            _event(expanded, names),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
@@ -798,6 +804,12 @@ def _doing(form: QuestionShape) -> frozenset[str]:
     """The deed a "who …" question asks the doer of, with its other forms (empty: none, or a verb
     as light as "came" or "got", found in too many sentences to point at the answer)."""
     return frozenset() if form.deed in LIGHT_VERBS else _alike(form.deed)
+
+
+def _event(expanded: Mapping[str, frozenset[str]], names: Sequence[str]) -> frozenset[str]:
+    """The question's words for what happened: its terms that are not names (see `proper_nouns`),
+    with the terms that count as them."""
+    return frozenset(alt for term, group in expanded.items() if term not in names for alt in group)
 
 
 def _alike(term: str) -> frozenset[str]:

@@ -47,8 +47,16 @@ DERBY_GOAL = _parts(
     "Helsingborg stay bottom of the table.",
 )
 
+NEW_ANCHOR = _parts(
+    "Karin Dahl To Host Morning Politics",
+    "Karin Dahl is the new host of SVT's Sunday morning politics show Agenda.",
+    "SVT announced Dahl's promotion on Friday.",
+    "She will take over the show in June and keep her evening news slot.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("new-anchor", NEW_ANCHOR),
     ("derby-goal", DERBY_GOAL),
     ("harbour-bribes", HARBOUR_BRIBES),
     ("ferry-strike", FERRY_STRIKE),
@@ -109,3 +117,13 @@ def test_who_got_is_answered_by_the_name_beside_any_verb(index: PassageIndex) ->
     answer = index.ask("Who got the winning goal for Malmo in the Scania derby?")
     assert answer.grounded
     assert "Anders Lund" in said(answer)
+
+
+def test_when_quotes_the_date_beside_what_happened_not_beside_the_name(
+    index: PassageIndex,
+) -> None:
+    # "Sunday" and "Friday" stand beside Dahl's name; June beside "take over", what is asked.
+    index.settings = AskSettings(answer_sentences=1)
+    answer = index.ask("When will Karin Dahl take over Agenda?")
+    assert answer.grounded
+    assert "June" in said(answer)
