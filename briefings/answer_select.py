@@ -23,7 +23,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from briefings.models import Post
-from briefings.question import Kind, Measure, fits, holds, is_number_word, placed, precise
+from briefings.question import (
+    Kind,
+    Measure,
+    fits,
+    holds,
+    is_number_word,
+    placed,
+    precise,
+    starts_with_sum,
+)
 from briefings.terms import stem, term_set
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
@@ -337,6 +346,49 @@ def states_fact(
         if match_weight(around, expanded, local) >= FACT_SHARE * whole:
             return True
     return False
+
+
+EVENT_REACH = 1  # sentences either side of a fact that may hold the words of what happened
+
+
+def states_event(
+    candidates: Sequence[Row],
+    kind: Kind,
+    measure: Measure | None,
+    event: frozenset[str],
+    rare: frozenset[str] | None = None,
+) -> bool:
+    """Whether a sentence holding the asked kind of fact has, in it or beside it, one of the
+    question's words for what happened (`event`: its terms that are not names, with the terms that
+    count as them): "how much did Sterling sell the team for?" of a post that gives a sum Sterling
+    spent, never a sale, does not answer."""
+    if not event or measure is Measure.AGE:  # an age is of someone, not of something done
+        return True
+    fitting = _fitting(candidates, frozenset(), kind, measure, rare)
+    for i, row in enumerate(candidates):
+        if not fitting[i]:
+            continue
+        if measure is Measure.MONEY and states_price(row.text):
+            return True  # "joined from Perugia for £3.5million": a price, whatever the verb
+        if any(
+            event & candidates[j].bag
+            for j in range(i - EVENT_REACH, i + EVENT_REACH + 1)
+            if 0 <= j < len(candidates) and candidates[j].section == row.section
+        ):
+            return True
+    return False
+
+
+# "for" and the words that may stand between it and a price.
+_FOR = re.compile(
+    r"\bfor (?:just |only |about |around |nearly |almost |more than |over |under |a |an )?", re.I
+)
+
+
+def states_price(sentence: str) -> bool:
+    """Whether a sum stands right after "for" ("joined from Perugia for £3.5million", "sold for
+    2 million kronor"): the price something changed hands at."""
+    return any(starts_with_sum(sentence[m.end() :]) for m in _FOR.finditer(sentence))
 
 
 def choose(

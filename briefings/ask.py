@@ -33,6 +33,7 @@ from briefings.answer_select import (
     rows,
     states_count,
     states_deed,
+    states_event,
     states_fact,
     states_saying,
     unique,
@@ -566,7 +567,9 @@ class PassageIndex:
             # A post on the story that lacks the asked-for fact (written before it was known)
             # does not answer: another covering post that states it does; else the posts don't say.
             stating = [
-                pid for pid in [top3[0], *others] if self._states(posts[pid], expanded, idf, form)
+                pid
+                for pid in [top3[0], *others]
+                if self._states(posts[pid], expanded, idf, form, reading.names)
             ]
             if not stating:
                 return Answer(NOT_COVERED, grounded=False, citations=())
@@ -731,6 +734,7 @@ class PassageIndex:
         expanded: Mapping[str, frozenset[str]],
         idf: Mapping[str, float],
         form: QuestionShape,
+        names: Sequence[str] = (),
     ) -> bool:
         """Whether the post states the kind of fact asked for near the question's terms."""
         everything = rows(post)
@@ -745,7 +749,11 @@ class PassageIndex:
         group = _doing(form)  # "who got …": a verb that light says nothing of the deed
         if group and not states_deed(everything, group, frozenset(expanded), rare):
             return False
-        return states_fact(everything, expanded, idf, form.kind, form.measure, rare)
+        if not states_fact(everything, expanded, idf, form.kind, form.measure, rare):
+            return False
+        if form.kind in EVENT_KINDS:
+            return states_event(everything, form.kind, form.measure, _event(expanded, names), rare)
+        return True
 
     def _rare(
         self, post: Post, everything: Sequence[Row], form: QuestionShape
@@ -833,6 +841,7 @@ def apart(facts: Sequence[str], opinion: Sequence[str]) -> tuple[list[str], list
 _UPPER = re.compile(r"[A-Z]")
 # Kinds of fact a post must state for it to answer: a number, a date, a name, a place.
 FACT_KINDS = frozenset({Kind.NUMBER, Kind.TIME, Kind.NAME, Kind.PLACE})
+EVENT_KINDS = frozenset({Kind.NUMBER, Kind.TIME})
 RARE_IDF = 4.5  # a term this rare (about 1 post in 100 or fewer) may be a name or a place
 
 

@@ -838,3 +838,8 @@ def holds(measure: Measure, sentence: str) -> bool:
             _MEASURE_FACTS[m].search(sentence) for m in (Measure.MONEY, Measure.LENGTH)
         ) or _has_count(sentence)
     return bool(_MEASURE_FACTS[measure].search(sentence))
+
+
+def starts_with_sum(text: str) -> bool:
+    """Whether the text opens with a sum of money ("£3.5million …", "8 million kronor …")."""
+    return bool(_MEASURE_FACTS[Measure.MONEY].match(text))

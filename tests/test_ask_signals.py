@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from briefings.ask import AskSettings, PassageIndex
+from briefings.ask import NOT_COVERED, AskSettings, PassageIndex
 from briefings.models import PostParts
 from tests.fixtures.answer_index import post_index, said
 
@@ -54,8 +54,24 @@ NEW_ANCHOR = _parts(
     "She will take over the show in June and keep her evening news slot.",
 )
 
+HOCKEY_OWNER = _parts(
+    "Hockey Club Owner Under Pressure",
+    "Erik Sand, who owns the Kalmar Hawks, is under pressure from the hockey club's fans.",
+    "Sand spent 3 million kronor on a new arena scoreboard last season.",
+    "The team then lost nine home games in a row.",
+    "Supporters now want him to sell up before the winter.",
+)
+
+STRIKER_MOVE = _parts(
+    "Striker Ola Berg Leaves Hammarby",
+    "Striker Ola Berg joined Hammarby from Brommapojkarna for 8 million kronor in 2019.",
+    "He scored twenty goals in his first season at the club.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("striker-move", STRIKER_MOVE),
+    ("hockey-owner", HOCKEY_OWNER),
     ("new-anchor", NEW_ANCHOR),
     ("derby-goal", DERBY_GOAL),
     ("harbour-bribes", HARBOUR_BRIBES),
@@ -127,3 +143,16 @@ def test_when_quotes_the_date_beside_what_happened_not_beside_the_name(
     answer = index.ask("When will Karin Dahl take over Agenda?")
     assert answer.grounded
     assert "June" in said(answer)
+
+
+def test_a_sum_that_is_not_of_what_happened_does_not_answer_how_much(index: PassageIndex) -> None:
+    # The post gives a sum Sand spent and says fans want a sale, but no sale and no price.
+    answer = index.ask("How much did Erik Sand sell the Kalmar Hawks for?")
+    assert not answer.grounded
+    assert answer.text == NOT_COVERED
+    # A sum that is of what happened still answers.
+    spent = index.ask("How much did Erik Sand spend on the arena scoreboard?")
+    assert spent.grounded and "3 million kronor" in said(spent)
+    # A price ("for 8 million kronor") answers what was paid, whatever the verb beside it.
+    paid = index.ask("How much did Hammarby pay Brommapojkarna for Ola Berg?")
+    assert paid.grounded and "8 million kronor" in said(paid)
