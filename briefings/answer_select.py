@@ -275,6 +275,23 @@ def _speaks(words: Sequence[str], speaker: frozenset[str], before: bool) -> bool
     return False
 
 
+# An opening quotation mark: straight or curly, doubled backticks, or an apostrophe that opens a
+# quote rather than a contraction ("' we are not going down", not "hull 's").
+_OPEN_QUOTE = re.compile(r"(?:^|[\s(:])(?:``|[\"“‘]|'(?!(?:s|t|re|ll|ve|d|m)\b))\s?[A-Za-z]")
+
+
+def quotes(row: Row, speaker: frozenset[str], before: Row | None = None) -> bool:
+    """Whether the sentence quotes the speaker's own words: a quotation opens in it, and it names
+    the speaker (or, opening with a pronoun, follows a sentence that does), or a pronoun says it
+    after a sentence naming them ("' We are not going down, ' he said.")."""
+    if not _OPEN_QUOTE.search(row.text):
+        return False
+    if speaker & (row.bag | row.carried):
+        return True
+    words = re.findall(r"[a-z]+", row.text.lower())
+    return before is not None and bool(speaker & before.bag) and _speaks(words, speaker, True)
+
+
 def states_saying(
     candidates: Sequence[Row],
     speaker: Mapping[str, frozenset[str]],
@@ -403,6 +420,7 @@ def choose(
     holder: frozenset[str] = frozenset(),
     deed: frozenset[str] = frozenset(),
     event: frozenset[str] = frozenset(),
+    speaker: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
     post's terms few posts have (for names and places in text without capitals). `measure`:
@@ -412,15 +430,25 @@ def choose(
     `deed`: what a "who …" asks the doer of (likewise): a name in a sentence saying it is the fact.
     `event`: for a "when …", the question's words for what happened, not whom it happened to (its
     terms that are not names, with the terms that count as them): "when will Tapper take over the
-    show?" is answered by the date beside "take over", not by a Sunday beside "Tapper"."""
+    show?" is answered by the date beside "take over", not by a Sunday beside "Tapper".
+    `speaker`: whose words a "what did X say …" asks for (X's terms, with the terms that count as
+    them): a quote of theirs is the fact."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
-    weights = idf if kind is Kind.OTHER else local_weights(candidates, expanded, idf)
+    quoting = kind is Kind.OTHER and bool(speaker)
+    asks_fact = kind is not Kind.OTHER or quoting
+    weights = local_weights(candidates, expanded, idf) if asks_fact else idf
     base = _base(candidates, expanded, weights)
     best_base = max(base)
     scores = list(base)
     fitting = _fitting(candidates, question, kind, measure, rare)
+    if quoting:
+        # "What did Meyler say about …": his words in quotation marks, not a report of his view.
+        fitting = [
+            quotes(row, speaker, candidates[i - 1] if i else None)
+            for i, row in enumerate(candidates)
+        ]
     counting = [
         bool(counted) and counts(row, counted, candidates[i - 1] if i else None)
         for i, row in enumerate(candidates)
@@ -463,7 +491,7 @@ def choose(
         ]
         if any(happening):
             fitting = happening
-    if kind is not Kind.OTHER:
+    if asks_fact:
         for i, row in enumerate(candidates):
             if not fitting[i]:
                 continue
@@ -501,7 +529,7 @@ def choose(
             continue
         seen.add(key)
         chosen.append(i)
-    if kind is not Kind.OTHER and not any(fitting[i] for i in chosen):
+    if asks_fact and not any(fitting[i] for i in chosen):
         extra = next((i for i in ranked if fitting[i] and scores[i] > 0), None)
         if extra is not None and normal(candidates[extra].text) not in seen:
             if len(chosen) == limit:

@@ -692,6 +692,7 @@ class PassageIndex:
                         holder=_alike(form.aged),
                         deed=_doing(form),
                         event=_event(expanded, names),
+                        speaker=_speaking(form),
                     )
                     if normal(row.text) not in seen
                 ),
@@ -797,6 +798,7 @@ class PassageIndex:
             _alike(form.aged),
             _doing(form),
             _event(expanded, names),
+            _speaking(form),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
@@ -818,6 +820,11 @@ def _event(expanded: Mapping[str, frozenset[str]], names: Sequence[str]) -> froz
     """The question's words for what happened: its terms that are not names (see `proper_nouns`),
     with the terms that count as them."""
     return frozenset(alt for term, group in expanded.items() if term not in names for alt in group)
+
+
+def _speaking(form: QuestionShape) -> frozenset[str]:
+    """Whose words a "what did X say …" asks for: X's terms with the terms that count as them."""
+    return frozenset(alt for group in expand(form.speaker).values() for alt in group)
 
 
 def _alike(term: str) -> frozenset[str]:

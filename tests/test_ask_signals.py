@@ -68,8 +68,17 @@ STRIKER_MOVE = _parts(
     "He scored twenty goals in his first season at the club.",
 )
 
+COACH_RELEGATION = _parts(
+    "Orebro Coach Confident Of Survival",
+    "Orebro coach Lena Berg says her side will not be relegated from the top division.",
+    "Relegation would cost the club millions, the board warned on Tuesday.",
+    "Berg admitted the team's recent form has worried supporters.",
+    "' We are not going down, ' she told reporters.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("coach-relegation", COACH_RELEGATION),
     ("striker-move", STRIKER_MOVE),
     ("hockey-owner", HOCKEY_OWNER),
     ("new-anchor", NEW_ANCHOR),
@@ -156,3 +165,10 @@ def test_a_sum_that_is_not_of_what_happened_does_not_answer_how_much(index: Pass
     # A price ("for 8 million kronor") answers what was paid, whatever the verb beside it.
     paid = index.ask("How much did Hammarby pay Brommapojkarna for Ola Berg?")
     assert paid.grounded and "8 million kronor" in said(paid)
+
+
+def test_what_did_someone_say_quotes_their_own_words(index: PassageIndex) -> None:
+    # The report of her view holds the question's words; her own words are in the quote.
+    answer = index.ask("What did Lena Berg say about relegation?")
+    assert answer.grounded
+    assert "We are not going down" in said(answer)
