@@ -437,11 +437,13 @@ class PassageIndex:
         post_ids: Sequence[int],
         idf: dict[str, float],
         expanded: Mapping[str, frozenset[str]],
+        loose: frozenset[str] = frozenset(),
     ) -> dict[int, float]:
         every = {alt for t in set(query) for alt in expanded.get(t, frozenset({t}))}
         found = self.search_index.containing(every, post_ids)
         return {
-            post_id: share_found(query, idf, expanded, words) for post_id, words in found.items()
+            post_id: share_found(query, idf, expanded, words, loose)
+            for post_id, words in found.items()
         }
 
     def top_passages(
@@ -542,7 +544,8 @@ class PassageIndex:
         top3 = [pid for pid, _, _ in ranked[:3]]
         idf = self.search_index.idf(query)
         expanded = expand(query)
-        covers = self._coverages(query, top3, idf, expanded)
+        loose = role_words(query, reading.names)
+        covers = self._coverages(query, top3, idf, expanded, loose)
         enough = self.settings.min_coverage
         posts = self._posts(top3)
         post = posts.get(top3[0])
@@ -551,7 +554,7 @@ class PassageIndex:
         if covers[top3[0]] < enough:
             # The index holds no sub-headings: a question about a headed section is judged on the
             # post's text, headings included.
-            covers[top3[0]] = text_coverage(post, expanded, idf)
+            covers[top3[0]] = text_coverage(post, expanded, idf, loose)
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
         others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
@@ -870,13 +873,24 @@ def proper_nouns(question: str, query: Sequence[str]) -> tuple[str, ...]:
     return tuple(t for t in dict.fromkeys(query) if t in found)
 
 
+_PERSON_WORD = re.compile(r"^(?!(?:ger|ro|hu|otto|sha)man$)\w{3,}(?:man|men|boy|girl)$")
+
+
+def role_words(query: Sequence[str], names: Sequence[str]) -> frozenset[str]:
+    """The question's words for a person by their role, by their make ("postman", "lineman",
+    "schoolboy"), never a name ("Goldman", "Chapman": capitalised in the question)."""
+    return frozenset(t for t in query if _PERSON_WORD.search(t) and t not in names)
+
+
 def share_found(
     query: Sequence[str],
     idf: Mapping[str, float],
     expanded: Mapping[str, frozenset[str]],
     words: set[str] | frozenset[str],
+    loose: frozenset[str] = frozenset(),
 ) -> float:
-    """Share of the question's idf weight whose terms (or their paraphrases) are among `words`.
+    """Share of the question's idf weight whose terms (or their paraphrases) are among `words`;
+    `loose` (see `role_words`) are left out when missing.
 
     A post without the question's most specific term (its highest idf) must hold at least
     `WITHOUT_RAREST` of the rest, else it covers none of it: asked about "the Greens in the
@@ -884,6 +898,11 @@ def share_found(
     common (idf below `COMMON_IDF`) and the post has every other of at least three terms: "how
     large was the Baltic air-defence fund" is answered by a post that states the fund's amount."""
     unique_terms = sorted(set(query))
+    # A word for a person by their role ("the postman", "a schoolboy") describes whom a post may
+    # name instead: it is left out of the weighing when the post lacks it.
+    unique_terms = [
+        t for t in unique_terms if not (t in loose and not expanded.get(t, frozenset({t})) & words)
+    ] or unique_terms
     if not unique_terms:
         return 0.0
 
@@ -900,14 +919,17 @@ def share_found(
 
 
 def text_coverage(
-    post: Post, expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+    post: Post,
+    expanded: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+    loose: frozenset[str] = frozenset(),
 ) -> float:
     """`share_found` on the post's text, title and sub-headings included (the index has no
     headings)."""
     bag = set(terms(post.title))
     for row in rows(post):
         bag.update(row.bag | row.heading_bag)
-    return share_found(list(expanded), idf, expanded, bag)
+    return share_found(list(expanded), idf, expanded, bag, loose)
 
 
 def _stamp(post: Post) -> float:

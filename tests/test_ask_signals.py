@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from briefings.ask import NOT_COVERED, AskSettings, PassageIndex
+from briefings.ask import NOT_COVERED, AskSettings, PassageIndex, role_words
 from briefings.models import PostParts
 from tests.fixtures.answer_index import post_index, said
 
@@ -76,8 +76,16 @@ COACH_RELEGATION = _parts(
     "' We are not going down, ' she told reporters.",
 )
 
+GYROCOPTER = _parts(
+    "Gyrocopter Lands Outside The Riksdag",
+    "Mail carrier Jonas Ek landed a gyrocopter on the lawn of the Riksdag on Monday.",
+    "Ek took off from Uppsala for the hour-long flight, police said.",
+    "He wanted to protest against party funding.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("gyrocopter", GYROCOPTER),
     ("coach-relegation", COACH_RELEGATION),
     ("striker-move", STRIKER_MOVE),
     ("hockey-owner", HOCKEY_OWNER),
@@ -172,3 +180,24 @@ def test_what_did_someone_say_quotes_their_own_words(index: PassageIndex) -> Non
     answer = index.ask("What did Lena Berg say about relegation?")
     assert answer.grounded
     assert "We are not going down" in said(answer)
+
+
+def test_a_word_for_a_person_by_their_role_may_be_missing_from_the_post(tmp_path: Path) -> None:
+    # The post calls him a mail carrier and by name, never "the postman". (Among enough posts
+    # that a word none has weighs more than a common one.)
+    weather = [
+        (f"weather-{n}", _parts(f"Weather {n}", f"Rain is expected in district {n} on Tuesday."))
+        for n in range(30)
+    ]
+    with post_index(tmp_path, _dated([*POSTS, *weather]), NOW) as index:
+        answer = index.ask("Where did the postman take off from on his gyrocopter flight?")
+        assert answer.grounded
+        assert "Uppsala" in said(answer)
+
+
+def test_a_name_ending_like_a_role_word_is_not_one() -> None:
+    # "Goldman" is capitalised in the question: a name, which a post on another story lacks.
+    assert role_words(["postman", "goldman", "german", "schoolboy"], ["goldman"]) == {
+        "postman",
+        "schoolboy",
+    }
