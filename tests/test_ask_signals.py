@@ -83,8 +83,16 @@ GYROCOPTER = _parts(
     "He wanted to protest against party funding.",
 )
 
+NORDIC_DEFENCE = _parts(
+    "Nordic Defence After Two Years In The Alliance",
+    "Finland's NATO membership began in April 2023, after decades of neutrality.",
+    "Sweden followed eleven months later.",
+    "Both now host allied exercises every winter.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("nordic-defence", NORDIC_DEFENCE),
     ("gyrocopter", GYROCOPTER),
     ("coach-relegation", COACH_RELEGATION),
     ("striker-move", STRIKER_MOVE),
@@ -201,3 +209,10 @@ def test_a_name_ending_like_a_role_word_is_not_one() -> None:
         "postman",
         "schoolboy",
     }
+
+
+def test_a_verb_in_the_question_meets_the_noun_the_post_puts_it_as(index: PassageIndex) -> None:
+    # "Join" in the question, "membership" in the post.
+    answer = index.ask("When did Finland join NATO?")
+    assert answer.grounded
+    assert "April 2023" in said(answer)
