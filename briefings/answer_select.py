@@ -33,7 +33,7 @@ from briefings.question import (
     precise,
     starts_with_sum,
 )
-from briefings.terms import stem, term_set
+from briefings.terms import stem, term_set, terms
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
     MAX_CONSIDERED_SENTENCES,
@@ -218,6 +218,50 @@ def counts(row: Row, counted: frozenset[str], before: Row | None = None) -> bool
         ]
         if counted & {stem(w) for w in after if w}:
             return True
+    return False
+
+
+NAME_REACH = 3  # words either side of the thing asked the name of where its name may stand
+# An identification, which names whom the sentence before or after speaks of.
+_IDENTIFIED = re.compile(r"\b(?:identified|named)\s+(?:by\s+(?:\w+\s+){1,3})?as\b", re.I)
+_NAMING = re.compile(r"\b(?:named|called|nicknamed|dubbed|known as|christened|titled)\b", re.I)
+
+
+def states_named(
+    candidates: Sequence[Row],
+    thing: frozenset[str],
+    question: frozenset[str],
+    rare: frozenset[str] | None = None,
+) -> bool:
+    """Whether some sentence gives a name to the thing asked the name of (any of `thing`,
+    stemmed): a name beside it ("the suspect, Francis Pusok,", "Hazel the bulldog"; in text
+    without capitals a rare word, see `fits`), or a word of naming or a quotation in the sentence
+    ("a shih tzu named Cujo"). A post on the story that never names the tanker ("a German-flagged
+    ship picked him up") does not answer "what was the tanker called?"."""
+    for k, row in enumerate(candidates):
+        if not thing & row.bag:
+            continue
+        if _NAMING.search(row.text) or _OPEN_QUOTE.search(row.text):
+            return True
+        # "… punched the suspect. The man, identified by police as Francis Pusok, …"
+        if any(
+            _IDENTIFIED.search(candidates[j].text)
+            for j in (k - 1, k + 1)
+            if 0 <= j < len(candidates) and candidates[j].section == row.section
+        ):
+            return True
+        words = re.findall(r"[\w'’-]+", row.text)
+        stems = [frozenset(terms(word)) for word in words]
+        for i, own in enumerate(stems):
+            if not thing & own:
+                continue
+            for j in range(max(i - NAME_REACH, 0), min(i + NAME_REACH + 1, len(words))):
+                if j == i or not stems[j] or stems[j] <= question:
+                    continue
+                if rare is not None and stems[j] & rare:
+                    return True
+                if rare is None and j > 0 and words[j][0].isupper():
+                    return True
     return False
 
 

@@ -35,6 +35,7 @@ from briefings.answer_select import (
     states_deed,
     states_event,
     states_fact,
+    states_named,
     states_saying,
     unique,
 )
@@ -566,7 +567,9 @@ class PassageIndex:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
             post, others = posts[naming[0]], [pid for pid in others if pid in naming[1:]]
             top3 = [post.id, *[pid for pid in top3 if pid != post.id]]
-        if (form.kind in FACT_KINDS or form.speaker) and not (form.summary or form.view):
+        if (form.kind in FACT_KINDS or form.speaker or form.named) and not (
+            form.summary or form.view
+        ):
             # A post on the story that lacks the asked-for fact (written before it was known)
             # does not answer: another covering post that states it does; else the posts don't say.
             stating = [
@@ -750,6 +753,8 @@ class PassageIndex:
         if form.counted and not states_count(everything, _counted(form)):
             return False
         rare = self._rare(post, everything, form)
+        if form.named:
+            return states_named(everything, _alike(form.named), frozenset(expanded), rare)
         group = _doing(form)  # "who got …": a verb that light says nothing of the deed
         if group and not states_deed(everything, group, frozenset(expanded), rare):
             return False

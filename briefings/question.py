@@ -150,6 +150,7 @@ class QuestionShape:
     measure: Measure | None = None  # the number or date asked for: an age, a sum, a distance …
     counted: str = ""  # the stemmed thing a "how many …" question counts ("stitch"), "" if none
     deed: str = ""  # the stemmed verb a "who …" question asks the doer of ("won"), "" if none
+    named: str = ""  # the stemmed thing a "what is the name of the …" asks the name of ("tanker")
     aged: str = ""  # the stemmed person a "how old is the …" question asks about ("mother")
     # "what did X say about Y?": X's terms and Y's (both empty for any other question)
     speaker: frozenset[str] = frozenset()
@@ -168,6 +169,7 @@ def shape(question: str) -> QuestionShape:
         measure=measure(question) if kind in (Kind.NUMBER, Kind.TIME) else None,
         counted=counted(question) if kind is Kind.NUMBER else "",
         deed=deed(question) if kind is Kind.NAME else "",
+        named=named(question) if kind is Kind.CALLED else "",
         aged=aged(question) if kind is Kind.NUMBER else "",
         speaker=speaker,
         said_about=about,
@@ -843,3 +845,22 @@ def holds(measure: Measure, sentence: str) -> bool:
 def starts_with_sum(text: str) -> bool:
     """Whether the text opens with a sum of money ("£3.5million …", "8 million kronor …")."""
     return bool(_MEASURE_FACTS[Measure.MONEY].match(text))
+
+
+# "the name of the German tanker that …", "the name of Georgina Chapman's fashion label?": the
+# word before what qualifies it (a relative word, a preposition, a verb, a name) or the end.
+_NAME_OF = re.compile(
+    r"\b[Nn]ame of (?:\S+\s+){0,4}?(?!(?:the|a|an|his|her|their|its)\b)([a-z][a-z-]*)(?=\s+(?:who|whose|that|which|of|in|at|with|"
+    r"from|for|on|by|he|she|they|it|[a-z]+ed)\b|\s+[A-Z]|\s*[?.!]|\s*$)"
+)
+
+
+def named(question: str) -> str:
+    """The stemmed thing "what is the name of the …" asks the name of ("what was the name of the
+    German tanker that picked him up?" → "tanker"): a post answers with a name beside that word,
+    not with any name near the story's words. "" when there is none."""
+    match = _NAME_OF.search(question)
+    if match is None:
+        return ""
+    found = terms(match.group(1))
+    return found[-1] if found else ""

@@ -90,8 +90,16 @@ NORDIC_DEFENCE = _parts(
     "Both now host allied exercises every winter.",
 )
 
+SAILOR_FOUND = _parts(
+    "Missing Sailor Found Alive",
+    "Sailor Nils Ek was found alive on Thursday, 40 days after he left Visby.",
+    "A German tanker picked him up 200 miles east of Gotland.",
+    "His dog, a terrier named Bamse, was found with him on the capsized boat.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("sailor-found", SAILOR_FOUND),
     ("nordic-defence", NORDIC_DEFENCE),
     ("gyrocopter", GYROCOPTER),
     ("coach-relegation", COACH_RELEGATION),
@@ -216,3 +224,12 @@ def test_a_verb_in_the_question_meets_the_noun_the_post_puts_it_as(index: Passag
     answer = index.ask("When did Finland join NATO?")
     assert answer.grounded
     assert "April 2023" in said(answer)
+
+
+def test_the_name_of_a_thing_the_post_never_names_is_declined(index: PassageIndex) -> None:
+    # The tanker is never named (the post's names stand elsewhere); the dog is.
+    answer = index.ask("What was the name of the German tanker that picked up sailor Nils Ek?")
+    assert not answer.grounded
+    assert answer.text == NOT_COVERED
+    dog = index.ask("What is the name of the terrier found with sailor Nils Ek?")
+    assert dog.grounded and "Bamse" in said(dog)
