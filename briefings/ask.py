@@ -825,9 +825,20 @@ def _doing(form: QuestionShape) -> frozenset[str]:
 
 
 def _event(expanded: Mapping[str, frozenset[str]], names: Sequence[str]) -> frozenset[str]:
-    """The question's words for what happened: its terms that are not names (see `proper_nouns`),
-    with the terms that count as them."""
-    return frozenset(alt for term, group in expanded.items() if term not in names for alt in group)
+    """The question's words for what happened: its terms that are not names (see `proper_nouns`)
+    nor units of time ("a week", "per season": what a sum or a count is per), with the terms that
+    count as them."""
+    return frozenset(
+        alt
+        for term, group in expanded.items()
+        if term not in names and term not in _TIME_UNITS
+        for alt in group
+    )
+
+
+_TIME_UNITS = frozenset(
+    stem(w) for w in ("week", "month", "year", "season")
+)
 
 
 def _speaking(form: QuestionShape) -> frozenset[str]:

@@ -60,6 +60,7 @@ HOCKEY_OWNER = _parts(
     "Sand spent 3 million kronor on a new arena scoreboard last season.",
     "The team then lost nine home games in a row.",
     "Supporters now want him to sell up before the winter.",
+    "Many of them say Sand earns more than any player in the league.",
 )
 
 STRIKER_MOVE = _parts(
@@ -233,3 +234,11 @@ def test_the_name_of_a_thing_the_post_never_names_is_declined(index: PassageInde
     assert answer.text == NOT_COVERED
     dog = index.ask("What is the name of the terrier found with sailor Nils Ek?")
     assert dog.grounded and "Bamse" in said(dog)
+
+
+def test_a_unit_of_time_in_the_question_is_not_what_happened(index: PassageIndex) -> None:
+    # "Per season" says what the sum is per; the post's "last season" stands beside a sum spent,
+    # and nothing says what Sand earns.
+    answer = index.ask("How much does Erik Sand earn per season?")
+    assert not answer.grounded
+    assert answer.text == NOT_COVERED
