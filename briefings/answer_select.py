@@ -222,6 +222,7 @@ def counts(row: Row, counted: frozenset[str], before: Row | None = None) -> bool
 
 
 NAME_REACH = 3  # words either side of the thing asked the name of where its name may stand
+_PLACE_WORDS = frozenset(["in", "at", "from", "to", "near", "into", "on", "off", "outside"])
 # An identification, which names whom the sentence before or after speaks of.
 _IDENTIFIED = re.compile(r"\b(?:identified|named)\s+(?:by\s+(?:\w+\s+){1,3})?as\b", re.I)
 _NAMING = re.compile(r"\b(?:named|called|nicknamed|dubbed|known as|christened|titled)\b", re.I)
@@ -258,6 +259,8 @@ def states_named(
             for j in range(max(i - NAME_REACH, 0), min(i + NAME_REACH + 1, len(words))):
                 if j == i or not stems[j] or stems[j] <= question:
                     continue
+                if j and words[j - 1].lower() in _PLACE_WORDS:
+                    continue  # "a baby daughter in Falun": a place, not the thing's name
                 if rare is not None and stems[j] & rare:
                     return True
                 if rare is None and j > 0 and words[j][0].isupper():

@@ -836,9 +836,7 @@ def _event(expanded: Mapping[str, frozenset[str]], names: Sequence[str]) -> froz
     )
 
 
-_TIME_UNITS = frozenset(
-    stem(w) for w in ("week", "month", "year", "season")
-)
+_TIME_UNITS = frozenset(stem(w) for w in ("week", "month", "year", "season"))
 
 
 def _speaking(form: QuestionShape) -> frozenset[str]:

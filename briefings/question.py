@@ -63,7 +63,10 @@ _KIND_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     (
         Kind.CALLED,
         re.compile(
-            r"\bwhat (?:\w+ )?(?:name|nickname|alias)\b|\bname of\b|\bcalled\b|\bknown as\b",
+            r"\bwhat (?:\w+ )?(?:name|nickname|alias)\b|\bname of\b|\bcalled\b|\bknown as\b|"
+            # "What did Ross and Demelza call their baby daughter?"
+            r"\bwhat (?:did|do|does|will|would|have|has) .+ (?:call|name)\b"
+            r"(?!\s+(?:for|on|off|in|out|up|back|to)\b)",
             re.I,
         ),
     ),
@@ -855,11 +858,18 @@ _NAME_OF = re.compile(
 )
 
 
+# "What did they call their new baby daughter?": the thing named is the object of "call".
+_CALL_WHAT = re.compile(
+    r"\b(?:call|name)\s+(?:the|a|an|his|her|their|its)\s+(?:[\w-]+\s+){0,3}?([a-z][a-z-]*)"
+    r"(?=\s*[?.!]|\s*$|\s+(?:who|that|after|when|in|at)\b)"
+)
+
+
 def named(question: str) -> str:
     """The stemmed thing "what is the name of the …" asks the name of ("what was the name of the
     German tanker that picked him up?" → "tanker"): a post answers with a name beside that word,
     not with any name near the story's words. "" when there is none."""
-    match = _NAME_OF.search(question)
+    match = _NAME_OF.search(question) or _CALL_WHAT.search(question)
     if match is None:
         return ""
     found = terms(match.group(1))

@@ -98,8 +98,16 @@ SAILOR_FOUND = _parts(
     "His dog, a terrier named Bamse, was found with him on the capsized boat.",
 )
 
+ROYAL_BABY = _parts(
+    "Skating Champions Welcome A Daughter",
+    "Skating champions Nils Holm and Anna Holm have welcomed a baby daughter in Falun.",
+    "The couple's son, a boy called Otto, was born in 2023.",
+    "The baby was born on Sunday and both are doing well, their agent said.",
+)
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 POSTS = [
+    ("royal-baby", ROYAL_BABY),
     ("sailor-found", SAILOR_FOUND),
     ("nordic-defence", NORDIC_DEFENCE),
     ("gyrocopter", GYROCOPTER),
@@ -242,3 +250,11 @@ def test_a_unit_of_time_in_the_question_is_not_what_happened(index: PassageIndex
     answer = index.ask("How much does Erik Sand earn per season?")
     assert not answer.grounded
     assert answer.text == NOT_COVERED
+
+
+def test_what_did_they_call_asks_a_name_the_post_must_give(index: PassageIndex) -> None:
+    # The daughter's name is not given (the son's is): "what did they call …" asks a name.
+    answer = index.ask("What did Nils and Anna Holm call their new baby daughter?")
+    assert not answer.grounded
+    son = index.ask("What did Nils and Anna Holm call their son?")
+    assert son.grounded and "Otto" in said(son)
