@@ -160,11 +160,23 @@ def _fitting(
     if kind is Kind.OTHER:
         return [False] * len(candidates)
     if measure is not None:
-        return [holds(measure, row.text) for row in candidates]
+        return [_holds(measure, row.text) for row in candidates]
+    if kind in (Kind.NUMBER, Kind.TIME):  # told by the sentence alone
+        return [_fits(kind, row.text) for row in candidates]
     return [
         fits(kind, row.text, question, None if rare is None else row.bag & rare)
         for row in candidates
     ]
+
+
+@lru_cache(maxsize=65536)  # the gates and the choice read the same sentences of the same posts
+def _holds(measure: Measure, sentence: str) -> bool:
+    return holds(measure, sentence)
+
+
+@lru_cache(maxsize=65536)
+def _fits(kind: Kind, sentence: str) -> bool:
+    return fits(kind, sentence)
 
 
 def local_weights(
