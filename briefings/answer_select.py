@@ -23,8 +23,17 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from briefings.models import Post
-from briefings.question import Kind, Measure, fits, holds, is_number_word, placed, precise
-from briefings.terms import stem, term_set
+from briefings.question import (
+    Kind,
+    Measure,
+    fits,
+    holds,
+    is_number_word,
+    placed,
+    precise,
+    starts_with_sum,
+)
+from briefings.terms import stem, term_set, terms
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
     MAX_CONSIDERED_SENTENCES,
@@ -44,6 +53,9 @@ SPREAD_POWER = 0.5  # how much a term's repeating through the post lowers its we
 # question set and held-out sets 1-4 (bench/ask_fit.py, issue #14): no other value chosen on four
 # sets did better on the fifth, so they stay as the rounds of rules left them.
 FAR_CREDIT = 0.6  # a neighbour two sentences off counts this share of one beside it
+# Terms a sentence opening with a pronoun ("He was jailed for six years") takes from the sentence
+# before it (who "he" is) count this share: the added signal of issue #14's blind sets, not fitted.
+CARRIED_CREDIT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +68,8 @@ class Row:
     text: str
     bag: frozenset[str]  # its terms
     heading_bag: frozenset[str]  # its heading's terms
+    # When it opens with a pronoun: the terms of the sentence before (whom the pronoun names)
+    carried: frozenset[str] = frozenset()
 
 
 def rows(post: Post) -> list[Row]:
@@ -77,10 +91,25 @@ def _rows(post: Post) -> tuple[Row, ...]:
                 heading, heading_bag = paragraph, term_set(paragraph)
                 continue
             for sentence in readable_sentences([paragraph]):
+                before = out[-1] if out and out[-1].section == section else None
+                carried: frozenset[str] = frozenset()
+                if before is not None and opens_with_pronoun(sentence):
+                    carried = before.bag | before.carried
+                bag = term_set(sentence)
                 out.append(
-                    Row(len(out), section, heading, sentence, term_set(sentence), heading_bag)
+                    Row(len(out), section, heading, sentence, bag, heading_bag, carried - bag)
                 )
     return tuple(out)
+
+
+# Pronouns that, opening a sentence, stand for someone or something the sentence before named.
+_OPENING_PRONOUN = re.compile(r"^\W*(?:he|she|they|it)\b", re.I)
+
+
+def opens_with_pronoun(sentence: str) -> bool:
+    """Whether the sentence opens with a subject pronoun ("He was jailed …"): it is
+    about whom the sentence before named, though it does not name them."""
+    return bool(_OPENING_PRONOUN.match(sentence))
 
 
 def match_weight(
@@ -108,9 +137,12 @@ def _base(
     base = []
     for row in candidates:
         own = match_weight(row.bag, expanded, idf)
-        if row.heading_bag:
+        if row.heading_bag or row.carried:
             missing = {t: g for t, g in expanded.items() if not (g & row.bag)}
-            own += HEADING_CREDIT * match_weight(row.heading_bag, missing, idf)
+            if row.heading_bag:
+                own += HEADING_CREDIT * match_weight(row.heading_bag, missing, idf)
+            if row.carried:
+                own += CARRIED_CREDIT * match_weight(row.carried, missing, idf)
         base.append(own)
     return base
 
@@ -128,11 +160,23 @@ def _fitting(
     if kind is Kind.OTHER:
         return [False] * len(candidates)
     if measure is not None:
-        return [holds(measure, row.text) for row in candidates]
+        return [_holds(measure, row.text) for row in candidates]
+    if kind in (Kind.NUMBER, Kind.TIME):  # told by the sentence alone
+        return [_fits(kind, row.text) for row in candidates]
     return [
         fits(kind, row.text, question, None if rare is None else row.bag & rare)
         for row in candidates
     ]
+
+
+@lru_cache(maxsize=65536)  # the gates and the choice read the same sentences of the same posts
+def _holds(measure: Measure, sentence: str) -> bool:
+    return holds(measure, sentence)
+
+
+@lru_cache(maxsize=65536)
+def _fits(kind: Kind, sentence: str) -> bool:
+    return fits(kind, sentence)
 
 
 def local_weights(
@@ -189,6 +233,53 @@ def counts(row: Row, counted: frozenset[str], before: Row | None = None) -> bool
     return False
 
 
+NAME_REACH = 3  # words either side of the thing asked the name of where its name may stand
+_PLACE_WORDS = frozenset(["in", "at", "from", "to", "near", "into", "on", "off", "outside"])
+# An identification, which names whom the sentence before or after speaks of.
+_IDENTIFIED = re.compile(r"\b(?:identified|named)\s+(?:by\s+(?:\w+\s+){1,3})?as\b", re.I)
+_NAMING = re.compile(r"\b(?:named|called|nicknamed|dubbed|known as|christened|titled)\b", re.I)
+
+
+def states_named(
+    candidates: Sequence[Row],
+    thing: frozenset[str],
+    question: frozenset[str],
+    rare: frozenset[str] | None = None,
+) -> bool:
+    """Whether some sentence gives a name to the thing asked the name of (any of `thing`,
+    stemmed): a name beside it ("the suspect, Francis Pusok,", "Hazel the bulldog"; in text
+    without capitals a rare word, see `fits`), or a word of naming or a quotation in the sentence
+    ("a shih tzu named Cujo"). A post on the story that never names the tanker ("a German-flagged
+    ship picked him up") does not answer "what was the tanker called?"."""
+    for k, row in enumerate(candidates):
+        if not thing & row.bag:
+            continue
+        if _NAMING.search(row.text) or _OPEN_QUOTE.search(row.text):
+            return True
+        # "… punched the suspect. The man, identified by police as Francis Pusok, …"
+        if any(
+            _IDENTIFIED.search(candidates[j].text)
+            for j in (k - 1, k + 1)
+            if 0 <= j < len(candidates) and candidates[j].section == row.section
+        ):
+            return True
+        words = re.findall(r"[\w'’-]+", row.text)
+        stems = [frozenset(terms(word)) for word in words]
+        for i, own in enumerate(stems):
+            if not thing & own:
+                continue
+            for j in range(max(i - NAME_REACH, 0), min(i + NAME_REACH + 1, len(words))):
+                if j == i or not stems[j] or stems[j] <= question:
+                    continue
+                if j and words[j - 1].lower() in _PLACE_WORDS:
+                    continue  # "a baby daughter in Falun": a place, not the thing's name
+                if rare is not None and stems[j] & rare:
+                    return True
+                if rare is None and j > 0 and words[j][0].isupper():
+                    return True
+    return False
+
+
 def states_deed(
     candidates: Sequence[Row],
     deed: frozenset[str],
@@ -241,6 +332,23 @@ def _speaks(words: Sequence[str], speaker: frozenset[str], before: bool) -> bool
         if speaker & {stem(w) for w in near} or (before and _PRONOUNS & set(near)):
             return True
     return False
+
+
+# An opening quotation mark: straight or curly, doubled backticks, or an apostrophe that opens a
+# quote rather than a contraction ("' we are not going down", not "hull 's").
+_OPEN_QUOTE = re.compile(r"(?:^|[\s(:])(?:``|[\"“‘]|'(?!(?:s|t|re|ll|ve|d|m)\b))\s?[A-Za-z]")
+
+
+def quotes(row: Row, speaker: frozenset[str], before: Row | None = None) -> bool:
+    """Whether the sentence quotes the speaker's own words: a quotation opens in it, and it names
+    the speaker (or, opening with a pronoun, follows a sentence that does), or a pronoun says it
+    after a sentence naming them ("' We are not going down, ' he said.")."""
+    if not _OPEN_QUOTE.search(row.text):
+        return False
+    if speaker & (row.bag | row.carried):
+        return True
+    words = re.findall(r"[a-z]+", row.text.lower())
+    return before is not None and bool(speaker & before.bag) and _speaks(words, speaker, True)
 
 
 def states_saying(
@@ -316,6 +424,49 @@ def states_fact(
     return False
 
 
+EVENT_REACH = 1  # sentences either side of a fact that may hold the words of what happened
+
+
+def states_event(
+    candidates: Sequence[Row],
+    kind: Kind,
+    measure: Measure | None,
+    event: frozenset[str],
+    rare: frozenset[str] | None = None,
+) -> bool:
+    """Whether a sentence holding the asked kind of fact has, in it or beside it, one of the
+    question's words for what happened (`event`: its terms that are not names, with the terms that
+    count as them): "how much did Sterling sell the team for?" of a post that gives a sum Sterling
+    spent, never a sale, does not answer."""
+    if not event or measure is Measure.AGE:  # an age is of someone, not of something done
+        return True
+    fitting = _fitting(candidates, frozenset(), kind, measure, rare)
+    for i, row in enumerate(candidates):
+        if not fitting[i]:
+            continue
+        if measure is Measure.MONEY and states_price(row.text):
+            return True  # "joined from Perugia for £3.5million": a price, whatever the verb
+        if any(
+            event & candidates[j].bag
+            for j in range(i - EVENT_REACH, i + EVENT_REACH + 1)
+            if 0 <= j < len(candidates) and candidates[j].section == row.section
+        ):
+            return True
+    return False
+
+
+# "for" and the words that may stand between it and a price.
+_FOR = re.compile(
+    r"\bfor (?:just |only |about |around |nearly |almost |more than |over |under |a |an )?", re.I
+)
+
+
+def states_price(sentence: str) -> bool:
+    """Whether a sum stands right after "for" ("joined from Perugia for £3.5million", "sold for
+    2 million kronor"): the price something changed hands at."""
+    return any(starts_with_sum(sentence[m.end() :]) for m in _FOR.finditer(sentence))
+
+
 def choose(
     candidates: Sequence[Row],
     expanded: Mapping[str, frozenset[str]],
@@ -327,21 +478,36 @@ def choose(
     counted: frozenset[str] = frozenset(),
     holder: frozenset[str] = frozenset(),
     deed: frozenset[str] = frozenset(),
+    event: frozenset[str] = frozenset(),
+    speaker: frozenset[str] = frozenset(),
 ) -> list[Row]:
     """Up to `limit` rows that answer best, in reading order, no sentence twice. `rare`: the
     post's terms few posts have (for names and places in text without capitals). `measure`:
     the number or date asked for; when no row holds it, any fact of the kind does. `counted`: the
     thing a "how many" counts (with the terms that count as it): a number of it is the fact.
     `holder`: whose age a "how old" asks (likewise): an age in a sentence naming it is the fact.
-    `deed`: what a "who …" asks the doer of (likewise): a name in a sentence saying it is the fact."""
+    `deed`: what a "who …" asks the doer of (likewise): a name in a sentence saying it is the fact.
+    `event`: for a "when …", the question's words for what happened, not whom it happened to (its
+    terms that are not names, with the terms that count as them): "when will Tapper take over the
+    show?" is answered by the date beside "take over", not by a Sunday beside "Tapper".
+    `speaker`: whose words a "what did X say …" asks for (X's terms, with the terms that count as
+    them): a quote of theirs is the fact."""
     if not candidates or limit < 1:
         return []
     question = frozenset(expanded)
-    weights = idf if kind is Kind.OTHER else local_weights(candidates, expanded, idf)
+    quoting = kind is Kind.OTHER and bool(speaker)
+    asks_fact = kind is not Kind.OTHER or quoting
+    weights = local_weights(candidates, expanded, idf) if asks_fact else idf
     base = _base(candidates, expanded, weights)
     best_base = max(base)
     scores = list(base)
     fitting = _fitting(candidates, question, kind, measure, rare)
+    if quoting:
+        # "What did Meyler say about …": his words in quotation marks, not a report of his view.
+        fitting = [
+            quotes(row, speaker, candidates[i - 1] if i else None)
+            for i, row in enumerate(candidates)
+        ]
     counting = [
         bool(counted) and counts(row, counted, candidates[i - 1] if i else None)
         for i, row in enumerate(candidates)
@@ -376,7 +542,15 @@ def choose(
             fitting = exact
         elif not any(fitting):
             fitting = _fitting(candidates, question, kind, None, rare)
-    if kind is not Kind.OTHER:
+    if kind is Kind.TIME and event:
+        # The date of the event asked about: a date beside the question's verb ("joined" for
+        # "when did Finland join"), before a date beside only the names.
+        happening = [
+            f and bool(event & row.bag) for f, row in zip(fitting, candidates, strict=True)
+        ]
+        if any(happening):
+            fitting = happening
+    if asks_fact:
         for i, row in enumerate(candidates):
             if not fitting[i]:
                 continue
@@ -414,7 +588,7 @@ def choose(
             continue
         seen.add(key)
         chosen.append(i)
-    if kind is not Kind.OTHER and not any(fitting[i] for i in chosen):
+    if asks_fact and not any(fitting[i] for i in chosen):
         extra = next((i for i in ranked if fitting[i] and scores[i] > 0), None)
         if extra is not None and normal(candidates[extra].text) not in seen:
             if len(chosen) == limit:

@@ -33,7 +33,9 @@ from briefings.answer_select import (
     rows,
     states_count,
     states_deed,
+    states_event,
     states_fact,
+    states_named,
     states_saying,
     unique,
 )
@@ -47,7 +49,7 @@ from briefings.index import (
     unspot,
 )
 from briefings.models import Answer, Citation, Post, SearchHit
-from briefings.paraphrase import alternatives, expand
+from briefings.paraphrase import alternatives, expand, plain_words
 from briefings.periods import Period, period_in, without_period
 from briefings.question import (
     LIGHT_VERBS,
@@ -230,7 +232,7 @@ _HAPPENED = re.compile(r"\b(?:take|takes|took|taken|taking) place\b", re.I)
 
 
 def question_terms(question: str) -> list[str]:
-    text = _HAPPENED.sub(" ", digits_for_number_words(question))
+    text = _HAPPENED.sub(" ", digits_for_number_words(plain_words(question)))
     return [t for t in terms(text) if t not in _QUESTION_WORDS]
 
 
@@ -436,11 +438,13 @@ class PassageIndex:
         post_ids: Sequence[int],
         idf: dict[str, float],
         expanded: Mapping[str, frozenset[str]],
+        loose: frozenset[str] = frozenset(),
     ) -> dict[int, float]:
         every = {alt for t in set(query) for alt in expanded.get(t, frozenset({t}))}
         found = self.search_index.containing(every, post_ids)
         return {
-            post_id: share_found(query, idf, expanded, words) for post_id, words in found.items()
+            post_id: share_found(query, idf, expanded, words, loose)
+            for post_id, words in found.items()
         }
 
     def top_passages(
@@ -541,7 +545,8 @@ class PassageIndex:
         top3 = [pid for pid, _, _ in ranked[:3]]
         idf = self.search_index.idf(query)
         expanded = expand(query)
-        covers = self._coverages(query, top3, idf, expanded)
+        loose = role_words(query, reading.names)
+        covers = self._coverages(query, top3, idf, expanded, loose)
         enough = self.settings.min_coverage
         posts = self._posts(top3)
         post = posts.get(top3[0])
@@ -550,7 +555,7 @@ class PassageIndex:
         if covers[top3[0]] < enough:
             # The index holds no sub-headings: a question about a headed section is judged on the
             # post's text, headings included.
-            covers[top3[0]] = text_coverage(post, expanded, idf)
+            covers[top3[0]] = text_coverage(post, expanded, idf, loose)
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
         others = [pid for pid in top3[1:] if covers[pid] >= enough and pid in posts]
@@ -562,11 +567,15 @@ class PassageIndex:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
             post, others = posts[naming[0]], [pid for pid in others if pid in naming[1:]]
             top3 = [post.id, *[pid for pid in top3 if pid != post.id]]
-        if (form.kind in FACT_KINDS or form.speaker) and not (form.summary or form.view):
+        if (form.kind in FACT_KINDS or form.speaker or form.named) and not (
+            form.summary or form.view
+        ):
             # A post on the story that lacks the asked-for fact (written before it was known)
             # does not answer: another covering post that states it does; else the posts don't say.
             stating = [
-                pid for pid in [top3[0], *others] if self._states(posts[pid], expanded, idf, form)
+                pid
+                for pid in [top3[0], *others]
+                if self._states(posts[pid], expanded, idf, form, reading.names)
             ]
             if not stating:
                 return Answer(NOT_COVERED, grounded=False, citations=())
@@ -581,8 +590,10 @@ class PassageIndex:
         ]
         spread = others if form.spans_posts else [pid for pid in others if pid in close]
         if spread and not (form.summary or form.view):
-            return self._several([post, *(posts[pid] for pid in spread)], expanded, idf, form)
-        facts, opinion = self._best_sentences(post, expanded, idf, form)
+            return self._several(
+                [post, *(posts[pid] for pid in spread)], expanded, idf, form, reading.names
+            )
+        facts, opinion = self._best_sentences(post, expanded, idf, form, reading.names)
         return self._single(post, facts, opinion)
 
     def read(self, question: str, history: Sequence[str] = (), narrow: bool = True) -> Reading:
@@ -664,6 +675,7 @@ class PassageIndex:
         expanded: Mapping[str, frozenset[str]],
         idf: Mapping[str, float],
         form: QuestionShape,
+        names: Sequence[str] = (),
     ) -> Answer:
         """One short quote from each post, newest first, each naming its post."""
         newest = sorted(
@@ -685,6 +697,8 @@ class PassageIndex:
                         counted=_counted(form),
                         holder=_alike(form.aged),
                         deed=_doing(form),
+                        event=_event(expanded, names),
+                        speaker=_speaking(form),
                     )
                     if normal(row.text) not in seen
                 ),
@@ -727,6 +741,7 @@ class PassageIndex:
         expanded: Mapping[str, frozenset[str]],
         idf: Mapping[str, float],
         form: QuestionShape,
+        names: Sequence[str] = (),
     ) -> bool:
         """Whether the post states the kind of fact asked for near the question's terms."""
         everything = rows(post)
@@ -738,11 +753,16 @@ class PassageIndex:
         if form.counted and not states_count(everything, _counted(form)):
             return False
         rare = self._rare(post, everything, form)
-        if form.deed:
-            group = frozenset({form.deed, *alternatives(form.deed)})
-            if not states_deed(everything, group, frozenset(expanded), rare):
-                return False
-        return states_fact(everything, expanded, idf, form.kind, form.measure, rare)
+        if form.named:
+            return states_named(everything, _alike(form.named), frozenset(expanded), rare)
+        group = _doing(form)  # "who got …": a verb that light says nothing of the deed
+        if group and not states_deed(everything, group, frozenset(expanded), rare):
+            return False
+        if not states_fact(everything, expanded, idf, form.kind, form.measure, rare):
+            return False
+        if form.kind in EVENT_KINDS:
+            return states_event(everything, form.kind, form.measure, _event(expanded, names), rare)
+        return True
 
     def _rare(
         self, post: Post, everything: Sequence[Row], form: QuestionShape
@@ -760,6 +780,7 @@ class PassageIndex:
         expanded: Mapping[str, frozenset[str]],
         idf: Mapping[str, float],
         form: QuestionShape,
+        names: Sequence[str] = (),
     ) -> tuple[list[str], list[str]]:
         """Sentences of the post that answer, in reading order, split into reported facts (body)
         and the post's own view (take). "Summarize …" gets the digest's summary and the take's
@@ -784,6 +805,8 @@ class PassageIndex:
             _counted(form),
             _alike(form.aged),
             _doing(form),
+            _event(expanded, names),
+            _speaking(form),
         )
         facts = [row.text for row in chosen if row.section == "body"]
         opinion = [row.text for row in chosen if row.section == "take"]
@@ -799,6 +822,26 @@ def _doing(form: QuestionShape) -> frozenset[str]:
     """The deed a "who …" question asks the doer of, with its other forms (empty: none, or a verb
     as light as "came" or "got", found in too many sentences to point at the answer)."""
     return frozenset() if form.deed in LIGHT_VERBS else _alike(form.deed)
+
+
+def _event(expanded: Mapping[str, frozenset[str]], names: Sequence[str]) -> frozenset[str]:
+    """The question's words for what happened: its terms that are not names (see `proper_nouns`)
+    nor units of time ("a week", "per season": what a sum or a count is per), with the terms that
+    count as them."""
+    return frozenset(
+        alt
+        for term, group in expanded.items()
+        if term not in names and term not in _TIME_UNITS
+        for alt in group
+    )
+
+
+_TIME_UNITS = frozenset(stem(w) for w in ("week", "month", "year", "season"))
+
+
+def _speaking(form: QuestionShape) -> frozenset[str]:
+    """Whose words a "what did X say …" asks for: X's terms with the terms that count as them."""
+    return frozenset(alt for group in expand(form.speaker).values() for alt in group)
 
 
 def _alike(term: str) -> frozenset[str]:
@@ -822,6 +865,7 @@ def apart(facts: Sequence[str], opinion: Sequence[str]) -> tuple[list[str], list
 _UPPER = re.compile(r"[A-Z]")
 # Kinds of fact a post must state for it to answer: a number, a date, a name, a place.
 FACT_KINDS = frozenset({Kind.NUMBER, Kind.TIME, Kind.NAME, Kind.PLACE})
+EVENT_KINDS = frozenset({Kind.NUMBER, Kind.TIME})
 RARE_IDF = 4.5  # a term this rare (about 1 post in 100 or fewer) may be a name or a place
 
 
@@ -843,13 +887,24 @@ def proper_nouns(question: str, query: Sequence[str]) -> tuple[str, ...]:
     return tuple(t for t in dict.fromkeys(query) if t in found)
 
 
+_PERSON_WORD = re.compile(r"^(?!(?:ger|ro|hu|otto|sha)man$)\w{3,}(?:man|men|boy|girl)$")
+
+
+def role_words(query: Sequence[str], names: Sequence[str]) -> frozenset[str]:
+    """The question's words for a person by their role, by their make ("postman", "lineman",
+    "schoolboy"), never a name ("Goldman", "Chapman": capitalised in the question)."""
+    return frozenset(t for t in query if _PERSON_WORD.search(t) and t not in names)
+
+
 def share_found(
     query: Sequence[str],
     idf: Mapping[str, float],
     expanded: Mapping[str, frozenset[str]],
     words: set[str] | frozenset[str],
+    loose: frozenset[str] = frozenset(),
 ) -> float:
-    """Share of the question's idf weight whose terms (or their paraphrases) are among `words`.
+    """Share of the question's idf weight whose terms (or their paraphrases) are among `words`;
+    `loose` (see `role_words`) are left out when missing.
 
     A post without the question's most specific term (its highest idf) must hold at least
     `WITHOUT_RAREST` of the rest, else it covers none of it: asked about "the Greens in the
@@ -857,6 +912,11 @@ def share_found(
     common (idf below `COMMON_IDF`) and the post has every other of at least three terms: "how
     large was the Baltic air-defence fund" is answered by a post that states the fund's amount."""
     unique_terms = sorted(set(query))
+    # A word for a person by their role ("the postman", "a schoolboy") describes whom a post may
+    # name instead: it is left out of the weighing when the post lacks it.
+    unique_terms = [
+        t for t in unique_terms if not (t in loose and not expanded.get(t, frozenset({t})) & words)
+    ] or unique_terms
     if not unique_terms:
         return 0.0
 
@@ -873,14 +933,17 @@ def share_found(
 
 
 def text_coverage(
-    post: Post, expanded: Mapping[str, frozenset[str]], idf: Mapping[str, float]
+    post: Post,
+    expanded: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+    loose: frozenset[str] = frozenset(),
 ) -> float:
     """`share_found` on the post's text, title and sub-headings included (the index has no
     headings)."""
     bag = set(terms(post.title))
     for row in rows(post):
         bag.update(row.bag | row.heading_bag)
-    return share_found(list(expanded), idf, expanded, bag)
+    return share_found(list(expanded), idf, expanded, bag, loose)
 
 
 def _stamp(post: Post) -> float:

@@ -6,19 +6,44 @@ lexicon in a dependency ships its data, and nothing is downloaded at run time). 
 from `num2words`, so the two spellings of the same number count as one term (it imports in
 milliseconds, and only when the table is first built; `inflect`, which also spells numbers, took
 seconds to import). Everything works on the stemmed terms of `terms.py`, so "purchased" and
-"buying" meet through "purchas" and "buy".
+"buying" meet through "purchas" and "buy". The same file keeps a short table of news idioms read as
+their plain words ("under the hammer": auction).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from briefings.terms import terms
 
 _NUMBERS_SPELLED = (*range(0, 21), 30, 40, 50, 60, 70, 80, 90, 100, 1000)
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, Any]:
+    """paraphrases.toml: its synonym groups and its idioms."""
+    raw = resources.files("briefings").joinpath("paraphrases.toml").read_text(encoding="utf-8")
+    return tomllib.loads(raw)
+
+
+@lru_cache(maxsize=1)
+def _idioms() -> tuple[re.Pattern[str], dict[str, str]]:
+    plain = {str(k).lower(): str(v) for k, v in _table().get("idioms", {}).items()}
+    phrases = sorted(plain, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.I)
+    return pattern, plain
+
+
+def plain_words(question: str) -> str:
+    """The question with each news idiom it uses read as its plain words ("going under the
+    hammer" → "going auction sold"), so it meets a post that says it plainly."""
+    pattern, plain = _idioms()
+    return pattern.sub(lambda m: plain[m.group().lower()], question)
 
 
 @lru_cache(maxsize=1)
@@ -28,8 +53,7 @@ def alternatives_table() -> dict[str, frozenset[str]]:
     from num2words import num2words
 
     groups: list[set[str]] = []
-    raw = resources.files("briefings").joinpath("paraphrases.toml").read_text(encoding="utf-8")
-    for words in tomllib.loads(raw)["groups"]:
+    for words in _table()["groups"]:
         groups.append({t for word in words for t in terms(word)})
     for n in _NUMBERS_SPELLED:
         word = str(num2words(n))  # "twenty" (a hyphenated or two-word number is left alone)

@@ -64,7 +64,10 @@ _KIND_PATTERNS: tuple[tuple[Kind, LazyPattern], ...] = (
     (
         Kind.CALLED,
         LazyPattern(
-            r"\bwhat (?:\w+ )?(?:name|nickname|alias)\b|\bname of\b|\bcalled\b|\bknown as\b",
+            r"\bwhat (?:\w+ )?(?:name|nickname|alias)\b|\bname of\b|\bcalled\b|\bknown as\b|"
+            # "What did Ross and Demelza call their baby daughter?"
+            r"\bwhat (?:did|do|does|will|would|have|has) .+ (?:call|name)\b"
+            r"(?!\s+(?:for|on|off|in|out|up|back|to)\b)",
             re.I,
         ),
     ),
@@ -151,6 +154,7 @@ class QuestionShape:
     measure: Measure | None = None  # the number or date asked for: an age, a sum, a distance …
     counted: str = ""  # the stemmed thing a "how many …" question counts ("stitch"), "" if none
     deed: str = ""  # the stemmed verb a "who …" question asks the doer of ("won"), "" if none
+    named: str = ""  # the stemmed thing a "what is the name of the …" asks the name of ("tanker")
     aged: str = ""  # the stemmed person a "how old is the …" question asks about ("mother")
     # "what did X say about Y?": X's terms and Y's (both empty for any other question)
     speaker: frozenset[str] = frozenset()
@@ -169,6 +173,7 @@ def shape(question: str) -> QuestionShape:
         measure=measure(question) if kind in (Kind.NUMBER, Kind.TIME) else None,
         counted=counted(question) if kind is Kind.NUMBER else "",
         deed=deed(question) if kind is Kind.NAME else "",
+        named=named(question) if kind is Kind.CALLED else "",
         aged=aged(question) if kind is Kind.NUMBER else "",
         speaker=speaker,
         said_about=about,
@@ -477,7 +482,17 @@ _TIME = LazyPattern(
 _REASON = LazyPattern(
     r"\b(?:because|due to|owing to|as a result|since|after|following|so that|in order to|"
     r"reason|caused by|led to|blamed|prompted|amid|in response to|over (?:concerns?|fears?)|"
-    r"to (?:protest|avoid|prevent|protect|stop|ensure|help)|thanks to|result of)\b",
+    r"to (?:protest|avoid|prevent|protect|stop|ensure|help)|thanks to|result of|"
+    # A reason said without a marker word: a belief or an explanation ("they assumed it was a
+    # prank", "investigations suggest …"), a causal "as" ("killed as they were too slow", "as a
+    # precaution"), "too slow", a purpose ("in a bid to", "a method of drying"), a charge ("jailed
+    # for his role").
+    r"(?:assum|believ|suspect|suggest|explain|thought|think|reckon|feared|fear)\w*|"
+    r"as (?:a|an) (?:precaution|result|punishment|protest|gesture|warning|way|favour|favor)|"
+    r"as (?:he|she|they|it|we|i|the \w+|his \w+|her \w+|their \w+) (?:was|were|is|are|had|"
+    r"has|did|could|would|felt|wanted|needed)|too \w+|"
+    r"in (?:a|an) (?:bid|effort|attempt) to|aimed at|designed to|intended to|meant to|"
+    r"(?:method|way|means) of|purpose|for (?:being|having|failing|refusing|his|her|their) )\b",
     re.I,
 )
 _PLACE = LazyPattern(r"\b(?:in|at|near|from|outside|inside|across|to)\s+(?:the\s+)?[A-Z][a-z]")
@@ -829,3 +844,34 @@ def holds(measure: Measure, sentence: str) -> bool:
             _MEASURE_FACTS[m].search(sentence) for m in (Measure.MONEY, Measure.LENGTH)
         ) or _has_count(sentence)
     return bool(_MEASURE_FACTS[measure].search(sentence))
+
+
+def starts_with_sum(text: str) -> bool:
+    """Whether the text opens with a sum of money ("£3.5million …", "8 million kronor …")."""
+    return bool(_MEASURE_FACTS[Measure.MONEY].match(text))
+
+
+# "the name of the German tanker that …", "the name of Georgina Chapman's fashion label?": the
+# word before what qualifies it (a relative word, a preposition, a verb, a name) or the end.
+_NAME_OF = LazyPattern(
+    r"\b[Nn]ame of (?:\S+\s+){0,4}?(?!(?:the|a|an|his|her|their|its)\b)([a-z][a-z-]*)(?=\s+(?:who|whose|that|which|of|in|at|with|"
+    r"from|for|on|by|he|she|they|it|[a-z]+ed)\b|\s+[A-Z]|\s*[?.!]|\s*$)"
+)
+
+
+# "What did they call their new baby daughter?": the thing named is the object of "call".
+_CALL_WHAT = LazyPattern(
+    r"\b(?:call|name)\s+(?:the|a|an|his|her|their|its)\s+(?:[\w-]+\s+){0,3}?([a-z][a-z-]*)"
+    r"(?=\s*[?.!]|\s*$|\s+(?:who|that|after|when|in|at)\b)"
+)
+
+
+def named(question: str) -> str:
+    """The stemmed thing "what is the name of the …" asks the name of ("what was the name of the
+    German tanker that picked him up?" → "tanker"): a post answers with a name beside that word,
+    not with any name near the story's words. "" when there is none."""
+    match = _NAME_OF.search(question) or _CALL_WHAT.search(question)
+    if match is None:
+        return ""
+    found = terms(match.group(1))
+    return found[-1] if found else ""
