@@ -117,7 +117,11 @@ _LINE_CHROME = re.compile(
     re.I,
 )
 _ATTRIBUTION = re.compile(r"\[\s*(?:source:\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\]", re.I)
-_HEADING_END = re.compile(r"[.!?:;,\"'\u201d\u2019)\]\u2026]$")
+# Closing punctuation of a sentence, Latin or full-width (CJK: "。", "！", "」" ...).
+_HEADING_END = re.compile(
+    r"[.!?:;,\"'\u201d\u2019)\]\u2026"
+    r"\u3001\u3002\u300d\u300f\uff01\uff09\uff0c\uff0e\uff1a\uff1b\uff1f]$"
+)
 
 
 def clean_inline(text: str) -> str:

@@ -93,6 +93,7 @@ def test_attributions_split_and_strip() -> None:
 def test_headings_are_short_unpunctuated_lines() -> None:
     assert is_heading("Russia’s Strategic Delays")
     assert not is_heading("Russia delayed the ceasefire.")
+    assert not is_heading("中国外交部表示北京支持通过对话解决危机。")
     assert not is_heading("A very long line " * 10)
 
 
