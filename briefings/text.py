@@ -116,7 +116,8 @@ _LINE_CHROME = re.compile(
     r"(?:continue|read) reading\b.*|the post .* appeared first on .*)$",
     re.I,
 )
-_ATTRIBUTION = re.compile(r"\[\s*(?:source:\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\]", re.I)
+# "[AP News]"; not a markdown link's text, whose "]" is followed at once by "(" ("[here](url)").
+_ATTRIBUTION = re.compile(r"\[\s*(?:source:\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\](?!\()", re.I)
 # Closing punctuation of a sentence, Latin or full-width (CJK: "。", "！", "」" ...).
 _HEADING_END = re.compile(
     r"[.!?:;,\"'\u201d\u2019)\]\u2026"

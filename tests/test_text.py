@@ -90,6 +90,18 @@ def test_attributions_split_and_strip() -> None:
     assert strip_attributions("Troops moved [AP News].") == "Troops moved."
 
 
+def test_a_markdown_link_is_not_a_source_attribution() -> None:
+    html = (
+        "<p>Troops moved [AP News]. To read more, [click here](http://evil.example/phish) now.</p>"
+        "<p>[Sign up](https://evil.example/x) for updates. Talks stalled [Reuters].</p>"
+    )
+    parts = split_post(html, title_hint="Troops")
+    assert parts.attributions == ("AP News", "Reuters")
+    assert find_attributions("[Click Here] (http://a.example) [BBC]") == ["Click Here", "BBC"]
+    text = "Troops moved. [Sign up](https://evil.example/x) for updates."
+    assert split_sentences(text)[-1].startswith("[Sign up](")
+
+
 def test_headings_are_short_unpunctuated_lines() -> None:
     assert is_heading("Russia’s Strategic Delays")
     assert not is_heading("Russia delayed the ceasefire.")
