@@ -321,6 +321,34 @@ def shorten(label: str, limit: int) -> str:
     return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
 
 
+def _stands_alone(ch: str) -> bool:
+    """A CJK character or full-width form: a word may end before or after it with no space."""
+    code = ord(ch)
+    return 0x2E80 <= code <= 0xD7FF or 0xF900 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF
+
+
+def _wordlike(ch: str) -> bool:
+    return (ch.isalnum() or unicodedata.category(ch).startswith("M")) and not _stands_alone(ch)
+
+
+def clip_at_word(text: str, limit: int) -> str:
+    """`text` when it fits in `limit` characters; else its longest opening that ends at a word's
+    end and fits with "…" after it: before a space or beside a CJK character, failing that beside
+    punctuation ("a,b"). Only a single word longer than the limit is cut inside (still "…")."""
+    if len(text) <= limit:
+        return text
+    room = limit - 1  # for the "…"
+    ends = range(room, 0, -1)
+    for at_end in (
+        lambda i: text[i].isspace() or _stands_alone(text[i - 1]) or _stands_alone(text[i]),
+        lambda i: not (_wordlike(text[i - 1]) and _wordlike(text[i])),
+    ):
+        for i in ends:
+            if at_end(i) and (kept := text[:i].rstrip(" ,;:-\u2013\u2014\t\n\r")):
+                return kept + "\u2026"
+    return text[:room] + "\u2026"
+
+
 def opening_sentences(text: str, budget: int = MAX_CONSIDERED_CHARS) -> tuple[list[str], int]:
     """The sentences within the first `budget` characters of `text`, and the budget left.
 
