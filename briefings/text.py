@@ -338,13 +338,14 @@ def clip_at_word(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     room = limit - 1  # for the "…"
-    ends = range(room, 0, -1)
-    for at_end in (
-        lambda i: text[i].isspace() or _stands_alone(text[i - 1]) or _stands_alone(text[i]),
-        lambda i: not (_wordlike(text[i - 1]) and _wordlike(text[i])),
-    ):
-        for i in ends:
-            if at_end(i) and (kept := text[:i].rstrip(" ,;:-\u2013\u2014\t\n\r")):
+    for loose in (False, True):
+        for i in range(room, 0, -1):
+            before, after = text[i - 1], text[i]
+            if loose:
+                at_end = not (_wordlike(before) and _wordlike(after))
+            else:
+                at_end = after.isspace() or _stands_alone(before) or _stands_alone(after)
+            if at_end and (kept := text[:i].rstrip(" ,;:-\u2013\u2014\t\n\r")):
                 return kept + "\u2026"
     return text[:room] + "\u2026"
 
