@@ -369,6 +369,9 @@ async def _answer_from_index(args: argparse.Namespace, engine: BriefingEngine) -
         # before any index work.
         print("briefbot: ask needs a question, or --batch FILE.jsonl", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "search" and is_blank_question(args.query):
+        print("briefbot: search needs words or tag: terms", file=sys.stderr)
+        return EXIT_USAGE
     await engine.sync_index()
     if not len(engine.index):
         print("briefbot: no posts stored yet; run `briefbot ingest` first", file=sys.stderr)

@@ -50,7 +50,8 @@ from briefings.text import body_sentences, take_sentences
 
 log = logging.getLogger(__name__)
 
-INDEX_FORMAT = 3  # bump when documents or fields change: older indexes are then rebuilt
+INDEX_FORMAT = 4  # bump when documents, fields or terms change: older indexes are then rebuilt
+# (4: runs of Han, kana and Thai are indexed as two-character pieces, see `briefings.terms`)
 _WRITER_HEAP = 32_000_000
 _LOCK_WAIT_SECONDS = 30.0
 _BATCH = 200

@@ -147,7 +147,7 @@ _PROSE_BOUNDARY = re.compile(
 _OPENERS = frozenset("\"'\u201c\u2018([\u00ab")
 _TOKEN_END = frozenset({".", "!", "?", "...", "..", "!!", "??", "?!", "!?"})
 _QUOTE_TOKENS = frozenset({"'", '"', "''", "``", "\u201d", "\u2019"})
-_LEADING_ATTRIBUTION = re.compile(r"^(\[[^\[\]\n]{1,60}\])\s*(.*)$", re.S)
+_LEADING_ATTRIBUTION = re.compile(r"^(\[[^\[\]\n]{1,60}\])(?!\()\s*(.*)$", re.S)
 _WS = re.compile(r"\s+")
 
 

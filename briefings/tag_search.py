@@ -11,9 +11,11 @@ from briefings.ask import NOT_COVERED, PassageIndex, cite
 from briefings.models import Answer, SearchHit
 from briefings.store import Store
 from briefings.tags import matches
+from briefings.text import clip_at_word
 
 WIDEN = 20  # ranked posts read per hit wanted, before filtering by tag
 NEWEST_SCAN = 2000  # posts read for a search of tags alone
+OPENING_CHARS = 300  # of a post found by tags alone, the opening shown
 
 
 def tagged_hits(
@@ -29,7 +31,7 @@ def tagged_hits(
     for post in store.latest_posts(NEWEST_SCAN):
         if matches(post.tags, tags):
             opening = post.paragraphs[0] if post.paragraphs else ""
-            found.append(SearchHit(post, 0.0, opening[:300]))
+            found.append(SearchHit(post, 0.0, clip_at_word(opening, OPENING_CHARS)))
             if len(found) == limit:
                 break
     return found

@@ -116,8 +116,13 @@ _LINE_CHROME = re.compile(
     r"(?:continue|read) reading\b.*|the post .* appeared first on .*)$",
     re.I,
 )
-_ATTRIBUTION = re.compile(r"\[\s*(?:source:\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\]", re.I)
-_HEADING_END = re.compile(r"[.!?:;,\"'\u201d\u2019)\]\u2026]$")
+# "[AP News]"; not a markdown link's text, whose "]" is followed at once by "(" ("[here](url)").
+_ATTRIBUTION = re.compile(r"\[\s*(?:source:\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\](?!\()", re.I)
+# Closing punctuation of a sentence, Latin or full-width (CJK: "。", "！", "」" ...).
+_HEADING_END = re.compile(
+    r"[.!?:;,\"'\u201d\u2019)\]\u2026"
+    r"\u3001\u3002\u300d\u300f\uff01\uff09\uff0c\uff0e\uff1a\uff1b\uff1f]$"
+)
 
 
 def clean_inline(text: str) -> str:
@@ -314,6 +319,35 @@ def shorten(label: str, limit: int) -> str:
     if space > limit * 2 // 3:
         cut = cut[:space]
     return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
+
+
+def _stands_alone(ch: str) -> bool:
+    """A CJK character or full-width form: a word may end before or after it with no space."""
+    code = ord(ch)
+    return 0x2E80 <= code <= 0xD7FF or 0xF900 <= code <= 0xFFEF or 0x20000 <= code <= 0x3FFFF
+
+
+def _wordlike(ch: str) -> bool:
+    return (ch.isalnum() or unicodedata.category(ch).startswith("M")) and not _stands_alone(ch)
+
+
+def clip_at_word(text: str, limit: int) -> str:
+    """`text` when it fits in `limit` characters; else its longest opening that ends at a word's
+    end and fits with "…" after it: before a space or beside a CJK character, failing that beside
+    punctuation ("a,b"). Only a single word longer than the limit is cut inside (still "…")."""
+    if len(text) <= limit:
+        return text
+    room = limit - 1  # for the "…"
+    for loose in (False, True):
+        for i in range(room, 0, -1):
+            before, after = text[i - 1], text[i]
+            if loose:
+                at_end = not (_wordlike(before) and _wordlike(after))
+            else:
+                at_end = after.isspace() or _stands_alone(before) or _stands_alone(after)
+            if at_end and (kept := text[:i].rstrip(" ,;:-\u2013\u2014\t\n\r")):
+                return kept + "\u2026"
+    return text[:room] + "\u2026"
 
 
 def opening_sentences(text: str, budget: int = MAX_CONSIDERED_CHARS) -> tuple[list[str], int]:

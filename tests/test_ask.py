@@ -15,7 +15,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+import briefings.index as index_module
 import briefings.store as store_module
+import briefings.terms as terms_module
 from bot.cli import main
 from briefings.ask import NOT_COVERED, PassageIndex
 from briefings.ask_llm import LLMAnswerer
@@ -156,6 +158,45 @@ def test_search_lists_matching_posts_best_first(index: PassageIndex) -> None:
     hits = index.search("tariffs steel")
     assert hits[0].post.title == TARIFF_TALKS.title
     assert index.search("zeppelin") == []
+
+
+CJK_POST = replace(
+    SUDAN_AID,
+    slug="cjk-dialogue",
+    title="危机对话",
+    paragraphs=("中国外交部表示北京支持通过对话解决危机。", "東京タワーで会議が開かれた。"),
+    take=(),
+)
+THAI_POST = replace(
+    SUDAN_AID,
+    slug="thai-capital",
+    title="ข่าว",
+    paragraphs=(
+        "กรุงเทพมหานครเป็นเมืองหลวงและนครที่มีประชากรมากที่สุดของประเทศไทย"
+        " เป็นศูนย์กลางการปกครอง การศึกษา การคมนาคมขนส่ง การเงินการธนาคาร",
+    ),
+    take=(),
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("中国外交部", CJK_POST.title),
+        ("北京", CJK_POST.title),
+        ("对话", CJK_POST.title),
+        ("タワー", CJK_POST.title),
+        ("เมืองหลวง", THAI_POST.title),
+    ],
+)
+def test_a_word_inside_a_run_of_unspaced_script_is_found(
+    store: Store, query: str, title: str
+) -> None:
+    store.save_posts([as_new(p) for p in (*ALL_POSTS, CJK_POST, THAI_POST)])
+    built = PassageIndex()
+    built.sync(store)
+    assert [h.post.title for h in built.search(query)][:1] == [title]
+    assert built.search("Москва") == []  # spaced scripts are words as before
 
 
 def _filler(post: str, count: int) -> str:
@@ -372,6 +413,24 @@ def test_a_damaged_or_outdated_index_is_rebuilt_with_a_log_line(
         assert main([*db, "ask", "What did Estonia propose?", "--json"]) == 0
     assert "400 million euros" in json.loads(capsys.readouterr().out)["answer"]
     assert any("rebuilding it from the store" in r.getMessage() for r in caplog.records)
+
+
+def _terms_before_cjk_pieces(text: str) -> list[str]:
+    """How `terms` split text before runs of unspaced script became two-character pieces."""
+    return [t for t in map(terms_module._term, terms_module._WORD.findall(text.lower())) if t]
+
+
+def test_an_index_built_before_cjk_pieces_is_rebuilt_and_finds_cjk_posts(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.save_posts([as_new(p) for p in (*ALL_POSTS, CJK_POST)])
+    path = tmp_path / "index"
+    with monkeypatch.context() as old:  # as the code before them built and labelled it
+        old.setattr(index_module, "terms", _terms_before_cjk_pieces)
+        old.setattr(index_module, "INDEX_FORMAT", 3)
+        PassageIndex(store=store, path=path).sync(store)
+    upgraded = PassageIndex(store=store, path=path)
+    assert [h.post.title for h in upgraded.search("北京")][:1] == [CJK_POST.title]
 
 
 def test_reindex_command_rebuilds_the_index(

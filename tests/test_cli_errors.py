@@ -344,6 +344,16 @@ def test_a_blank_question_is_the_same_usage_error_as_an_empty_one(
     assert one_error_line(err) == "briefbot: ask needs a question, or --batch FILE.jsonl"
 
 
+@pytest.mark.parametrize("query", ["", "   ", "\t \n", "@everyone", "<!channel> @here ?"])
+def test_a_blank_search_is_a_usage_error_like_a_blank_question(
+    db: Path, query: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", query]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert one_error_line(err) == "briefbot: search needs words or tag: terms"
+
+
 @pytest.mark.parametrize(
     "secret_in", ["?password=Zq9SECRET", "?sslmode=disable&PassWord=Zq9SECRET"]
 )

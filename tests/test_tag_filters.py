@@ -14,10 +14,13 @@ import pytest
 from bot.cli import main
 from bot.commands import REGISTRY
 from bot.config import ConfigError, load_settings
+from briefings.ask import PassageIndex
+from briefings.store import Store
+from briefings.tag_search import OPENING_CHARS, tagged_hits
 from briefings.tags import parse_tag
 from tests.test_delivery import World
 from tests.test_delivery import world as world  # the fixture
-from tests.test_topics import PARIS, commands, post, run_at, said
+from tests.test_topics import PARIS, TOKYO, commands, post, run_at, said
 
 MAX_FILTERS = 20  # README: a channel follows at most 20 tags
 
@@ -307,3 +310,21 @@ def test_cli_tags_skips_an_id_that_is_not_a_string_or_whole_number_and_tags_a_nu
         f'briefbot: {batch}:2: skipped: "id" must be a string or a whole number, not true',
         f'briefbot: {batch}:3: skipped: "id" must be a string or a whole number, not 1.5',
     ]
+
+
+# -- search by tags alone --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shift", range(8))
+def test_a_post_found_by_tags_alone_shows_its_opening_cut_at_a_word(
+    store: Store, shift: int
+) -> None:
+    opening = " ".join([TOKYO, "x" * shift, *["Odd characters reversed bom"] * 20])
+    store.save_posts([post("Trade", opening, "jp", 2)])
+    index = PassageIndex()
+    index.sync(store)
+    [hit] = tagged_hits(index, store, "", ["country:jp"], 5)
+    shown = hit.snippet
+    assert len(opening) > OPENING_CHARS >= len(shown)
+    assert shown.endswith("\u2026") and opening.startswith(shown[:-1])
+    assert opening[len(shown) - 1] == " "  # the word before the cut is whole

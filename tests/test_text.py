@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from briefings.sentences import split_sentences
 from briefings.text import (
+    clip_at_word,
     find_attributions,
     html_to_paragraphs,
     is_heading,
@@ -90,10 +91,50 @@ def test_attributions_split_and_strip() -> None:
     assert strip_attributions("Troops moved [AP News].") == "Troops moved."
 
 
+def test_a_markdown_link_is_not_a_source_attribution() -> None:
+    html = (
+        "<p>Troops moved [AP News]. To read more, [click here](http://evil.example/phish) now.</p>"
+        "<p>[Sign up](https://evil.example/x) for updates. Talks stalled [Reuters].</p>"
+    )
+    parts = split_post(html, title_hint="Troops")
+    assert parts.attributions == ("AP News", "Reuters")
+    assert find_attributions("[Click Here] (http://a.example) [BBC]") == ["Click Here", "BBC"]
+    text = "Troops moved. [Sign up](https://evil.example/x) for updates."
+    assert split_sentences(text)[-1].startswith("[Sign up](")
+
+
 def test_headings_are_short_unpunctuated_lines() -> None:
     assert is_heading("Russia’s Strategic Delays")
     assert not is_heading("Russia delayed the ceasefire.")
+    assert not is_heading("中国外交部表示北京支持通过对话解决危机。")
     assert not is_heading("A very long line " * 10)
+
+
+_PROSE_WORD = st.text(alphabet="abcdefXYZéжщ0123", min_size=1, max_size=12)
+_GAP = st.sampled_from([" ", ", ", ". ", " - ", "\n", "  ", "/"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(_PROSE_WORD, _GAP), min_size=1, max_size=60), st.integers(14, 300))
+def test_a_shown_passage_is_the_whole_text_or_ends_at_a_word_with_an_ellipsis(
+    pieces: list[tuple[str, str]], limit: int
+) -> None:
+    text = "".join(word + gap for word, gap in pieces).strip()
+    shown = clip_at_word(text, limit)
+    if shown == text:
+        assert len(text) <= limit
+        return
+    assert len(shown) <= limit and shown.endswith("\u2026")
+    kept = shown[:-1]
+    assert kept and text.startswith(kept)
+    assert not kept[-1].isspace()
+    assert not (kept[-1].isalnum() and text[len(kept)].isalnum())  # the last word is whole
+
+
+def test_cjk_is_clipped_between_characters_and_a_long_word_inside_it() -> None:
+    assert clip_at_word("中国外交部表示北京支持通过对话解决危机", 10) == "中国外交部表示北京\u2026"
+    assert clip_at_word("Odd characters reversed bom.", 26) == "Odd characters reversed\u2026"
+    assert clip_at_word("Antidisestablishmentarianism", 10) == "Antidises\u2026"
 
 
 def test_sentences_survive_abbreviations_and_quotes() -> None:
