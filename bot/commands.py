@@ -267,7 +267,7 @@ class CommandSet:
     )
     async def _search(self, inv: Invocation, words: str = "") -> Reply:
         """Posts matching the words, best first"""
-        if not words.strip():
+        if is_blank_question(words):  # blank, or only pings and marks (`search @everyone`)
             return refusal("Search for some words, e.g. `search ceasefire`")
         await self.engine.sync_index()
         try:

@@ -228,6 +228,15 @@ async def test_a_question_of_mentions_alone_gets_the_blank_question_hint(
     assert said.rstrip().endswith("Ask a question, e.g. `ask what did the post say about tariffs?`")
 
 
+@pytest.mark.parametrize("line", ["search", "search @everyone", "search <!channel> ?"])
+async def test_a_search_of_mentions_alone_gets_the_search_hint(bot: Bot, line: str) -> None:
+    """A ping is not words to look for: the hint, not "No posts match '@everyone'"."""
+    bot.world.add_posts(3)
+    reply = await bot.say(line)
+    assert not reply.ok and not reply.hits
+    assert reply.text == "Search for some words, e.g. `search ceasefire`"
+
+
 async def test_a_command_line_command_typed_at_the_prompt_gets_a_hint_not_an_answer(
     bot: Bot,
 ) -> None:
