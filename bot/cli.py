@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -457,11 +458,36 @@ def _json_problem(exc: ValueError) -> str:
     return "not JSON"
 
 
+# A JSON escape of half a UTF-16 pair ("\ud800" alone) decodes to a lone surrogate, which no UTF-8
+# output can hold; only an escape can make one (the line itself was strict UTF-8).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """`value` with each lone surrogate in its strings as U+FFFD, as text readers show them."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
     try:
         row = json.loads(
             raw.decode("utf-8"), parse_float=_WrittenNumber, parse_constant=_WrittenNumber
         )
+        if _SURROGATE_ESCAPE.search(raw) and isinstance(row, dict):
+            ident = row.get("id")
+            if isinstance(ident, str) and _LONE_SURROGATE.search(ident):
+                return (
+                    {},
+                    '"id" holds a lone surrogate (a \\u escape of half a UTF-16 pair), not text',
+                )
+            row = _without_surrogates(row)
     except UnicodeDecodeError as exc:
         return {}, f"not UTF-8 text (byte {exc.start + 1})"
     except ValueError as exc:
@@ -480,8 +506,11 @@ def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
     return row, None
 
 
-def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer) -> int:
-    """One output line per good input line; a bad line is reported with its number and skipped."""
+def summarize_jsonl(
+    path: str, sentences: int, summarizer: ExtractiveSummarizer, *, max_tokens: int = 150
+) -> int:
+    """One output line per good input line; a bad line is reported with its number and skipped.
+    Each summary keeps to the digests' token budget (`digest.max_summary_tokens`)."""
     failures = 0
     for number, row, error in _jsonl_rows(path):
         text = row.get("text", row.get("article"))
