@@ -33,6 +33,7 @@ from briefings.question import is_blank_question
 from briefings.roundup import build_roundup
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, Store, StoreError, db, redact_db_url
+from briefings.summarize.budget import fit_sentences
 from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.tags import tag_post
 
@@ -243,7 +244,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "doctor":
         return await _doctor(args, settings)
     if args.command == "summarize":
-        return summarize_jsonl(args.file, args.sentences, extractive_summarizer(settings))
+        return summarize_jsonl(
+            args.file,
+            args.sentences,
+            extractive_summarizer(settings),
+            max_tokens=settings.digest.max_summary_tokens,
+        )
     if args.command == "tags":
         return tag_jsonl(args.file)
     store = await db(open_store, settings, args.db)
@@ -520,7 +526,8 @@ def summarize_jsonl(
             failures += 1
             print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
             continue
-        summary = "\n".join(summarizer.summarize_text(text, sentences))
+        kept, _ = fit_sentences(summarizer.summarize_text(text, sentences), max_tokens)
+        summary = "\n".join(kept)
         print(json.dumps({"id": row["id"], "summary": summary}, ensure_ascii=False))
     return EXIT_FAILED if failures else EXIT_OK
 
