@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -32,6 +33,7 @@ from briefings.question import is_blank_question
 from briefings.roundup import build_roundup
 from briefings.sources import FeedError, fetch, make_client, parse_feed, redact_credentials
 from briefings.store import DB_ERRORS, Store, StoreError, db, redact_db_url
+from briefings.summarize.budget import fit_sentences
 from briefings.summarize.extractive import ExtractiveSummarizer
 from briefings.tags import tag_post
 
@@ -242,7 +244,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "doctor":
         return await _doctor(args, settings)
     if args.command == "summarize":
-        return summarize_jsonl(args.file, args.sentences, extractive_summarizer(settings))
+        return summarize_jsonl(
+            args.file,
+            args.sentences,
+            extractive_summarizer(settings),
+            max_tokens=settings.digest.max_summary_tokens,
+        )
     if args.command == "tags":
         return tag_jsonl(args.file)
     store = await db(open_store, settings, args.db)
@@ -460,11 +467,36 @@ def _json_problem(exc: ValueError) -> str:
     return "not JSON"
 
 
+# A JSON escape of half a UTF-16 pair ("\ud800" alone) decodes to a lone surrogate, which no UTF-8
+# output can hold; only an escape can make one (the line itself was strict UTF-8).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(value: Any) -> Any:
+    """`value` with each lone surrogate in its strings as U+FFFD, as text readers show them."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
     try:
         row = json.loads(
             raw.decode("utf-8"), parse_float=_WrittenNumber, parse_constant=_WrittenNumber
         )
+        if _SURROGATE_ESCAPE.search(raw) and isinstance(row, dict):
+            ident = row.get("id")
+            if isinstance(ident, str) and _LONE_SURROGATE.search(ident):
+                return (
+                    {},
+                    '"id" holds a lone surrogate (a \\u escape of half a UTF-16 pair), not text',
+                )
+            row = _without_surrogates(row)
     except UnicodeDecodeError as exc:
         return {}, f"not UTF-8 text (byte {exc.start + 1})"
     except ValueError as exc:
@@ -483,8 +515,11 @@ def _jsonl_row(raw: bytes) -> tuple[dict[str, Any], str | None]:
     return row, None
 
 
-def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer) -> int:
-    """One output line per good input line; a bad line is reported with its number and skipped."""
+def summarize_jsonl(
+    path: str, sentences: int, summarizer: ExtractiveSummarizer, *, max_tokens: int = 150
+) -> int:
+    """One output line per good input line; a bad line is reported with its number and skipped.
+    Each summary keeps to the digests' token budget (`digest.max_summary_tokens`)."""
     failures = 0
     for number, row, error in _jsonl_rows(path):
         text = row.get("text", row.get("article"))
@@ -494,7 +529,8 @@ def summarize_jsonl(path: str, sentences: int, summarizer: ExtractiveSummarizer)
             failures += 1
             print(f"briefbot: {path}:{number}: skipped: {error}", file=sys.stderr)
             continue
-        summary = "\n".join(summarizer.summarize_text(text, sentences))
+        kept, _ = fit_sentences(summarizer.summarize_text(text, sentences), max_tokens)
+        summary = "\n".join(kept)
         print(json.dumps({"id": row["id"], "summary": summary}, ensure_ascii=False))
     return EXIT_FAILED if failures else EXIT_OK
 

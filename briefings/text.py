@@ -314,9 +314,13 @@ def shorten(label: str, limit: int) -> str:
     """`label` in at most `limit` characters, cut at a word where one is near and ending in "…"."""
     if len(label) <= limit:
         return label
-    cut = label[: limit - 1]
+    return marked_opening(label[: limit - 1])
+
+
+def marked_opening(cut: str) -> str:
+    """`cut`, the opening of a longer text, ended at a word where one is near and marked "…"."""
     space = cut.rfind(" ")
-    if space > limit * 2 // 3:
+    if space > (len(cut) + 1) * 2 // 3:
         cut = cut[:space]
     return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
 
@@ -350,15 +354,20 @@ def clip_at_word(text: str, limit: int) -> str:
     return text[:room] + "\u2026"
 
 
-def opening_sentences(text: str, budget: int = MAX_CONSIDERED_CHARS) -> tuple[list[str], int]:
+def opening_sentences(
+    text: str, budget: int = MAX_CONSIDERED_CHARS, *, keep_cut: bool = True
+) -> tuple[list[str], int]:
     """The sentences within the first `budget` characters of `text`, and the budget left.
 
-    A sentence the cut runs through is left out (unless it is the only one), so nothing considered is
-    half a sentence; the scan is linear in the budget, not in the text."""
+    A sentence the cut runs through is left out, so nothing considered is half a sentence, unless
+    it is the only one and `keep_cut`: then it is kept shortened at a word and marked "…", never
+    cut silently. The scan is linear in the budget, not in the text."""
     if len(text) <= budget:
         return split_sentences(text), budget - len(text)
     sentences = split_sentences(text[:budget])
-    return (sentences[:-1] if len(sentences) > 1 else sentences), 0
+    if len(sentences) > 1:
+        return sentences[:-1], 0
+    return ([marked_opening(sentences[0])] if sentences and keep_cut else []), 0
 
 
 def readable_sentences(paragraphs: Iterable[str]) -> list[str]:
@@ -373,15 +382,67 @@ def readable_sentences(paragraphs: Iterable[str]) -> list[str]:
         if not paragraph.strip() or is_heading(paragraph):
             budget -= len(paragraph)
             continue
-        sentences, budget = opening_sentences(paragraph, budget)
+        sentences, budget = opening_sentences(paragraph, budget, keep_cut=not out)
         out.extend(cleaned for sentence in sentences if (cleaned := strip_attributions(sentence)))
     return out[:MAX_CONSIDERED_SENTENCES]
 
 
+# A line break that ends a sentence in plain text: any blank line, as an HTML block ends one, or a
+# short line (its next word would have fit on it) with no closing punctuation, such as a title or a
+# "MM/DD – category" line, before a line that opens a sentence. Prose wrapped at a fixed width (each
+# line full, or going on in lower case) stays one sentence; a line that ends in a stop is left to
+# the sentence splitter.
+_LINE_BREAK = re.compile(r"[ \t\f\v]*(?:\r\n?|\n)(?P<blank>\s*(?:\r\n?|\n))?\s*")
+
+
+def text_lines(text: str) -> list[str]:
+    """`text` in runs that each end a sentence or more, split at the line breaks that end one."""
+    width = max(map(len, text.splitlines()), default=0)
+    runs: list[str] = []
+    start = 0
+    for match in _LINE_BREAK.finditer(text):
+        before, at = text[start : match.start()], match.end()
+        if at >= len(text):
+            break
+        if match.group("blank") or (
+            not _HEADING_END.search(before)
+            and _opens_sentence(text[at:])
+            and _is_short(before, text[at:], width)
+        ):
+            runs.append(before)
+            start = at
+    runs.append(text[start:])
+    return [run for run in runs if run.strip()]
+
+
+def _is_short(before: str, after: str, width: int) -> bool:
+    """Whether the last line of `before` had room for the first word of `after`: a line wrapped at
+    a fixed width is broken because it did not."""
+    line = before[before.rfind("\n") + 1 :]
+    word = after.split(None, 1)[0]
+    return len(line) + 1 + len(word) <= width
+
+
+def _opens_sentence(line: str) -> bool:
+    """Whether a line's first word can open a sentence (not a lower-case word)."""
+    first = line.lstrip("\"'\u201c\u2018([\u00ab")[:1]
+    return bool(first) and not first.islower()
+
+
 def considered_sentences(text: str) -> list[str]:
     """The sentences of a whole text that a summary considers, capped as `readable_sentences` is
-    (`briefbot summarize` input, which keeps its sentences as given)."""
-    return opening_sentences(text)[0][:MAX_CONSIDERED_SENTENCES]
+    (`briefbot summarize` input, which keeps its sentences as given). A line break that ends a
+    sentence (see `text_lines`) ends one here, and a line of its own that reads as a heading (a
+    title, a date line) is passed over as HTML headings are, unless the text has nothing else."""
+    runs = text_lines(text)
+    out: list[str] = []
+    budget = MAX_CONSIDERED_CHARS
+    for run in [run for run in runs if not is_heading(run.strip())] or runs:
+        if budget <= 0 or len(out) >= MAX_CONSIDERED_SENTENCES:
+            break
+        sentences, budget = opening_sentences(run, budget, keep_cut=not out)
+        out.extend(sentences)
+    return out[:MAX_CONSIDERED_SENTENCES]
 
 
 # Curly and modifier apostrophes as the straight one, so "it’s" and "it's" are one word.

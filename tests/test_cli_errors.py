@@ -284,6 +284,32 @@ def test_a_line_that_is_not_utf8_is_skipped_with_its_number(
     assert one_error_line(err) == f"briefbot: {batch}:2: skipped: not UTF-8 text (byte 25)"
 
 
+@pytest.mark.parametrize("command", [["summarize"], ["ask", "--batch"], ["tags"]])
+def test_a_lone_surrogate_is_shown_as_a_replacement_character(
+    db: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """JSON can escape half a UTF-16 pair, which no UTF-8 output holds: in text it reads as
+    U+FFFD, in an id the line is skipped, and every other line is answered."""
+    batch = db.parent / "in.jsonl"
+    lines = [
+        r'{"id": "a", "text": "Odd \ud800 here. Fine.", "question": "What did \ud800 say?",'
+        r' "posts": ["https://irinfive.com/p/\udfff"], "title": "\ud800"}',
+        r'{"id": "\ud800", "text": "The talks opened.", "question": "Where?"}',
+        json.dumps({"id": "b", "text": "Later line about the talks.", "question": QUESTION}),
+    ]
+    batch.write_text("\n".join(lines) + "\n")
+    assert main([*command, str(batch)]) == 1
+    out, err = capsys.readouterr()
+    out.encode("utf-8")  # what a real standard output does: no lone surrogate is left to fail it
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
+    assert one_error_line(err) == (
+        f'briefbot: {batch}:2: skipped: "id" holds a lone surrogate'
+        r" (a \u escape of half a UTF-16 pair), not text"
+    )
+    if command == ["summarize"]:
+        assert json.loads(out.splitlines()[0])["summary"] == "Odd \ufffd here.\nFine."
+
+
 @pytest.mark.parametrize("command", [["posts"], ["search", "tariff"]])
 def test_a_huge_limit_is_a_usage_error(
     db: Path, command: list[str], capsys: pytest.CaptureFixture[str]

@@ -152,6 +152,34 @@ def test_summarize_command_reads_text_or_article(
     assert len(out[1]["summary"].split("\n")) == 2
 
 
+def test_a_summary_keeps_to_the_digest_token_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One sentence with no stop for 300 KB: its opening within digest.max_summary_tokens, cut at a
+    word and marked, never the 50,000 characters the summarizer considers."""
+    source = tmp_path / "in.jsonl"
+    text = "word " * 60_000 + "."
+    source.write_text(json.dumps({"id": "x", "text": text}) + "\n")
+    assert main(["summarize", str(source)]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert count_tokens(summary) <= 150
+    assert summary.endswith("…") and text.startswith(summary[:-1])
+    assert summary[:-1].endswith(" word")
+
+
+def test_a_plain_text_post_is_summarized_from_its_body(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The title and date lines of a post given as text are not merged into its first sentence."""
+    if not SEED.is_file():
+        pytest.skip(f"seed post not found at {SEED}")
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"id": "seed", "text": SEED.read_text(encoding="utf-8")}) + "\n")
+    assert main(["summarize", str(source)]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert summary.startswith("In a high-stakes phone call between U.S. President Donald Trump")
+
+
 def test_a_text_of_one_sentence_repeated_is_summarized_by_it_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

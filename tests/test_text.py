@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 import unicodedata
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from briefings.sentences import split_sentences
 from briefings.text import (
     clip_at_word,
+    considered_sentences,
     find_attributions,
     html_to_paragraphs,
     is_heading,
@@ -231,6 +233,50 @@ def test_only_the_opening_of_a_long_text_is_read_as_sentences() -> None:
     assert sum(map(len, read)) <= 50_000
     # Whole sentences only: the cut never leaves half of one.
     assert set(read) <= set(sentences)
+
+
+def test_the_only_sentence_cut_by_the_opening_is_marked_not_cut_silently() -> None:
+    text = "word " * 60_000 + "."
+    [opening] = considered_sentences(text)
+    assert opening.endswith("\u2026") and text.startswith(opening[:-1])
+    assert not opening[:-1].endswith(" wor")  # cut at a word
+
+
+def test_plain_text_lines_without_a_stop_end_sentences(seed_text: str) -> None:
+    """A title and a "MM/DD – category" line are set apart from the first paragraph, and passed over
+    as the headings of an HTML post are."""
+    sentences = considered_sentences(seed_text)
+    assert sentences[0].startswith("In a high-stakes phone call between U.S. President")
+    assert not any("Analysis In a high-stakes" in s or s.startswith("IRinFive") for s in sentences)
+    text = "Geneva Talks\n04/02 \u2013 World\nOfficials met on Tuesday. They agreed to meet again."
+    assert considered_sentences(text) == ["Officials met on Tuesday.", "They agreed to meet again."]
+    assert considered_sentences("Geneva Talks") == ["Geneva Talks"]  # a heading is all there is
+
+
+_PROSE_WORDS = st.sampled_from(
+    ["the", "talks", "in", "Geneva", "President", "Trump", "said", "aid", "reached", "Kyiv", "on"]
+)
+
+
+@st.composite
+def _prose(draw: st.DrawFn) -> str:
+    sentences = []
+    for _ in range(draw(st.integers(min_value=1, max_value=5))):
+        words = draw(st.lists(_PROSE_WORDS, min_size=3, max_size=25))
+        sentences.append(words[0].capitalize() + " " + " ".join(words[1:]) + ".")
+    return " ".join(sentences)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_prose(), st.integers(min_value=30, max_value=90))
+def test_prose_wrapped_at_a_fixed_width_splits_as_unwrapped(text: str, width: int) -> None:
+    """Below a title line, wrapped prose reads as the same sentences: a wrapped line is full (its
+    next word did not fit), so its break ends no sentence, even before a capitalised word."""
+    assert considered_sentences("Talks\n" + textwrap.fill(text, width)) == considered_sentences(
+        text
+    )
+    wrapped = "\n\n".join(["Talks", textwrap.fill(text, width), textwrap.fill(text, width)])
+    assert considered_sentences(wrapped) == considered_sentences(text + " " + text)
 
 
 _SCRIPTS = {

@@ -3,6 +3,7 @@ tiktoken's own, the byte bounds never undercount, and budgets decide as counting
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,12 +38,13 @@ def reference_fit(sentences: Sequence[str], max_tokens: int) -> tuple[list[str],
 
 
 def reference_clip(text: str, max_tokens: int) -> tuple[str, bool]:
-    """`clip_tokens` as it was before the shortcut: the head always encoded."""
+    """`clip_tokens` without the shortcut: the head always encoded (lone surrogates as U+FFFD),
+    the kept tokens' whole characters taken from the head."""
     head = text[: max_tokens * 128]
-    tokens = REFERENCE.encode(head, disallowed_special=())
+    tokens = REFERENCE.encode(re.sub("[\ud800-\udfff]", "\ufffd", head), disallowed_special=())
     if len(tokens) <= max_tokens:
         return head, len(head) < len(text)
-    clipped = REFERENCE.decode(tokens[:max_tokens])
+    clipped = head[: len(REFERENCE.decode_bytes(tokens[:max_tokens]).decode("utf-8", "ignore"))]
     for mark in ("\n\n", ". ", "\n"):
         cut = clipped.rfind(mark)
         if cut > len(clipped) * 0.6:
@@ -87,6 +89,36 @@ def test_budgets_decide_as_counting_every_sentence_did(sentences: list[str], lim
     assert budget.fit_sentences(sentences, limit) == reference_fit(sentences, limit)
     text = "\n\n".join(sentences)
     assert budget.clip_tokens(text, max(1, limit)) == reference_clip(text, max(1, limit))
+
+
+# Text where a token cut often falls inside a character: CJK (3 bytes each), emoji (4), accents.
+MULTIBYTE = st.one_of(
+    ANY_TEXT,
+    st.lists(
+        st.sampled_from(
+            ["北京", "中国外交部表示", "。", "😀", "👩‍👩‍👧", "é", "ß", " ", "\ufffd", "\ud800"]
+        ),
+        max_size=40,
+    ).map("".join),
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(MULTIBYTE, st.integers(min_value=1, max_value=30))
+def test_a_token_cut_keeps_whole_characters(text: str, limit: int) -> None:
+    """The clipped text is the input's opening: never a character split into a U+FFFD."""
+    clipped, cut = budget.clip_tokens(text, limit)
+    assert text.startswith(clipped)
+    assert clipped.count("\ufffd") <= text.count("\ufffd")
+    assert cut == (clipped != text)
+
+
+def test_a_giant_cjk_sentence_is_shortened_on_a_whole_character() -> None:
+    sentence = "中国外交部表示北京支持通过对话解决危机" * 3000 + "。"
+    [short], dropped = budget.fit_sentences([sentence], 150)
+    assert dropped == 0 and short.endswith("…") and "\ufffd" not in short
+    assert sentence.startswith(short[:-1])
+    assert budget.count_tokens(short) <= 150
 
 
 def test_a_changed_bundled_file_is_not_used(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ the budget fits without being counted. The answers are the same as counting ever
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     import tiktoken
 
 _MAX_TOKEN_CHARS = 128  # the longest cl100k token is 128 bytes
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @lru_cache(maxsize=1)
@@ -71,18 +73,27 @@ def _shorten(sentence: str, max_tokens: int) -> str:
     return (head[:cut] if cut > len(head) // 2 else head).rstrip() + "…"
 
 
+def whole_characters(data: bytes) -> int:
+    """How many characters the UTF-8 `data` holds whole: a token cut can end inside a character
+    (a CJK one is 3 bytes, often split across tokens), and that partial character is dropped."""
+    return len(data.decode("utf-8", "ignore"))
+
+
 def clip_tokens(text: str, max_tokens: int) -> tuple[str, bool]:
-    """At most `max_tokens` of `text`, cut at a paragraph or sentence end when one is near; the flag
-    says whether anything was cut (prompts say so to the model)."""
+    """At most `max_tokens` of `text`, cut at a paragraph or sentence end when one is near and always
+    on a whole character (an opening of `text`); the flag says whether anything was cut (prompts say
+    so to the model)."""
     # No token is longer than _MAX_TOKEN_CHARS, so the head holds every token that can be kept: a
     # multi-megabyte post is not tokenized whole to keep its first few thousand tokens.
     head = text[: max_tokens * _MAX_TOKEN_CHARS]
     if most_tokens(head) <= max_tokens:
         return head, len(head) < len(text)
-    tokens = encoding().encode(head, disallowed_special=())
+    # A lone surrogate is encoded as U+FFFD (as tiktoken does), one character for one, so the
+    # tokens' characters line up with the head's.
+    tokens = encoding().encode(_SURROGATE.sub("\ufffd", head), disallowed_special=())
     if len(tokens) <= max_tokens:
         return head, len(head) < len(text)
-    clipped = encoding().decode(tokens[:max_tokens])
+    clipped = head[: whole_characters(encoding().decode_bytes(tokens[:max_tokens]))]
     for mark in ("\n\n", ". ", "\n"):
         cut = clipped.rfind(mark)
         if cut > len(clipped) * 0.6:

@@ -47,7 +47,9 @@ class ExtractiveSummarizer:
     """Picks the `n` best sentences of a text. Stateless and safe to share."""
 
     name = "extractive"
-    version = "2"  # 2: a repeated sentence is never chosen twice
+    # 2: a repeated sentence is never chosen twice; 3: an over-long sentence is cut on a whole
+    # character (summaries cached before could end in U+FFFD)
+    version = "3"
 
     def __init__(self, settings: ExtractiveSettings | None = None) -> None:
         self.settings = settings or ExtractiveSettings()
