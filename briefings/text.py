@@ -282,7 +282,7 @@ def split_post(paragraphs: list[str] | str, title_hint: str = "") -> PostParts:
 
     attributions = find_attributions("\n".join(paras + take_paras))
     return PostParts(
-        title=shorten(title, MAX_TITLE_CHARS),
+        title=clip_at_word(title, MAX_TITLE_CHARS),
         date_line=date_line,
         category=category,
         paragraphs=tuple(paras),
@@ -308,13 +308,6 @@ def _drop_chrome(paras: list[str]) -> list[str]:
             continue
         kept.append(para)
     return kept
-
-
-def shorten(label: str, limit: int) -> str:
-    """`label` in at most `limit` characters, cut at a word where one is near and ending in "…"."""
-    if len(label) <= limit:
-        return label
-    return marked_opening(label[: limit - 1])
 
 
 def marked_opening(cut: str) -> str:
