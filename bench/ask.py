@@ -30,7 +30,9 @@ with its unanswerable_heldoutN.txt: 45 one-post questions and 20 near-misses or 
 written blind on 2026-11-26 by people who had not read the answering code, each on articles no
 earlier set used (4 and 5 drawn at random: seeds 4 and 5). Held-out 3 was then tuned on (its misses
 read); held-out 4 was fitted on by bench/ask_fit.py; held-out 5 was measured blind, then one miss
-shared by 4 and 5 ("who was behind …") was read and mended. README gives the figures.
+shared by 4 and 5 ("who was behind …") was read and mended. Held-out 6 (45 + 20, seed 20261126,
+on articles no earlier set used) was written blind on 2026-11-26 before the fifth round of signals
+and measured once before and once after it; its misses have not been read. README gives the figures.
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ BLIND = (
     3,
     4,
     5,
+    6,
 )  # held-out sets written blind: answerable_heldoutN*.jsonl, unanswerable_heldoutN.txt
 FIRST_SEEN = datetime(2015, 5, 1, tzinfo=UTC)
 SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed"
