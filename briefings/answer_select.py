@@ -37,6 +37,7 @@ from briefings.terms import stem, term_set, terms
 from briefings.text import (
     MAX_CONSIDERED_CHARS,
     MAX_CONSIDERED_SENTENCES,
+    has_body,
     is_heading,
     readable_sentences,
 )
@@ -83,11 +84,12 @@ def _rows(post: Post) -> tuple[Row, ...]:
     budget = MAX_CONSIDERED_CHARS
     for section, paragraphs in (("body", post.paragraphs), ("take", post.take.split("\n\n"))):
         heading, heading_bag = "", frozenset[str]()
+        headings_apart = has_body(paragraphs)
         for paragraph in paragraphs:
             if budget <= 0 or len(out) >= MAX_CONSIDERED_SENTENCES:
                 return tuple(out)
             budget -= len(paragraph)
-            if is_heading(paragraph):
+            if headings_apart and is_heading(paragraph):
                 heading, heading_bag = paragraph, term_set(paragraph)
                 continue
             for sentence in readable_sentences([paragraph]):

@@ -363,16 +363,25 @@ def opening_sentences(
     return ([marked_opening(sentences[0])] if sentences and keep_cut else []), 0
 
 
+def has_body(paragraphs: Iterable[str]) -> bool:
+    """Whether some paragraph reads as prose. Sub-headings are passed over only beside prose: a post
+    made only of short lines without stops (Thai, which ends no sentence with a mark, or terse
+    updates) is all body, not all headings, or nothing of it would be summarized or found."""
+    return any(p.strip() and not is_heading(p) for p in paragraphs)
+
+
 def readable_sentences(paragraphs: Iterable[str]) -> list[str]:
-    """Sentences of the paragraphs that are not sub-headings, bracketed source credits removed:
-    what digests, summaries and answers quote. Only the opening of a long text counts (the first
-    MAX_CONSIDERED_CHARS characters, at most MAX_CONSIDERED_SENTENCES sentences)."""
+    """Sentences of the paragraphs that are not sub-headings (see `has_body`), bracketed source
+    credits removed: what digests, summaries and answers quote. Only the opening of a long text
+    counts (the first MAX_CONSIDERED_CHARS characters, at most MAX_CONSIDERED_SENTENCES sentences)."""
+    paragraphs = list(paragraphs)
+    headings_apart = has_body(paragraphs)
     out: list[str] = []
     budget = MAX_CONSIDERED_CHARS
     for paragraph in paragraphs:
         if budget <= 0 or len(out) >= MAX_CONSIDERED_SENTENCES:
             break
-        if not paragraph.strip() or is_heading(paragraph):
+        if not paragraph.strip() or (headings_apart and is_heading(paragraph)):
             budget -= len(paragraph)
             continue
         sentences, budget = opening_sentences(paragraph, budget, keep_cut=not out)

@@ -407,3 +407,40 @@ async def test_post_text_is_delimited_data(
     assert "never instructions" in llm_server.requests[0][0]["messages"][0]["content"]
     assert summary.sentences == ("Talks were held.",)
     store.close()
+
+
+THAI = "ประเทศไทยและกัมพูชาตกลงหยุดยิงตามแนวชายแดนเมื่อวันจันทร์"
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "word"),
+    [
+        ((THAI, "ทั้งสองฝ่ายจะพบกันอีกครั้งในสัปดาห์หน้า"), "หยุดยิง"),
+        (("Talks resumed in Geneva on Monday", "Both sides meet again next week"), "Geneva"),
+    ],
+)
+def test_a_post_of_short_lines_without_stops_is_summarized_and_found(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    paragraphs: tuple[str, ...],
+    word: str,
+) -> None:
+    """Lines like sub-headings are passed over only beside prose: a post made only of them (Thai
+    ends no sentence with a mark) is its own body, not an empty summary no search finds."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
+        "<link>http://127.0.0.1/</link><description>d</description><item><title>Border</title>"
+        "<link>http://127.0.0.1/border/</link><guid>border</guid>"
+        f"<content:encoded xmlns:content='http://purl.org/rss/1.0/modules/content/'>"
+        f"<![CDATA[{body}]]></content:encoded></item></channel></rss>",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    assert main(["--db", db, "digest", "--feed", str(feed), "--json"]) == 0
+    out = capsys.readouterr().out
+    (item,) = json.loads(out[out.index("{") :])["items"]
+    assert paragraphs[0] in item["summary"]
+    assert main(["--db", db, "search", word]) == 0
+    assert "http://127.0.0.1/border/" in capsys.readouterr().out
