@@ -414,7 +414,30 @@ def text_lines(text: str) -> list[str]:
             runs.append(before)
             start = at
     runs.append(text[start:])
-    return [run for run in runs if run.strip()]
+    return [_unwrapped(run) for run in runs if run.strip()]
+
+
+def _unwrapped(run: str) -> str:
+    """A run's wrapped lines joined as they were before wrapping: by a space, but by nothing between
+    two CJK characters (those scripts put no space between words) or after a hyphen a word was
+    broken at ("long-" / "term")."""
+
+    def join(match: re.Match[str]) -> str:
+        if match.start() == 0 or match.end() == len(run):
+            return ""
+        before, after = run[match.start() - 1], run[match.end()]
+        if _stands_alone(before) and _stands_alone(after):
+            return ""
+        if (
+            before == "-"
+            and after.isalpha()
+            and match.start() > 1
+            and run[match.start() - 2].isalpha()
+        ):
+            return ""
+        return " "
+
+    return _LINE_BREAK.sub(join, run) if "\n" in run or "\r" in run else run
 
 
 def _is_short(before: str, after: str, width: int) -> bool:

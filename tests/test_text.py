@@ -255,6 +255,7 @@ def test_plain_text_lines_without_a_stop_end_sentences(seed_text: str) -> None:
 
 _PROSE_WORDS = st.sampled_from(
     ["the", "talks", "in", "Geneva", "President", "Trump", "said", "aid", "reached", "Kyiv", "on"]
+    + ["long-term", "cease-fire"]  # textwrap may break a line after their hyphen
 )
 
 
@@ -277,6 +278,28 @@ def test_prose_wrapped_at_a_fixed_width_splits_as_unwrapped(text: str, width: in
     )
     wrapped = "\n\n".join(["Talks", textwrap.fill(text, width), textwrap.fill(text, width)])
     assert considered_sentences(wrapped) == considered_sentences(text + " " + text)
+
+
+_CJK_CLAUSES = st.sampled_from(
+    [
+        "日本政府は会見で方針を示した",
+        "中国外交部发言人表示",
+        "北京支持通过对话解决危机",
+        "両国は協議を続ける",
+    ]
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(_CJK_CLAUSES, min_size=1, max_size=6), st.integers(min_value=8, max_value=40))
+def test_cjk_prose_wrapped_at_a_fixed_width_splits_as_unwrapped(
+    clauses: list[str], width: int
+) -> None:
+    """Chinese and Japanese put no space between words, so a wrapped line joins the next with
+    nothing: no space inside a word, and a sentence said twice is still seen as the same."""
+    text = "。".join(clauses) + "。"
+    wrapped = "\n".join(text[i : i + width] for i in range(0, len(text), width))
+    assert considered_sentences(wrapped) == considered_sentences(text)
 
 
 _SCRIPTS = {
