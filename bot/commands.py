@@ -26,7 +26,7 @@ from bot.topics import TOPIC_DAYS, recent_topics
 from bot.votes import VoteStore
 from briefings.engine import BriefingEngine
 from briefings.models import Subscription
-from briefings.question import is_blank_question
+from briefings.question import is_blank_question, without_mentions
 from briefings.registry import (
     ROUNDUP_WORD,
     Arg,
@@ -275,7 +275,7 @@ class CommandSet:
         except TagError as exc:
             return refusal(str(exc))
         if not hits:
-            return Reply(text=f"No posts match {words!r}.")
+            return Reply(text=f"No posts match {without_mentions(words)!r}.")
         return Reply(hits=tuple(hits))
 
     @command(

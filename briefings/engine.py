@@ -24,6 +24,7 @@ from briefings.models import (
     SearchHit,
     SourceConfig,
 )
+from briefings.question import is_blank_question, without_mentions
 from briefings.sources import FetchSettings
 from briefings.store import Store, db
 from briefings.summarize.cache import SummaryService
@@ -130,7 +131,7 @@ class BriefingEngine:
         its earlier questions (oldest first). `tag:` terms narrow the posts it may cite (TagError
         for a bad one)."""
         text, tags = split_tag_terms(question)
-        if tags and not text.strip():
+        if tags and is_blank_question(text):  # "tag:country:ua @everyone ?" asks nothing either
             raise TagError(ONLY_TAGS)
         context = self._context(context_urls, context_ids)
         if tags:
@@ -165,9 +166,12 @@ class BriefingEngine:
         """Posts matching the query, best first, ranked in a worker thread: on a large index a
         search takes milliseconds that every other channel would otherwise wait for. `tag:` terms
         narrow the posts (TagError for a bad one); with no other words, the newest with the tags."""
-        text, tags = split_tag_terms(query)
+        # A ping is no word to look for: "<!channel>" would find "back-channel", and "tag:… @here"
+        # would look for "here" among the tagged posts instead of listing them.
+        text, tags = split_tag_terms(without_mentions(query))
         if not tags:
-            return await asyncio.to_thread(self.index.search, query, limit)
+            return await asyncio.to_thread(self.index.search, text, limit)
+        text = "" if is_blank_question(text) else text
         return await asyncio.to_thread(tagged_hits, self.index, self.store, text, tags, limit)
 
     def open_index_in_background(self) -> asyncio.Task[None]:

@@ -209,6 +209,24 @@ async def test_a_question_of_tags_alone_is_refused_saying_it_needs_words(world: 
     assert "a question needs words besides its tag: filters" in reply.text
 
 
+@pytest.mark.parametrize("pings", ["@everyone", "<!channel> ?", "@here !!"])
+async def test_pings_beside_tags_are_no_words_to_search_or_ask(world: World, pings: str) -> None:
+    """A ping is no word: "search tag:country:fr @everyone" lists the tagged posts as the tags alone
+    do, a question of tags and pings is refused as one of tags alone, and a search's words lose
+    their pings ("<!channel>" must not find "back-channel")."""
+    world.store.save_posts(
+        [post("Budget talks", PARIS, "fr", 1), post("Channel", "A back-channel opened.", "de", 2)]
+    )
+    chat = commands(world)
+    hits = (await chat.handle(said(f"search tag:country:fr {pings}"))).hits
+    assert [h.post.title for h in hits] == ["Budget talks"]
+    reply = await chat.handle(said(f"ask tag:country:fr {pings}"))
+    assert not reply.ok and "a question needs words besides its tag: filters" in reply.text
+    reply = await chat.handle(said(f"search qqqzz {pings}"))
+    assert not reply.hits and reply.text.startswith("No posts match 'qqqzz")
+    assert "@" not in reply.text and "<!" not in reply.text  # the ping is not echoed
+
+
 def test_cli_ask_of_tags_alone_is_a_usage_error_in_one_line(
     cwd: Path, sqlite_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
