@@ -117,7 +117,9 @@ _LINE_CHROME = re.compile(
     re.I,
 )
 # "[AP News]"; not a markdown link's text, whose "]" is followed at once by "(" ("[here](url)").
-_ATTRIBUTION = re.compile(r"\[\s*(?:source:\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\](?!\()", re.I)
+# A source is a name, so it opens with a capital ("[AP News]", "[Source: Reuters]"); a link's label
+# in brackets ("[click here]") is not one, nor is a markdown link ("[AP News](https://…)").
+_ATTRIBUTION = re.compile(r"\[\s*(?:(?i:source):\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\](?!\()")
 # Closing punctuation of a sentence, Latin or full-width (CJK: "。", "！", "」" ...).
 _HEADING_END = re.compile(
     r"[.!?:;,\"'\u201d\u2019)\]\u2026"

@@ -101,6 +101,9 @@ def test_a_markdown_link_is_not_a_source_attribution() -> None:
     parts = split_post(html, title_hint="Troops")
     assert parts.attributions == ("AP News", "Reuters")
     assert find_attributions("[Click Here] (http://a.example) [BBC]") == ["Click Here", "BBC"]
+    # A link's label in brackets is no source name: sources are names, written with a capital.
+    text = "[click here] and [source: AP News], [ read more ] [SOURCE: BBC]"
+    assert find_attributions(text) == ["AP News", "BBC"]
     text = "Troops moved. [Sign up](https://evil.example/x) for updates."
     assert split_sentences(text)[-1].startswith("[Sign up](")
 
