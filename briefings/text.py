@@ -462,14 +462,19 @@ def considered_sentences(text: str) -> list[str]:
     sentence (see `text_lines`) ends one here, and a line of its own that reads as a heading (a
     title, a date line) is passed over as HTML headings are, unless the text has nothing else."""
     runs = text_lines(text)
+    # Lines of their own that read as headings. One after a line ending in a stop shares that
+    # line's run (such a break is left to the sentence splitter), so it is passed over among the
+    # run's sentences too, never taking the run's prose with it.
+    alone = {line.strip() for line in text.splitlines() if is_heading(line.strip())}
     out: list[str] = []
     budget = MAX_CONSIDERED_CHARS
-    for run in [run for run in runs if not is_heading(run.strip())] or runs:
+    for run in [run for run in runs if run.strip() not in alone] or runs:
         if budget <= 0 or len(out) >= MAX_CONSIDERED_SENTENCES:
             break
         sentences, budget = opening_sentences(run, budget, keep_cut=not out)
         out.extend(sentences)
-    return out[:MAX_CONSIDERED_SENTENCES]
+    prose = [sentence for sentence in out if sentence not in alone]
+    return (prose or out)[:MAX_CONSIDERED_SENTENCES]
 
 
 # Curly and modifier apostrophes as the straight one, so "it’s" and "it's" are one word.

@@ -254,6 +254,16 @@ def test_plain_text_lines_without_a_stop_end_sentences(seed_text: str) -> None:
     text = "Geneva Talks\n04/02 \u2013 World\nOfficials met on Tuesday. They agreed to meet again."
     assert considered_sentences(text) == ["Officials met on Tuesday.", "They agreed to meet again."]
     assert considered_sentences("Geneva Talks") == ["Geneva Talks"]  # a heading is all there is
+    # Paragraphs a single line break apart: a sub-heading after a paragraph's stop is passed over.
+    single = "\n".join(line for line in seed_text.splitlines() if line.strip())
+    headings = ["Russia\u2019s Strategic Delays", "Trump\u2019s Position", "Comments"]
+    assert not set(headings) & set(considered_sentences(single))
+    assert considered_sentences(single)[0] == considered_sentences(seed_text)[0]
+    text = "Officials met in Geneva on Tuesday to talk.\nNext Steps\nThey agreed to meet again."
+    assert considered_sentences(text) == [
+        "Officials met in Geneva on Tuesday to talk.",
+        "They agreed to meet again.",
+    ]
 
 
 # "long-term" and "cease-fire": textwrap may break a line after their hyphen.
