@@ -169,10 +169,14 @@ def _days(value: str) -> int:
 
 
 def feed_sources(feeds: Sequence[str]) -> list[SourceConfig]:
-    """--feed values as sources, named after their host (or 'local' for files)."""
+    """--feed values as sources, named after their host (or 'local' for files); a name given twice
+    gets -2, -3 … so each feed keeps its own source (its poll state in `status`, its posts' name)."""
     out = []
+    seen: dict[str, int] = {}
     for location in feeds:
         name = _feed_name(location)
+        seen[name] = seen.get(name, 0) + 1
+        name = name if seen[name] == 1 else f"{name}-{seen[name]}"
         if location.startswith("file://") or "://" not in location:
             location = str(Path(location.removeprefix("file://")).expanduser().resolve())
         out.append(SourceConfig(name=name, url=location))

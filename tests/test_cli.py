@@ -141,6 +141,19 @@ def test_feed_option_accepts_a_local_file(cwd: Path, capsys: pytest.CaptureFixtu
     assert (cwd / "other.db").is_file() and not (cwd / "briefbot.db").exists()
 
 
+def test_two_feeds_on_one_host_are_two_sources(
+    cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Named after their host, two `--feed` URLs of one server would be one source: the second's
+    poll state would replace the first's and their posts would share a name."""
+    feed_server.routes["/a/"] = Route(rss_feed(feed_server.base, ALL_POSTS[:1]))
+    feed_server.routes["/b/"] = Route(rss_feed(feed_server.base, ALL_POSTS[1:2]))
+    feeds = ["--feed", feed_server.url("/a/"), "--feed", feed_server.url("/b/")]
+    assert main(["ingest", *feeds]) == 0
+    out = capsys.readouterr().out
+    assert "127.0.0.1:" in out and "127.0.0.1-2:" in out, out
+
+
 def test_config_errors_exit_2_with_the_key(cwd: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (cwd / "config.toml").write_text("[digest]\nmax_itemz = 3\n")
     assert main(["posts"]) == 2
