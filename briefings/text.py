@@ -117,9 +117,17 @@ _LINE_CHROME = re.compile(
     re.I,
 )
 # "[AP News]"; not a markdown link's text, whose "]" is followed at once by "(" ("[here](url)").
-# A source is a name, so it opens with a capital ("[AP News]", "[Source: Reuters]"); a link's label
-# in brackets ("[click here]") is not one, nor is a markdown link ("[AP News](https://…)").
-_ATTRIBUTION = re.compile(r"\[\s*(?:(?i:source):\s*)?([A-Z][^\[\]\n]{0,58}?)\s*\](?!\()")
+# A source is a name, so it opens with a capital ("[AP News]", "[Sources: Reuters, AFP]", "[via
+# BBC]"); a link's label in brackets ("[click here]", "[Read more]", "[Full story]") is not one, nor
+# is a markdown link ("[AP News](https://…)").
+_LINK_LABEL = (
+    r"(?:click|tap|read|watch|listen|learn|see|view|continue|subscribe|sign|follow|share|download|"
+    r"link|here|more|full story|full article|source)\b"
+)
+_ATTRIBUTION = re.compile(
+    r"\[\s*(?:(?i:(?:sources?|photos?|images?|credits?)\s*[:\u2013-]|via\s)\s*)?"
+    rf"(?!(?i:{_LINK_LABEL}))([A-Z][^\[\]\n]{{0,58}}?)\s*\](?!\()"
+)
 # Closing punctuation of a sentence, Latin or full-width (CJK: "。", "！", "」" ...).
 _HEADING_END = re.compile(
     r"[.!?:;,\"'\u201d\u2019)\]\u2026"

@@ -100,10 +100,16 @@ def test_a_markdown_link_is_not_a_source_attribution() -> None:
     )
     parts = split_post(html, title_hint="Troops")
     assert parts.attributions == ("AP News", "Reuters")
-    assert find_attributions("[Click Here] (http://a.example) [BBC]") == ["Click Here", "BBC"]
+    assert find_attributions("[AP] (http://a.example) [BBC]") == ["AP", "BBC"]  # a space: no link
     # A link's label in brackets is no source name: sources are names, written with a capital.
     text = "[click here] and [source: AP News], [ read more ] [SOURCE: BBC]"
     assert find_attributions(text) == ["AP News", "BBC"]
+    labels = (
+        "[Click here] [Read More] [CLICK HERE] [Full story] [Continue reading] [Link] [Learn more]"
+    )
+    assert find_attributions(labels + " [Reuters]") == ["Reuters"]
+    credits = "[Sources: Reuters, AFP] [Source - AP News] [Photo: Getty] [via BBC]"
+    assert find_attributions(credits) == ["Reuters", "AFP", "AP News", "Getty", "BBC"]
     text = "Troops moved. [Sign up](https://evil.example/x) for updates."
     assert split_sentences(text)[-1].startswith("[Sign up](")
 
