@@ -429,14 +429,20 @@ def text_lines(text: str) -> list[str]:
 
 def _unwrapped(run: str) -> str:
     """A run's wrapped lines joined as they were before wrapping: by a space, but by nothing between
-    two CJK characters (those scripts put no space between words) or after a hyphen a word was
-    broken at ("long-" / "term")."""
+    two CJK characters or anywhere in mostly-CJK text (those scripts put no space between words,
+    so a break there stands for none, even inside a Latin name: "Dona" / "ld Trump"), or after a
+    hyphen a word was broken at ("long-" / "term")."""
+    if "\n" not in run and "\r" not in run:
+        return run
+    visible = [c for c in run if not c.isspace()]
+    mostly_cjk = 2 * sum(map(_stands_alone, visible)) > len(visible)
 
     def join(match: re.Match[str]) -> str:
         if match.start() == 0 or match.end() == len(run):
             return ""
         before, after = run[match.start() - 1], run[match.end()]
-        if _stands_alone(before) and _stands_alone(after):
+        spaced = " " in match.group() or "\t" in match.group()  # a space the text had itself
+        if (mostly_cjk and not spaced) or (_stands_alone(before) and _stands_alone(after)):
             return ""
         if (
             before == "-"
@@ -447,7 +453,7 @@ def _unwrapped(run: str) -> str:
             return ""
         return " "
 
-    return _LINE_BREAK.sub(join, run) if "\n" in run or "\r" in run else run
+    return _LINE_BREAK.sub(join, run)
 
 
 def _is_short(before: str, after: str, width: int) -> bool:
