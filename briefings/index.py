@@ -46,7 +46,7 @@ from briefings.errors import SearchIndexError as SearchIndexError
 from briefings.models import Post
 from briefings.store import Store, database_identity
 from briefings.terms import terms
-from briefings.text import body_sentences, take_sentences
+from briefings.text import body_sentences, has_body, is_heading, take_sentences
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,16 @@ def post_sections(post: Post) -> tuple[tuple[str, list[str]], ...]:
 
 
 def post_units(post: Post, size: int) -> tuple[list[str], list[Unit]]:
-    """The post's title terms and passages, the same way at indexing and at answering time."""
+    """The post's title terms and passages, the same way at indexing and at answering time. The
+    sub-headings count with the title: they are not quoted, but a word only they hold ("Outlook",
+    a place named in one) must still find the post."""
     units = []
     for section, sentences in post_sections(post):
         for start in range(0, len(sentences), size):
             chunk = tuple(sentences[start : start + size])
             units.append(Unit(section, start, chunk, terms(" ".join(chunk))))
-    return terms(post.title), units
+    headings = [p for p in post.paragraphs if is_heading(p)] if has_body(post.paragraphs) else []
+    return terms(" ".join([post.title, *headings])), units
 
 
 def spot(section: str, position: int) -> int:

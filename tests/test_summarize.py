@@ -444,3 +444,31 @@ def test_a_post_of_short_lines_without_stops_is_summarized_and_found(
     assert paragraphs[0] in item["summary"]
     assert main(["--db", db, "search", word]) == 0
     assert "http://127.0.0.1/border/" in capsys.readouterr().out
+
+
+def test_a_word_only_a_sub_heading_holds_still_finds_the_post(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sub-headings are left out of summaries and quotes, not out of search."""
+    body = (
+        "<p>Quick notes from Tbilisi</p><p>Protesters gathered on the main avenue again on Sunday "
+        "night, and police watched from the side streets.</p><p>Energy Security Outlook</p>"
+        "<p>Gas flows through the pipeline were steady all week.</p>"
+    )
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
+        "<link>http://127.0.0.1/</link><description>d</description><item><title>Georgia</title>"
+        "<link>http://127.0.0.1/georgia/</link><guid>georgia</guid>"
+        "<content:encoded xmlns:content='http://purl.org/rss/1.0/modules/content/'>"
+        f"<![CDATA[{body}]]></content:encoded></item></channel></rss>",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    assert main(["--db", db, "digest", "--feed", str(feed), "--json"]) == 0
+    out = capsys.readouterr().out
+    (item,) = json.loads(out[out.index("{") :])["items"]
+    assert "Tbilisi" not in item["summary"] and "Outlook" not in item["summary"]
+    for word in ("Tbilisi", "Outlook"):
+        assert main(["--db", db, "search", word]) == 0
+        assert "http://127.0.0.1/georgia/" in capsys.readouterr().out
