@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -409,6 +410,27 @@ async def test_post_text_is_delimited_data(
     store.close()
 
 
+def digested(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], slug: str, body: str
+) -> tuple[str, dict[str, Any]]:
+    """A database holding one post with this HTML `body` (at http://127.0.0.1/SLUG/), and the item
+    `digest --json` printed for it."""
+    feed = tmp_path / "feed.xml"
+    feed.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
+        "<link>http://127.0.0.1/</link><description>d</description><item><title>Post</title>"
+        f"<link>http://127.0.0.1/{slug}/</link><guid>{slug}</guid>"
+        "<content:encoded xmlns:content='http://purl.org/rss/1.0/modules/content/'>"
+        f"<![CDATA[{body}]]></content:encoded></item></channel></rss>",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    assert main(["--db", db, "digest", "--feed", str(feed), "--json"]) == 0
+    out = capsys.readouterr().out
+    (item,) = json.loads(out[out.index("{") :])["items"]
+    return db, item
+
+
 THAI = "ประเทศไทยและกัมพูชาตกลงหยุดยิงตามแนวชายแดนเมื่อวันจันทร์"
 
 
@@ -428,19 +450,7 @@ def test_a_post_of_short_lines_without_stops_is_summarized_and_found(
     """Lines like sub-headings are passed over only beside prose: a post made only of them (Thai
     ends no sentence with a mark) is its own body, not an empty summary no search finds."""
     body = "".join(f"<p>{p}</p>" for p in paragraphs)
-    feed = tmp_path / "feed.xml"
-    feed.write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
-        "<link>http://127.0.0.1/</link><description>d</description><item><title>Border</title>"
-        "<link>http://127.0.0.1/border/</link><guid>border</guid>"
-        f"<content:encoded xmlns:content='http://purl.org/rss/1.0/modules/content/'>"
-        f"<![CDATA[{body}]]></content:encoded></item></channel></rss>",
-        encoding="utf-8",
-    )
-    db = f"sqlite:///{tmp_path / 'b.db'}"
-    assert main(["--db", db, "digest", "--feed", str(feed), "--json"]) == 0
-    out = capsys.readouterr().out
-    (item,) = json.loads(out[out.index("{") :])["items"]
+    db, item = digested(tmp_path, capsys, "border", body)
     assert paragraphs[0] in item["summary"]
     assert main(["--db", db, "search", word]) == 0
     assert "http://127.0.0.1/border/" in capsys.readouterr().out
@@ -455,19 +465,7 @@ def test_a_word_only_a_sub_heading_holds_still_finds_the_post(
         "night, and police watched from the side streets.</p><p>Energy Security Outlook</p>"
         "<p>Gas flows through the pipeline were steady all week.</p>"
     )
-    feed = tmp_path / "feed.xml"
-    feed.write_text(
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>T</title>'
-        "<link>http://127.0.0.1/</link><description>d</description><item><title>Georgia</title>"
-        "<link>http://127.0.0.1/georgia/</link><guid>georgia</guid>"
-        "<content:encoded xmlns:content='http://purl.org/rss/1.0/modules/content/'>"
-        f"<![CDATA[{body}]]></content:encoded></item></channel></rss>",
-        encoding="utf-8",
-    )
-    db = f"sqlite:///{tmp_path / 'b.db'}"
-    assert main(["--db", db, "digest", "--feed", str(feed), "--json"]) == 0
-    out = capsys.readouterr().out
-    (item,) = json.loads(out[out.index("{") :])["items"]
+    db, item = digested(tmp_path, capsys, "georgia", body)
     assert "Tbilisi" not in item["summary"] and "Outlook" not in item["summary"]
     for word in ("Tbilisi", "Outlook"):
         assert main(["--db", db, "search", word]) == 0
