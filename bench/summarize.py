@@ -22,10 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rouge_score import rouge_scorer
 
 from bench.sample import load_sample
+from bot.config import DigestSettings
 from briefings.sentences import split_sentences
+from briefings.summarize.budget import fit_sentences
 from briefings.summarize.extractive import ExtractiveSummarizer
 
 Summarize = Callable[[str], list[str]]
+DEFAULT_BUDGET = DigestSettings().max_summary_tokens  # what `briefbot summarize` keeps to
 
 
 def lexrank() -> Summarize:
@@ -105,8 +108,14 @@ def main() -> None:
         r1, r2, rl = score(rows, outputs)
         print(f"{name:<22} {r1:6.2f} {r2:6.2f} {rl:7.2f} {ms:7.2f}")
         if name.startswith("briefbot"):
-            same = cli_outputs(rows) == outputs
-            print(f"{'':<22} `briefbot summarize` output identical: {'yes' if same else 'NO'}")
+            # The command keeps each summary to the digests' token budget, as digests do.
+            budgeted = [fit_sentences(output, DEFAULT_BUDGET)[0] for output in outputs]
+            same = cli_outputs(rows) == budgeted
+            shortened = sum(b != o for b, o in zip(budgeted, outputs, strict=True))
+            print(
+                f"{'':<22} `briefbot summarize` output identical: {'yes' if same else 'NO'} "
+                f"(within its {DEFAULT_BUDGET}-token budget: {shortened} of {len(rows)} shortened)"
+            )
 
 
 if __name__ == "__main__":
