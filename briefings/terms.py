@@ -4,7 +4,8 @@ One definition shared by the summarizer's sentence similarity and the passage in
 what counts as "the same word".
 
 Scripts written without spaces between words (Han, Hiragana, Katakana, Thai) give no words to split
-on, so each run of them stands for its overlapping two-character pieces ("北京支持" -> 北京, 京支,
+on, and Korean joins particles to its nouns, so each run of them (Hangul too) stands for its
+overlapping two-character pieces ("北京支持" -> 北京, 京支,
 支持; a one-character run for itself), as CJK analyzers do: a word inside a run is then found by
 its own pieces, the same way in posts and in questions. Other text is split exactly as before.
 """
@@ -152,10 +153,12 @@ STOP_WORDS = frozenset(
 )
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?", re.UNICODE)
 # Han (with its iteration mark and compatibility and extension blocks), Hiragana, Katakana (with
-# half-width forms) and Thai letters and vowel marks (not its digits, currency sign or punctuation).
+# half-width forms) and Thai letters and vowel marks (not its digits, currency sign or punctuation);
+# and Hangul syllables: Korean spaces its words, but joins a particle to its noun ("북한은", "서울에서"),
+# so its runs are read as pairs too and the noun alone is found.
 _SPACELESS_CHARS = (
     "\u0e01-\u0e3a\u0e40-\u0e4e\u3005\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-    "\uff66-\uff9f\U00020000-\U0003134f"
+    "\uac00-\ud7a3\uff66-\uff9f\U00020000-\U0003134f"
 )
 _SPACELESS = re.compile(f"[{_SPACELESS_CHARS}]")
 # A run of spaceless script, or a word as `_WORD` has it made of other letters and digits.
