@@ -320,14 +320,6 @@ def _drop_chrome(paras: list[str]) -> list[str]:
     return kept
 
 
-def marked_opening(cut: str) -> str:
-    """`cut`, the opening of a longer text, ended at a word where one is near and marked "…"."""
-    space = cut.rfind(" ")
-    if space > (len(cut) + 1) * 2 // 3:
-        cut = cut[:space]
-    return cut.rstrip(" ,;:-\u2013\u2014") + "\u2026"
-
-
 def _stands_alone(ch: str) -> bool:
     """A CJK character or full-width form: a word may end before or after it with no space."""
     code = ord(ch)
@@ -370,7 +362,10 @@ def opening_sentences(
     sentences = split_sentences(text[:budget])
     if len(sentences) > 1:
         return sentences[:-1], 0
-    return ([marked_opening(sentences[0])] if sentences and keep_cut else []), 0
+    if not sentences or not keep_cut:
+        return [], 0
+    # The character after the cut tells whether it fell at a word's end.
+    return [clip_at_word(sentences[0] + text[budget : budget + 1], len(sentences[0]))], 0
 
 
 def has_body(paragraphs: Iterable[str]) -> bool:
