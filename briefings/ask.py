@@ -553,8 +553,9 @@ class PassageIndex:
         if post is None:  # gone from the store since it was indexed
             return Answer(NOT_COVERED, grounded=False, citations=())
         if covers[top3[0]] < enough:
-            # The index holds no sub-headings: a question about a headed section is judged on the
-            # post's text, headings included.
+            # The index holds the body's sub-headings only among the post's terms, and not the
+            # take's: a question short of coverage there is judged once more on the post's own
+            # text, every sub-heading included.
             covers[top3[0]] = text_coverage(post, expanded, idf, loose)
             if covers[top3[0]] < enough:
                 return Answer(NOT_COVERED, grounded=False, citations=self.citations(top3))
@@ -938,8 +939,8 @@ def text_coverage(
     idf: Mapping[str, float],
     loose: frozenset[str] = frozenset(),
 ) -> float:
-    """`share_found` on the post's text, title and sub-headings included (the index has no
-    headings)."""
+    """`share_found` on the post's text, title and every sub-heading included (the index keeps
+    the body's sub-headings with the title, and the take's not at all)."""
     bag = set(terms(post.title))
     for row in rows(post):
         bag.update(row.bag | row.heading_bag)
