@@ -448,9 +448,10 @@ class OutboxStore:
 # costs more than running it. Each is run with its parameters (`sa.bindparam`) named in it.
 
 
-def _lease_free(now: datetime | sa.BindParameter[Any]) -> sa.ColumnElement[bool]:
+def _lease_free() -> sa.ColumnElement[bool]:
+    """No process holds the channel's lease at the statement's "now"."""
     lease = subscriptions.c.delivery_lease_until
-    return sa.or_(lease.is_(None), lease <= now)
+    return sa.or_(lease.is_(None), lease <= sa.bindparam("now"))
 
 
 def _claim_statement() -> sa.Update:
@@ -477,7 +478,7 @@ def _claim_statement() -> sa.Update:
             s.c.active.is_(True),
             s.c.paused.is_(False),
             s.c.platform.in_(sa.bindparam("platforms", expanding=True)),
-            _lease_free(sa.bindparam("now")),
+            _lease_free(),
             s.c.id.in_(due),
             ~backing_off,
         )
@@ -508,7 +509,7 @@ def _left_owed_statement() -> sa.Select[Any]:
             s.c.active.is_(True),
             s.c.paused.is_(False),
             s.c.platform.in_(sa.bindparam("platforms", expanding=True)),
-            sa.or_(_lease_free(sa.bindparam("now")), s.c.delivery_owner == sa.bindparam("owner")),
+            sa.or_(_lease_free(), s.c.delivery_owner == sa.bindparam("owner")),
         )
     )
 
