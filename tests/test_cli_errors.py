@@ -21,6 +21,7 @@ import pytest
 
 from bot.cli import main
 from briefings.store import Store
+from tests.fixtures import forkserver
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.legacy_schema import make_legacy_database
 from tests.fixtures.posts import ALL_POSTS, rss_feed
@@ -120,7 +121,9 @@ def unprivileged(probe: Path) -> list[str]:
 
 
 def run_cli(prefix: list[str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    # setpriv must exec the command; without a prefix it is forked from a pre-imported briefbot
+    start = subprocess.run if prefix else forkserver.run
+    return start(
         [*prefix, str(BRIEFBOT), *args],
         capture_output=True,
         text=True,
@@ -240,7 +243,7 @@ def run_into_closed_pipe(cwd: Path, *args: str) -> subprocess.CompletedProcess[s
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        return subprocess.run(
+        return forkserver.run(
             [str(BRIEFBOT), *args],
             stdout=write_end,
             stderr=subprocess.PIPE,

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from tests.fixtures import forkserver
 
 BRIEFBOT = Path(sys.executable).with_name("briefbot")
 EXIT_USAGE = 2
@@ -306,7 +306,7 @@ def test_the_installed_command_shows_the_same_one_line(tmp_path: Path) -> None:
     case = "several problems"
     text, expected = CASES[case]
     (tmp_path / "config.toml").write_text(text, encoding="utf-8")
-    result = subprocess.run(
+    result = forkserver.run(
         [str(BRIEFBOT), *command_for(case)],
         cwd=tmp_path,
         capture_output=True,
@@ -321,7 +321,7 @@ def test_the_installed_command_shows_the_same_one_line(tmp_path: Path) -> None:
 def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_bytes(b"[digest]\n# caf\xe9\nmax_items = 3\n")
-    result = subprocess.run(
+    result = forkserver.run(
         [str(BRIEFBOT), "--config", str(config), "doctor"],
         capture_output=True,
         text=True,

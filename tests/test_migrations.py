@@ -20,7 +20,7 @@ from briefings import store as core_store
 from briefings.migrate import BRIEFINGS_REVISIONS, Migrator
 from briefings.models import PostParts
 from briefings.store import NewPost, Store, StoreError
-from tests.fixtures import legacy_schema
+from tests.fixtures import forkserver, legacy_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,7 +168,7 @@ def test_two_processes_starting_at_once_migrate_once(db_url: str, version: int) 
         legacy_schema.write_old_rows(engine, version)
         engine.dispose()
     procs = [
-        subprocess.Popen(
+        forkserver.ForkedProcess(
             [sys.executable, "-c", _opener(db_url)],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -256,7 +256,7 @@ def test_an_old_database_newer_than_the_old_migrator_we_know_is_refused(db_url: 
 
 def posts_fails(url: str) -> list[str]:
     """`briefbot posts` run on `url` as a person would: it must fail (exit 1); its stderr lines."""
-    result = subprocess.run(
+    result = forkserver.run(
         [sys.executable, "-m", "bot.cli", "--db", url, "posts"],
         cwd=ROOT,
         capture_output=True,

@@ -24,6 +24,7 @@ import pytest
 from bot.cli import main
 from bot.outbox_store import OutboxStore
 from briefings.store import Store
+from tests.fixtures import forkserver
 from tests.fixtures.background import background_loop
 from tests.fixtures.discord_server import CHANNEL as DISCORD_CHANNEL
 from tests.fixtures.discord_server import FakeDiscord
@@ -78,7 +79,7 @@ class ChatServer:
 def child(db_url: str, chat_url: str, now: datetime, log: Path) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "tests.fixtures.outbox_child", db_url, chat_url, now.isoformat()]
     with log.open("ab") as stderr:
-        return subprocess.Popen(args, cwd=ROOT, stderr=stderr)
+        return forkserver.ForkedProcess(args, cwd=ROOT, stderr=stderr)
 
 
 def test_sigkill_mid_delivery_then_restart_repeats_nothing_confirmed_and_loses_nothing(
@@ -186,7 +187,7 @@ def test_run_once_sends_what_is_due_and_only_once(
 def run_bot(
     config: Path, stdin: int | None, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    return forkserver.ForkedProcess(
         [sys.executable, "-m", "bot.cli", "--config", str(config), "run"],
         cwd=ROOT,
         stdin=stdin,
@@ -298,7 +299,7 @@ def test_a_feed_that_drips_a_byte_at_a_time_times_out_as_a_whole(
     # Every byte comes within httpx's read timeout; the whole feed would take minutes.
     config = write_config(tmp_path, feed_server, drip=0.2, http="timeout_seconds = 1")
     assert len(feed_server.routes["/feed/"].body) * 0.2 > 30
-    ingest = subprocess.run(
+    ingest = forkserver.run(
         [sys.executable, "-m", "bot.cli", "--config", str(config), "ingest"],
         cwd=ROOT,
         capture_output=True,

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.delivery import Deliverer
 from bot.outbox_store import OutboxStore
 from briefings.store import Store
+from tests.fixtures import forkserver
 from tests.fixtures.background import background_loop
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.limited_chat import LimitedChat
@@ -44,7 +45,7 @@ def seeded(db_url: str) -> Iterator[World]:
 
 
 def python(*args: str, stdin: int | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    return forkserver.ForkedProcess(
         [sys.executable, *args],
         cwd=ROOT,
         stdin=stdin,
@@ -163,7 +164,7 @@ def test_run_once_in_two_processes_at_once_sends_each_digest_once(
 def _run_once(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     import os
 
-    return subprocess.Popen(
+    return forkserver.ForkedProcess(
         [sys.executable, "-m", "bot.cli", "--config", str(config), "run", "--once"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
