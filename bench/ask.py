@@ -33,6 +33,7 @@ read); held-out 4 was fitted on by bench/ask_fit.py; held-out 5 was measured bli
 shared by 4 and 5 ("who was behind …") was read and mended. Held-out 6 (45 + 20, seed 20261126,
 on articles no earlier set used) was written blind on 2026-11-26 before the fifth round of signals
 and measured once before and once after it; its misses have not been read. README gives the figures.
+Held-out 7 (45 + 20, seed 20261127, on articles no earlier set used) was written blind on 2026-11-26.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ BLIND = (
     4,
     5,
     6,
+    7,
 )  # held-out sets written blind: answerable_heldoutN*.jsonl, unanswerable_heldoutN.txt
 FIRST_SEEN = datetime(2015, 5, 1, tzinfo=UTC)
 SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed"
