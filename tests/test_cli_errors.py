@@ -103,28 +103,28 @@ def test_doctor_reports_a_damaged_file_as_failed(
 # -- a read-only file -----------------------------------------------------------------------------
 
 
-def unprivileged(probe: Path) -> list[str]:
-    """A command prefix under which file modes bind: root ignores chmod 444 unless its
-    capabilities are dropped (setpriv). Skips when that cannot be arranged here."""
+def unprivileged(probe: Path) -> bool:
+    """Whether commands must drop root's capabilities for file modes to bind (root ignores
+    chmod 444 otherwise). Skips when even that leaves `probe` writable here."""
     if os.geteuid() != 0:
-        return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip(
-            "running as root without setpriv: root ignores chmod 444, so nothing is read-only"
-        )
-    prefix = [setpriv, "--inh-caps=-all", "--bounding-set=-all"]
-    check = subprocess.run([*prefix, "sh", "-c", f'test ! -w "{probe}"'], check=False)
-    if check.returncode != 0:
-        pytest.skip("setpriv could not drop root's capabilities here (needs CAP_SETPCAP)")
-    return prefix
+        return False
+    check = (
+        "import sys\n"
+        "try:\n"
+        f"    open({str(probe)!r}, 'ab').close()\n"
+        "except PermissionError:\n"
+        "    sys.exit(0)\n"
+        "sys.exit(1)\n"
+    )
+    if forkserver.run([sys.executable, "-c", check], without_capabilities=True).returncode:
+        pytest.skip("root's capabilities could not be dropped here, so nothing is read-only")
+    return True
 
 
-def run_cli(prefix: list[str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # setpriv must exec the command; without a prefix it is forked from a pre-imported briefbot
-    start = subprocess.run if prefix else forkserver.run
-    return start(
-        [*prefix, str(BRIEFBOT), *args],
+def run_cli(drop: bool, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return forkserver.run(
+        [str(BRIEFBOT), *args],
+        without_capabilities=drop,
         capture_output=True,
         text=True,
         timeout=60,
@@ -134,7 +134,7 @@ def run_cli(prefix: list[str], cwd: Path, *args: str) -> subprocess.CompletedPro
 
 
 @pytest.fixture
-def read_only_db(db: Path) -> Iterator[tuple[list[str], Path]]:
+def read_only_db(db: Path) -> Iterator[tuple[bool, Path]]:
     """The database file and its folder made read-only (so no -wal or -shm can be created)."""
     folder = db.parent / "ro"
     folder.mkdir()
@@ -162,20 +162,20 @@ def digest_of(path: Path) -> str:
     ],
 )
 def test_reading_commands_work_on_a_read_only_file(
-    read_only_db: tuple[list[str], Path], command: list[str], expected: str
+    read_only_db: tuple[bool, Path], command: list[str], expected: str
 ) -> None:
-    prefix, path = read_only_db
+    drop, path = read_only_db
     before = digest_of(path), sorted(os.listdir(path.parent))
-    result = run_cli(prefix, path.parent, *command)
+    result = run_cli(drop, path.parent, *command)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
     assert result.stderr == ""
     assert (digest_of(path), sorted(os.listdir(path.parent))) == before  # nothing written
 
 
-def test_digest_on_a_read_only_file_says_so(read_only_db: tuple[list[str], Path]) -> None:
-    prefix, path = read_only_db
-    result = run_cli(prefix, path.parent, "digest", "--no-refresh")
+def test_digest_on_a_read_only_file_says_so(read_only_db: tuple[bool, Path]) -> None:
+    drop, path = read_only_db
+    result = run_cli(drop, path.parent, "digest", "--no-refresh")
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert f"the database {path} is read-only" in line
@@ -189,8 +189,8 @@ def test_a_read_only_file_that_needs_upgrading_says_so(cwd: Path) -> None:
     make_legacy_database(old.engine, 1)  # as the in-house migrator's first release left it
     old.close()
     (cwd / "old.db").chmod(0o444)
-    prefix = unprivileged(cwd / "old.db")
-    result = run_cli(prefix, cwd, "--db", "sqlite:///old.db", "posts")
+    drop = unprivileged(cwd / "old.db")
+    result = run_cli(drop, cwd, "--db", "sqlite:///old.db", "posts")
     assert result.returncode == 1
     line = one_error_line(result.stderr)
     assert f"the database {cwd / 'old.db'} is read-only and needs upgrading" in line
@@ -204,9 +204,9 @@ def test_a_read_only_file_without_wal_in_a_writable_folder_is_read(db: Path) -> 
         conn.execute("PRAGMA journal_mode=DELETE")
     conn.close()
     db.chmod(0o444)
-    prefix = unprivileged(db)
+    drop = unprivileged(db)
     before = digest_of(db)
-    result = run_cli(prefix, db.parent, "posts")
+    result = run_cli(drop, db.parent, "posts")
     assert result.returncode == 0, result.stderr
     assert "EU and Japan Open Tariff Talks" in result.stdout
     assert digest_of(db) == before

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -46,6 +47,7 @@ from bot.delivery import Deliverer
 from bot.runner import run_forever
 from briefings.models import Answer, Citation, Digest
 from briefings.store import Store
+from tests.fixtures import forkserver
 from tests.fixtures.feed_server import FeedServer
 from tests.fixtures.loopback import loopback_client
 from tests.fixtures.platform import RecordingPlatform
@@ -512,24 +514,19 @@ async def test_briefbot_run_serves_slack_when_its_tokens_are_in_the_environment(
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "PYTHONUNBUFFERED": "1",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        "--config",
-        str(config),
-        "run",
+    process = forkserver.ForkedProcess(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), "run"],
         cwd=ROOT,
         env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     assert process.stderr is not None
     try:
         seen = ""
         while "caught up at start" not in seen:  # feeds fetched: status shows them
-            line = await asyncio.wait_for(process.stderr.readline(), 60)
+            line = await asyncio.wait_for(asyncio.to_thread(process.stderr.readline), 60)
             assert line, seen
             seen += line.decode()
         form = slash_command("status", user="UMEMBER", response_url=slack.response_url())
@@ -548,7 +545,8 @@ async def test_briefbot_run_serves_slack_when_its_tokens_are_in_the_environment(
         assert "irinfive: last fetched" in json.dumps(slack.responses[0]["blocks"])
     finally:
         process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
+        assert await asyncio.to_thread(process.wait, 30) == 0
+        process.stderr.close()
         await slack.stop()
 
 
