@@ -666,6 +666,7 @@ class Measure(Enum):
     LENGTH = "length"  # how far, high, tall, deep, wide, long (in space)
     MAGNITUDE = "magnitude"  # how strong, how powerful, what magnitude
     COUNT = "count"  # how many, what number, what score
+    SHARE = "share"  # what share, percentage, proportion: a part of a whole, not any number
     AMOUNT = "amount"  # how much (of something), how large, how big: a sum, a count or a size
     YEAR = "year"  # what year, which year: a year, not a weekday
     DATE = "date"  # when, what date, which day
@@ -676,8 +677,11 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, LazyPattern], ...] = (
     (
         Measure.MONEY,
         LazyPattern(
-            r"\bhow much (?:\w+ ){0,5}?(?:cost|costs|pay|paid|pays|spend|spent|earn|earned|"
-            r"charge|charged|raise|raised|worth|owe|owed|fined|sell|sold|buy|bought|fee|money|"
+            # Up to eight words of any make between: "how much was White Sox catcher Tyler
+            # Flowers fined", "how much does a pot-paired falafel sandwich cost".
+            r"\bhow much (?:[\w'’£$€.-]+ ){0,8}?(?:cost|costs|costing|pay|paid|pays|paying|spend|"
+            r"spent|spending|earn|earned|earns|earning|charge|charged|charging|raise|raised|"
+            r"raising|worth|owe|owed|fined|sell|sells|selling|sold|buy|bought|fee|money|"
             r"bail|compensation|damages|reward)\b|\bhow much money\b|\bhow expensive\b|"
             r"\bwhat (?:\w+ )?(?:price|cost|fee|sum|salary|fine|bail|wage)\b|"
             r"\bhow much did (?:\w+ ){0,4}?(?:give|get|receive|win)\b",
@@ -703,9 +707,10 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, LazyPattern], ...] = (
         LazyPattern(r"\bhow (?:strong|powerful|severe|intense)\b|\bwhat magnitude\b", re.I),
     ),
     (
-        Measure.COUNT,
-        LazyPattern(r"\bhow many\b|\bwhat (?:number|score|percentage|percent|share)\b", re.I),
+        Measure.SHARE,
+        LazyPattern(r"\bwhat (?:percentage|percent|share|proportion|fraction)\b", re.I),
     ),
+    (Measure.COUNT, LazyPattern(r"\bhow many\b|\bwhat (?:number|score)\b", re.I)),
     (
         Measure.AMOUNT,
         LazyPattern(r"\bhow (?:much|big|large)\b|\bwhat (?:amount|size|total)\b", re.I),
@@ -789,6 +794,13 @@ _MEASURE_FACTS: dict[Measure, LazyPattern] = {
         rf"\b{_NUM}(?:[\s-]*|\s*\(\s*){_LENGTH_UNITS}\b|\b\d\s?(?:'|ft)\s?\d{{1,2}}\b", re.I
     ),
     Measure.YEAR: LazyPattern(r"\b(?:1[89]|20)\d\d(?:s\b|\b)", re.I),
+    Measure.SHARE: LazyPattern(
+        r"\d\s?(?:%|per\s?cent\b|percent\b|percentage points?\b)|"
+        # "a third", "two-thirds" (not "came third"), "half", "one in five"
+        r"\b(?:a|one|two|three|four)[\s-]+(?:thirds?|quarters?|fifths?|tenths?)\b|"
+        rf"\b(?:half|majority|minority)\b|\b(?:{_NUM}|one) (?:in|out of) {_NUM}\b",
+        re.I,
+    ),
     Measure.MAGNITUDE: LazyPattern(
         r"\bmagnitude[\s-]+\d|\b\d(?:\.\d)?[\s-]+magnitude\b|\bcategory \d\b|\blevel \d\b|"
         r"\b\d(?:\.\d)?\s+on the richter\b|\bforce \d\b|\bscale\b.*\d|\d.*\bscale\b",
