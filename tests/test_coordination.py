@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import multiprocessing
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,14 +26,14 @@ from bot.delivery import Deliverer
 from bot.scheduler import BriefingScheduler
 from briefings.models import SourceConfig
 from briefings.store import Store
+from tests.fixtures import forkserver
 from tests.fixtures.feed_server import FeedServer, Route
 from tests.fixtures.limited_chat import LimitedChat
-from tests.fixtures.limited_sender import send
 from tests.fixtures.platform import RecordingPlatform
 from tests.fixtures.posts import ALL_POSTS, rss_feed
 from tests.fixtures.slack_server import SIGNING_SECRET, FakeSlack, event_callback, signed_headers
 from tests.fixtures.waiting import eventually
-from tests.test_run import Output, run_bot
+from tests.test_run import ROOT, Output, run_bot
 
 pytestmark = pytest.mark.postgres
 LEADER = "leader: this process now polls feeds"
@@ -149,27 +149,32 @@ def test_limiters_in_separate_processes_keep_the_platform_limit_together(pg_url:
     Store.open(pg_url).close()
     rate, processes, each = 20, 3, 12
     server = LimitedChat(rate)  # counts a request past 20 in any second as a violation
-    context = multiprocessing.get_context("spawn")
-    ready: multiprocessing.Queue[int] = context.Queue()
-    go = context.Event()
+    args = [sys.executable, "-m", "tests.fixtures.limited_sender", pg_url, server.url]
     children = [
-        context.Process(target=send, args=(pg_url, server.url, rate, each, ready, go))
+        forkserver.ForkedProcess(
+            [*args, str(rate), str(each)],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(processes)
     ]
     try:
         for child in children:
-            child.start()
-        for _ in children:
-            ready.get(timeout=60)
-        go.set()
+            assert child.stdout is not None and child.stdout.readline() == "ready\n"
         for child in children:
-            child.join(60)
-            assert child.exitcode == 0
+            assert child.stdin is not None
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        for child in children:
+            assert child.wait(60) == 0
         stats = server.stats()
     finally:
         for child in children:
-            if child.is_alive():
+            if child.poll() is None:
                 child.kill()
+            child.communicate()
         server.stop()
     assert stats["violations"] == 0
     assert len(stats["messages"]) == processes * each
