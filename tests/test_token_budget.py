@@ -3,6 +3,7 @@ tiktoken's own, the byte bounds never undercount, and budgets decide as counting
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,11 +16,15 @@ from hypothesis import strategies as st
 from briefings.summarize import budget
 from briefings.summarize.encoding import ENCODING_NAME, bpe_file, load_bundled, parse_ranks
 
-REFERENCE = tiktoken.get_encoding(ENCODING_NAME)  # built by tiktoken's own loader
+
+@functools.cache
+def reference() -> tiktoken.Encoding:
+    """The encoding built by tiktoken's own loader (at first use: collecting needs none)."""
+    return tiktoken.get_encoding(ENCODING_NAME)
 
 
 def reference_count(text: str) -> int:
-    return len(REFERENCE.encode(text, disallowed_special=()))
+    return len(reference().encode(text, disallowed_special=()))
 
 
 def reference_fit(sentences: Sequence[str], max_tokens: int) -> tuple[list[str], int]:
@@ -41,10 +46,10 @@ def reference_clip(text: str, max_tokens: int) -> tuple[str, bool]:
     """`clip_tokens` without the shortcut: the head always encoded (lone surrogates as U+FFFD),
     the kept tokens' whole characters taken from the head."""
     head = text[: max_tokens * 128]
-    tokens = REFERENCE.encode(re.sub("[\ud800-\udfff]", "\ufffd", head), disallowed_special=())
+    tokens = reference().encode(re.sub("[\ud800-\udfff]", "\ufffd", head), disallowed_special=())
     if len(tokens) <= max_tokens:
         return head, len(head) < len(text)
-    clipped = head[: len(REFERENCE.decode_bytes(tokens[:max_tokens]).decode("utf-8", "ignore"))]
+    clipped = head[: len(reference().decode_bytes(tokens[:max_tokens]).decode("utf-8", "ignore"))]
     for mark in ("\n\n", ". ", "\n"):
         cut = clipped.rfind(mark)
         if cut > len(clipped) * 0.6:
@@ -67,11 +72,11 @@ TEXT = st.one_of(ANY_TEXT, WORDS)
 def test_the_bundled_file_read_directly_is_tiktokens_encoding() -> None:
     fast = load_bundled()
     assert fast is not None  # the fast path is the one taken
-    assert fast.name == REFERENCE.name
-    assert fast._pat_str == REFERENCE._pat_str
-    assert fast._special_tokens == REFERENCE._special_tokens
-    assert fast._mergeable_ranks == REFERENCE._mergeable_ranks
-    assert budget.encoding()._mergeable_ranks == REFERENCE._mergeable_ranks
+    assert fast.name == reference().name
+    assert fast._pat_str == reference()._pat_str
+    assert fast._special_tokens == reference()._special_tokens
+    assert fast._mergeable_ranks == reference()._mergeable_ranks
+    assert budget.encoding()._mergeable_ranks == reference()._mergeable_ranks
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
@@ -144,7 +149,7 @@ def test_counting_falls_back_to_tiktokens_loader(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(budget, "load_bundled", lambda: None)
     budget.encoding.cache_clear()
     try:
-        assert budget.encoding() is REFERENCE  # tiktoken's registry hands back the same object
+        assert budget.encoding() is reference()  # tiktoken's registry hands back the same object
         assert budget.count_tokens("Kyiv and Moscow") == reference_count("Kyiv and Moscow")
     finally:
         budget.encoding.cache_clear()
