@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -69,3 +70,40 @@ def test_a_forked_process_can_be_waited_for_with_a_timeout_and_killed() -> None:
         finally:
             process.kill()
         assert process.wait(timeout=10) == -signal.SIGKILL
+
+
+def test_a_forked_program_ends_as_an_interpreter_does(tmp_path: Path) -> None:
+    # An unclosed file is flushed when the process's objects are finalized.
+    code = f"f = open({str(tmp_path / 'out')!r}, 'w'); f.write('data')"
+    assert forkserver.run([sys.executable, "-c", code]).returncode == 0
+    assert (tmp_path / "out").read_text() == "data"
+    # Output that cannot be flushed at exit: status 120 and the complaint, as python gives.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+        done = forkserver.run(
+            [sys.executable, "-c", "print('x' * 10)"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=buffered,
+        )
+    finally:
+        os.close(write_end)
+    assert done.returncode == 120 and b"BrokenPipeError" in done.stderr
+
+
+def test_standard_input_is_read_without_newline_translation() -> None:
+    code = "import sys; print(repr(sys.stdin.read()))"
+    done = forkserver.run([sys.executable, "-c", code], input=b"a\r\nb\rc\n", capture_output=True)
+    assert done.stdout == b"'a\\r\\nb\\rc\\n'\n"
+
+
+def test_settings_an_interpreter_reads_at_start_are_honoured() -> None:
+    code = "import sys, time; print(sys.stdout.encoding, time.strftime('%Z'))"
+    env = {**os.environ, "PYTHONIOENCODING": "latin-1", "TZ": "Asia/Tokyo"}
+    done = forkserver.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout == "iso8859-1 JST\n"  # exec'd: the encoding is chosen at start
+    env = {**os.environ, "TZ": "Asia/Tokyo"}  # forked: TZ applied there
+    done = forkserver.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.split()[1] == "JST"
