@@ -23,6 +23,12 @@ def reference() -> tiktoken.Encoding:
     return tiktoken.get_encoding(ENCODING_NAME)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _reference_built() -> None:
+    """Built before the property tests, whose examples each have a deadline the build would eat."""
+    reference()
+
+
 def reference_count(text: str) -> int:
     return len(reference().encode(text, disallowed_special=()))
 
