@@ -104,6 +104,8 @@ _FORM_WORDS = frozenset(
         "named",
         "reason",
         "percentage",
+        "percent",  # the post may write "per cent" or "%": the share gate checks for it
+        "proportion",
         "number",
         "amount",
         "year",

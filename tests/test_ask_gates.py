@@ -77,3 +77,18 @@ def test_what_share_wants_a_part_of_a_whole_not_any_number(tmp_path: Path) -> No
         answer = index.ask("What share of the vote did Anna Berg get in the Kalmar mayoral race?")
         assert answer.grounded
         assert "21 per cent" in said(answer)
+
+
+def test_what_percent_is_asked_as_what_percentage_is(tmp_path: Path) -> None:
+    # "percent" and "proportion" give the question its form, like "percentage": the post writes
+    # "per cent", and no post has to hold the word itself.
+    turnout = _parts(
+        "Kalmar Votes In A Calm Election",
+        "Voters in Kalmar went to the polls on Sunday in an election observers called calm.",
+        "Turnout reached 64.6 per cent of registered voters, the election board said.",
+    )
+    with post_index(tmp_path, [("kalmar-vote", NOW, turnout)], NOW) as index:
+        for kind in ("percentage", "percent", "proportion"):
+            answer = index.ask(f"What {kind} of voters turned out in the Kalmar election?")
+            assert answer.grounded, kind
+            assert "64.6 per cent" in said(answer)
