@@ -107,3 +107,22 @@ def test_settings_an_interpreter_reads_at_start_are_honoured() -> None:
     env = {**os.environ, "TZ": "Asia/Tokyo"}  # forked: TZ applied there
     done = forkserver.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.stdout.split()[1] == "JST"
+
+
+def test_a_dash_c_program_is_compiled_and_finalized_as_python_does_it() -> None:
+    # Its own future flags only (the server's module has `annotations`), its globals still there
+    # when its objects' finalizers run, and a stdout it closed itself is nothing to flush.
+    code = (
+        "import os, sys\n"
+        "def f(a: int): pass\n"
+        "print(f.__annotations__['a'] is int)\n"
+        "class Late:\n"
+        "    def __del__(self): print(os.sep == '/')\n"
+        "late = Late()\n"
+    )
+    done = forkserver.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "True\nTrue\n", "")
+    closed = forkserver.run(
+        [sys.executable, "-c", "import sys; sys.stdout.close()"], capture_output=True
+    )
+    assert (closed.returncode, closed.stderr) == (0, b"")
