@@ -65,7 +65,9 @@ def render_item(item: DigestItem, number: int, width: int) -> str:
 
 def render_digest(digest: Digest, width: int | None = None) -> str:
     width = width or _width()
-    if digest.empty:
+    if digest.empty and digest.first:
+        text = "No posts yet: nothing has been read from the sources so far."
+    elif digest.empty:
         text = "No new posts since your last briefing."
     else:
         header = f"{digest.title} · {digest.generated_at:%Y-%m-%d %H:%M} UTC · {len(digest.items)} post(s)"

@@ -37,9 +37,15 @@ def digest_item(post: Post, summary: Summary, *, take_sentences: int = 2) -> Dig
 
 
 def build_digest(
-    items: Sequence[DigestItem], *, now: datetime | None = None, notes: Sequence[str] = ()
+    items: Sequence[DigestItem],
+    *,
+    now: datetime | None = None,
+    notes: Sequence[str] = (),
+    first: bool = False,
 ) -> Digest:
-    return Digest(items=tuple(items), generated_at=now or datetime.now(UTC), notes=tuple(notes))
+    return Digest(
+        items=tuple(items), generated_at=now or datetime.now(UTC), notes=tuple(notes), first=first
+    )
 
 
 def unseen_posts(store: Store, reader: str, *, max_items: int) -> DigestPlan:

@@ -200,7 +200,9 @@ class BriefingEngine:
         store's connections only when they end, and a store closed before that leaks them."""
         await asyncio.gather(*self._syncing, return_exceptions=True)
 
-    async def digest_of(self, posts: Sequence[Post], notes: Sequence[str] = ()) -> Digest:
+    async def digest_of(
+        self, posts: Sequence[Post], notes: Sequence[str] = (), *, first: bool = False
+    ) -> Digest:
         summaries = await asyncio.gather(
             *(self.summaries.for_post(post, self.summary_sentences) for post in posts)
         )
@@ -208,7 +210,7 @@ class BriefingEngine:
             digest_item(post, summary, take_sentences=self.take_sentences)
             for post, summary in zip(posts, summaries, strict=True)
         ]
-        return build_digest(items, notes=notes)
+        return build_digest(items, notes=notes, first=first)
 
     async def fuller_briefing(self, post_id: int) -> DigestItem | None:
         """The post's fuller briefing (a digest's "More"); None when the post is gone."""
@@ -232,7 +234,7 @@ class BriefingEngine:
         (a closed pipe, a failed print) stays unseen for next time.
         """
         unseen = await db(unseen_posts, self.store, reader, max_items=self.max_items)
-        digest = await self.digest_of(unseen.posts, unseen.notes)
+        digest = await self.digest_of(unseen.posts, unseen.notes, first=unseen.first)
         if show is not None:
             show(digest)
         if mark_seen:

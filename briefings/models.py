@@ -137,6 +137,8 @@ class Digest:
     generated_at: datetime
     title: str = "IR in Five briefing"
     notes: tuple[str, ...] = field(default=())
+    # Nothing was ever offered to this reader: an empty digest has no "last briefing" to speak of.
+    first: bool = False
 
     @property
     def empty(self) -> bool:

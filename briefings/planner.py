@@ -41,6 +41,7 @@ class DigestPlan:
     posts: list[Post]  # newest first
     cursor: int  # to store once these have been shown: every post up to it was considered
     left_out: int  # unseen posts beyond `max_items`
+    first: bool = False  # the reader had never been offered a post (their cursor was 0)
 
     @property
     def note(self) -> str:
@@ -71,7 +72,9 @@ def plan_digest(
             max_items, after_id=cursor, up_to_id=newest_id, sources=only.sources
         )
         total = store.count_posts(after_id=cursor, up_to_id=newest_id, sources=only.sources)
-        return DigestPlan(posts=posts, cursor=cursor_after, left_out=total - len(posts))
+        return DigestPlan(
+            posts=posts, cursor=cursor_after, left_out=total - len(posts), first=not cursor
+        )
     unseen = store.latest_posts(
         SCAN_LIMIT, after_id=cursor, up_to_id=newest_id, sources=only.sources
     )
@@ -85,4 +88,5 @@ def plan_digest(
         posts=ordered[:max_items],
         cursor=cursor_after,
         left_out=len(ordered) - len(ordered[:max_items]),
+        first=not cursor,
     )

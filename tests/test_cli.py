@@ -44,6 +44,27 @@ def test_digest_prints_new_posts_once(
     assert "No new posts since your last briefing." in capsys.readouterr().out
 
 
+def test_first_digest_without_posts_does_not_speak_of_a_last_briefing(
+    cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A first run whose feed cannot be read has had no briefing before: it says no posts yet, and
+    keeps saying so until a post arrives."""
+    feed_server.routes["/feed/"] = Route(b"down", status=503, content_type="text/plain")
+    config_for(cwd, feed_server)
+
+    for _ in range(2):
+        assert main(["digest"]) != 0
+        out = capsys.readouterr().out
+        assert "No posts yet" in out
+        assert "last briefing" not in out
+
+    feed_server.routes["/feed/"] = Route(rss_feed(feed_server.base, [SUDAN_AID]))
+    assert main(["digest"]) == 0
+    assert SUDAN_AID.title in capsys.readouterr().out
+    assert main(["digest"]) == 0
+    assert "No new posts since your last briefing." in capsys.readouterr().out
+
+
 def test_digest_json_shape(
     cwd: Path, feed_server: FeedServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
