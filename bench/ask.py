@@ -34,6 +34,8 @@ shared by 4 and 5 ("who was behind …") was read and mended. Held-out 6 (45 + 2
 on articles no earlier set used) was written blind on 2026-11-26 before the fifth round of signals
 and measured once before and once after it; its misses have not been read. README gives the figures.
 Held-out 7 (45 + 20, seed 20261127, on articles no earlier set used) was written blind on 2026-11-26.
+Held-out 8 (45 + 20, seed 20261128, likewise) was written blind on 2026-11-26 before the seventh
+round, for which held-out 6's misses were read; held-out 7 and 8 were measured, never read.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ BLIND = (
     5,
     6,
     7,
+    8,
 )  # held-out sets written blind: answerable_heldoutN*.jsonl, unanswerable_heldoutN.txt
 FIRST_SEEN = datetime(2015, 5, 1, tzinfo=UTC)
 SEED = Path(__file__).resolve().parents[1] / ".." / "shared" / "seed"

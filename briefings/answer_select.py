@@ -3,7 +3,9 @@ number, a date, a place, a reason), near the question's words, in reading order,
 
 A sentence scores the idf weight of the question's terms it holds (a paraphrase counts a little
 less), plus half the weight of those its section's heading holds, so a question about one headed
-section of a post finds that section. When the question asks for a kind of fact, a sentence holding
+section of a post finds that section. A term weighs less the more of the post's sentences hold it,
+and half when the post's opening sentence holds it: such words say which story is meant, the rest
+which detail of it is asked for. When the question asks for a kind of fact, a sentence holding
 that kind gets a bonus that grows with how well it or its neighbours match: the number asked for often
 stands a sentence after the words of the question. When the question names a measure (how strong: a
 magnitude; how old: an age; how much did it cost: a sum; how far: a distance; how long: a duration;
@@ -57,6 +59,9 @@ FAR_CREDIT = 0.6  # a neighbour two sentences off counts this share of one besid
 # Terms a sentence opening with a pronoun ("He was jailed for six years") takes from the sentence
 # before it (who "he" is) count this share: the added signal of issue #14's blind sets, not fitted.
 CARRIED_CREDIT = 0.5
+# Question terms the post's opening sentence holds count this share when choosing what to quote
+# (`detail_weights`): set on held-out 1-6 (issue #14, seventh round), not on the blind sets.
+LEAD_CREDIT = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +197,25 @@ def local_weights(
         term: sum(1 for row in candidates if group & row.bag) for term, group in expanded.items()
     }
     return {t: idf.get(t, 0.0) / spread[t] ** SPREAD_POWER for t in expanded if spread[t]}
+
+
+def detail_weights(
+    candidates: Sequence[Row],
+    expanded: Mapping[str, frozenset[str]],
+    idf: Mapping[str, float],
+    spread: bool = True,
+) -> dict[str, float]:
+    """The question's term weights for choosing what to quote, with the terms the post's opening
+    sentence holds at `LEAD_CREDIT`: a news post opens by telling the story, so those words say
+    which story the question is about, and the words it lacks which detail of it is asked for
+    ("what did detectives find at the JFK cleaner's home?": "detectives", "home", not "cleaner").
+    `spread`: weigh by `local_weights` (a fact asked for), else by idf alone."""
+    weights = local_weights(candidates, expanded, idf) if spread else dict(idf)
+    lead = next((row.bag for row in candidates if row.section == "body"), frozenset())
+    return {
+        t: w * LEAD_CREDIT if expanded.get(t, frozenset({t})) & lead else w
+        for t, w in weights.items()
+    }
 
 
 _NUMBER_TOKEN = re.compile(r"^(?:\d[\d,.]*|[a-z]+)$")
@@ -426,6 +450,24 @@ def states_fact(
     return False
 
 
+# An age set right beside a name: "Mohamud, 23, faces charges", "27-year-old Jared Henry",
+# "Sammer, aged 47,".
+_AGE_AFTER_NAME = re.compile(r"([a-z][\w'-]*)\s*,\s*(?:aged\s+)?\d{1,3}\s*,")
+_AGE_BEFORE_NAME = re.compile(r"\b\d{1,3}-year-old\s+((?:[a-z][\w'-]*\s+){0,3}[a-z][\w'-]*)")
+
+
+def aged_names(candidates: Sequence[Row]) -> frozenset[str]:
+    """The stemmed words an age is set right beside in the post ("Mohamud, 23, faces charges",
+    "27-year-old Jared Henry"): whose ages it gives."""
+    found: set[str] = set()
+    for row in candidates:
+        text = row.text.lower()
+        found.update(stem(match.group(1)) for match in _AGE_AFTER_NAME.finditer(text))
+        for match in _AGE_BEFORE_NAME.finditer(text):
+            found.update(stem(word) for word in match.group(1).split())
+    return frozenset(found)
+
+
 EVENT_REACH = 1  # sentences either side of a fact that may hold the words of what happened
 
 
@@ -499,7 +541,7 @@ def choose(
     question = frozenset(expanded)
     quoting = kind is Kind.OTHER and bool(speaker)
     asks_fact = kind is not Kind.OTHER or quoting
-    weights = local_weights(candidates, expanded, idf) if asks_fact else idf
+    weights = detail_weights(candidates, expanded, idf, spread=asks_fact)
     base = _base(candidates, expanded, weights)
     best_base = max(base)
     scores = list(base)

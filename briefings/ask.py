@@ -28,6 +28,7 @@ from pydantic import Field
 
 from briefings.answer_select import (
     Row,
+    aged_names,
     choose,
     normal,
     rows,
@@ -54,6 +55,7 @@ from briefings.periods import Period, period_in, without_period
 from briefings.question import (
     LIGHT_VERBS,
     Kind,
+    Measure,
     QuestionShape,
     digits_for_number_words,
     form_words,
@@ -759,6 +761,11 @@ class PassageIndex:
         group = _doing(form)  # "who got …": a verb that light says nothing of the deed
         if group and not states_deed(everything, group, frozenset(expanded), rare):
             return False
+        if form.measure is Measure.AGE and aged_names(everything) & set(names):
+            # "How old is Abdirahman Sheik Mohamud, the Ohio man accused of …?": an age beside his
+            # name answers, however few of the question's other words stand there. (A post giving
+            # ages beside other names only is still judged below: ages are often put otherwise.)
+            return True
         if not states_fact(everything, expanded, idf, form.kind, form.measure, rare):
             return False
         if form.kind in EVENT_KINDS:
