@@ -453,18 +453,18 @@ def states_fact(
 # An age set right beside a name: "Mohamud, 23, faces charges", "27-year-old Jared Henry",
 # "Sammer, aged 47,".
 _AGE_AFTER_NAME = re.compile(r"([a-z][\w'-]*)\s*,\s*(?:aged\s+)?\d{1,3}\s*,")
-_AGE_BEFORE_NAME = re.compile(r"\b\d{1,3}-year-old\s+((?:[a-z][\w'-]*\s+){0,3}[a-z][\w'-]*)")
+_AGE_BEFORE_NAME = re.compile(r"\b\d{1,3}-year-old\s+([a-z][\w'-]*)")
 
 
 def aged_names(candidates: Sequence[Row]) -> frozenset[str]:
     """The stemmed words an age is set right beside in the post ("Mohamud, 23, faces charges",
-    "27-year-old Jared Henry"): whose ages it gives."""
+    "27-year-old Jared Henry"): whose ages it gives. Only the word touching the age: in "the
+    31-year-old striker joined Bayern" the age is not Bayern's."""
     found: set[str] = set()
     for row in candidates:
         text = row.text.lower()
         found.update(stem(match.group(1)) for match in _AGE_AFTER_NAME.finditer(text))
-        for match in _AGE_BEFORE_NAME.finditer(text):
-            found.update(stem(word) for word in match.group(1).split())
+        found.update(stem(match.group(1)) for match in _AGE_BEFORE_NAME.finditer(text))
     return frozenset(found)
 
 

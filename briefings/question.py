@@ -663,7 +663,6 @@ class Measure(Enum):
     holding that (not any number) is its answer, and a post with none of it does not answer."""
 
     AGE = "age"  # how old, what age
-    PAY = "pay"  # how much are they paid, what wage: a sum beside a word of pay, not any sum
     MONEY = "money"  # how much did it cost, what price, how much … pay
     DURATION = "duration"  # how long (in time), for how many days
     LENGTH = "length"  # how far, high, tall, deep, wide, long (in space)
@@ -678,16 +677,6 @@ class Measure(Enum):
 _MEASURE_PATTERNS: tuple[tuple[Measure, LazyPattern], ...] = (
     (Measure.AGE, LazyPattern(r"\bhow old\b|\bwhat age\b|\baged? (?:is|was|were)\b", re.I)),
     (
-        Measure.PAY,
-        LazyPattern(
-            # "How much are the textile workers paid?", not "how much was paid for the house?"
-            r"\bhow much (?:is|are|was|were|will|do|does|did) (?:[\w'’-]+ ){0,8}?(?:be |being |get |"
-            r"gets |got )?paid\b(?!\s+for\b)|\bhow much (?:[\w'’-]+ ){0,8}?(?:earn|earns|earned|"
-            r"earning)\b|\bwhat (?:\w+ )?(?:salary|salaries|wage|wages|pay rate|hourly rate)\b",
-            re.I,
-        ),
-    ),
-    (
         Measure.MONEY,
         LazyPattern(
             # Up to eight words of any make between: "how much was White Sox catcher Tyler
@@ -696,7 +685,7 @@ _MEASURE_PATTERNS: tuple[tuple[Measure, LazyPattern], ...] = (
             r"spent|spending|earn|earned|earns|earning|charge|charged|charging|raise|raised|"
             r"raising|worth|owe|owed|fined|sell|sells|selling|sold|buy|bought|fee|money|"
             r"bail|compensation|damages|reward)\b|\bhow much money\b|\bhow expensive\b|"
-            r"\bwhat (?:\w+ )?(?:price|cost|fee|sum|fine|bail)\b|"
+            r"\bwhat (?:\w+ )?(?:price|cost|fee|sum|salary|fine|bail|wage)\b|"
             r"\bhow much did (?:\w+ ){0,4}?(?:give|get|receive|win)\b",
             re.I,
         ),
@@ -864,22 +853,11 @@ def holds(measure: Measure, sentence: str) -> bool:
         return _has_count(sentence)
     if measure is Measure.DURATION:  # "how long was the strike": in time, or in yards
         return any(_MEASURE_FACTS[m].search(sentence) for m in (Measure.DURATION, Measure.LENGTH))
-    if measure is Measure.PAY:  # a sum, and a word saying it is pay
-        return bool(_MEASURE_FACTS[Measure.MONEY].search(sentence) and _PAY_WORDS.search(sentence))
     if measure is Measure.AMOUNT:
         return any(
             _MEASURE_FACTS[m].search(sentence) for m in (Measure.MONEY, Measure.LENGTH)
         ) or _has_count(sentence)
     return bool(_MEASURE_FACTS[measure].search(sentence))
-
-
-# Words that make a sum pay for work: "paid 18 euros an hour", "earns £400 a week", "a salary of".
-# Not "a year" alone: "clothes worth $40 billion a year" is trade, not pay.
-_PAY_WORDS = LazyPattern(
-    r"\b(?:paid|pay|pays|paying|payment|earn|earns|earned|earning|earnings|wages?|salar(?:y|ies)|"
-    r"income|stipend|hourly|(?:an|per) hour)\b",
-    re.I,
-)
 
 
 def starts_with_sum(text: str) -> bool:

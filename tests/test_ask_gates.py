@@ -92,12 +92,3 @@ def test_what_percent_is_asked_as_what_percentage_is(tmp_path: Path) -> None:
             answer = index.ask(f"What {kind} of voters turned out in the Kalmar election?")
             assert answer.grounded, kind
             assert "64.6 per cent" in said(answer)
-
-
-def test_pay_is_asked_by_being_paid_or_earning_not_by_paying_for_something() -> None:
-    assert measure("How much are the textile workers in Dhaka paid?") is Measure.PAY
-    assert measure("How much did the dock workers earn last year?") is Measure.PAY
-    assert measure("What hourly wage do the dock workers get?") is Measure.PAY
-    # A price paid for something is a sum of any kind.
-    assert measure("How much was paid for the new factory building?") is Measure.MONEY
-    assert measure("How much did Chelsea pay for the striker?") is Measure.MONEY

@@ -1,7 +1,7 @@
 """What a question asks of a post it names by its story (issue #14, seventh round): the detail the
-opening sentence does not give, a named person's age however the question describes them, and a
-sum of pay rather than any sum. Each post here is written for the test; each test fails on the code
-before this round."""
+opening sentence does not give, and a named person's age however the question describes them. Each
+post here is written for the test; each test fails on the code before this round, or (the age of
+another) on its first version."""
 
 from __future__ import annotations
 
@@ -42,17 +42,15 @@ TERROR_CHARGE = _parts(
     "Abdirahman Sheik Mohamud, 23, appeared in court in a grey jumpsuit.",
 )
 
-# Sums that are trade and building costs, never what the workers are paid.
-TEXTILE_STRIKE = _parts(
-    "Textile Workers Strike In Dhaka",
-    "Thousands of textile workers walked out of factories in Dhaka on Monday.",
-    "The factories export clothes worth $40 billion a year.",
-    "A new factory building cost $3 million, the owners said.",
-)
-DOCK_RAISE = _parts(
-    "Port Workers Win A Raise",
-    "Dock workers in Rotterdam won a raise on Friday.",
-    "They will be paid 18 euros an hour from January, up from 16.",
+# The only age in the post is a winger's, in a sentence that names the club.
+BAYERN_REST = _parts(
+    "Bayern Rest Stars Before Porto Trip",
+    "Bayern Munich will rest several players before the trip to Porto, sports director Matthias "
+    "Sammer said on Friday.",
+    "The club's doctors have asked for caution after a run of muscle injuries.",
+    "Supporters have already sold out the away section in Porto.",
+    "Coach Pep Guardiola is expected to name his squad on Monday.",
+    "The 31-year-old winger joined Bayern from Chelsea in 2009.",
 )
 
 
@@ -79,16 +77,9 @@ def test_how_old_is_a_named_person_is_answered_by_the_age_beside_the_name(
         assert "Mohamud, 23," in said(answer)
 
 
-def test_how_much_are_they_paid_wants_pay_not_any_sum(tmp_path: Path) -> None:
-    posts = [("textile-strike", NOW, TEXTILE_STRIKE), ("dock-raise", NOW, DOCK_RAISE)]
-    with post_index(tmp_path, posts, NOW) as index:
-        for question in (
-            "How much are the textile workers in Dhaka paid?",
-            "How much do Dhaka textile workers earn?",
-        ):
-            answer = index.ask(question)
-            assert not answer.grounded, question
-            assert answer.text == NOT_COVERED
-        answer = index.ask("How much are the dock workers in Rotterdam paid?")
-        assert answer.grounded
-        assert "18 euros an hour" in said(answer)
+def test_an_age_beside_another_word_is_not_the_named_persons(tmp_path: Path) -> None:
+    # "31-year-old winger … Bayern": the age is the winger's, not the club's or Sammer's.
+    with post_index(tmp_path, [("bayern-rest", NOW, BAYERN_REST)], NOW) as index:
+        answer = index.ask("How old is Bayern sports director Matthias Sammer?")
+        assert not answer.grounded
+        assert answer.text == NOT_COVERED
