@@ -66,7 +66,7 @@ def render_item(item: DigestItem, number: int, width: int) -> str:
 def render_digest(digest: Digest, width: int | None = None) -> str:
     width = width or _width()
     if digest.empty and digest.first:
-        text = "No posts yet: nothing has been read from the sources so far."
+        text = "No posts yet: the sources have given none so far."
     elif digest.empty:
         text = "No new posts since your last briefing."
     else:
