@@ -3,9 +3,9 @@ number, a date, a place, a reason), near the question's words, in reading order,
 
 A sentence scores the idf weight of the question's terms it holds (a paraphrase counts a little
 less), plus half the weight of those its section's heading holds, so a question about one headed
-section of a post finds that section. A term weighs less the more of the post's sentences hold it,
-and half when the post's opening sentence holds it: such words say which story is meant, the rest
-which detail of it is asked for. When the question asks for a kind of fact, a sentence holding
+section of a post finds that section. A term weighs half when the post's opening sentence holds
+it (such words say which story is meant, the rest which detail of it is asked for), and, for a
+question asking a fact, less the more of the post's sentences hold it. When the question asks for a kind of fact, a sentence holding
 that kind gets a bonus that grows with how well it or its neighbours match: the number asked for often
 stands a sentence after the words of the question. When the question names a measure (how strong: a
 magnitude; how old: an age; how much did it cost: a sum; how far: a distance; how long: a duration;
