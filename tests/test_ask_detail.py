@@ -13,16 +13,10 @@ from pathlib import Path
 import pytest
 
 from briefings.ask import NOT_COVERED, AskSettings, PassageIndex
-from briefings.models import PostParts
-from tests.fixtures.answer_index import BASE, post_index, said
-
-
-def _parts(title: str, *paragraphs: str) -> PostParts:
-    return PostParts(title, "", "Europe", paragraphs, "", "", ())
-
+from tests.fixtures.answer_index import BASE, parts, post_index, said
 
 # "dog" and "woman" stand in most sentences; the age asked about stands beside "Winchester".
-DOGS = _parts(
+DOGS = parts(
     "Dogs Found In A Locked House",
     "The dogs of a woman were found in her locked house after neighbours called the police.",
     "Officers forced the door on Friday morning.",
@@ -32,7 +26,7 @@ DOGS = _parts(
     "Neighbours in Winchester said the 61-year-old had lived alone for years.",
 )
 # A court story that gives a length of sentence, and a number of other things.
-STUN_GUN = _parts(
+STUN_GUN = parts(
     "Holidaymaker Sacked Over Stun Gun",
     "A holidaymaker from Sunderland was caught at Newcastle airport with a stun gun bought in "
     "Cyprus, the court heard.",
@@ -42,7 +36,7 @@ STUN_GUN = _parts(
     "The holidaymaker, who flew to Cyprus with four friends, lost his new job in Sunderland.",
 )
 # Stitches are never counted here, though the story has numbers.
-PARK_BITE = _parts(
+PARK_BITE = parts(
     "Toddler Hurt In Park",
     "A terrier bit a two-year-old girl on the face in Yarrow Park in Ormskirk on Sunday.",
     "Her mother, Christie Wilson, 21, said the dog's owner ran away.",
@@ -50,7 +44,7 @@ PARK_BITE = _parts(
     "Police want to trace a man in his forties who was walking the dog.",
 )
 # "Chile", never "Chilean"; "erupted", never "blew".
-VOLCANO = _parts(
+VOLCANO = parts(
     "Volcano Erupts In Southern Chile",
     "The Osorno volcano in Chile erupted on Wednesday, throwing ash over the lake towns.",
     "Soldiers helped 3,200 residents leave their homes, the interior ministry said.",
@@ -58,7 +52,7 @@ VOLCANO = _parts(
 )
 
 # The name asked for stands in the second sentence, beside few of the question's words.
-COMEDY = _parts(
+COMEDY = parts(
     "Comedian Says She Was Paid Less",
     "Comedian Ada Lund said a comedy club paid her less than a male comedian for the same gig.",
     "The club's owner said the other act, Tor Berg, was booked for the whole evening.",
@@ -67,19 +61,19 @@ COMEDY = _parts(
 
 # A preview: the fight's names and "win", but no winner; and a court case with no sentence yet,
 # where the only number of years is an age.
-PREVIEW = _parts(
+PREVIEW = parts(
     "Lund And Berg Meet In Oslo",
     "Boxers Ada Lund and Siri Berg meet in Oslo on Saturday in the year's biggest fight.",
     "Lund is tipped to win the title fight, though Berg has not lost in three years.",
     "Tickets sold out in an hour.",
 )
-PIGEON = _parts(
+PIGEON = parts(
     "Teenager Admits Kicking Pigeon",
     "Chad Moss, from Walsall, admitted kicking a pigeon and causing it unnecessary suffering.",
     "The 19-year-old will be sentenced next month, the magistrates said.",
 )
 # The king is expected at the parade; nothing he said there is reported.
-PARADE = _parts(
+PARADE = parts(
     "King To Attend Victory Parade",
     "King Olav is expected to attend the victory parade in Tromso next month, officials said.",
     "The parade marks eighty years since the end of the war.",
@@ -100,7 +94,7 @@ POSTS = [
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PassageIndex]:
-    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as built:
+    with post_index(tmp_path, [(slug, NOW, post) for slug, post in POSTS], NOW) as built:
         yield built
 
 
@@ -185,7 +179,7 @@ def test_how_old_is_the_mother_quotes_the_mothers_age(index: PassageIndex) -> No
 
 
 # Who did it is said with "shot", never with "behind": "who was behind …" names no deed to find.
-SHOOTING = _parts(
+SHOOTING = parts(
     "Neighbour Shot In Street Row",
     "A man was left paralysed after a row with a neighbourhood patrol in Leeds last May.",
     "Patrol volunteer Ivo Marsh shot him twice during the argument, a jury heard on Monday.",

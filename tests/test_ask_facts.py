@@ -10,16 +10,10 @@ from pathlib import Path
 import pytest
 
 from briefings.ask import NOT_COVERED, PassageIndex
-from briefings.models import PostParts
-from tests.fixtures.answer_index import post_index, said
-
-
-def _parts(title: str, *paragraphs: str) -> PostParts:
-    return PostParts(title, "", "Europe", paragraphs, "", "", ())
-
+from tests.fixtures.answer_index import parts, post_index, said
 
 # Written before the vote: the story's words, but no result, no count, no date of an opening.
-VISBY_PREVIEW = _parts(
+VISBY_PREVIEW = parts(
     "Visby Chooses Its Mayor",
     "Mayor Ingrid Lind and her challenger Olof Berg meet in the last debate before the Visby "
     "mayoral vote.",
@@ -27,14 +21,14 @@ VISBY_PREVIEW = _parts(
     "port; shipping firms prefer the south shore.",
     "Whichever site wins, the new harbour will cost 40 million kronor, the council said.",
 )
-BERGEN_QUAKE = _parts(
+BERGEN_QUAKE = parts(
     "Earthquake Shakes Bergen",
     "An earthquake shook Bergen late on Monday, waking residents across the city.",
     "The epicentre of the Bergen earthquake lay twelve kilometres west of the city, near Sotra.",
     "Seismologists measured it at magnitude 4.2.",
     "No one was hurt.",
 )
-ORE_TRAIN = _parts(
+ORE_TRAIN = parts(
     "Arctic Ore Railway To Reopen",
     "Sweden's transport agency says the Kiruna ore railway will reopen next month after the "
     "landslide.",
@@ -53,7 +47,7 @@ POSTS = [
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PassageIndex]:
-    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as built:
+    with post_index(tmp_path, [(slug, NOW, post) for slug, post in POSTS], NOW) as built:
         yield built
 
 

@@ -10,24 +10,18 @@ from pathlib import Path
 import pytest
 
 from briefings.ask import NOT_COVERED, PassageIndex
-from briefings.models import PostParts
 from briefings.question import Measure, measure
-from tests.fixtures.answer_index import post_index, said
-
-
-def _parts(title: str, *paragraphs: str) -> PostParts:
-    return PostParts(title, "", "Europe", paragraphs, "", "", ())
-
+from tests.fixtures.answer_index import parts, post_index, said
 
 # A fine is reported, its amount never; the post's numbers count games and players.
-RINK_BRAWL = _parts(
+RINK_BRAWL = parts(
     "Kalmar Hawks Goalkeeper Fined After Brawl",
     "Kalmar Hawks goalkeeper Erik Sand was fined by the league after Saturday's brawl.",
     "He was also suspended for three games.",
     "The brawl involved 14 players from both benches.",
 )
 
-MAYOR_RACE = _parts(
+MAYOR_RACE = parts(
     "Kalmar Elects A New Mayor",
     "Anna Berg came third in the Kalmar mayoral race on Sunday.",
     "Turnout was 3,000 voters lower than at the last race.",
@@ -40,7 +34,7 @@ POSTS = [("rink-brawl", RINK_BRAWL), ("mayor-race", MAYOR_RACE)]
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PassageIndex]:
-    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as built:
+    with post_index(tmp_path, [(slug, NOW, post) for slug, post in POSTS], NOW) as built:
         yield built
 
 
@@ -62,12 +56,12 @@ def test_how_much_with_a_verb_of_paying_is_money() -> None:
 
 
 def test_what_share_wants_a_part_of_a_whole_not_any_number(tmp_path: Path) -> None:
-    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as index:
+    with post_index(tmp_path, [(slug, NOW, post) for slug, post in POSTS], NOW) as index:
         # "3,000 voters" is a count, not Berg's share of the vote.
         answer = index.ask("What share of the vote did Anna Berg get in the Kalmar mayoral race?")
         assert not answer.grounded
         assert answer.text == NOT_COVERED
-    stated = _parts(
+    stated = parts(
         "Kalmar Elects A New Mayor",
         "Anna Berg came third in the Kalmar mayoral race on Sunday with 21 per cent of the vote.",
         "Turnout was 3,000 voters lower than at the last race.",
@@ -82,7 +76,7 @@ def test_what_share_wants_a_part_of_a_whole_not_any_number(tmp_path: Path) -> No
 def test_what_percent_is_asked_as_what_percentage_is(tmp_path: Path) -> None:
     # "percent" and "proportion" give the question its form, like "percentage": the post writes
     # "per cent", and no post has to hold the word itself.
-    turnout = _parts(
+    turnout = parts(
         "Kalmar Votes In A Calm Election",
         "Voters in Kalmar went to the polls on Sunday in an election observers called calm.",
         "Turnout reached 64.6 per cent of registered voters, the election board said.",

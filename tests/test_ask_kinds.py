@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
 from briefings.ask import NOT_COVERED, PassageIndex
-from briefings.models import PostParts
-from tests.fixtures.answer_index import post_index, said
+from tests.fixtures.answer_index import parts, post_index, said
 
-
-def _parts(title: str, *paragraphs: str) -> PostParts:
-    return PostParts(title, "", "News", paragraphs, "", "", ())
+_parts = partial(parts, category="News")
 
 
 FOUNDER = _parts(
@@ -140,7 +138,7 @@ POSTS = [
 
 @pytest.fixture(scope="module")
 def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PassageIndex]:
-    posts = [(slug, NOW, parts) for slug, parts in POSTS]
+    posts = [(slug, NOW, post) for slug, post in POSTS]
     with post_index(tmp_path_factory.mktemp("kinds"), posts, NOW, source="news") as built:
         yield built
 

@@ -6,17 +6,15 @@ another) on its first version."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from briefings.ask import NOT_COVERED
-from briefings.models import PostParts
-from tests.fixtures.answer_index import post_index, said
+from tests.fixtures.answer_index import parts, post_index, said
+
+_parts = partial(parts, category="Americas")
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-def _parts(title: str, *paragraphs: str) -> PostParts:
-    return PostParts(title, "", "Americas", paragraphs, "", "", ())
 
 
 # The opening sentence and two more retell whose story it is; one sentence gives the search.

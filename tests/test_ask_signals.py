@@ -11,14 +11,9 @@ import pytest
 
 from briefings.ask import NOT_COVERED, AskSettings, PassageIndex, role_words
 from briefings.models import PostParts
-from tests.fixtures.answer_index import post_index, said
+from tests.fixtures.answer_index import parts, post_index, said
 
-
-def _parts(title: str, *paragraphs: str) -> PostParts:
-    return PostParts(title, "", "Europe", paragraphs, "", "", ())
-
-
-HARBOUR_BRIBES = _parts(
+HARBOUR_BRIBES = parts(
     "Malmo Customs Officer Convicted",
     "Customs officer Nils Brandt was convicted on Friday of taking bribes from smugglers at "
     "Malmo harbour.",
@@ -26,35 +21,35 @@ HARBOUR_BRIBES = _parts(
     "Brandt's deputy at the harbour was jailed for two years for helping the smugglers.",
     "The smugglers moved forty containers of cigarettes through the port.",
 )
-FERRY_STRIKE = _parts(
+FERRY_STRIKE = parts(
     "Ferry Crews Strike In Gothenburg",
     "Ferry crews in Gothenburg walked out on Monday over pay.",
     "The union says wages have fallen behind prices for three years.",
     "Talks with the operator resume next week.",
 )
 
-SHIP_BELL = _parts(
+SHIP_BELL = parts(
     "Ship's Bell From The Estonia Wreck",
     "A brass bell recovered from a Baltic wreck is expected to fetch 30,000 euros.",
     "Divers raised the bell from the seabed in 2019.",
     "The bell is being sold in Haapsalu on 3 December.",
 )
 
-DERBY_GOAL = _parts(
+DERBY_GOAL = parts(
     "Malmo Win The Scania Derby",
     "Malmo beat Helsingborg 1-0 in the Scania derby on Sunday.",
     "Striker Anders Lund scored the winning goal in the 88th minute.",
     "Helsingborg stay bottom of the table.",
 )
 
-NEW_ANCHOR = _parts(
+NEW_ANCHOR = parts(
     "Karin Dahl To Host Morning Politics",
     "Karin Dahl is the new host of SVT's Sunday morning politics show Agenda.",
     "SVT announced Dahl's promotion on Friday.",
     "She will take over the show in June and keep her evening news slot.",
 )
 
-HOCKEY_OWNER = _parts(
+HOCKEY_OWNER = parts(
     "Hockey Club Owner Under Pressure",
     "Erik Sand, who owns the Kalmar Hawks, is under pressure from the hockey club's fans.",
     "Sand spent 3 million kronor on a new arena scoreboard last season.",
@@ -63,13 +58,13 @@ HOCKEY_OWNER = _parts(
     "Many of them say Sand earns more than any player in the league.",
 )
 
-STRIKER_MOVE = _parts(
+STRIKER_MOVE = parts(
     "Striker Ola Berg Leaves Hammarby",
     "Striker Ola Berg joined Hammarby from Brommapojkarna for 8 million kronor in 2019.",
     "He scored twenty goals in his first season at the club.",
 )
 
-COACH_RELEGATION = _parts(
+COACH_RELEGATION = parts(
     "Orebro Coach Confident Of Survival",
     "Orebro coach Lena Berg says her side will not be relegated from the top division.",
     "Relegation would cost the club millions, the board warned on Tuesday.",
@@ -77,28 +72,28 @@ COACH_RELEGATION = _parts(
     "' We are not going down, ' she told reporters.",
 )
 
-GYROCOPTER = _parts(
+GYROCOPTER = parts(
     "Gyrocopter Lands Outside The Riksdag",
     "Mail carrier Jonas Ek landed a gyrocopter on the lawn of the Riksdag on Monday.",
     "Ek took off from Uppsala for the hour-long flight, police said.",
     "He wanted to protest against party funding.",
 )
 
-NORDIC_DEFENCE = _parts(
+NORDIC_DEFENCE = parts(
     "Nordic Defence After Two Years In The Alliance",
     "Finland's NATO membership began in April 2023, after decades of neutrality.",
     "Sweden followed eleven months later.",
     "Both now host allied exercises every winter.",
 )
 
-SAILOR_FOUND = _parts(
+SAILOR_FOUND = parts(
     "Missing Sailor Found Alive",
     "Sailor Nils Ek was found alive on Thursday, 40 days after he left Visby.",
     "A German tanker picked him up 200 miles east of Gotland.",
     "His dog, a terrier named Bamse, was found with him on the capsized boat.",
 )
 
-ROYAL_BABY = _parts(
+ROYAL_BABY = parts(
     "Skating Champions Welcome A Daughter",
     "Skating champions Nils Holm and Anna Holm have welcomed a baby daughter in Falun.",
     "The couple's son, a boy called Otto, was born in 2023.",
@@ -124,7 +119,7 @@ POSTS = [
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[PassageIndex]:
-    with post_index(tmp_path, [(slug, NOW, parts) for slug, parts in POSTS], NOW) as built:
+    with post_index(tmp_path, [(slug, NOW, post) for slug, post in POSTS], NOW) as built:
         yield built
 
 
@@ -139,7 +134,7 @@ def test_a_sentence_opening_with_he_answers_for_the_man_named_before_it(
     assert "six years" in said(answer)
 
 
-MOOSE_CALL = _parts(
+MOOSE_CALL = parts(
     "Moose In The Shopping Centre",
     "Police in Uppsala received a call on Monday about a moose walking through a shopping centre.",
     "Officers dismissed the call at first.",
@@ -158,7 +153,7 @@ def test_a_reason_without_a_marker_word_answers_why(tmp_path: Path) -> None:
 
 
 def _dated(posts: list[tuple[str, PostParts]]) -> list[tuple[str, datetime, PostParts]]:
-    return [(slug, NOW, parts) for slug, parts in posts]
+    return [(slug, NOW, post) for slug, post in posts]
 
 
 def test_an_idiom_in_the_question_meets_the_plain_words_of_the_post(index: PassageIndex) -> None:
@@ -211,7 +206,7 @@ def test_a_word_for_a_person_by_their_role_may_be_missing_from_the_post(tmp_path
     # The post calls him a mail carrier and by name, never "the postman". (Among enough posts
     # that a word none has weighs more than a common one.)
     weather = [
-        (f"weather-{n}", _parts(f"Weather {n}", f"Rain is expected in district {n} on Tuesday."))
+        (f"weather-{n}", parts(f"Weather {n}", f"Rain is expected in district {n} on Tuesday."))
         for n in range(30)
     ]
     with post_index(tmp_path, _dated([*POSTS, *weather]), NOW) as index:
